@@ -1,0 +1,63 @@
+# Installs what the harness needs and is missing, quietly when everything is there.
+# Sourced by ./resilience; every step is idempotent and checks before it installs.
+
+# Debian packages the harness runs. Add a package here when a capability starts using it.
+VOXGUARD_DEBIAN_PACKAGES=(
+)
+
+# npm tools, installed into tools/node_modules (not global). Format: name@version.
+VOXGUARD_NPM_TOOLS=(
+)
+
+prerequisite_error() {
+  printf 'resilience: %s\n' "$*" >&2
+  exit 3
+}
+
+ensure_dotnet() {
+  command -v dotnet >/dev/null 2>&1 ||
+    prerequisite_error "the .NET SDK 10 is missing (dotnet not on PATH). Install the .NET 10 SDK, then run ./resilience again."
+  local wanted_major=10
+  local sdk_major
+  sdk_major=$(dotnet --version 2>/dev/null | cut -d. -f1)
+  [ "${sdk_major:-0}" -ge "$wanted_major" ] ||
+    prerequisite_error "the .NET SDK is $(dotnet --version 2>/dev/null); version ${wanted_major} or newer is needed. Install the .NET 10 SDK."
+}
+
+ensure_debian_packages() {
+  [ ${#VOXGUARD_DEBIAN_PACKAGES[@]} -eq 0 ] && return 0
+  local missing=()
+  local package
+  for package in "${VOXGUARD_DEBIAN_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  [ "$(id -u)" -eq 0 ] ||
+    prerequisite_error "Debian packages missing: ${missing[*]}. Run as root, or install them: sudo apt-get install -y ${missing[*]}"
+  printf 'resilience: installing Debian packages: %s\n' "${missing[*]}" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null ||
+    prerequisite_error "apt-get update failed; check the Debian package sources, then run ./resilience again."
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+    prerequisite_error "apt-get install ${missing[*]} failed; run it by hand to see why."
+}
+
+ensure_npm_tools() {
+  [ ${#VOXGUARD_NPM_TOOLS[@]} -eq 0 ] && return 0
+  command -v npm >/dev/null 2>&1 ||
+    prerequisite_error "npm is missing; install Node.js 20 and npm (apt-get install -y nodejs npm)."
+  local tool missing=()
+  for tool in "${VOXGUARD_NPM_TOOLS[@]}"; do
+    [ -d "tools/node_modules/${tool%@*}" ] || missing+=("$tool")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  printf 'resilience: installing npm tools: %s\n' "${missing[*]}" >&2
+  mkdir -p tools
+  npm install --prefix tools --no-audit --no-fund --silent "${missing[@]}" >/dev/null ||
+    prerequisite_error "npm install ${missing[*]} failed; run it by hand in tools/ to see why."
+}
+
+ensure_prerequisites() {
+  ensure_dotnet
+  ensure_debian_packages
+  ensure_npm_tools
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs every test project and ends with one line "N passed, N failed, N skipped".
+# Extra arguments go to dotnet test (e.g. --filter "TestCategory!=Functional").
+set -uo pipefail
+cd "$(dirname "$0")/.."
+results=artifacts/test-results
+rm -rf "$results"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+dotnet test VoxGuard.Resilience.sln -c Release --nologo \
+  --logger "trx" --results-directory "$results" "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+# Sum the per-project summaries ("Passed!  - Failed: 0, Passed: 12, Skipped: 0, ...").
+awk '/(Passed|Failed)! +- +Failed:/ {
+       gsub(/,/, ""); for (i = 1; i <= NF; i++) {
+         if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) } }
+     END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+exit "$status"

@@ -1,0 +1,103 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Reflection;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using VoxGuard.Resilience.Links.Api;
+using VoxGuard.Resilience.Links.Proxies;
+
+namespace VoxGuard.Resilience.Links;
+
+/// <summary>
+/// The inter-region link server: TCP proxies with Toxiproxy's toxics, driven through
+/// Toxiproxy's HTTP API v2 so that any Toxiproxy client (and <see cref="Client.LinkClient"/>)
+/// works against it. Runs embedded in the harness or standalone (<c>links serve</c>).
+/// </summary>
+public sealed class LinkServer : IAsyncDisposable
+{
+    /// <summary>The Toxiproxy version whose API this server speaks.</summary>
+    public const string CompatibleToxiproxyVersion = "2.12.0";
+
+    private readonly LinkServerOptions _options;
+    private readonly LinkClock _clock = new();
+    private readonly ProxyCollection _proxies;
+    private WebApplication? _web;
+    private int _disposed;
+
+    public LinkServer(LinkServerOptions? options = null)
+    {
+        _options = options ?? new LinkServerOptions();
+        _options.Validate();
+        _proxies = new ProxyCollection(_clock, _options.RandomSeed);
+    }
+
+    /// <summary>The API's base address, e.g. http://127.0.0.1:8474/ (the real port once started).</summary>
+    public Uri ApiAddress { get; private set; } = new("http://127.0.0.1/");
+
+    /// <summary>Binds the API. Throws <see cref="LinkServerException"/> when its address is taken.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (_web is not null)
+        {
+            return;
+        }
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = [],
+            ContentRootPath = AppContext.BaseDirectory,
+            EnvironmentName = "Production",
+        });
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(_options.ApiEndpoint);
+            kestrel.AddServerHeader = false;
+        });
+        var web = builder.Build();
+        var api = new LinkApi(_proxies, CompatibleToxiproxyVersion);
+        web.Run(api.HandleAsync);
+        try
+        {
+            await web.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException exception) when (exception.InnerException is SocketException or null)
+        {
+            await web.DisposeAsync().ConfigureAwait(false);
+            throw new LinkServerException(
+                $"The link server could not listen on {_options.ApiEndpoint}: {exception.Message}. " +
+                "Another link server or Toxiproxy may be running there: stop it, or choose another port (--listen 127.0.0.1:0).",
+                exception);
+        }
+
+        var address = web.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        ApiAddress = new Uri(address.EndsWith('/') ? address : address + "/");
+        _web = web;
+    }
+
+    /// <summary>Stops the API, every proxy and every connection; nothing keeps listening.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        if (_web is { } web)
+        {
+            await web.StopAsync().ConfigureAwait(false);
+            await web.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await _proxies.DisposeAsync().ConfigureAwait(false);
+        _clock.Dispose();
+    }
+}
+
+/// <summary>The link server itself could not do what was asked (not an API refusal).</summary>
+public sealed class LinkServerException(string message, Exception? innerException = null) : Exception(message, innerException);

@@ -1,0 +1,36 @@
+using System.Net;
+
+namespace VoxGuard.Resilience.Links;
+
+/// <summary>How a <see cref="LinkServer"/> runs.</summary>
+public sealed class LinkServerOptions
+{
+    /// <summary>Toxiproxy's own default API port, on loopback.</summary>
+    public const int DefaultApiPort = 8474;
+
+    /// <summary>Where the HTTP API listens. Default 127.0.0.1:8474; port 0 picks a free port.</summary>
+    public IPEndPoint ApiEndpoint { get; init; } = new(IPAddress.Loopback, DefaultApiPort);
+
+    /// <summary>Seeds the toxicity draws so a chaos run can be repeated exactly; null draws freshly.</summary>
+    public int? RandomSeed { get; init; }
+
+    /// <summary>Checks the options; every problem is named in one message.</summary>
+    public void Validate()
+    {
+        var problems = new List<string>();
+        if (ApiEndpoint is null)
+        {
+            problems.Add("ApiEndpoint is required");
+        }
+        else if (!IPAddress.IsLoopback(ApiEndpoint.Address))
+        {
+            // The harness only ever drives links on this machine; an open API would let anyone cut them.
+            problems.Add($"ApiEndpoint {ApiEndpoint} is not a loopback address; use 127.0.0.0/8 or [::1]");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException($"Invalid link server options: {string.Join("; ", problems)}.");
+        }
+    }
+}

@@ -1,0 +1,191 @@
+using System.Buffers;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using VoxGuard.Resilience.Links.Toxics;
+
+namespace VoxGuard.Resilience.Links.Proxies;
+
+/// <summary>
+/// One direction of one proxied connection: reads chunks from its source socket, stamps
+/// their arrival, runs them through the toxic stages of its stream and writes what comes
+/// out to the destination. Reading and writing are separate loops so a delayed chunk
+/// never stops the next one from being read (latency adds delay, not a throughput cap).
+/// </summary>
+internal sealed class LinkPipe
+{
+    private const int ChunkSize = 32 * 1024;
+    private readonly Socket _source;
+    private readonly Socket _destination;
+    private readonly StageContext _stageContext;
+    private readonly Channel<Chunk> _chunks = Channel.CreateBounded<Chunk>(
+        new BoundedChannelOptions(16) { SingleReader = true, SingleWriter = true });
+    private volatile ToxicStage[] _stages = [];
+
+    public LinkPipe(string stream, Socket source, Socket destination, StageContext stageContext)
+    {
+        Stream = stream;
+        _source = source;
+        _destination = destination;
+        _stageContext = stageContext;
+    }
+
+    public string Stream { get; }
+
+    /// <summary>Adds a stage for a new toxic at the end of the chain (Toxiproxy's order).</summary>
+    public void AddToxic(ToxicDefinition toxic) => _stages = [.. _stages, CreateStage(toxic, carriedState: null)];
+
+    /// <summary>Replaces a toxic's stage in place; the toxicity is drawn again, counters carry over.</summary>
+    public void UpdateToxic(ToxicDefinition toxic)
+    {
+        var stages = _stages;
+        var index = Array.FindIndex(stages, stage => stage.Toxic.Name == toxic.Name);
+        if (index < 0)
+        {
+            return;
+        }
+
+        var old = stages[index];
+        var replaced = stages.ToArray();
+        replaced[index] = CreateStage(toxic, old.CarriedState);
+        _stages = replaced;
+        old.Dispose();
+    }
+
+    public void RemoveToxic(string name)
+    {
+        var removed = _stages.FirstOrDefault(stage => stage.Toxic.Name == name);
+        if (removed is null)
+        {
+            return;
+        }
+
+        _stages = _stages.Where(stage => stage != removed).ToArray();
+        removed.Dispose();
+    }
+
+    public void StopStages()
+    {
+        foreach (var stage in _stages)
+        {
+            stage.Dispose();
+        }
+    }
+
+    /// <summary>Runs until the source closes (then half-closes the destination) or the connection ends.</summary>
+    public Task RunAsync(CancellationToken cancel) => Task.WhenAll(ReadAsync(cancel), WriteAsync(cancel));
+
+    private ToxicStage CreateStage(ToxicDefinition toxic, object? carriedState)
+    {
+        var context = new StageContext(_stageContext.Connection, _stageContext.Clock, _stageContext.Random, carriedState);
+
+        // Toxicity is drawn per connection, each time the toxic is (re)applied to it.
+        var afflicted = toxic.Toxicity >= 1.0 || _stageContext.Random.NextDouble() < toxic.Toxicity;
+        ToxicStage stage = afflicted ? ToxicStageFactory.Create(toxic, context) : new NoopStage(toxic, context);
+        stage.Start();
+        return stage;
+    }
+
+    private async Task ReadAsync(CancellationToken cancel)
+    {
+        Exception? failure = null;
+        try
+        {
+            while (true)
+            {
+                var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
+                int received;
+                try
+                {
+                    received = await _source.ReceiveAsync(buffer, SocketFlags.None, cancel).ConfigureAwait(false);
+                }
+                catch
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    throw;
+                }
+
+                if (received == 0)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    break;
+                }
+
+                await _chunks.Writer.WriteAsync(new Chunk(buffer, received, LinkClock.Now), cancel).ConfigureAwait(false);
+            }
+        }
+        catch (Exception exception) when (exception is SocketException or OperationCanceledException or ObjectDisposedException or ChannelClosedException)
+        {
+            failure = exception;
+        }
+        finally
+        {
+            _chunks.Writer.TryComplete(failure);
+        }
+
+        if (failure is not null and not OperationCanceledException)
+        {
+            // The source was reset or vanished: a transparent link passes that on.
+            _stageContext.Connection.Reset();
+        }
+    }
+
+    private async Task WriteAsync(CancellationToken cancel)
+    {
+        try
+        {
+            await foreach (var chunk in _chunks.Reader.ReadAllAsync(cancel).ConfigureAwait(false))
+            {
+                try
+                {
+                    var stages = _stages;
+                    if (stages.Length == 0)
+                    {
+                        await SendAsync(chunk.Data, chunk.ArrivalTimestamp).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await ForwardAsync(stages, 0, chunk.Data, chunk.ArrivalTimestamp).ConfigureAwait(false);
+                    }
+                }
+                finally
+                {
+                    chunk.Release();
+                }
+            }
+
+            foreach (var stage in _stages)
+            {
+                await stage.OnEndOfStreamAsync().ConfigureAwait(false);
+            }
+
+            _destination.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception exception) when (exception is SocketException or OperationCanceledException or ObjectDisposedException or ChannelClosedException)
+        {
+            // The connection is ending; the reader or the owner has already said how.
+            _stageContext.Connection.Close();
+        }
+    }
+
+    private ValueTask ForwardAsync(ToxicStage[] stages, int index, ReadOnlyMemory<byte> data, long arrivalTimestamp) =>
+        index == stages.Length
+            ? SendAsync(data, arrivalTimestamp)
+            : stages[index].ProcessAsync(data, arrivalTimestamp, (piece, arrival) => ForwardAsync(stages, index + 1, piece, arrival));
+
+    private async ValueTask SendAsync(ReadOnlyMemory<byte> data, long arrivalTimestamp)
+    {
+        _ = arrivalTimestamp;
+        while (!data.IsEmpty)
+        {
+            var sent = await _destination.SendAsync(data, SocketFlags.None).ConfigureAwait(false);
+            data = data[sent..];
+        }
+    }
+
+    private readonly record struct Chunk(byte[] Buffer, int Length, long ArrivalTimestamp)
+    {
+        public ReadOnlyMemory<byte> Data => Buffer.AsMemory(0, Length);
+
+        public void Release() => ArrayPool<byte>.Shared.Return(Buffer);
+    }
+}

@@ -1,0 +1,302 @@
+using System.Net;
+using System.Net.Sockets;
+using VoxGuard.Resilience.Links.Toxics;
+
+namespace VoxGuard.Resilience.Links.Proxies;
+
+/// <summary>
+/// One named proxy: its listener, its live connections and its toxics. Every change of
+/// toxics is applied to the connections already open, not only to new ones.
+/// </summary>
+internal sealed class ProxyRuntime
+{
+    private readonly object _gate = new();
+    private readonly LinkClock _clock;
+    private readonly Func<int> _nextSeed;
+    private readonly List<ToxicDefinition> _toxics = [];
+    private readonly Dictionary<LinkConnection, Task> _connections = [];
+    private Socket? _listener;
+    private Task _acceptLoop = Task.CompletedTask;
+
+    public ProxyRuntime(string name, string listen, string upstream, LinkClock clock, Func<int> nextSeed)
+    {
+        Name = name;
+        Listen = listen;
+        Upstream = upstream;
+        _clock = clock;
+        _nextSeed = nextSeed;
+    }
+
+    public string Name { get; }
+
+    /// <summary>The listen address; once listening, the resolved one (port 0 becomes the real port).</summary>
+    public string Listen { get; private set; }
+
+    public string Upstream { get; private set; }
+
+    public bool Enabled => _listener is not null;
+
+    public int ConnectionCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _connections.Count;
+            }
+        }
+    }
+
+    public IReadOnlyList<ToxicDefinition> Toxics
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _toxics];
+            }
+        }
+    }
+
+    /// <summary>Binds and starts accepting. Throws <see cref="LinkApiError"/> (500) when the address cannot be bound.</summary>
+    public async Task StartAsync(CancellationToken cancel = default)
+    {
+        if (_listener is not null)
+        {
+            return;
+        }
+
+        IPEndPoint endpoint;
+        try
+        {
+            endpoint = await HostPort.ResolveAsync(Listen, cancel).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is FormatException or SocketException)
+        {
+            throw new LinkApiError(500, $"listen tcp {Listen}: {exception.Message}");
+        }
+
+        var listener = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            listener.Bind(endpoint);
+            listener.Listen(512);
+        }
+        catch (SocketException exception)
+        {
+            listener.Dispose();
+            throw new LinkApiError(500, $"listen tcp {Listen}: bind: {LowerFirst(exception.Message)}");
+        }
+
+        Listen = HostPort.Format((IPEndPoint)listener.LocalEndPoint!);
+        _listener = listener;
+        _acceptLoop = AcceptAsync(listener);
+    }
+
+    /// <summary>Closes the listener and every live connection, and waits until they are gone.</summary>
+    public async Task StopAsync()
+    {
+        Socket? listener;
+        lock (_gate)
+        {
+            listener = _listener;
+            _listener = null;
+        }
+
+        if (listener is null)
+        {
+            return;
+        }
+
+        listener.Dispose();
+        await _acceptLoop.ConfigureAwait(false);
+
+        Task[] running;
+        lock (_gate)
+        {
+            foreach (var connection in _connections.Keys)
+            {
+                connection.Close();
+            }
+
+            running = [.. _connections.Values];
+        }
+
+        await Task.WhenAll(running).ConfigureAwait(false);
+    }
+
+    /// <summary>Applies a new listen address and upstream; a running proxy restarts on them.</summary>
+    public async Task ReconfigureAsync(string listen, string upstream, CancellationToken cancel = default)
+    {
+        if (listen == Listen && upstream == Upstream)
+        {
+            return;
+        }
+
+        var wasEnabled = Enabled;
+        await StopAsync().ConfigureAwait(false);
+        Listen = listen;
+        Upstream = upstream;
+        if (wasEnabled)
+        {
+            await StartAsync(cancel).ConfigureAwait(false);
+        }
+    }
+
+    public ToxicDefinition? FindToxic(string name)
+    {
+        lock (_gate)
+        {
+            return _toxics.Find(toxic => toxic.Name == name);
+        }
+    }
+
+    /// <summary>Adds a toxic; false when one of that name exists already (in either stream).</summary>
+    public bool TryAddToxic(ToxicDefinition toxic)
+    {
+        lock (_gate)
+        {
+            if (_toxics.Exists(existing => existing.Name == toxic.Name))
+            {
+                return false;
+            }
+
+            _toxics.Add(toxic);
+            foreach (var connection in _connections.Keys)
+            {
+                connection.PipeFor(toxic.Stream).AddToxic(toxic);
+            }
+
+            return true;
+        }
+    }
+
+    public bool TryUpdateToxic(ToxicDefinition toxic)
+    {
+        lock (_gate)
+        {
+            var index = _toxics.FindIndex(existing => existing.Name == toxic.Name);
+            if (index < 0)
+            {
+                return false;
+            }
+
+            _toxics[index] = toxic;
+            foreach (var connection in _connections.Keys)
+            {
+                connection.PipeFor(toxic.Stream).UpdateToxic(toxic);
+            }
+
+            return true;
+        }
+    }
+
+    public bool TryRemoveToxic(string name)
+    {
+        lock (_gate)
+        {
+            var toxic = _toxics.Find(existing => existing.Name == name);
+            if (toxic is null)
+            {
+                return false;
+            }
+
+            _toxics.Remove(toxic);
+            foreach (var connection in _connections.Keys)
+            {
+                connection.PipeFor(toxic.Stream).RemoveToxic(name);
+            }
+
+            return true;
+        }
+    }
+
+    public void RemoveAllToxics()
+    {
+        foreach (var toxic in Toxics)
+        {
+            TryRemoveToxic(toxic.Name);
+        }
+    }
+
+    private async Task AcceptAsync(Socket listener)
+    {
+        while (true)
+        {
+            Socket client;
+            try
+            {
+                client = await listener.AcceptAsync().ConfigureAwait(false);
+            }
+            catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+
+            _ = RelayAsync(client, listener);
+        }
+    }
+
+    private async Task RelayAsync(Socket client, Socket acceptedBy)
+    {
+        client.NoDelay = true;
+        Socket server;
+        try
+        {
+            var upstream = await HostPort.ResolveAsync(Upstream, CancellationToken.None).ConfigureAwait(false);
+            server = new Socket(upstream.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                await server.ConnectAsync(upstream).ConfigureAwait(false);
+            }
+            catch
+            {
+                server.Dispose();
+                throw;
+            }
+        }
+        catch (Exception exception) when (exception is SocketException or FormatException)
+        {
+            // Toxiproxy's behaviour: an unreachable upstream closes the client's connection.
+            client.Dispose();
+            return;
+        }
+
+        var connection = new LinkConnection(client, server, _clock, _nextSeed());
+        var finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_gate)
+        {
+            if (_listener != acceptedBy)
+            {
+                // Disabled while this connection was being set up.
+                connection.Close();
+                return;
+            }
+
+            foreach (var toxic in _toxics)
+            {
+                connection.PipeFor(toxic.Stream).AddToxic(toxic);
+            }
+
+            _connections.Add(connection, finished.Task);
+        }
+
+        try
+        {
+            await connection.RunAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _connections.Remove(connection);
+            }
+
+            finished.TrySetResult();
+        }
+    }
+
+    private static string LowerFirst(string message) =>
+        message.Length == 0 ? message : char.ToLowerInvariant(message[0]) + message[1..];
+}

@@ -1,1 +1,24 @@
-System.Console.WriteLine("x");
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using VoxGuard.Resilience.Cli.Commands;
+
+var root = new RootCommand("VoxGuard.Resilience: chaos and disaster-recovery validation for the VoxGuard multi-region deployment.")
+{
+    DrillCommand.Create(),
+    LinksCommand.Create(),
+};
+
+// Ctrl-C and SIGTERM both ask every command to stop and clean up; neither kills the process
+// outright, so servers, ports and directories are always released.
+using var stopping = new CancellationTokenSource();
+void RequestStop(PosixSignalContext context)
+{
+    context.Cancel = true;
+    stopping.Cancel();
+}
+
+using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, RequestStop);
+using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, RequestStop);
+
+var invocation = new InvocationConfiguration { ProcessTerminationTimeout = null };
+return await root.Parse(args).InvokeAsync(invocation, stopping.Token);

@@ -1,11 +1,11 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Reflection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using VoxGuard.Resilience.Links.Api;
 using VoxGuard.Resilience.Links.Proxies;
@@ -54,6 +54,9 @@ public sealed class LinkServer : IAsyncDisposable
             EnvironmentName = "Production",
         });
         builder.Logging.ClearProviders();
+
+        // Embedded in the harness: Ctrl-C and SIGTERM belong to the host program, not to this server.
+        builder.Services.AddSingleton<IHostLifetime, EmbeddedHostLifetime>();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Listen(_options.ApiEndpoint);
@@ -66,11 +69,11 @@ public sealed class LinkServer : IAsyncDisposable
         {
             await web.StartAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (IOException exception) when (exception.InnerException is SocketException or null)
+        catch (IOException exception)
         {
             await web.DisposeAsync().ConfigureAwait(false);
             throw new LinkServerException(
-                $"The link server could not listen on {_options.ApiEndpoint}: {exception.Message}. " +
+                $"The link server could not listen on {_options.ApiEndpoint}: {exception.Message.TrimEnd('.')}. " +
                 "Another link server or Toxiproxy may be running there: stop it, or choose another port (--listen 127.0.0.1:0).",
                 exception);
         }
@@ -101,3 +104,11 @@ public sealed class LinkServer : IAsyncDisposable
 
 /// <summary>The link server itself could not do what was asked (not an API refusal).</summary>
 public sealed class LinkServerException(string message, Exception? innerException = null) : Exception(message, innerException);
+
+/// <summary>A host lifetime that leaves process signals alone.</summary>
+internal sealed class EmbeddedHostLifetime : IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -7,6 +7,12 @@ namespace VoxGuard.Resilience.Links.Api;
 /// <summary>Writes the API's JSON in Toxiproxy's field order.</summary>
 internal static class JsonResponse
 {
+    /// <summary>Escapes like Go's encoder does for what matters here: quotes and control characters, not apostrophes.</summary>
+    public static JsonWriterOptions WriterOptions { get; } = new()
+    {
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
     public static void WriteProxy(Utf8JsonWriter json, ProxyRuntime proxy)
     {
         json.WriteStartObject();

@@ -17,26 +17,52 @@ internal sealed class LinkApi(ProxyCollection proxies, string version)
     public async Task HandleAsync(HttpContext context)
     {
         var request = context.Request;
-        var segments = (request.Path.Value ?? "/").Trim('/').Split('/');
+        var path = request.Path.Value ?? "/";
+        var segments = path.Length > 1 ? path[1..].Split('/') : [string.Empty];
+        if (!IsRoute(segments))
+        {
+            await WriteTextAsync(context, 404, "404 page not found\n").ConfigureAwait(false);
+            return;
+        }
+
+        if (request.Headers.UserAgent.ToString().StartsWith("Mozilla/", StringComparison.Ordinal))
+        {
+            // Toxiproxy refuses browsers so that a web page cannot drive the chaos API.
+            await WriteTextAsync(context, 403, "User agent not allowed\n").ConfigureAwait(false);
+            return;
+        }
+
+        context.Response.Headers["X-Toxiproxy-Request-Id"] = Guid.NewGuid().ToString("N")[..20];
         try
         {
             var body = await ReadBodyAsync(request).ConfigureAwait(false);
             await RouteAsync(context, request.Method, segments, body).ConfigureAwait(false);
         }
+        catch (LinkApiError error) when (error.Status == 405)
+        {
+            context.Response.StatusCode = 405;
+        }
         catch (LinkApiError error)
         {
-            await WriteJsonAsync(context, error.Status, json => JsonResponse.WriteError(json, error)).ConfigureAwait(false);
+            // Toxiproxy's errors go out through Go's http.Error: JSON text, a newline, typed text/plain.
+            var output = new ArrayBufferWriter<byte>();
+            using (var json = new Utf8JsonWriter(output, JsonResponse.WriterOptions))
+            {
+                JsonResponse.WriteError(json, error);
+            }
+
+            await WriteTextAsync(context, error.Status, System.Text.Encoding.UTF8.GetString(output.WrittenSpan) + "\n").ConfigureAwait(false);
         }
     }
 
+    private static bool IsRoute(string[] path) =>
+        path is ["version"] or ["reset"] or ["proxies"] or ["populate"] or ["proxies", { Length: > 0 }]
+            or ["proxies", { Length: > 0 }, "toxics"] or ["proxies", { Length: > 0 }, "toxics", { Length: > 0 }];
+
     private Task RouteAsync(HttpContext context, string method, string[] path, byte[] body) => (method, path) switch
     {
-        ("GET", ["version"]) => WriteJsonAsync(context, 200, json =>
-        {
-            json.WriteStartObject();
-            json.WriteString("version", version);
-            json.WriteEndObject();
-        }),
+        // Toxiproxy's exact /version bytes, spacing and content type included.
+        ("GET", ["version"]) => WriteTextAsync(context, 200, $"{{\"version\": \"{version}\"}}\n", "application/json;charset=utf-8"),
         ("POST", ["reset"]) => ResetAsync(context),
         ("GET", ["proxies"]) => ListProxiesAsync(context),
         ("POST", ["proxies"]) => CreateProxyAsync(context, body),
@@ -49,9 +75,7 @@ internal sealed class LinkApi(ProxyCollection proxies, string version)
         ("GET", ["proxies", var name, "toxics", var toxic]) => ShowToxicAsync(context, name, toxic),
         ("POST" or "PATCH", ["proxies", var name, "toxics", var toxic]) => UpdateToxicAsync(context, name, toxic, body),
         ("DELETE", ["proxies", var name, "toxics", var toxic]) => DeleteToxicAsync(context, name, toxic),
-        (_, ["version"] or ["reset"] or ["proxies"] or ["populate"] or ["proxies", _] or ["proxies", _, "toxics"] or ["proxies", _, "toxics", _])
-            => throw new LinkApiError(405, "method not allowed"),
-        _ => throw new LinkApiError(404, "not found"),
+        _ => throw new LinkApiError(405, "method not allowed"),
     };
 
     private Task ResetAsync(HttpContext context) => proxies.ChangeAsync(async all =>
@@ -106,12 +130,21 @@ internal sealed class LinkApi(ProxyCollection proxies, string version)
 
     private async Task PopulateAsync(HttpContext context, byte[] body)
     {
-        // Every entry is checked before any proxy is touched.
-        var inputs = JsonRequest.Parse(body, JsonValueKind.Array).Items
-            .Select((item, index) => ProxyInput.Read(item, atProxy: index + 1))
-            .ToArray();
         var populated = new List<ProxyRuntime>();
         LinkApiError? failure = null;
+        ProxyInput[] inputs = [];
+        try
+        {
+            // Every entry is checked before any proxy is touched.
+            inputs = JsonRequest.Parse(body, JsonValueKind.Array).Items
+                .Select((item, index) => ProxyInput.Read(item, atProxy: index + 1))
+                .ToArray();
+        }
+        catch (LinkApiError error)
+        {
+            failure = error;
+        }
+
         await proxies.ChangeAsync(async all =>
         {
             foreach (var input in inputs)
@@ -140,13 +173,22 @@ internal sealed class LinkApi(ProxyCollection proxies, string version)
             }
 
             json.WritePropertyName("proxies");
-            json.WriteStartArray();
-            foreach (var proxy in populated)
+            if (populated.Count == 0)
             {
-                JsonResponse.WriteProxy(json, proxy);
+                // Go marshals its empty (nil) slice as null; Toxiproxy clients expect exactly that.
+                json.WriteNullValue();
+            }
+            else
+            {
+                json.WriteStartArray();
+                foreach (var proxy in populated)
+                {
+                    JsonResponse.WriteProxy(json, proxy);
+                }
+
+                json.WriteEndArray();
             }
 
-            json.WriteEndArray();
             json.WriteEndObject();
         }).ConfigureAwait(false);
     }
@@ -156,7 +198,8 @@ internal sealed class LinkApi(ProxyCollection proxies, string version)
     {
         if (all.TryGetValue(input.Name, out var existing))
         {
-            if (existing.Upstream == input.Upstream && (existing.Listen == input.Listen || input.Listen == ProxyInput.DefaultListen))
+            // Compared as strings against the resolved listen address, exactly as Toxiproxy does.
+            if (existing.Upstream == input.Upstream && existing.Listen == input.Listen)
             {
                 return existing;
             }
@@ -291,10 +334,22 @@ internal sealed class LinkApi(ProxyCollection proxies, string version)
         return buffer.ToArray();
     }
 
+    private static async Task WriteTextAsync(HttpContext context, int status, string text, string contentType = "text/plain; charset=utf-8")
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = contentType;
+        if (contentType.StartsWith("text/plain", StringComparison.Ordinal))
+        {
+            context.Response.Headers.XContentTypeOptions = "nosniff";
+        }
+
+        await context.Response.WriteAsync(text).ConfigureAwait(false);
+    }
+
     private static async Task WriteJsonAsync(HttpContext context, int status, Action<Utf8JsonWriter> write)
     {
         var output = new ArrayBufferWriter<byte>();
-        using (var json = new Utf8JsonWriter(output))
+        using (var json = new Utf8JsonWriter(output, JsonResponse.WriterOptions))
         {
             write(json);
         }

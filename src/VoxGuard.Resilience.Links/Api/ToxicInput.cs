@@ -23,7 +23,6 @@ internal static class ToxicInput
             throw new LinkApiError(400, "stream was invalid, can be either upstream or downstream");
         }
 
-        stream = stream.ToLowerInvariant();
         if (string.IsNullOrEmpty(name))
         {
             name = $"{type}_{stream}";

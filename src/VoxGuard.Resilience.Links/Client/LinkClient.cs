@@ -52,7 +52,9 @@ public sealed class LinkClient : IDisposable
         array.AppendJoin(',', proxies.Select(ProxyJson));
         array.Append(']');
         var body = await SendAsync(HttpMethod.Post, "populate", array.ToString(), cancellationToken).ConfigureAwait(false);
-        return Parse(body).GetProperty("proxies").EnumerateArray().Select(LinkProxy.FromJson).ToArray();
+        // Toxiproxy answers "proxies": null when nothing was created.
+        var created = Parse(body).GetProperty("proxies");
+        return created.ValueKind == JsonValueKind.Array ? created.EnumerateArray().Select(LinkProxy.FromJson).ToArray() : [];
     }
 
     /// <summary>Enables every proxy and removes every toxic.</summary>
@@ -84,6 +86,7 @@ public sealed class LinkClient : IDisposable
             fields["enabled"] = update.Enabled.Value;
         }
 
+        // POST, as Toxiproxy's own Go client sends it: every 2.x server accepts it (PATCH only from 2.6).
         var body = await SendAsync(HttpMethod.Post, ProxyPath(name), JsonSerializer.Serialize(fields), cancellationToken).ConfigureAwait(false);
         return LinkProxy.FromJson(Parse(body));
     }
@@ -139,7 +142,8 @@ public sealed class LinkClient : IDisposable
             fields["toxicity"] = toxicity.Value;
         }
 
-        var body = await SendAsync(HttpMethod.Post, ToxicPath(proxy, toxic), JsonSerializer.Serialize(fields), cancellationToken).ConfigureAwait(false);
+        // PATCH, as Toxiproxy's own Go client sends it (POST is the deprecated alias).
+        var body = await SendAsync(HttpMethod.Patch, ToxicPath(proxy, toxic), JsonSerializer.Serialize(fields), cancellationToken).ConfigureAwait(false);
         return LinkToxic.FromJson(Parse(body));
     }
 

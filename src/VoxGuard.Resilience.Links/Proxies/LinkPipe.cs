@@ -60,6 +60,7 @@ internal sealed class LinkPipe
         }
 
         _stages = _stages.Where(stage => stage != removed).ToArray();
+        removed.OnRemoved();
         removed.Dispose();
     }
 

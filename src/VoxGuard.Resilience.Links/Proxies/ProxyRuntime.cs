@@ -53,7 +53,8 @@ internal sealed class ProxyRuntime
         {
             lock (_gate)
             {
-                return [.. _toxics];
+                // Toxiproxy lists upstream toxics first, then downstream, each in the order added.
+                return [.. _toxics.Where(t => t.Direction == ToxicStreams.Upstream), .. _toxics.Where(t => t.Direction == ToxicStreams.Downstream)];
             }
         }
     }
@@ -165,7 +166,7 @@ internal sealed class ProxyRuntime
             _toxics.Add(toxic);
             foreach (var connection in _connections.Keys)
             {
-                connection.PipeFor(toxic.Stream).AddToxic(toxic);
+                connection.PipeFor(toxic.Direction).AddToxic(toxic);
             }
 
             return true;
@@ -185,7 +186,7 @@ internal sealed class ProxyRuntime
             _toxics[index] = toxic;
             foreach (var connection in _connections.Keys)
             {
-                connection.PipeFor(toxic.Stream).UpdateToxic(toxic);
+                connection.PipeFor(toxic.Direction).UpdateToxic(toxic);
             }
 
             return true;
@@ -205,7 +206,7 @@ internal sealed class ProxyRuntime
             _toxics.Remove(toxic);
             foreach (var connection in _connections.Keys)
             {
-                connection.PipeFor(toxic.Stream).RemoveToxic(name);
+                connection.PipeFor(toxic.Direction).RemoveToxic(name);
             }
 
             return true;
@@ -276,7 +277,7 @@ internal sealed class ProxyRuntime
 
             foreach (var toxic in _toxics)
             {
-                connection.PipeFor(toxic.Stream).AddToxic(toxic);
+                connection.PipeFor(toxic.Direction).AddToxic(toxic);
             }
 
             _connections.Add(connection, finished.Task);

@@ -3,7 +3,8 @@ namespace VoxGuard.Resilience.Links.Toxics;
 /// <summary>
 /// A toxic as the API sees it: immutable; an update produces a new definition.
 /// Attributes are integers, in the units Toxiproxy documents for each type
-/// (milliseconds, KB/s, bytes, microseconds for the slicer's delay).
+/// (milliseconds, KB/s, bytes, microseconds for the slicer's delay). <see cref="Stream"/> is kept
+/// exactly as the client sent it, as Toxiproxy does.
 /// </summary>
 internal sealed record ToxicDefinition(
     string Name,
@@ -26,4 +27,7 @@ internal sealed record ToxicDefinition(
     };
 
     public long this[string attribute] => Attributes.TryGetValue(attribute, out var value) ? value : 0;
+
+    /// <summary>The stream as a direction: Toxiproxy echoes "UpStream" as sent but acts on "upstream".</summary>
+    public string Direction => Stream.ToLowerInvariant();
 }

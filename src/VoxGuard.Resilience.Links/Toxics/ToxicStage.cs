@@ -41,6 +41,11 @@ internal abstract class ToxicStage : IDisposable
     /// <summary>Called when the source closed, before the close is passed on.</summary>
     public virtual ValueTask OnEndOfStreamAsync() => ValueTask.CompletedTask;
 
+    /// <summary>Called when the toxic is deleted (not when it is updated), before the stage is disposed.</summary>
+    public virtual void OnRemoved()
+    {
+    }
+
     /// <summary>State worth keeping when the toxic is updated in place (e.g. bytes already counted).</summary>
     public virtual object? CarriedState => null;
 
@@ -48,13 +53,8 @@ internal abstract class ToxicStage : IDisposable
     public void Dispose() => _removed.Cancel();
 
     /// <summary>Runs <paramref name="action"/> after a delay unless the toxic is removed first.</summary>
-    protected void AfterMilliseconds(long milliseconds, Action action, bool skipWhenZero)
+    protected void AfterMilliseconds(long milliseconds, Action action)
     {
-        if (milliseconds <= 0 && skipWhenZero)
-        {
-            return;
-        }
-
         var removed = Removed;
         _ = Context.Clock.DelayAsync(TimeSpan.FromMilliseconds(Math.Max(0, milliseconds)), removed)
             .ContinueWith(_ => { if (!removed.IsCancellationRequested) action(); }, TaskScheduler.Default);

@@ -22,7 +22,11 @@ internal static class ToxicStageFactory
 /// <summary>Used when the toxicity draw says this connection is spared: data passes untouched.</summary>
 internal sealed class NoopStage(ToxicDefinition toxic, StageContext context) : ToxicStage(toxic, context);
 
-/// <summary><c>latency</c>: every chunk leaves <c>latency ± jitter</c> ms after it arrived.</summary>
+/// <summary>
+/// <c>latency</c>: every chunk leaves <c>latency ± jitter</c> ms after it arrived (jitter uniform
+/// in [-jitter, +jitter)). The chunk's timestamp moves on by the delay, so stacked latency
+/// toxics add up, as in Toxiproxy.
+/// </summary>
 internal sealed class LatencyStage(ToxicDefinition toxic, StageContext context) : ToxicStage(toxic, context)
 {
     public override async ValueTask ProcessAsync(ReadOnlyMemory<byte> data, long arrivalTimestamp, ChunkSink next)
@@ -31,11 +35,12 @@ internal sealed class LatencyStage(ToxicDefinition toxic, StageContext context) 
         var jitterMs = Toxic["jitter"];
         if (jitterMs > 0)
         {
-            delayMs += Context.Random.NextInt64(-jitterMs, jitterMs + 1);
+            delayMs += Context.Random.NextInt64(-jitterMs, jitterMs);
         }
 
-        await WaitUntilAsync(LinkClock.TimestampAfter(arrivalTimestamp, TimeSpan.FromMilliseconds(delayMs))).ConfigureAwait(false);
-        await next(data, arrivalTimestamp).ConfigureAwait(false);
+        var due = LinkClock.TimestampAfter(arrivalTimestamp, TimeSpan.FromMilliseconds(delayMs));
+        await WaitUntilAsync(due).ConfigureAwait(false);
+        await next(data, Math.Max(due, arrivalTimestamp)).ConfigureAwait(false);
     }
 }
 
@@ -79,50 +84,127 @@ internal sealed class SlowCloseStage(ToxicDefinition toxic, StageContext context
 }
 
 /// <summary>
-/// <c>timeout</c>: a blackhole. Data is dropped; after <c>timeout</c> ms the connection is
-/// closed; 0 holds it open, silent, until the toxic is removed.
+/// <c>timeout</c>: a blackhole. Data is dropped; the connection is closed once <c>timeout</c> ms
+/// pass with no data arriving (each chunk restarts the timer, as in Toxiproxy); 0 holds it
+/// open, silent. Deleting the toxic closes the connections it held, as Toxiproxy does.
 /// </summary>
 internal sealed class TimeoutStage(ToxicDefinition toxic, StageContext context) : ToxicStage(toxic, context)
 {
-    public override void Start() =>
-        AfterMilliseconds(Toxic["timeout"], Context.Connection.Close, skipWhenZero: true);
+    private long _closeAt;
 
-    public override ValueTask ProcessAsync(ReadOnlyMemory<byte> data, long arrivalTimestamp, ChunkSink next) =>
-        ValueTask.CompletedTask;
-}
+    public override void Start()
+    {
+        if (Toxic["timeout"] > 0)
+        {
+            RestartTimer();
+            _ = CloseWhenSilentAsync();
+        }
+    }
 
-/// <summary><c>reset_peer</c>: after <c>timeout</c> ms (0: at once) both ends get a TCP RST.</summary>
-internal sealed class ResetPeerStage(ToxicDefinition toxic, StageContext context) : ToxicStage(toxic, context)
-{
-    public override void Start() =>
-        AfterMilliseconds(Toxic["timeout"], Context.Connection.Reset, skipWhenZero: false);
+    public override ValueTask ProcessAsync(ReadOnlyMemory<byte> data, long arrivalTimestamp, ChunkSink next)
+    {
+        RestartTimer();
+        return ValueTask.CompletedTask;
+    }
+
+    public override void OnRemoved() => Context.Connection.Close();
+
+    private void RestartTimer() =>
+        Volatile.Write(ref _closeAt, LinkClock.TimestampAfter(LinkClock.Now, TimeSpan.FromMilliseconds(Toxic["timeout"])));
+
+    private async Task CloseWhenSilentAsync()
+    {
+        while (!Removed.IsCancellationRequested)
+        {
+            var closeAt = Volatile.Read(ref _closeAt);
+            await WaitUntilAsync(closeAt).ConfigureAwait(false);
+            if (!Removed.IsCancellationRequested && Volatile.Read(ref _closeAt) == closeAt)
+            {
+                Context.Connection.Close();
+                return;
+            }
+        }
+    }
 }
 
 /// <summary>
-/// <c>slicer</c>: chunks are cut into pieces of <c>average_size ± size_variation</c> bytes,
-/// <c>delay</c> microseconds apart.
+/// <c>reset_peer</c>: the first data (or close) on its stream is discarded and, <c>timeout</c> ms
+/// later, both ends get a TCP RST. Unlike Toxiproxy, whose connections opened before the toxic
+/// close with a FIN, every connection here is reset: a "reset" drill should reset.
+/// </summary>
+internal sealed class ResetPeerStage(ToxicDefinition toxic, StageContext context) : ToxicStage(toxic, context)
+{
+    private int _triggered;
+
+    public override ValueTask ProcessAsync(ReadOnlyMemory<byte> data, long arrivalTimestamp, ChunkSink next)
+    {
+        Trigger();
+        return ValueTask.CompletedTask;
+    }
+
+    public override ValueTask OnEndOfStreamAsync()
+    {
+        Trigger();
+        return ValueTask.CompletedTask;
+    }
+
+    private void Trigger()
+    {
+        if (Interlocked.Exchange(ref _triggered, 1) == 0)
+        {
+            AfterMilliseconds(Toxic["timeout"], Context.Connection.Reset);
+        }
+    }
+}
+
+/// <summary>
+/// <c>slicer</c>: chunks are cut into pieces of about <c>average_size</c> bytes (Toxiproxy's
+/// recursive halving, ± <c>size_variation</c> at each cut), sent <c>delay</c> microseconds apart.
 /// </summary>
 internal sealed class SlicerStage(ToxicDefinition toxic, StageContext context) : ToxicStage(toxic, context)
 {
     public override async ValueTask ProcessAsync(ReadOnlyMemory<byte> data, long arrivalTimestamp, ChunkSink next)
     {
-        var averageSize = Math.Max(1, Toxic["average_size"]);
-        var variation = Math.Clamp(Toxic["size_variation"], 0, averageSize - 1);
+        var cuts = new List<int> { 0 };
+        Cut(0, data.Length, cuts);
         var gap = TimeSpan.FromMicroseconds(Toxic["delay"]);
-        var sendAt = LinkClock.Now;
-        while (!data.IsEmpty)
+        for (var i = 1; i < cuts.Count; i++)
         {
-            var size = averageSize + (variation > 0 ? Context.Random.NextInt64(-variation, variation + 1) : 0);
-            var slice = data[..(int)Math.Min(data.Length, size)];
-            data = data[slice.Length..];
-            await WaitUntilAsync(sendAt).ConfigureAwait(false);
-            await next(slice, arrivalTimestamp).ConfigureAwait(false);
-            sendAt = LinkClock.TimestampAfter(LinkClock.Now, gap);
+            if (i > 1 && !Removed.IsCancellationRequested)
+            {
+                await Context.Clock.DelayAsync(gap, Removed).ConfigureAwait(false);
+            }
+
+            await next(data[cuts[i - 1]..cuts[i]], arrivalTimestamp).ConfigureAwait(false);
         }
+    }
+
+    private void Cut(int start, int end, List<int> cuts)
+    {
+        var averageSize = Toxic["average_size"];
+        var variation = Toxic["size_variation"];
+        if (end - start - averageSize <= variation || end - start < 2)
+        {
+            cuts.Add(end);
+            return;
+        }
+
+        var middle = start + ((end - start) / 2);
+        if (variation > 0)
+        {
+            middle += (int)Context.Random.NextInt64(-variation, variation);
+        }
+
+        middle = Math.Clamp(middle, start + 1, end - 1);
+        Cut(start, middle, cuts);
+        Cut(middle, end, cuts);
     }
 }
 
-/// <summary><c>limit_data</c>: exactly <c>bytes</c> bytes pass, then the connection is closed.</summary>
+/// <summary>
+/// <c>limit_data</c>: exactly <c>bytes</c> bytes pass, then the connection is closed (with 0, on
+/// the first chunk). The count survives updates of the toxic.
+/// </summary>
 internal sealed class LimitDataStage : ToxicStage
 {
     private readonly Counter _passed;
@@ -135,14 +217,6 @@ internal sealed class LimitDataStage : ToxicStage
     }
 
     public override object? CarriedState => _passed;
-
-    public override void Start()
-    {
-        if (Toxic["bytes"] <= _passed.Bytes)
-        {
-            Context.Connection.Close();
-        }
-    }
 
     public override async ValueTask ProcessAsync(ReadOnlyMemory<byte> data, long arrivalTimestamp, ChunkSink next)
     {

@@ -1,1 +1,0 @@
-namespace T; public class A { [Test] public void B() => Assert.Pass(); }

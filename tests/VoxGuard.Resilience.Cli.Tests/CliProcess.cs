@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace VoxGuard.Resilience.Cli.Tests;
+
+/// <summary>The real <c>voxguard-resilience</c> CLI run as a child process, as a user runs it.</summary>
+internal sealed class CliProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+    private readonly StringBuilder _error = new();
+
+    private CliProcess(Process process)
+    {
+        _process = process;
+        _process.OutputDataReceived += (_, line) => Append(_output, line.Data);
+        _process.ErrorDataReceived += (_, line) => Append(_error, line.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    public string Output { get { lock (_output) { return _output.ToString(); } } }
+
+    public string Error { get { lock (_error) { return _error.ToString(); } } }
+
+    public int Id => _process.Id;
+
+    public static CliProcess Start(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(CliAssemblyPath);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        return new CliProcess(Process.Start(start)!);
+    }
+
+    public static async Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] arguments)
+    {
+        using var cli = Start(arguments);
+        var exitCode = await cli.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        return (exitCode, cli.Output, cli.Error);
+    }
+
+    /// <summary>Waits until a line of standard output contains <paramref name="text"/>.</summary>
+    public async Task<string> WaitForOutputAsync(string text, TimeSpan timeout)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        while (Stopwatch.GetTimestamp() < deadline)
+        {
+            var line = Output.Split('\n').FirstOrDefault(candidate => candidate.Contains(text, StringComparison.Ordinal));
+            if (line is not null)
+            {
+                return line;
+            }
+
+            if (_process.HasExited)
+            {
+                break;
+            }
+
+            await Task.Delay(20);
+        }
+
+        throw new TimeoutException($"The CLI did not print '{text}'. Output: {Output} Error: {Error}");
+    }
+
+    public void SendSignal(string signal)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cancel.Token);
+        _process.WaitForExit(); // drains the redirected output
+        return _process.ExitCode;
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+        }
+
+        _process.Dispose();
+    }
+
+    private static void Append(StringBuilder builder, string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (builder)
+        {
+            builder.AppendLine(line);
+        }
+    }
+
+    /// <summary>The CLI built beside these tests: artifacts/bin/VoxGuard.Resilience.Cli/&lt;configuration&gt;/.</summary>
+    private static string CliAssemblyPath
+    {
+        get
+        {
+            var testDirectory = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
+            var path = Path.Combine(testDirectory.Parent!.Parent!.FullName, "VoxGuard.Resilience.Cli", testDirectory.Name, "voxguard-resilience.dll");
+            return File.Exists(path) ? path : throw new FileNotFoundException($"The CLI is not built at {path}; build the solution first.");
+        }
+    }
+}

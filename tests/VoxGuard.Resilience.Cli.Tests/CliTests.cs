@@ -1,0 +1,90 @@
+using System.Net;
+using System.Net.Sockets;
+using VoxGuard.Resilience.Links.Client;
+
+namespace VoxGuard.Resilience.Cli.Tests;
+
+[TestFixture]
+public sealed class CliTests
+{
+    [Test]
+    public async Task Links_serve_answers_the_toxiproxy_api_and_stops_cleanly_on_sigterm()
+    {
+        using var cli = CliProcess.Start("links", "serve", "--listen", "127.0.0.1:0");
+        var banner = await cli.WaitForOutputAsync("listening on", TimeSpan.FromSeconds(20));
+        var apiAddress = new Uri(banner.Split("listening on ")[1].Split(' ')[0]);
+        using var client = new LinkClient(apiAddress);
+        var proxy = await client.CreateProxyAsync(new LinkProxySpec("lagos-abuja", "127.0.0.1:0", "127.0.0.1:9"));
+        var proxyEndpoint = IPEndPoint.Parse(proxy.Listen);
+
+        cli.SendSignal("TERM");
+        var exitCode = await cli.WaitForExitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(exitCode, Is.Zero, cli.Error);
+            Assert.That(cli.Output, Does.Contain("Stopping"));
+            Assert.That(IsListening(new IPEndPoint(IPAddress.Loopback, apiAddress.Port)), Is.False, "the API port is still open");
+            Assert.That(IsListening(proxyEndpoint), Is.False, "a proxy is still listening");
+        });
+    }
+
+    [Test]
+    public async Task Links_serve_on_a_taken_port_fails_with_one_message_naming_the_fix()
+    {
+        using var taken = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        taken.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        taken.Listen();
+        var port = ((IPEndPoint)taken.LocalEndPoint!).Port;
+
+        var (exitCode, output, error) = await CliProcess.RunAsync("links", "serve", "--listen", $"127.0.0.1:{port}");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(exitCode, Is.EqualTo(2));
+            Assert.That(error, Does.Contain($"could not listen on 127.0.0.1:{port}").And.Contain("choose another port"));
+            Assert.That(error, Does.Not.Contain("   at "), "no stack trace for a user error");
+            Assert.That(output, Is.Empty);
+        });
+    }
+
+    [TestCase("10.1.2.3:8474", "not a loopback address")]
+    [TestCase("localhost", "is not an address:port")]
+    [TestCase("127.0.0.1:99999", "is not an address:port")]
+    public async Task Links_serve_refuses_a_bad_listen_address_before_starting_anything(string listen, string expected)
+    {
+        var (exitCode, _, error) = await CliProcess.RunAsync("links", "serve", "--listen", listen);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(exitCode, Is.EqualTo(2));
+            Assert.That(error, Does.Contain(expected));
+        });
+    }
+
+    [Test]
+    public async Task Drill_says_plainly_that_it_is_not_built_and_does_not_pass()
+    {
+        var (exitCode, _, error) = await CliProcess.RunAsync("drill");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(exitCode, Is.EqualTo(2));
+            Assert.That(error, Does.Contain("not built yet").And.Contain("nothing passed"));
+        });
+    }
+
+    private static bool IsListening(IPEndPoint endpoint)
+    {
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            probe.Connect(endpoint);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace VoxGuard.Resilience.Links.Tests.Support;
+
+/// <summary>A client socket with the measurements link tests need: round trips, exact reads, how it ended.</summary>
+internal sealed class LoopbackConnection : IDisposable
+{
+    private readonly Socket _socket = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+
+    private LoopbackConnection()
+    {
+    }
+
+    public Socket Socket => _socket;
+
+    public static async Task<LoopbackConnection> OpenAsync(IPEndPoint endpoint)
+    {
+        var connection = new LoopbackConnection();
+        await connection._socket.ConnectAsync(endpoint);
+        return connection;
+    }
+
+    /// <summary>Sends a small message and waits for its echo; returns the round-trip time.</summary>
+    public async Task<TimeSpan> RoundTripAsync(int size = 64, TimeSpan? timeout = null)
+    {
+        var payload = new byte[size];
+        Random.Shared.NextBytes(payload);
+        var started = Stopwatch.GetTimestamp();
+        await _socket.SendAsync(payload, SocketFlags.None);
+        var echoed = await ReceiveExactlyAsync(size, timeout ?? TimeSpan.FromSeconds(5));
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        Assert.That(echoed, Is.EqualTo(payload), "the echo came back altered");
+        return elapsed;
+    }
+
+    public async Task<byte[]> ReceiveExactlyAsync(int count, TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        var buffer = new byte[count];
+        var received = 0;
+        while (received < count)
+        {
+            var read = await _socket.ReceiveAsync(buffer.AsMemory(received), SocketFlags.None, deadline.Token);
+            if (read == 0)
+            {
+                throw new EndOfStreamException($"closed after {received} of {count} bytes");
+            }
+
+            received += read;
+        }
+
+        return buffer;
+    }
+
+    /// <summary>Reads until the peer closes or resets; reports how it ended and what arrived.</summary>
+    public async Task<ConnectionEnd> ReadToEndAsync(TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        var buffer = new byte[64 * 1024];
+        long total = 0;
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            while (true)
+            {
+                var read = await _socket.ReceiveAsync(buffer, SocketFlags.None, deadline.Token);
+                if (read == 0)
+                {
+                    return new ConnectionEnd(ConnectionEndKind.Closed, total, Stopwatch.GetElapsedTime(started));
+                }
+
+                total += read;
+            }
+        }
+        catch (SocketException exception) when (exception.SocketErrorCode == SocketError.ConnectionReset)
+        {
+            return new ConnectionEnd(ConnectionEndKind.Reset, total, Stopwatch.GetElapsedTime(started));
+        }
+        catch (OperationCanceledException)
+        {
+            return new ConnectionEnd(ConnectionEndKind.StillOpen, total, Stopwatch.GetElapsedTime(started));
+        }
+    }
+
+    public void Dispose() => _socket.Dispose();
+}
+
+internal enum ConnectionEndKind
+{
+    Closed,
+    Reset,
+    StillOpen,
+}
+
+internal sealed record ConnectionEnd(ConnectionEndKind Kind, long BytesReceived, TimeSpan After);

@@ -1,0 +1,302 @@
+using System.Diagnostics;
+using VoxGuard.Resilience.Links.Client;
+using VoxGuard.Resilience.Links.Tests.Support;
+
+namespace VoxGuard.Resilience.Links.Tests.Toxics;
+
+/// <summary>
+/// Each toxic measured on real loopback sockets: what the bytes do, not what the API says.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class ToxicEffectTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(5);
+    private LinkServerFixture _links = null!;
+    private EchoServer _echo = null!;
+
+    [SetUp]
+    public async Task StartAsync()
+    {
+        _links = await LinkServerFixture.StartAsync();
+        _echo = new EchoServer();
+    }
+
+    [TearDown]
+    public async Task StopAsync()
+    {
+        await _links.DisposeAsync();
+        await _echo.DisposeAsync();
+    }
+
+    [Test]
+    public async Task Latency_adds_the_set_delay_within_one_millisecond_at_p99()
+    {
+        var listen = await _links.ProxyAsync("lagos-abuja", _echo.Address);
+        using var connection = await LoopbackConnection.OpenAsync(listen);
+        var baseline = await MeasureRoundTripsAsync(connection, 50);
+
+        await _links.Client.AddToxicAsync("lagos-abuja", ToxicSpec.Latency(TimeSpan.FromMilliseconds(20)));
+        var delayed = await MeasureRoundTripsAsync(connection, 100);
+
+        var added = delayed.Select(rtt => rtt - Percentile(baseline, 0.5)).ToList();
+        TestContext.Out.WriteLine($"baseline p50 {Percentile(baseline, 0.5):F3} ms; added p50 {Percentile(added, 0.5):F3} ms, p99 {Percentile(added, 0.99):F3} ms, min {added.Min():F3} ms");
+        Assert.Multiple(() =>
+        {
+            Assert.That(Percentile(added, 0.01), Is.GreaterThanOrEqualTo(19.9), "latency must never be shorter than set");
+            Assert.That(Percentile(added, 0.99), Is.LessThanOrEqualTo(21.0), "p99 added latency within 1 ms of 20 ms");
+        });
+    }
+
+    [Test]
+    public async Task Latency_toxics_on_both_streams_add_up()
+    {
+        var listen = await _links.ProxyAsync("abuja-asaba", _echo.Address);
+        await _links.Client.AddToxicAsync("abuja-asaba", ToxicSpec.Latency(TimeSpan.FromMilliseconds(15)) with { Stream = "upstream" });
+        await _links.Client.AddToxicAsync("abuja-asaba", ToxicSpec.Latency(TimeSpan.FromMilliseconds(10)));
+        using var connection = await LoopbackConnection.OpenAsync(listen);
+
+        var roundTrips = await MeasureRoundTripsAsync(connection, 20);
+
+        Assert.That(Percentile(roundTrips, 0.5), Is.InRange(25.0, 27.0));
+    }
+
+    [Test]
+    public async Task Jitter_spreads_latency_over_the_set_range()
+    {
+        var listen = await _links.ProxyAsync("lagos-asaba", _echo.Address);
+        await _links.Client.AddToxicAsync("lagos-asaba", ToxicSpec.Latency(TimeSpan.FromMilliseconds(30), TimeSpan.FromMilliseconds(10)));
+        using var connection = await LoopbackConnection.OpenAsync(listen);
+
+        var roundTrips = await MeasureRoundTripsAsync(connection, 60);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(roundTrips.Min(), Is.GreaterThanOrEqualTo(19.9));
+            Assert.That(roundTrips.Max(), Is.LessThan(41.5));
+            Assert.That(roundTrips.Max() - roundTrips.Min(), Is.GreaterThan(8.0), "jitter should spread the delays");
+        });
+    }
+
+    [Test]
+    public async Task Updating_and_removing_a_toxic_changes_an_open_connection_at_once()
+    {
+        var listen = await _links.ProxyAsync("lagos-abuja", _echo.Address);
+        using var connection = await LoopbackConnection.OpenAsync(listen);
+        await _links.Client.AddToxicAsync("lagos-abuja", ToxicSpec.Latency(TimeSpan.FromMilliseconds(20)));
+
+        var before = Percentile(await MeasureRoundTripsAsync(connection, 10), 0.5);
+        await _links.Client.UpdateToxicAsync("lagos-abuja", "latency_downstream", new Dictionary<string, long> { ["latency"] = 50 });
+        var updated = Percentile(await MeasureRoundTripsAsync(connection, 10), 0.5);
+        await _links.Client.RemoveToxicAsync("lagos-abuja", "latency_downstream");
+        var removed = Percentile(await MeasureRoundTripsAsync(connection, 10), 0.5);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(before, Is.InRange(20.0, 22.0));
+            Assert.That(updated, Is.InRange(50.0, 52.0));
+            Assert.That(removed, Is.LessThan(2.0));
+        });
+    }
+
+    [Test]
+    public async Task Bandwidth_holds_the_rate_within_ten_percent()
+    {
+        const int payloadBytes = 600_000;
+        await using var source = new EchoServer(EchoServerMode.Source, new byte[payloadBytes]);
+        var listen = await _links.ProxyAsync("lagos-abuja-pg", source.Address);
+        await _links.Client.AddToxicAsync("lagos-abuja-pg", ToxicSpec.Bandwidth(kilobytesPerSecond: 400));
+
+        using var connection = await LoopbackConnection.OpenAsync(listen);
+        var end = await connection.ReadToEndAsync(TimeSpan.FromSeconds(10));
+
+        var kilobytesPerSecond = end.BytesReceived / 1000.0 / end.After.TotalSeconds;
+        TestContext.Out.WriteLine($"{end.BytesReceived} bytes in {end.After.TotalMilliseconds:F0} ms = {kilobytesPerSecond:F1} KB/s");
+        Assert.Multiple(() =>
+        {
+            Assert.That(end.BytesReceived, Is.EqualTo(payloadBytes));
+            Assert.That(kilobytesPerSecond, Is.InRange(360.0, 440.0));
+        });
+    }
+
+    [Test]
+    public async Task Timeout_zero_blackholes_data_and_keeps_the_connection_open()
+    {
+        var listen = await _links.ProxyAsync("lagos-abuja-redis", _echo.Address);
+        using var connection = await LoopbackConnection.OpenAsync(listen);
+        await connection.RoundTripAsync();
+        await _links.Client.AddToxicAsync("lagos-abuja-redis", ToxicSpec.Timeout(TimeSpan.Zero));
+
+        await connection.Socket.SendAsync(new byte[64]);
+        var end = await connection.ReadToEndAsync(TimeSpan.FromMilliseconds(400));
+
+        Assert.That(end, Is.EqualTo(new ConnectionEnd(ConnectionEndKind.StillOpen, 0, end.After)));
+    }
+
+    [Test]
+    public async Task Timeout_closes_a_silent_connection_after_the_set_time()
+    {
+        var listen = await _links.ProxyAsync("lagos-abuja-redis", _echo.Address);
+        await _links.Client.AddToxicAsync("lagos-abuja-redis", ToxicSpec.Timeout(TimeSpan.FromMilliseconds(300)));
+        var opened = Stopwatch.GetTimestamp();
+        using var connection = await LoopbackConnection.OpenAsync(listen);
+
+        await connection.Socket.SendAsync(new byte[64]);
+        var end = await connection.ReadToEndAsync(Patience);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(end.Kind, Is.EqualTo(ConnectionEndKind.Closed));
+            Assert.That(end.BytesReceived, Is.Zero, "a blackhole lets nothing through");
+            Assert.That(Stopwatch.GetElapsedTime(opened).TotalMilliseconds, Is.InRange(295.0, 600.0));
+        });
+    }
+
+    [Test]
+    public async Task Removing_a_timeout_toxic_closes_the_connections_it_held_as_toxiproxy_does()
+    {
+        var listen = await _links.ProxyAsync("lagos-abuja-redis", _echo.Address);
+        await _links.Client.AddToxicAsync("lagos-abuja-redis", ToxicSpec.Timeout(TimeSpan.Zero));
+        using var connection = await LoopbackConnection.OpenAsync(listen);
+
+        await _links.Client.RemoveToxicAsync("lagos-abuja-redis", "timeout_downstream");
+        var end = await connection.ReadToEndAsync(Patience);
+
+        Assert.That(end.Kind, Is.EqualTo(ConnectionEndKind.Closed));
+    }
+
+    [Test]
+    public async Task Reset_peer_gives_the_client_a_connection_reset()
+    {
+        var listen = await _links.ProxyAsync("lagos-sip", _echo.Address);
+        using var connection = await LoopbackConnection.OpenAsync(listen);
+        await connection.RoundTripAsync();
+        await _links.Client.AddToxicAsync("lagos-sip", ToxicSpec.ResetPeer(TimeSpan.FromMilliseconds(100)));
+
+        await connection.Socket.SendAsync(new byte[64]);
+        var end = await connection.ReadToEndAsync(Patience);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(end.Kind, Is.EqualTo(ConnectionEndKind.Reset));
+            Assert.That(end.After.TotalMilliseconds, Is.InRange(95.0, 1000.0));
+        });
+    }
+
+    [Test]
+    public async Task Limit_data_closes_after_exactly_the_set_number_of_bytes()
+    {
+        await using var source = new EchoServer(EchoServerMode.Source, new byte[50_000]);
+        var listen = await _links.ProxyAsync("abuja-pg", source.Address);
+        await _links.Client.AddToxicAsync("abuja-pg", ToxicSpec.LimitData(12_345));
+
+        using var connection = await LoopbackConnection.OpenAsync(listen);
+        var end = await connection.ReadToEndAsync(Patience);
+
+        Assert.That(end with { After = default }, Is.EqualTo(new ConnectionEnd(ConnectionEndKind.Closed, 12_345, default)));
+    }
+
+    [Test]
+    public async Task Slow_close_delays_the_close_but_not_the_data()
+    {
+        await using var source = new EchoServer(EchoServerMode.Source, new byte[1000]);
+        var listen = await _links.ProxyAsync("asaba-pg", source.Address);
+        await _links.Client.AddToxicAsync("asaba-pg", ToxicSpec.SlowClose(TimeSpan.FromMilliseconds(400)));
+
+        using var connection = await LoopbackConnection.OpenAsync(listen);
+        var dataAt = Stopwatch.GetTimestamp();
+        await connection.ReceiveExactlyAsync(1000, Patience);
+        var dataAfter = Stopwatch.GetElapsedTime(dataAt);
+        var end = await connection.ReadToEndAsync(Patience);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(dataAfter.TotalMilliseconds, Is.LessThan(100), "data is not delayed");
+            Assert.That(end.Kind, Is.EqualTo(ConnectionEndKind.Closed));
+            Assert.That((dataAfter + end.After).TotalMilliseconds, Is.InRange(390.0, 900.0));
+        });
+    }
+
+    [Test]
+    public async Task Slicer_cuts_data_into_delayed_pieces_without_losing_a_byte()
+    {
+        var listen = await _links.ProxyAsync("lagos-abuja", _echo.Address);
+        await _links.Client.AddToxicAsync("lagos-abuja", ToxicSpec.Slicer(averageSize: 100, sizeVariation: 0, delay: TimeSpan.FromMilliseconds(5)) with { Stream = "upstream" });
+        using var connection = await LoopbackConnection.OpenAsync(listen);
+
+        // 1600 bytes halve into 16 slices of 100: 15 gaps of 5 ms.
+        var roundTrip = await connection.RoundTripAsync(size: 1600);
+
+        Assert.That(roundTrip.TotalMilliseconds, Is.InRange(74.0, 200.0));
+    }
+
+    [Test]
+    public async Task Disabling_a_proxy_drops_live_connections_and_enabling_it_serves_again()
+    {
+        var listen = await _links.ProxyAsync("lagos-abuja", _echo.Address);
+        using var connection = await LoopbackConnection.OpenAsync(listen);
+        await connection.RoundTripAsync();
+
+        await _links.Client.DisableProxyAsync("lagos-abuja");
+        var end = await connection.ReadToEndAsync(Patience);
+        var refused = Assert.CatchAsync<System.Net.Sockets.SocketException>(async () => await LoopbackConnection.OpenAsync(listen));
+        await _links.Client.EnableProxyAsync("lagos-abuja");
+        using var again = await LoopbackConnection.OpenAsync(listen);
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(end.Kind, Is.Not.EqualTo(ConnectionEndKind.StillOpen));
+            Assert.That(refused!.SocketErrorCode, Is.EqualTo(System.Net.Sockets.SocketError.ConnectionRefused));
+            Assert.That((await again.RoundTripAsync()).TotalMilliseconds, Is.LessThan(50));
+        });
+    }
+
+    [Test]
+    public async Task Toxicity_decides_per_connection_whether_a_toxic_applies()
+    {
+        var listen = await _links.ProxyAsync("lagos-abuja", _echo.Address);
+        await _links.Client.AddToxicAsync("lagos-abuja", ToxicSpec.Latency(TimeSpan.FromMilliseconds(30)) with { Toxicity = 0.5 });
+
+        var delayedConnections = 0;
+        const int connections = 40;
+        for (var i = 0; i < connections; i++)
+        {
+            using var connection = await LoopbackConnection.OpenAsync(listen);
+            if ((await connection.RoundTripAsync()).TotalMilliseconds >= 29)
+            {
+                delayedConnections++;
+            }
+        }
+
+        Assert.That(delayedConnections, Is.InRange(8, 32), "about half of the connections should be delayed");
+    }
+
+    [Test]
+    public async Task Toxicity_zero_never_applies_and_noop_changes_nothing()
+    {
+        var listen = await _links.ProxyAsync("lagos-abuja", _echo.Address);
+        await _links.Client.AddToxicAsync("lagos-abuja", ToxicSpec.Timeout(TimeSpan.Zero) with { Toxicity = 0 });
+        await _links.Client.AddToxicAsync("lagos-abuja", ToxicSpec.Noop());
+        using var connection = await LoopbackConnection.OpenAsync(listen);
+
+        Assert.That((await connection.RoundTripAsync(size: 4096)).TotalMilliseconds, Is.LessThan(50));
+    }
+
+    private static async Task<List<double>> MeasureRoundTripsAsync(LoopbackConnection connection, int count)
+    {
+        await connection.RoundTripAsync(); // warm-up
+        var samples = new List<double>(count);
+        for (var i = 0; i < count; i++)
+        {
+            samples.Add((await connection.RoundTripAsync()).TotalMilliseconds);
+        }
+
+        return samples;
+    }
+
+    private static double Percentile(IReadOnlyCollection<double> samples, double quantile)
+    {
+        var sorted = samples.Order().ToArray();
+        return sorted[(int)Math.Clamp(Math.Ceiling(quantile * sorted.Length) - 1, 0, sorted.Length - 1)];
+    }
+}

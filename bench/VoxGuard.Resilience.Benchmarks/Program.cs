@@ -1,1 +1,39 @@
-System.Console.WriteLine("x");
+using VoxGuard.Resilience.Benchmarks;
+
+// Benchmarks for the harness's own machinery. They print figures and assert nothing.
+//   ./resilience bench links [--duration <seconds>] [--round-trips <n>]
+const string Usage = """
+    Usage: ./resilience bench <benchmark> [options]
+
+    Benchmarks:
+      links   the link server (Toxiproxy-compatible TCP proxy) on loopback:
+              pass-through throughput, added round-trip latency, and the accuracy
+              of the latency and bandwidth toxics, each against a direct connection.
+
+    Options (links):
+      --duration <seconds>   length of each throughput run (default 3, 0.5-10)
+      --round-trips <n>      ping-pong round trips per latency run (default 5000, 100-50000)
+    """;
+
+if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+{
+    Console.WriteLine(Usage);
+    return args.Length == 0 ? 2 : 0;
+}
+
+if (args[0] != "links")
+{
+    Console.Error.WriteLine($"bench: unknown benchmark '{args[0]}'.");
+    Console.Error.WriteLine(Usage);
+    return 2;
+}
+
+if (!LinkBenchmarkSettings.TryParse(args.AsSpan(1), out var settings, out var problem))
+{
+    Console.Error.WriteLine($"bench links: {problem}");
+    Console.Error.WriteLine(Usage);
+    return 2;
+}
+
+await LinkBenchmark.RunAsync(settings).ConfigureAwait(false);
+return 0;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 
 namespace VoxGuard.Resilience.Links.Proxies;
 
@@ -7,13 +8,16 @@ namespace VoxGuard.Resilience.Links.Proxies;
 /// delay applied to each chunk relative to its arrival never accumulates scheduling error.
 /// </summary>
 /// <remarks>
-/// Task.Delay was measured on this kind of machine to fire 3.4 ms late at p50 and 7 ms at
-/// p99, far too coarse for a 20 ms link. A dedicated thread sleeping on a monitor until the
-/// earliest deadline fires within ~0.2 ms (the sub-millisecond rest is yielded through),
-/// so every link wait goes through it.
+/// Measured on this kind of machine: Task.Delay fires 3.4 ms late at p50 and 7 ms at p99,
+/// far too coarse for a 20 ms link. So one dedicated thread sleeps until the earliest
+/// deadline — whole milliseconds on a monitor (interruptible when an earlier deadline
+/// arrives), the sub-millisecond rest in nanosleep (a yield-spin there lost the core for
+/// whole scheduler slices under load) — and completes due waits inline, so the chunk goes
+/// out from this thread without waiting for a thread-pool thread.
 /// </remarks>
 internal sealed class LinkClock : IDisposable
 {
+    private static readonly TimeSpan MonitorResolution = TimeSpan.FromMilliseconds(1);
     private readonly object _gate = new();
     private readonly PriorityQueue<TaskCompletionSource, long> _due = new();
     private readonly Thread _thread;
@@ -41,7 +45,8 @@ internal sealed class LinkClock : IDisposable
             return Task.CompletedTask;
         }
 
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Continuations run inline on the clock thread (see remarks).
+        var done = new TaskCompletionSource();
         lock (_gate)
         {
             if (_disposed)
@@ -58,8 +63,11 @@ internal sealed class LinkClock : IDisposable
 
         if (cancel.CanBeCanceled)
         {
-            var registration = cancel.Register(static state => ((TaskCompletionSource)state!).TrySetResult(), done);
-            _ = done.Task.ContinueWith(_ => registration.Dispose(), TaskScheduler.Default);
+            // Cancellation comes from API calls holding a proxy's lock: finish the wait elsewhere, never inline there.
+            var registration = cancel.Register(
+                static state => ThreadPool.UnsafeQueueUserWorkItem(static waiter => waiter.TrySetResult(), (TaskCompletionSource)state!, preferLocal: false),
+                done);
+            _ = done.Task.ContinueWith(_ => registration.Dispose(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
 
         return done.Task;
@@ -76,47 +84,86 @@ internal sealed class LinkClock : IDisposable
             Monitor.Pulse(_gate);
         }
 
-        _thread.Join();
+        if (Thread.CurrentThread != _thread)
+        {
+            _thread.Join();
+        }
     }
 
     private void Run()
     {
-        lock (_gate)
+        var fired = new List<TaskCompletionSource>();
+        while (true)
         {
-            while (!_disposed)
+            TimeSpan shortRest = TimeSpan.Zero;
+            lock (_gate)
             {
+                if (_disposed)
+                {
+                    fired.AddRange(_due.UnorderedItems.Select(item => item.Element));
+                    _due.Clear();
+                    CompleteAll(fired);
+                    return;
+                }
+
                 var now = Now;
                 while (_due.TryPeek(out var waiter, out var deadline) && deadline <= now)
                 {
                     _due.Dequeue();
-                    waiter.TrySetResult();
+                    fired.Add(waiter);
                 }
 
-                if (_due.TryPeek(out _, out var next))
+                if (fired.Count == 0)
                 {
-                    // Monitor.Wait counts whole milliseconds: sleep the whole ones, yield through the rest.
-                    var wholeMilliseconds = (int)Elapsed(now, next).TotalMilliseconds;
-                    if (wholeMilliseconds > 0)
+                    if (!_due.TryPeek(out _, out var next))
                     {
-                        Monitor.Wait(_gate, wholeMilliseconds);
+                        Monitor.Wait(_gate);
+                        continue;
                     }
-                    else
+
+                    var untilNext = Elapsed(now, next);
+                    if (untilNext >= MonitorResolution)
                     {
-                        Monitor.Exit(_gate);
-                        Thread.Yield();
-                        Monitor.Enter(_gate);
+                        Monitor.Wait(_gate, (int)untilNext.TotalMilliseconds);
+                        continue;
                     }
-                }
-                else
-                {
-                    Monitor.Wait(_gate);
+
+                    shortRest = untilNext;
                 }
             }
 
-            while (_due.TryDequeue(out var waiter, out _))
+            CompleteAll(fired);
+            if (shortRest > TimeSpan.Zero)
             {
-                waiter.TrySetResult();
+                SleepPrecisely(shortRest);
             }
         }
     }
+
+    private static void CompleteAll(List<TaskCompletionSource> fired)
+    {
+        foreach (var waiter in fired)
+        {
+            waiter.TrySetResult();
+        }
+
+        fired.Clear();
+    }
+
+    private static void SleepPrecisely(TimeSpan duration)
+    {
+        var request = new Timespec { Seconds = 0, Nanoseconds = duration.Ticks * 100 };
+        _ = NativeSleep(in request, IntPtr.Zero);
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct Timespec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    [DllImport("libc", EntryPoint = "nanosleep")]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern int NativeSleep(in Timespec request, IntPtr remaining);
 }

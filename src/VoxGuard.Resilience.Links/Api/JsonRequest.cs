@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 
 namespace VoxGuard.Resilience.Links.Api;
@@ -9,13 +10,17 @@ namespace VoxGuard.Resilience.Links.Api;
 /// </summary>
 internal sealed class JsonRequest
 {
+    private static readonly JsonElement EmptyObject = JsonElement.Parse("{}");
+    private static readonly JsonElement EmptyArray = JsonElement.Parse("[]");
+
     private readonly JsonElement _root;
 
     private JsonRequest(JsonElement root) => _root = root;
 
     public static JsonRequest Parse(ReadOnlySpan<byte> body, JsonValueKind expected = JsonValueKind.Object)
     {
-        if (body.IsEmpty)
+        // Go's decoder: nothing but whitespace is io.EOF, a value cut short is io.ErrUnexpectedEOF.
+        if (body.Trim(" \t\r\n"u8).IsEmpty)
         {
             throw BadBody("EOF");
         }
@@ -28,7 +33,13 @@ internal sealed class JsonRequest
         }
         catch (JsonException exception)
         {
-            throw BadBody(exception.Message);
+            throw BadBody(IsCutShort(body) ? "unexpected EOF" : exception.Message);
+        }
+
+        if (root.ValueKind == JsonValueKind.Null)
+        {
+            // Go decodes null into a struct or slice as "no change": every field keeps its default.
+            return new JsonRequest(expected == JsonValueKind.Array ? EmptyArray : EmptyObject);
         }
 
         if (root.ValueKind != expected)
@@ -47,7 +58,7 @@ internal sealed class JsonRequest
     public string? String(string field) => Field(field) switch
     {
         null => null,
-        { ValueKind: JsonValueKind.String } value => value.GetString(),
+        { ValueKind: JsonValueKind.String } value => TextOf(value),
         { ValueKind: JsonValueKind.Null } => null,
         { } other => throw WrongType(field, other, "string"),
     };
@@ -61,10 +72,11 @@ internal sealed class JsonRequest
         { } other => throw WrongType(field, other, "bool"),
     };
 
+    /// <summary>A float32 field, as Toxiproxy's toxicity: a number beyond float32's range is refused as Go refuses it.</summary>
     public double? Number(string field) => Field(field) switch
     {
         null => null,
-        { ValueKind: JsonValueKind.Number } value => value.GetDouble(),
+        { ValueKind: JsonValueKind.Number } value when value.TryGetDouble(out var number) && Math.Abs(number) <= float.MaxValue => number,
         { ValueKind: JsonValueKind.Null } => null,
         { } other => throw WrongType(field, other, "float32"),
     };
@@ -96,13 +108,67 @@ internal sealed class JsonRequest
 
         foreach (var property in _root.EnumerateObject())
         {
-            if (string.Equals(property.Name, name, StringComparison.OrdinalIgnoreCase))
+            if (string.Equals(NameOf(property), name, StringComparison.OrdinalIgnoreCase))
             {
                 return property.Value;
             }
         }
 
         return null;
+    }
+
+    /// <summary>A string value; invalid UTF-8 becomes U+FFFD, as Go's decoder does, instead of an exception.</summary>
+    private static string TextOf(JsonElement value)
+    {
+        try
+        {
+            return value.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            return JsonSerializer.Deserialize<string>(Repaired(JsonMarshal.GetRawUtf8Value(value)))!;
+        }
+    }
+
+    private static string NameOf(JsonProperty property)
+    {
+        try
+        {
+            return property.Name;
+        }
+        catch (InvalidOperationException)
+        {
+            return JsonSerializer.Deserialize<string>(Repaired(JsonMarshal.GetRawUtf8PropertyName(property), quote: true))!;
+        }
+    }
+
+    /// <summary>The raw JSON text of a string with every invalid UTF-8 sequence replaced by U+FFFD.</summary>
+    private static byte[] Repaired(ReadOnlySpan<byte> raw, bool quote = false)
+    {
+        var text = System.Text.Encoding.UTF8.GetString(raw);
+        return System.Text.Encoding.UTF8.GetBytes(quote ? $"\"{text}\"" : text);
+    }
+
+    /// <summary>True when the body is valid JSON so far but ends before its first value does.</summary>
+    private static bool IsCutShort(ReadOnlySpan<byte> body)
+    {
+        var reader = new Utf8JsonReader(body, isFinalBlock: false, new JsonReaderState(new JsonReaderOptions { AllowMultipleValues = true }));
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.CurrentDepth == 0 && reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray or JsonTokenType.PropertyName))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
     }
 
     private static LinkApiError WrongType(string field, JsonElement value, string type) =>

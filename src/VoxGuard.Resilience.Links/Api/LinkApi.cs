@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using VoxGuard.Resilience.Links.Proxies;
 using VoxGuard.Resilience.Links.Toxics;
 
@@ -17,6 +18,14 @@ internal sealed class LinkApi(ProxyCollection proxies, string version)
     public async Task HandleAsync(HttpContext context)
     {
         var request = context.Request;
+        if (CleanRedirect(context) is { } location)
+        {
+            // gorilla/mux cleans the path before any route matches: "//proxies" or "/a/../proxies" is a 301.
+            context.Response.StatusCode = 301;
+            context.Response.Headers.Location = location;
+            return;
+        }
+
         var path = request.Path.Value ?? "/";
         var segments = path.Length > 1 ? path[1..].Split('/') : [string.Empty];
         if (!IsRoute(segments))
@@ -25,6 +34,15 @@ internal sealed class LinkApi(ProxyCollection proxies, string version)
             return;
         }
 
+        if (!IsAllowed(request.Method, segments))
+        {
+            // The mux answers a known path with a wrong method itself: empty 405, no middleware, no browser check.
+            context.Response.StatusCode = 405;
+            return;
+        }
+
+        // Toxiproxy's middleware order on a matched route: request id, then the browser check.
+        context.Response.Headers["X-Toxiproxy-Request-Id"] = Guid.NewGuid().ToString("N")[..20];
         if (request.Headers.UserAgent.ToString().StartsWith("Mozilla/", StringComparison.Ordinal))
         {
             // Toxiproxy refuses browsers so that a web page cannot drive the chaos API.
@@ -32,15 +50,10 @@ internal sealed class LinkApi(ProxyCollection proxies, string version)
             return;
         }
 
-        context.Response.Headers["X-Toxiproxy-Request-Id"] = Guid.NewGuid().ToString("N")[..20];
         try
         {
             var body = await ReadBodyAsync(request).ConfigureAwait(false);
             await RouteAsync(context, request.Method, segments, body).ConfigureAwait(false);
-        }
-        catch (LinkApiError error) when (error.Status == 405)
-        {
-            context.Response.StatusCode = 405;
         }
         catch (LinkApiError error)
         {
@@ -54,6 +67,58 @@ internal sealed class LinkApi(ProxyCollection proxies, string version)
             await WriteTextAsync(context, error.Status, System.Text.Encoding.UTF8.GetString(output.WrittenSpan) + "\n").ConfigureAwait(false);
         }
     }
+
+    /// <summary>Where gorilla/mux would redirect a request whose path is not clean; null when it is clean.</summary>
+    private static string? CleanRedirect(HttpContext context)
+    {
+        // Kestrel has already removed dot segments from Request.Path; the raw target still has them.
+        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        if (string.IsNullOrEmpty(raw) || raw[0] != '/')
+        {
+            return null;
+        }
+
+        var queryAt = raw.IndexOf('?', StringComparison.Ordinal);
+        var path = queryAt < 0 ? raw : raw[..queryAt];
+        var clean = CleanPath(path);
+        return clean == path ? null : clean + (queryAt < 0 ? string.Empty : raw[queryAt..]);
+    }
+
+    /// <summary>gorilla/mux's cleanPath: Go's path.Clean, keeping a trailing slash.</summary>
+    private static string CleanPath(string path)
+    {
+        var kept = new List<string>();
+        foreach (var segment in path.Split('/'))
+        {
+            if (segment is "" or ".")
+            {
+                continue;
+            }
+
+            if (segment == "..")
+            {
+                if (kept.Count > 0)
+                {
+                    kept.RemoveAt(kept.Count - 1);
+                }
+
+                continue;
+            }
+
+            kept.Add(segment);
+        }
+
+        var clean = "/" + string.Join('/', kept);
+        return path.EndsWith('/') && clean != "/" ? clean + "/" : clean;
+    }
+
+    private static bool IsAllowed(string method, string[] path) => path switch
+    {
+        ["version"] => method == "GET",
+        ["reset"] or ["populate"] => method == "POST",
+        ["proxies"] or ["proxies", _, "toxics"] => method is "GET" or "POST",
+        _ => method is "GET" or "POST" or "PATCH" or "DELETE",
+    };
 
     private static bool IsRoute(string[] path) =>
         path is ["version"] or ["reset"] or ["proxies"] or ["populate"] or ["proxies", { Length: > 0 }]
@@ -75,7 +140,7 @@ internal sealed class LinkApi(ProxyCollection proxies, string version)
         ("GET", ["proxies", var name, "toxics", var toxic]) => ShowToxicAsync(context, name, toxic),
         ("POST" or "PATCH", ["proxies", var name, "toxics", var toxic]) => UpdateToxicAsync(context, name, toxic, body),
         ("DELETE", ["proxies", var name, "toxics", var toxic]) => DeleteToxicAsync(context, name, toxic),
-        _ => throw new LinkApiError(405, "method not allowed"),
+        _ => throw new InvalidOperationException($"{method} /{string.Join('/', path)} passed IsAllowed but has no handler."),
     };
 
     private Task ResetAsync(HttpContext context) => proxies.ChangeAsync(async all =>
@@ -95,20 +160,15 @@ internal sealed class LinkApi(ProxyCollection proxies, string version)
         var snapshot = await proxies.ReadAsync(all => all.Values.OrderBy(p => p.Name, StringComparer.Ordinal).ToArray()).ConfigureAwait(false);
         await WriteJsonAsync(context, 200, json =>
         {
-            json.WriteStartObject();
-            foreach (var proxy in snapshot)
-            {
-                json.WritePropertyName(proxy.Name);
-                JsonResponse.WriteProxy(json, proxy);
-            }
-
-            json.WriteEndObject();
+            // Proxy names are keys here; they are quoted as Go quotes them, so the object is written raw.
+            var entries = snapshot.Select(proxy => JsonResponse.GoQuote(proxy.Name) + ":" + JsonResponse.ProxyText(proxy));
+            json.WriteRawValue("{" + string.Join(',', entries) + "}", skipInputValidation: true);
         }).ConfigureAwait(false);
     }
 
     private async Task CreateProxyAsync(HttpContext context, byte[] body)
     {
-        var input = ProxyInput.Read(JsonRequest.Parse(body), atProxy: null);
+        var input = ProxyInput.Decode(JsonRequest.Parse(body)).Validate(atProxy: null);
         var created = await proxies.ChangeAsync(async all =>
         {
             if (all.ContainsKey(input.Name))
@@ -135,10 +195,10 @@ internal sealed class LinkApi(ProxyCollection proxies, string version)
         ProxyInput[] inputs = [];
         try
         {
-            // Every entry is checked before any proxy is touched.
-            inputs = JsonRequest.Parse(body, JsonValueKind.Array).Items
-                .Select((item, index) => ProxyInput.Read(item, atProxy: index + 1))
-                .ToArray();
+            // As Go does: the whole array is decoded (type errors first), then every entry is checked,
+            // all before any proxy is touched.
+            var decoded = JsonRequest.Parse(body, JsonValueKind.Array).Items.Select(ProxyInput.Decode).ToArray();
+            inputs = decoded.Select((item, index) => item.Validate(atProxy: index + 1)).ToArray();
         }
         catch (LinkApiError error)
         {
@@ -168,7 +228,7 @@ internal sealed class LinkApi(ProxyCollection proxies, string version)
             json.WriteStartObject();
             if (failure is not null)
             {
-                json.WriteString("error", failure.Message);
+                JsonResponse.WriteGoString(json, "error", failure.Message);
                 json.WriteNumber("status", failure.Status);
             }
 
@@ -193,7 +253,10 @@ internal sealed class LinkApi(ProxyCollection proxies, string version)
         }).ConfigureAwait(false);
     }
 
-    /// <summary>Toxiproxy's populate rule: an identical proxy is kept as it is; a different one is replaced.</summary>
+    /// <summary>
+    /// Toxiproxy's populate rule: an identical proxy is kept as it is; a different one is stopped and replaced.
+    /// When the replacement cannot start, the old proxy stays in place, stopped, as in Toxiproxy.
+    /// </summary>
     private async Task<ProxyRuntime> AddOrReplaceAsync(Dictionary<string, ProxyRuntime> all, ProxyInput input)
     {
         if (all.TryGetValue(input.Name, out var existing))
@@ -205,7 +268,6 @@ internal sealed class LinkApi(ProxyCollection proxies, string version)
             }
 
             await existing.StopAsync().ConfigureAwait(false);
-            all.Remove(input.Name);
         }
 
         var proxy = proxies.Create(input.Name, input.Listen, input.Upstream);
@@ -214,7 +276,7 @@ internal sealed class LinkApi(ProxyCollection proxies, string version)
             await proxy.StartAsync().ConfigureAwait(false);
         }
 
-        all.Add(proxy.Name, proxy);
+        all[proxy.Name] = proxy;
         return proxy;
     }
 
@@ -233,12 +295,19 @@ internal sealed class LinkApi(ProxyCollection proxies, string version)
             var listen = input.String("listen") is { Length: > 0 } newListen ? newListen : proxy.Listen;
             var upstream = input.String("upstream") is { Length: > 0 } newUpstream ? newUpstream : proxy.Upstream;
             var enabled = input.Bool("enabled") ?? proxy.Enabled;
-            await proxy.ReconfigureAsync(listen, upstream).ConfigureAwait(false);
-            if (enabled && !proxy.Enabled)
+            // Toxiproxy's Update: a new listen or upstream stops the proxy and stores the values; then it is
+            // started or stopped as asked. A failed start leaves it disabled with the new values (500).
+            if (listen != proxy.Listen || upstream != proxy.Upstream)
+            {
+                await proxy.StopAsync().ConfigureAwait(false);
+                await proxy.ReconfigureAsync(listen, upstream).ConfigureAwait(false);
+            }
+
+            if (enabled)
             {
                 await proxy.StartAsync().ConfigureAwait(false);
             }
-            else if (!enabled && proxy.Enabled)
+            else
             {
                 await proxy.StopAsync().ConfigureAwait(false);
             }

@@ -72,7 +72,12 @@ internal sealed class ProxyRuntime
         {
             endpoint = await HostPort.ResolveAsync(Listen, cancel).ConfigureAwait(false);
         }
-        catch (Exception exception) when (exception is FormatException or SocketException)
+        catch (FormatException exception)
+        {
+            // Go's wording: an address it cannot parse is not repeated after "tcp".
+            throw new LinkApiError(500, $"listen tcp: {exception.Message}");
+        }
+        catch (SocketException exception)
         {
             throw new LinkApiError(500, $"listen tcp {Listen}: {exception.Message}");
         }
@@ -80,7 +85,7 @@ internal sealed class ProxyRuntime
         var listener = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            AllowRebindAfterClose(listener);
             listener.Bind(endpoint);
             listener.Listen(512);
         }
@@ -295,6 +300,21 @@ internal sealed class ProxyRuntime
             }
 
             finished.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// SO_REUSEADDR only, as Go sets it: a restarted proxy can rebind its port at once (no
+    /// TIME_WAIT wait), yet a second listener on a port in use still fails. .NET's ReuseAddress
+    /// would also set SO_REUSEPORT on Linux and let two proxies share a port.
+    /// </summary>
+    private static void AllowRebindAfterClose(Socket listener)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            const int SolSocket = 1;
+            const int SoReuseAddress = 2;
+            listener.SetRawSocketOption(SolSocket, SoReuseAddress, BitConverter.GetBytes(1));
         }
     }
 

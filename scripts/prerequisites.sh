@@ -5,10 +5,6 @@
 VOXGUARD_DEBIAN_PACKAGES=(
 )
 
-# npm tools, installed into tools/node_modules (not global). Format: name@version.
-VOXGUARD_NPM_TOOLS=(
-)
-
 prerequisite_error() {
   printf 'resilience: %s\n' "$*" >&2
   exit 3
@@ -24,11 +20,12 @@ ensure_dotnet() {
     prerequisite_error "the .NET SDK is $(dotnet --version 2>/dev/null); version ${wanted_major} or newer is needed. Install the .NET 10 SDK."
 }
 
+# Installs the named Debian packages that are not installed yet.
 ensure_debian_packages() {
-  [ ${#VOXGUARD_DEBIAN_PACKAGES[@]} -eq 0 ] && return 0
+  [ $# -eq 0 ] && return 0
   local missing=()
   local package
-  for package in "${VOXGUARD_DEBIAN_PACKAGES[@]}"; do
+  for package in "$@"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -41,23 +38,25 @@ ensure_debian_packages() {
     prerequisite_error "apt-get install ${missing[*]} failed; run it by hand to see why."
 }
 
+# npm tools are the dependencies in tools/package.json, installed into tools/node_modules.
 ensure_npm_tools() {
-  [ ${#VOXGUARD_NPM_TOOLS[@]} -eq 0 ] && return 0
+  command -v node >/dev/null 2>&1 || ensure_debian_packages nodejs npm
+  local missing
+  missing=$(node -e '
+    const deps = require("./tools/package.json").dependencies || {};
+    const fs = require("fs");
+    console.log(Object.keys(deps).filter(d => !fs.existsSync(`tools/node_modules/${d}/package.json`)).join(" "));
+  ' 2>/dev/null) || prerequisite_error "Node.js is missing; install Node.js 20 and npm (apt-get install -y nodejs npm)."
+  [ -z "$missing" ] && return 0
   command -v npm >/dev/null 2>&1 ||
-    prerequisite_error "npm is missing; install Node.js 20 and npm (apt-get install -y nodejs npm)."
-  local tool missing=()
-  for tool in "${VOXGUARD_NPM_TOOLS[@]}"; do
-    [ -d "tools/node_modules/${tool%@*}" ] || missing+=("$tool")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  printf 'resilience: installing npm tools: %s\n' "${missing[*]}" >&2
-  mkdir -p tools
-  npm install --prefix tools --no-audit --no-fund --silent "${missing[@]}" >/dev/null ||
-    prerequisite_error "npm install ${missing[*]} failed; run it by hand in tools/ to see why."
+    prerequisite_error "npm is missing; install it (apt-get install -y npm)."
+  printf 'resilience: installing npm tools: %s\n' "$missing" >&2
+  npm install --prefix tools --no-audit --no-fund --no-package-lock --silent >/dev/null 2>&1 ||
+    prerequisite_error "npm install in tools/ failed; run 'npm install --prefix tools' to see why."
 }
 
 ensure_prerequisites() {
   ensure_dotnet
-  ensure_debian_packages
+  ensure_debian_packages "${VOXGUARD_DEBIAN_PACKAGES[@]}"
   ensure_npm_tools
 }

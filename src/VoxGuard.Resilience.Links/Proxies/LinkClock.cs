@@ -12,8 +12,9 @@ namespace VoxGuard.Resilience.Links.Proxies;
 /// far too coarse for a 20 ms link. So one dedicated thread sleeps until the earliest
 /// deadline — whole milliseconds on a monitor (interruptible when an earlier deadline
 /// arrives), the sub-millisecond rest in nanosleep (a yield-spin there lost the core for
-/// whole scheduler slices under load) — and completes due waits inline, so the chunk goes
-/// out from this thread without waiting for a thread-pool thread.
+/// whole scheduler slices under load), with the thread's timer slack cut to 1 ns — and completes
+/// due waits inline, so the chunk goes out from this thread without waiting for a thread-pool
+/// thread. Hosts should also run without tiered JIT (see Directory.Build.props).
 /// </remarks>
 internal sealed class LinkClock : IDisposable
 {
@@ -92,6 +93,12 @@ internal sealed class LinkClock : IDisposable
 
     private void Run()
     {
+        if (OperatingSystem.IsLinux())
+        {
+            // The kernel may let a sleep overrun by its timer slack (50 µs by default); this thread wants none.
+            _ = SetTimerSlack(PrSetTimerSlack, 1, 0, 0, 0);
+        }
+
         var fired = new List<TaskCompletionSource>();
         while (true)
         {
@@ -162,6 +169,12 @@ internal sealed class LinkClock : IDisposable
         public long Seconds;
         public long Nanoseconds;
     }
+
+    private const int PrSetTimerSlack = 29;
+
+    [DllImport("libc", EntryPoint = "prctl")]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern int SetTimerSlack(int option, nuint nanoseconds, nuint unused3, nuint unused4, nuint unused5);
 
     [DllImport("libc", EntryPoint = "nanosleep")]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]

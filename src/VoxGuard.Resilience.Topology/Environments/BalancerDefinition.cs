@@ -1,0 +1,69 @@
+using System.Net;
+
+namespace VoxGuard.Resilience.Topology.Environments;
+
+/// <summary>How the global balancer carries SIP to the regions.</summary>
+public enum BalancerTransport
+{
+    Tcp,
+    Udp,
+}
+
+/// <summary>How the global balancer picks a region.</summary>
+public enum BalancerMode
+{
+    /// <summary>Source-IP hashing (the guide's session affinity); with few clients the split is the luck of the hash.</summary>
+    Source,
+
+    /// <summary>Weighted round robin over connections: gives the 70/15/15 split exactly.</summary>
+    RoundRobin,
+}
+
+/// <summary>
+/// The balancer's health checks (SIP OPTIONS): a region is marked down after <see cref="Fall"/> consecutive failed
+/// checks and up again after <see cref="Rise"/> consecutive good ones.
+/// </summary>
+public sealed record HealthCheck(TimeSpan Interval, TimeSpan Timeout, int Rise, int Fall)
+{
+    /// <summary>
+    /// Worst-case time from a region's death to the balancer marking it down: <see cref="Interval"/> × <see cref="Fall"/>.
+    /// With the guide's timings (10 s × 5) that is 50 s, more than the 30 s failover target on its own.
+    /// </summary>
+    public TimeSpan DetectionTime => Interval * Fall;
+
+    /// <summary>Time from a region's return to the balancer marking it up: <see cref="Interval"/> × <see cref="Rise"/>.</summary>
+    public TimeSpan RecoveryTime => Interval * Rise;
+
+    /// <summary>True when detection alone fits strictly inside <paramref name="target"/> (the guide's "&lt; 30 s").</summary>
+    public bool CanDetectWithin(TimeSpan target) => DetectionTime < target;
+}
+
+/// <summary>Keeps a caller on the region that served it (the guide: source IP, 30 minutes).</summary>
+public sealed record SessionAffinity(TimeSpan Timeout);
+
+/// <summary>The guide's circuit breaker: open after N consecutive failures, close after M successes.</summary>
+public sealed record CircuitBreaker(int FailuresToOpen, int SuccessesToClose);
+
+/// <summary>The global SIP balancer (HAProxy, or Kamailio's dispatcher over UDP) in front of the regions.</summary>
+/// <param name="Address">Its loopback address (127.0.0.10), outside every region's block.</param>
+/// <param name="SipPort">The port callers dial.</param>
+/// <param name="Transport">TCP or UDP.</param>
+/// <param name="Mode">Source hashing or weighted round robin.</param>
+/// <param name="Redispatch">Re-send a call whose region failed before it was marked down.</param>
+/// <param name="HealthCheck">Timings of the SIP OPTIONS checks; set by the profile.</param>
+/// <param name="SessionAffinity">How long a caller sticks to its region.</param>
+/// <param name="CircuitBreaker">Consecutive failures and successes that open and close a region.</param>
+public sealed record BalancerDefinition(
+    IPAddress Address,
+    int SipPort,
+    BalancerTransport Transport,
+    BalancerMode Mode,
+    bool Redispatch,
+    HealthCheck HealthCheck,
+    SessionAffinity SessionAffinity,
+    CircuitBreaker CircuitBreaker)
+{
+    public IPEndPoint SipEndPoint => new(Address, SipPort);
+
+    internal TransportProtocol Protocol => Transport == BalancerTransport.Udp ? TransportProtocol.Udp : TransportProtocol.Tcp;
+}

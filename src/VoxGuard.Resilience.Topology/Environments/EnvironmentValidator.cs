@@ -1,0 +1,425 @@
+using System.Globalization;
+using System.Net;
+using System.Text.RegularExpressions;
+
+namespace VoxGuard.Resilience.Topology.Environments;
+
+/// <summary>
+/// The rules an environment must meet before anything starts. Every broken rule is added to the
+/// <see cref="ProblemList"/>; nothing throws here, so one run names every problem.
+/// </summary>
+internal static partial class EnvironmentValidator
+{
+    private const string LoopbackOnly = "the harness only ever targets loopback addresses";
+    private static readonly IPNetwork Loopback = new(new IPAddress([127, 0, 0, 0]), 8);
+
+    public static void Validate(EnvironmentDefinition environment, ProblemList problems)
+    {
+        CheckName(environment, problems);
+        var names = CheckRegions(environment, problems);
+        CheckBalancer(environment, problems);
+        CheckSockets(environment, problems);
+        CheckLinks(environment, names, problems);
+        CheckReplication(environment.Replication, problems);
+        CheckTargets(environment, names, problems);
+        CheckFailback(environment.Failback, problems);
+    }
+
+    private static void CheckName(EnvironmentDefinition environment, ProblemList problems)
+    {
+        if (problems.IsReadable("name") && !EnvironmentName().IsMatch(environment.Name))
+        {
+            problems.Add("name", $"'{environment.Name}' must be lower-case letters, digits, '-' or '_', starting with a letter or digit");
+        }
+    }
+
+    /// <summary>Checks the regions; returns their names when every one could be read (null otherwise).</summary>
+    private static List<string>? CheckRegions(EnvironmentDefinition environment, ProblemList problems)
+    {
+        if (!problems.IsReadable("regions"))
+        {
+            return null;
+        }
+
+        var regions = environment.Regions;
+        if (regions.Count == 0)
+        {
+            problems.Add("regions", "must list at least one region");
+            return [];
+        }
+
+        var nameIndex = new Dictionary<string, int>(StringComparer.Ordinal);
+        var priorityIndex = new Dictionary<int, int>();
+        var blocks = new List<(int Index, IPNetwork Block)>();
+        for (var i = 0; i < regions.Count; i++)
+        {
+            var region = regions[i];
+            var at = $"regions[{i}]";
+            if (problems.IsReadable($"{at}.name"))
+            {
+                if (!RegionName().IsMatch(region.Name))
+                {
+                    problems.Add($"{at}.name", $"'{region.Name}' must be lower-case letters and digits, starting with a letter (it is part of link names such as lagos-abuja-pg)");
+                }
+                else if (!nameIndex.TryAdd(region.Name, i))
+                {
+                    problems.Add($"{at}.name", $"'{region.Name}' is already the name of regions[{nameIndex[region.Name]}]; region names must be unique");
+                }
+            }
+
+            if (problems.IsReadable($"{at}.weight") && region.Weight is < 0 or > 100)
+            {
+                problems.Add($"{at}.weight", "must be between 0 and 100");
+            }
+
+            if (problems.IsReadable($"{at}.priority"))
+            {
+                if (region.Priority < 1)
+                {
+                    problems.Add($"{at}.priority", "must be 1 or more (priority 1 serves first, 2 takes over from it, and so on)");
+                }
+                else if (!priorityIndex.TryAdd(region.Priority, i))
+                {
+                    var other = priorityIndex[region.Priority];
+                    problems.Add($"{at}.priority", $"{region.Priority} is already the priority of regions[{other}] ({regions[other].Name}); priorities set the failover order and must differ");
+                }
+            }
+
+            var blockReadable = problems.IsReadable($"{at}.address_block");
+            if (blockReadable)
+            {
+                if (!Inside(region.AddressBlock, Loopback))
+                {
+                    problems.Add($"{at}.address_block", $"{region.AddressBlock} is outside 127.0.0.0/8: {LoopbackOnly}");
+                    blockReadable = false;
+                }
+                else
+                {
+                    foreach (var (index, block) in blocks)
+                    {
+                        if (Overlap(block, region.AddressBlock))
+                        {
+                            problems.Add($"{at}.address_block", $"{region.AddressBlock} overlaps regions[{index}].address_block {block}; each region needs a block of its own");
+                        }
+                    }
+
+                    blocks.Add((i, region.AddressBlock));
+                }
+            }
+
+            CheckAddress(problems, $"{at}.sip.address", region.Sip.Address, blockReadable ? region.AddressBlock : null);
+            CheckPort(problems, $"{at}.sip.udp_port", region.Sip.UdpPort);
+            CheckPort(problems, $"{at}.sip.tcp_port", region.Sip.TcpPort);
+            foreach (var (key, endpoint) in new[] { ("engine", region.Engine), ("redis", region.Redis), ("sentinel", region.Sentinel), ("postgres", region.Postgres) })
+            {
+                CheckAddress(problems, $"{at}.{key}.address", endpoint.Address, blockReadable ? region.AddressBlock : null);
+                CheckPort(problems, $"{at}.{key}.port", endpoint.Port);
+            }
+        }
+
+        if (Enumerable.Range(0, regions.Count).All(i => problems.IsReadable($"regions[{i}].role")))
+        {
+            var primaries = regions.Where(region => region.IsPrimary).Select(region => region.Name).ToList();
+            if (primaries.Count == 0)
+            {
+                problems.Add("regions", "has no primary; exactly one region must have role primary");
+            }
+            else if (primaries.Count > 1)
+            {
+                problems.Add("regions", $"has {primaries.Count} primaries ({string.Join(", ", primaries)}); exactly one region must have role primary");
+            }
+        }
+
+        if (Enumerable.Range(0, regions.Count).All(i => problems.IsReadable($"regions[{i}].weight")))
+        {
+            var sum = regions.Sum(region => region.Weight);
+            if (sum != 100)
+            {
+                var shares = string.Join(", ", regions.Select(region => $"{region.Name} {region.Weight}"));
+                problems.Add("regions", $"weights sum to {sum} ({shares}); they must sum to 100");
+            }
+        }
+
+        return Enumerable.Range(0, regions.Count).All(i => problems.IsReadable($"regions[{i}].name"))
+            ? [.. regions.Select(region => region.Name)]
+            : null;
+    }
+
+    private static void CheckBalancer(EnvironmentDefinition environment, ProblemList problems)
+    {
+        var balancer = environment.Balancer;
+        if (CheckAddress(problems, "balancer.address", balancer.Address, block: null))
+        {
+            for (var i = 0; i < environment.Regions.Count; i++)
+            {
+                var block = environment.Regions[i].AddressBlock;
+                if (problems.IsReadable($"regions[{i}].address_block") && Inside(block, Loopback) && block.Contains(balancer.Address))
+                {
+                    problems.Add("balancer.address", $"{balancer.Address} is inside regions[{i}].address_block {block}; the balancer is global and needs an address outside every region's block");
+                }
+            }
+        }
+
+        CheckPort(problems, "balancer.sip_port", balancer.SipPort);
+
+        var health = balancer.HealthCheck;
+        var intervalOk = Positive(problems, "balancer.health_check.interval", health.Interval);
+        var timeoutOk = Positive(problems, "balancer.health_check.timeout", health.Timeout);
+        if (intervalOk && timeoutOk && health.Timeout > health.Interval)
+        {
+            problems.Add("balancer.health_check.timeout", $"{DurationText.Format(health.Timeout)} must not exceed the interval {DurationText.Format(health.Interval)}");
+        }
+
+        AtLeastOne(problems, "balancer.health_check.rise", health.Rise);
+        AtLeastOne(problems, "balancer.health_check.fall", health.Fall);
+        Positive(problems, "balancer.session_affinity.timeout", balancer.SessionAffinity.Timeout);
+        AtLeastOne(problems, "balancer.circuit_breaker.failures_to_open", balancer.CircuitBreaker.FailuresToOpen);
+        AtLeastOne(problems, "balancer.circuit_breaker.successes_to_close", balancer.CircuitBreaker.SuccessesToClose);
+    }
+
+    /// <summary>No two services (nor the balancer) may bind the same protocol, address and port.</summary>
+    private static void CheckSockets(EnvironmentDefinition environment, ProblemList problems)
+    {
+        var sockets = new List<(string Owner, TransportProtocol Protocol, IPEndPoint EndPoint, string AddressPath, string PortPath)>();
+        for (var i = 0; i < environment.Regions.Count; i++)
+        {
+            foreach (var binding in environment.Regions[i].Bindings())
+            {
+                var owner = $"regions[{i}].{binding.Service.YamlKey()}";
+                var port = binding.Service == RegionService.Sip ? $"{owner}.{binding.Protocol.Name()}_port" : $"{owner}.port";
+                sockets.Add((owner, binding.Protocol, binding.EndPoint, $"{owner}.address", port));
+            }
+        }
+
+        var balancer = environment.Balancer;
+        sockets.Add(("balancer", balancer.Protocol, balancer.SipEndPoint, "balancer.address", "balancer.sip_port"));
+
+        var seen = new Dictionary<(TransportProtocol, IPEndPoint), string>();
+        foreach (var (owner, protocol, endPoint, addressPath, portPath) in sockets)
+        {
+            if (!problems.AreReadable(addressPath, portPath))
+            {
+                continue;
+            }
+
+            if (seen.TryGetValue((protocol, endPoint), out var first))
+            {
+                problems.Add(owner, $"binds {protocol.Name()} {endPoint}, already bound by {first}; give one of them another address or port");
+            }
+            else
+            {
+                seen.Add((protocol, endPoint), owner);
+            }
+        }
+    }
+
+    private static void CheckLinks(EnvironmentDefinition environment, List<string>? regionNames, ProblemList problems)
+    {
+        if (!problems.IsReadable("links"))
+        {
+            return;
+        }
+
+        var known = EnvironmentException.Known(regionNames ?? []);
+        var pairs = new Dictionary<(string, string), int>();
+        var complete = true;
+        for (var i = 0; i < environment.Links.Count; i++)
+        {
+            var link = environment.Links[i];
+            var at = $"links[{i}]";
+            var fromOk = CheckLinkEnd(problems, $"{at}.from", link.From, regionNames, known);
+            var toOk = CheckLinkEnd(problems, $"{at}.to", link.To, regionNames, known);
+            complete &= fromOk && toOk;
+            if (fromOk && toOk)
+            {
+                if (string.Equals(link.From, link.To, StringComparison.Ordinal))
+                {
+                    problems.Add($"{at}.to", $"'{link.To}' is the same region as from; a link joins two different regions");
+                }
+                else
+                {
+                    var pair = string.CompareOrdinal(link.From, link.To) < 0 ? (link.From, link.To) : (link.To, link.From);
+                    if (!pairs.TryAdd(pair, i))
+                    {
+                        problems.Add(at, $"joins {link.From} and {link.To} again (already links[{pairs[pair]}]); each pair of regions has one link");
+                    }
+                }
+            }
+
+            if (problems.IsReadable($"{at}.latency") && link.Latency < TimeSpan.Zero)
+            {
+                problems.Add($"{at}.latency", "must not be negative");
+            }
+        }
+
+        if (!complete || regionNames is null || regionNames.Count != regionNames.Distinct(StringComparer.Ordinal).Count())
+        {
+            return;
+        }
+
+        for (var a = 0; a < regionNames.Count; a++)
+        {
+            for (var b = a + 1; b < regionNames.Count; b++)
+            {
+                if (!environment.Links.Any(link => link.Joins(regionNames[a], regionNames[b])))
+                {
+                    problems.Add("links", $"has no link between {regionNames[a]} and {regionNames[b]}; every pair of regions needs one (their traffic crosses it)");
+                }
+            }
+        }
+    }
+
+    private static bool CheckLinkEnd(ProblemList problems, string path, string region, List<string>? regionNames, string known)
+    {
+        if (!problems.IsReadable(path))
+        {
+            return false;
+        }
+
+        if (regionNames is null || regionNames.Contains(region, StringComparer.Ordinal))
+        {
+            return regionNames is not null;
+        }
+
+        problems.Add(path, $"'{region}' is not a region (known: {known})");
+        return false;
+    }
+
+    private static void CheckReplication(ReplicationDefinition replication, ProblemList problems)
+    {
+        var targetOk = Positive(problems, "replication.lag_target", replication.LagTarget);
+        var alertOk = Positive(problems, "replication.lag_alert", replication.LagAlert);
+        if (targetOk && alertOk && replication.LagAlert < replication.LagTarget)
+        {
+            problems.Add("replication.lag_alert", $"{DurationText.Format(replication.LagAlert)} must not be below lag_target {DurationText.Format(replication.LagTarget)}");
+        }
+    }
+
+    private static void CheckTargets(EnvironmentDefinition environment, List<string>? regionNames, ProblemList problems)
+    {
+        var targets = environment.Targets;
+        Positive(problems, "targets.failover", targets.Failover);
+        Positive(problems, "targets.rpo", targets.Rpo);
+        Positive(problems, "targets.rto", targets.Rto);
+
+        const string split = "targets.traffic_split_after_primary_loss";
+        if (problems.IsReadable(split))
+        {
+            var primary = regionNames is null ? null : environment.Regions.Where(region => region.IsPrimary).Select(region => region.Name).ToList();
+            var allReadable = true;
+            foreach (var (region, share) in targets.TrafficSplitAfterPrimaryLoss)
+            {
+                var at = $"{split}.{region}";
+                if (!problems.IsReadable(at))
+                {
+                    allReadable = false;
+                    continue;
+                }
+
+                if (regionNames is not null && !regionNames.Contains(region, StringComparer.Ordinal))
+                {
+                    problems.Add(at, $"is not a region (known: {EnvironmentException.Known(regionNames)})");
+                }
+                else if (primary is { Count: 1 } && string.Equals(primary[0], region, StringComparison.Ordinal))
+                {
+                    problems.Add(at, "is the primary; the split is over the regions left after losing it");
+                }
+
+                if (share is < 0 or > 100)
+                {
+                    problems.Add(at, "must be between 0 and 100");
+                }
+            }
+
+            var sum = targets.TrafficSplitAfterPrimaryLoss.Values.Sum();
+            if (allReadable && Math.Abs(sum - 100) > 1e-9)
+            {
+                problems.Add(split, string.Create(CultureInfo.InvariantCulture, $"shares sum to {sum}; they must sum to 100"));
+            }
+        }
+
+        if (problems.IsReadable("targets.distribution_deviation_alert") && targets.DistributionDeviationAlertPercent is < 0 or > 100)
+        {
+            problems.Add("targets.distribution_deviation_alert", "must be between 0 and 100 (percent)");
+        }
+    }
+
+    private static void CheckFailback(FailbackDefinition failback, ProblemList problems)
+    {
+        if (problems.IsReadable("failback.delay") && failback.Delay < TimeSpan.Zero)
+        {
+            problems.Add("failback.delay", "must not be negative");
+        }
+
+        if (problems.IsReadable("failback.health_threshold") && failback.HealthThreshold is < 0 or > 1)
+        {
+            problems.Add("failback.health_threshold", "must be between 0 and 1 (0.95 means 95 % healthy)");
+        }
+    }
+
+    /// <summary>Checks an address is loopback and inside the block (when given); true when it is usable.</summary>
+    private static bool CheckAddress(ProblemList problems, string path, IPAddress address, IPNetwork? block)
+    {
+        if (!problems.IsReadable(path))
+        {
+            return false;
+        }
+
+        if (!Loopback.Contains(address))
+        {
+            problems.Add(path, $"{address} is outside 127.0.0.0/8: {LoopbackOnly}");
+            return false;
+        }
+
+        if (block is { } region && !region.Contains(address))
+        {
+            problems.Add(path, $"{address} is outside the region's address_block {region}");
+            return false;
+        }
+
+        return true;
+    }
+
+    private static void CheckPort(ProblemList problems, string path, int port)
+    {
+        if (problems.IsReadable(path) && port is < 1 or > 65535)
+        {
+            problems.Add(path, "must be between 1 and 65535");
+        }
+    }
+
+    private static bool Positive(ProblemList problems, string path, TimeSpan value)
+    {
+        if (!problems.IsReadable(path))
+        {
+            return false;
+        }
+
+        if (value <= TimeSpan.Zero)
+        {
+            problems.Add(path, "must be positive");
+            return false;
+        }
+
+        return true;
+    }
+
+    private static void AtLeastOne(ProblemList problems, string path, int value)
+    {
+        if (problems.IsReadable(path) && value < 1)
+        {
+            problems.Add(path, "must be 1 or more");
+        }
+    }
+
+    private static bool Inside(IPNetwork inner, IPNetwork outer) =>
+        inner.PrefixLength >= outer.PrefixLength && outer.Contains(inner.BaseAddress);
+
+    private static bool Overlap(IPNetwork a, IPNetwork b) => a.Contains(b.BaseAddress) || b.Contains(a.BaseAddress);
+
+    [GeneratedRegex("^[a-z][a-z0-9]*$", RegexOptions.CultureInvariant)]
+    private static partial Regex RegionName();
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9_-]*$", RegexOptions.CultureInvariant)]
+    private static partial Regex EnvironmentName();
+}

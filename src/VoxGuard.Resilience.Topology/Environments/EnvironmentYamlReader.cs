@@ -1,0 +1,169 @@
+using System.Net;
+
+namespace VoxGuard.Resilience.Topology.Environments;
+
+/// <summary>
+/// Turns the sections of an environment file into the model. Values that cannot be read are reported and replaced
+/// by placeholders; their paths are marked so the rules in <see cref="EnvironmentValidator"/> skip them.
+/// </summary>
+internal static class EnvironmentYamlReader
+{
+    public static readonly string[] RootKeys =
+        ["name", "description", "default_profile", "regions", "balancer", "links", "replication", "targets", "failback", "profiles"];
+
+    /// <summary>What a profile may set: its description and any section of the file (lists are replaced whole).</summary>
+    public static readonly string[] ProfileKeys =
+        ["description", "regions", "balancer", "links", "replication", "targets", "failback"];
+
+    private static readonly string[] RegionKeys =
+        ["name", "role", "address_block", "weight", "priority", "sip", "engine", "redis", "sentinel", "postgres"];
+
+    private static readonly string[] SipKeys = ["address", "udp_port", "tcp_port"];
+    private static readonly string[] ServiceKeys = ["address", "port"];
+
+    private static readonly string[] BalancerKeys =
+        ["address", "sip_port", "transport", "mode", "redispatch", "health_check", "session_affinity", "circuit_breaker"];
+
+    private static readonly string[] HealthCheckKeys = ["interval", "timeout", "rise", "fall"];
+    private static readonly string[] SessionAffinityKeys = ["timeout"];
+    private static readonly string[] CircuitBreakerKeys = ["failures_to_open", "successes_to_close"];
+    private static readonly string[] LinkKeys = ["from", "to", "latency"];
+    private static readonly string[] ReplicationKeys = ["lag_target", "lag_alert"];
+
+    private static readonly string[] TargetKeys =
+        ["failover", "rpo", "rto", "traffic_split_after_primary_loss", "distribution_deviation_alert"];
+
+    private static readonly string[] FailbackKeys = ["enabled", "delay", "health_threshold"];
+
+    private static readonly Dictionary<string, RegionRole> Roles = new(StringComparer.Ordinal)
+    {
+        ["primary"] = RegionRole.Primary,
+        ["replica"] = RegionRole.Replica,
+    };
+
+    private static readonly Dictionary<string, BalancerTransport> Transports = new(StringComparer.Ordinal)
+    {
+        ["tcp"] = BalancerTransport.Tcp,
+        ["udp"] = BalancerTransport.Udp,
+    };
+
+    private static readonly Dictionary<string, BalancerMode> Modes = new(StringComparer.Ordinal)
+    {
+        ["source"] = BalancerMode.Source,
+        ["roundrobin"] = BalancerMode.RoundRobin,
+    };
+
+    private static readonly IPAddress NoAddress = IPAddress.Any;
+    private static readonly IPNetwork NoNetwork = new(IPAddress.Any, 0);
+
+    public static EnvironmentDefinition Read(
+        YamlSection root, string source, ProfileDefinition? profile, IReadOnlyList<string> profiles) =>
+        new(
+            Name: root.String("name", required: true) ?? string.Empty,
+            Description: root.String("description", required: false) ?? string.Empty,
+            Source: source,
+            Profile: profile,
+            Profiles: profiles,
+            Regions: ReadRegions(root),
+            Balancer: ReadBalancer(root.Section("balancer", required: true, BalancerKeys)),
+            Links: ReadLinks(root),
+            Replication: ReadReplication(root.Section("replication", required: true, ReplicationKeys)),
+            Targets: ReadTargets(root.Section("targets", required: true, TargetKeys)),
+            Failback: ReadFailback(root.Section("failback", required: true, FailbackKeys)));
+
+    private static List<RegionDefinition> ReadRegions(YamlSection root)
+    {
+        var regions = new List<RegionDefinition>();
+        foreach (var item in root.Sequence("regions", required: true) ?? [])
+        {
+            var region = YamlSection.FromItem(root.Problems, item, RegionKeys);
+            regions.Add(new RegionDefinition(
+                Name: region?.String("name", required: true) ?? string.Empty,
+                Role: region?.Choice("role", required: true, Roles) ?? RegionRole.Replica,
+                AddressBlock: region?.Network("address_block", required: true) ?? NoNetwork,
+                Weight: region?.Int("weight", required: true) ?? 0,
+                Priority: region?.Int("priority", required: true) ?? 0,
+                Sip: ReadSip(region?.Section("sip", required: true, SipKeys)),
+                Engine: ReadService(region?.Section("engine", required: true, ServiceKeys)),
+                Redis: ReadService(region?.Section("redis", required: true, ServiceKeys)),
+                Sentinel: ReadService(region?.Section("sentinel", required: true, ServiceKeys)),
+                Postgres: ReadService(region?.Section("postgres", required: true, ServiceKeys))));
+        }
+
+        return regions;
+    }
+
+    private static SipEndpoint ReadSip(YamlSection? sip) =>
+        new(
+            sip?.Address("address", required: true) ?? NoAddress,
+            sip?.Int("udp_port", required: true) ?? 0,
+            sip?.Int("tcp_port", required: true) ?? 0);
+
+    private static ServiceEndpoint ReadService(YamlSection? service) =>
+        new(service?.Address("address", required: true) ?? NoAddress, service?.Int("port", required: true) ?? 0);
+
+    private static BalancerDefinition ReadBalancer(YamlSection? balancer)
+    {
+        var health = balancer?.Section("health_check", required: true, HealthCheckKeys);
+        var affinity = balancer?.Section("session_affinity", required: true, SessionAffinityKeys);
+        var breaker = balancer?.Section("circuit_breaker", required: true, CircuitBreakerKeys);
+        return new BalancerDefinition(
+            Address: balancer?.Address("address", required: true) ?? NoAddress,
+            SipPort: balancer?.Int("sip_port", required: true) ?? 0,
+            Transport: balancer?.Choice("transport", required: true, Transports) ?? BalancerTransport.Tcp,
+            Mode: balancer?.Choice("mode", required: true, Modes) ?? BalancerMode.RoundRobin,
+            Redispatch: balancer?.Bool("redispatch", required: true) ?? false,
+            HealthCheck: new HealthCheck(
+                health?.Duration("interval", required: true) ?? TimeSpan.Zero,
+                health?.Duration("timeout", required: true) ?? TimeSpan.Zero,
+                health?.Int("rise", required: true) ?? 0,
+                health?.Int("fall", required: true) ?? 0),
+            SessionAffinity: new SessionAffinity(affinity?.Duration("timeout", required: true) ?? TimeSpan.Zero),
+            CircuitBreaker: new CircuitBreaker(
+                breaker?.Int("failures_to_open", required: true) ?? 0,
+                breaker?.Int("successes_to_close", required: true) ?? 0));
+    }
+
+    private static List<LinkDefinition> ReadLinks(YamlSection root)
+    {
+        var links = new List<LinkDefinition>();
+        foreach (var item in root.Sequence("links", required: true) ?? [])
+        {
+            var link = YamlSection.FromItem(root.Problems, item, LinkKeys);
+            links.Add(new LinkDefinition(
+                link?.String("from", required: true) ?? string.Empty,
+                link?.String("to", required: true) ?? string.Empty,
+                link?.Duration("latency", required: true) ?? TimeSpan.Zero));
+        }
+
+        return links;
+    }
+
+    private static ReplicationDefinition ReadReplication(YamlSection? replication) =>
+        new(
+            replication?.Duration("lag_target", required: true) ?? TimeSpan.Zero,
+            replication?.Duration("lag_alert", required: true) ?? TimeSpan.Zero);
+
+    private static Targets ReadTargets(YamlSection? targets)
+    {
+        var split = new Dictionary<string, double>(StringComparer.Ordinal);
+        var splitSection = targets?.Section("traffic_split_after_primary_loss", required: true, keys: null);
+        foreach (var region in splitSection?.Keys() ?? [])
+        {
+            split[region] = splitSection!.Number(region, required: true) ?? 0;
+        }
+
+        return new Targets(
+            Failover: targets?.Duration("failover", required: true) ?? TimeSpan.Zero,
+            Rpo: targets?.Duration("rpo", required: true) ?? TimeSpan.Zero,
+            Rto: targets?.Duration("rto", required: true) ?? TimeSpan.Zero,
+            TrafficSplitAfterPrimaryLoss: split,
+            DistributionDeviationAlertPercent: targets?.Number("distribution_deviation_alert", required: true) ?? 0);
+    }
+
+    private static FailbackDefinition ReadFailback(YamlSection? failback) =>
+        new(
+            failback?.Bool("enabled", required: true) ?? false,
+            failback?.Duration("delay", required: true) ?? TimeSpan.Zero,
+            failback?.Number("health_threshold", required: true) ?? 0);
+}

@@ -1,0 +1,64 @@
+using System.Net;
+
+namespace VoxGuard.Resilience.Topology.Environments;
+
+/// <summary>What a region does for writes.</summary>
+public enum RegionRole
+{
+    /// <summary>Takes the writes (Lagos in the deployment guide); exactly one per environment.</summary>
+    Primary,
+
+    /// <summary>Reads and replicates from the primary; a failover target.</summary>
+    Replica,
+}
+
+/// <summary>
+/// One region of the topology: its loopback block, its share of traffic, its failover priority and
+/// where each of its services listens.
+/// </summary>
+/// <param name="Name">Lower-case name (lagos, abuja, asaba); used in link names, so no hyphens.</param>
+/// <param name="Role">Primary or replica.</param>
+/// <param name="AddressBlock">The loopback block every service of the region binds in, e.g. 127.0.1.0/24.</param>
+/// <param name="Weight">Share of traffic in percent (70/15/15); the weights of an environment sum to 100.</param>
+/// <param name="Priority">Failover order for the active/standby profile of the geo-redundancy guide; 1 is first.</param>
+/// <param name="Sip">The SIP proxy (Kamailio standing in for OpenSIPS).</param>
+/// <param name="Engine">The ACM detection engine stand-in.</param>
+/// <param name="Redis">Redis standing in for DragonflyDB.</param>
+/// <param name="Sentinel">The Redis Sentinel watching the data tier.</param>
+/// <param name="Postgres">PostgreSQL standing in for YugabyteDB.</param>
+public sealed record RegionDefinition(
+    string Name,
+    RegionRole Role,
+    IPNetwork AddressBlock,
+    int Weight,
+    int Priority,
+    SipEndpoint Sip,
+    ServiceEndpoint Engine,
+    ServiceEndpoint Redis,
+    ServiceEndpoint Sentinel,
+    ServiceEndpoint Postgres)
+{
+    public bool IsPrimary => Role == RegionRole.Primary;
+
+    /// <summary>The TCP endpoint of a service (SIP: its TCP port).</summary>
+    public IPEndPoint EndPointOf(RegionService service) => service switch
+    {
+        RegionService.Sip => Sip.TcpEndPoint,
+        RegionService.Engine => Engine.EndPoint,
+        RegionService.Redis => Redis.EndPoint,
+        RegionService.Sentinel => Sentinel.EndPoint,
+        RegionService.Postgres => Postgres.EndPoint,
+        _ => throw new ArgumentOutOfRangeException(nameof(service), service, "Unknown region service."),
+    };
+
+    /// <summary>Every socket the region binds, SIP once per transport.</summary>
+    public IReadOnlyList<ServiceBinding> Bindings() =>
+    [
+        new(RegionService.Sip, TransportProtocol.Udp, Sip.UdpEndPoint),
+        new(RegionService.Sip, TransportProtocol.Tcp, Sip.TcpEndPoint),
+        new(RegionService.Engine, TransportProtocol.Tcp, Engine.EndPoint),
+        new(RegionService.Redis, TransportProtocol.Tcp, Redis.EndPoint),
+        new(RegionService.Sentinel, TransportProtocol.Tcp, Sentinel.EndPoint),
+        new(RegionService.Postgres, TransportProtocol.Tcp, Postgres.EndPoint),
+    ];
+}

@@ -5,6 +5,7 @@ using VoxGuard.Resilience.Cli.Commands;
 var root = new RootCommand("VoxGuard.Resilience: chaos and disaster-recovery validation for the VoxGuard multi-region deployment.")
 {
     DrillCommand.Create(),
+    EnvironmentCommand.Create(),
     LinksCommand.Create(),
 };
 

@@ -25,6 +25,23 @@ internal sealed class CliProcess : IDisposable
 
     public int Id => _process.Id;
 
+    /// <summary>The repository's root (where VoxGuard.Resilience.sln is); the CLI runs from there, as ./resilience runs it.</summary>
+    public static string RepositoryRoot
+    {
+        get
+        {
+            for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+            {
+                if (File.Exists(Path.Combine(directory.FullName, "VoxGuard.Resilience.sln")))
+                {
+                    return directory.FullName;
+                }
+            }
+
+            throw new DirectoryNotFoundException("VoxGuard.Resilience.sln not found above " + AppContext.BaseDirectory);
+        }
+    }
+
     public static CliProcess Start(params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet")
@@ -32,6 +49,7 @@ internal sealed class CliProcess : IDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
+            WorkingDirectory = RepositoryRoot,
         };
         start.ArgumentList.Add(CliAssemblyPath);
         foreach (var argument in arguments)

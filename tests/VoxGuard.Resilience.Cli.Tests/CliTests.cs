@@ -88,3 +88,68 @@ public sealed class CliTests
         }
     }
 }
+
+[TestFixture]
+public sealed class EnvironmentCommandTests
+{
+    [Test]
+    public async Task Env_reports_that_the_documented_health_checks_cannot_meet_the_failover_target()
+    {
+        var (exitCode, output, error) = await CliProcess.RunAsync("env", "--env", "local", "--profile", "documented");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(exitCode, Is.Zero, error);
+            Assert.That(output, Does.Contain("lagos    primary      70"));
+            Assert.That(output, Does.Contain("FINDING: detection alone takes up to 50 s").And.Contain("beyond the 30 s failover target"));
+        });
+    }
+
+    [Test]
+    public async Task Env_with_the_ci_profile_detects_within_the_target()
+    {
+        var (exitCode, output, _) = await CliProcess.RunAsync("env", "--profile", "ci");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(exitCode, Is.Zero);
+            Assert.That(output, Does.Contain("marked down within 1.5 s").And.Not.Contain("FINDING"));
+        });
+    }
+
+    [Test]
+    public async Task Env_with_a_broken_file_fails_with_one_message_naming_every_problem_and_the_fix()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"voxguard-env-{Guid.NewGuid():N}.yaml");
+        var yaml = await File.ReadAllTextAsync(Path.Combine(CliProcess.RepositoryRoot, "environments", "local.yaml"));
+        await File.WriteAllTextAsync(file, yaml.Replace("weight: 15", "weight: 150", StringComparison.Ordinal).Replace("address: 127.0.0.10", "address: 10.0.0.10", StringComparison.Ordinal));
+        try
+        {
+            var (exitCode, output, error) = await CliProcess.RunAsync("env", "--env", file);
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(exitCode, Is.EqualTo(2));
+                Assert.That(output, Is.Empty, "nothing is shown for a broken environment");
+                Assert.That(error, Does.Contain("weight must be between 0 and 100").And.Contain("127.0.0.0/8").And.Contain("Fix the file"));
+                Assert.That(error.Trim().Split('\n'), Has.Length.EqualTo(1), "one message");
+            });
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Test]
+    public async Task Env_with_an_unknown_profile_lists_the_known_ones()
+    {
+        var (exitCode, _, error) = await CliProcess.RunAsync("env", "--profile", "weekend");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(exitCode, Is.EqualTo(2));
+            Assert.That(error, Does.Contain("no profile 'weekend'").And.Contain("known: documented, ci"));
+        });
+    }
+}

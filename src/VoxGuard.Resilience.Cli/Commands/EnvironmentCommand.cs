@@ -1,0 +1,80 @@
+using System.CommandLine;
+using System.Globalization;
+using VoxGuard.Resilience.Topology.Environments;
+
+namespace VoxGuard.Resilience.Cli.Commands;
+
+/// <summary>
+/// <c>env</c>: loads and validates an environment with a profile, and shows what a drill would run
+/// against — including whether the profile's health checks can detect a dead region within the
+/// failover target at all.
+/// </summary>
+internal static class EnvironmentCommand
+{
+    public static Command Create()
+    {
+        var name = new Option<string>("--env")
+        {
+            Description = "The environment: a file in environments/ without .yaml, or a path to a .yaml file.",
+            DefaultValueFactory = _ => EnvironmentLoader.DefaultEnvironment,
+        };
+        var profile = new Option<string?>("--profile")
+        {
+            Description = "The profile to apply (e.g. documented, ci); default: the file's default_profile.",
+        };
+        var command = new Command("env", "Check an environment file and show its topology, timings and targets.") { name, profile };
+        command.SetAction(parseResult =>
+        {
+            EnvironmentDefinition environment;
+            try
+            {
+                environment = Load(parseResult.GetValue(name)!, parseResult.GetValue(profile));
+            }
+            catch (EnvironmentException exception)
+            {
+                Console.Error.WriteLine(exception.Message);
+                return ExitCodes.CannotRun;
+            }
+
+            Console.Write(Describe(environment));
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static EnvironmentDefinition Load(string name, string? profile) =>
+        name.EndsWith(".yaml", StringComparison.Ordinal) || name.Contains('/', StringComparison.Ordinal)
+            ? EnvironmentLoader.LoadFile(name, profile)
+            : EnvironmentLoader.FromRepository().Load(name, profile);
+
+    /// <summary>A plain-text summary: regions, links, balancer timings, targets and the detection finding.</summary>
+    internal static string Describe(EnvironmentDefinition environment)
+    {
+        var text = new System.Text.StringBuilder();
+        var culture = CultureInfo.InvariantCulture;
+        text.AppendLine(culture, $"Environment {environment.Name} ({environment.Source}), profile {environment.Profile?.Name ?? "(none)"}");
+        text.AppendLine(culture, $"  {environment.Description}");
+        text.AppendLine();
+        text.AppendLine(culture, $"  {"region",-8} {"role",-8} {"weight",6} {"priority",8}  {"sip",-28} {"redis",-16} {"postgres",-16}");
+        foreach (var region in environment.Regions)
+        {
+            text.AppendLine(culture, $"  {region.Name,-8} {region.Role.ToString().ToLowerInvariant(),-8} {region.Weight,6} {region.Priority,8}  {region.Sip,-28} {region.Redis,-16} {region.Postgres,-16}");
+        }
+
+        text.AppendLine();
+        text.AppendLine(culture, $"  links: {string.Join(", ", environment.Links.Select(link => $"{link.Name} {Milliseconds(link.Latency)}"))}");
+        var check = environment.Balancer.HealthCheck;
+        text.AppendLine(culture, $"  balancer {environment.Balancer.SipEndPoint} ({environment.Balancer.Transport.ToString().ToLowerInvariant()}, {environment.Balancer.Mode.ToString().ToLowerInvariant()}): health check every {Seconds(check.Interval)}, timeout {Seconds(check.Timeout)}, rise {check.Rise}, fall {check.Fall}");
+        var targets = environment.Targets;
+        text.AppendLine(culture, $"  targets: failover < {Seconds(targets.Failover)}, RPO < {Seconds(targets.Rpo)}, RTO < {Seconds(targets.Rto)}; replication lag < {Milliseconds(environment.Replication.LagTarget)} (alert > {Milliseconds(environment.Replication.LagAlert)})");
+        text.AppendLine();
+        text.AppendLine(environment.DetectionMeetsFailoverTarget()
+            ? $"  Detection: a dead region is marked down within {Seconds(environment.DetectionTime)} (interval × fall), inside the {Seconds(targets.Failover)} failover target."
+            : $"  FINDING: detection alone takes up to {Seconds(environment.DetectionTime)} (interval {Seconds(check.Interval)} × fall {check.Fall}), beyond the {Seconds(targets.Failover)} failover target: these timings cannot meet it.");
+        return text.ToString();
+    }
+
+    private static string Seconds(TimeSpan value) => value.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s";
+
+    private static string Milliseconds(TimeSpan value) => value.TotalMilliseconds.ToString("0.###", CultureInfo.InvariantCulture) + " ms";
+}

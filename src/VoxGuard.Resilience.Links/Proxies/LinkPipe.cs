@@ -13,7 +13,7 @@ namespace VoxGuard.Resilience.Links.Proxies;
 /// </summary>
 internal sealed class LinkPipe
 {
-    private const int ChunkSize = 32 * 1024;
+    private const int ChunkSize = 64 * 1024;
     private readonly Socket _source;
     private readonly Socket _destination;
     private readonly StageContext _stageContext;

@@ -15,8 +15,10 @@ internal sealed class LinkConnection : ILinkConnectionControl
     {
         _client = client;
         _server = server;
-        Upstream = new LinkPipe(ToxicStreams.Upstream, client, server, new StageContext(this, clock, new Random(randomSeed), null));
-        Downstream = new LinkPipe(ToxicStreams.Downstream, server, client, new StageContext(this, clock, new Random(randomSeed + 1), null));
+        Upstream = new LinkPipe(
+            client, server, new StageContext(this, clock, new Random(randomSeed), null), new Random(randomSeed + 2));
+        Downstream = new LinkPipe(
+            server, client, new StageContext(this, clock, new Random(randomSeed + 1), null), new Random(randomSeed + 3));
     }
 
     /// <summary>Client → server.</summary>

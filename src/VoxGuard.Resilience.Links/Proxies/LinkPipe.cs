@@ -21,15 +21,17 @@ internal sealed class LinkPipe
         new BoundedChannelOptions(16) { SingleReader = true, SingleWriter = true });
     private volatile ToxicStage[] _stages = [];
 
-    public LinkPipe(string stream, Socket source, Socket destination, StageContext stageContext)
+    // Toxicity is drawn on API threads (under the proxy's lock); the stages draw jitter and slice
+    // sizes in this pipe's own flow. System.Random is not thread-safe, so each has its own.
+    private readonly Random _toxicityDraws;
+
+    public LinkPipe(Socket source, Socket destination, StageContext stageContext, Random toxicityDraws)
     {
-        Stream = stream;
         _source = source;
         _destination = destination;
         _stageContext = stageContext;
+        _toxicityDraws = toxicityDraws;
     }
-
-    public string Stream { get; }
 
     /// <summary>Adds a stage for a new toxic at the end of the chain (Toxiproxy's order).</summary>
     public void AddToxic(ToxicDefinition toxic) => _stages = [.. _stages, CreateStage(toxic, carriedState: null)];
@@ -80,7 +82,7 @@ internal sealed class LinkPipe
         var context = new StageContext(_stageContext.Connection, _stageContext.Clock, _stageContext.Random, carriedState);
 
         // Toxicity is drawn per connection, each time the toxic is (re)applied to it.
-        var afflicted = toxic.Toxicity >= 1.0 || _stageContext.Random.NextDouble() < toxic.Toxicity;
+        var afflicted = toxic.Toxicity >= 1.0 || _toxicityDraws.NextDouble() < toxic.Toxicity;
         ToxicStage stage = afflicted ? ToxicStageFactory.Create(toxic, context) : new NoopStage(toxic, context);
         stage.Start();
         return stage;

@@ -6,26 +6,12 @@ namespace VoxGuard.Resilience.Topology.Tests.Processes;
 
 /// <summary>Real processes (sleep, sh) started, signalled and watched through a run directory.</summary>
 [TestFixture]
-[NonParallelizable]
-public sealed class ManagedProcessTests
+public sealed class ManagedProcessTests : RunFixture
 {
-    private Scratch _scratch = null!;
-    private RunDirectory _run = null!;
-
-    [SetUp]
-    public void CreateRun()
-    {
-        _scratch = new Scratch();
-        _run = _scratch.CreateRun();
-    }
-
-    [TearDown]
-    public async Task CleanUp() => await _scratch.DisposeAsync();
-
     [Test]
     public async Task A_started_process_is_the_server_itself_leading_its_own_process_group_and_session()
     {
-        var sleeper = await _run.StartProcessAsync(Specs.Sleep());
+        var sleeper = await Run.StartProcessAsync(Specs.Sleep());
 
         var stat = Proc.Stat(sleeper.Pid)!.Value;
         Assert.Multiple(() =>
@@ -37,7 +23,7 @@ public sealed class ManagedProcessTests
             Assert.That(sleeper.CommandLine[0], Does.EndWith("/setsid"));
             Assert.That(sleeper.CommandLine[1], Does.EndWith("/sleep"));
             Assert.That(sleeper.CommandLine[2], Is.EqualTo("300"));
-            Assert.That(Proc.Environ(sleeper.Pid), Does.Contain($"{RunDirectory.RunIdVariable}={_run.RunId}\0"));
+            Assert.That(Proc.Environ(sleeper.Pid), Does.Contain($"{RunDirectory.RunIdVariable}={Run.RunId}\0"));
             Assert.That(sleeper.HasExited, Is.False);
             Assert.That(sleeper.ExitCode, Is.Null);
         });
@@ -46,9 +32,9 @@ public sealed class ManagedProcessTests
     [Test]
     public async Task Its_pid_file_records_the_pid_the_proc_start_time_and_the_command_line()
     {
-        var sleeper = await _run.StartProcessAsync(Specs.Sleep("lagos-redis"));
+        var sleeper = await Run.StartProcessAsync(Specs.Sleep("lagos-redis"));
 
-        using var record = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(_run.Path, "lagos-redis.pid")));
+        using var record = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(Run.Path, "lagos-redis.pid")));
         var root = record.RootElement;
         Assert.Multiple(() =>
         {
@@ -63,7 +49,7 @@ public sealed class ManagedProcessTests
     [Test]
     public async Task Kill_sigkills_the_server_and_returns_once_it_exited_with_monotonic_timestamps()
     {
-        var sleeper = await _run.StartProcessAsync(Specs.Sleep());
+        var sleeper = await Run.StartProcessAsync(Specs.Sleep());
         var before = TimeProvider.System.GetTimestamp();
 
         var exit = await sleeper.KillAsync();
@@ -85,7 +71,7 @@ public sealed class ManagedProcessTests
     [Test]
     public async Task Killing_a_shell_kills_every_process_of_its_group()
     {
-        var shell = await _run.StartProcessAsync(Specs.Shell("group", "sleep 300 & sleep 300 & wait"));
+        var shell = await Run.StartProcessAsync(Specs.Shell("group", "sleep 300 & sleep 300 & wait"));
         Assert.That(await Proc.EventuallyAsync(() => Proc.LiveGroupMembers(shell.Pid).Count == 3), Is.True, "sh and its two sleeps");
         var members = Proc.LiveGroupMembers(shell.Pid);
 
@@ -101,7 +87,7 @@ public sealed class ManagedProcessTests
     [Test]
     public async Task Pause_stops_every_process_of_the_group_and_resume_continues_them()
     {
-        var shell = await _run.StartProcessAsync(Specs.Shell("group", "sleep 300 & sleep 300 & wait"));
+        var shell = await Run.StartProcessAsync(Specs.Shell("group", "sleep 300 & sleep 300 & wait"));
         Assert.That(await Proc.EventuallyAsync(() => Proc.LiveGroupMembers(shell.Pid).Count == 3), Is.True);
         var members = Proc.LiveGroupMembers(shell.Pid);
 
@@ -124,7 +110,7 @@ public sealed class ManagedProcessTests
     [Test]
     public async Task Stop_sends_sigterm_first_so_the_server_exits_with_its_own_code()
     {
-        var graceful = await _run.StartProcessAsync(Specs.Shell("graceful", "trap 'exit 7' TERM; echo ready; while :; do sleep 0.1; done"));
+        var graceful = await Run.StartProcessAsync(Specs.Shell("graceful", "trap 'exit 7' TERM; echo ready; while :; do sleep 0.1; done"));
         await graceful.WaitUntilReadyAsync(WaitStrategy.UntilOutputContains("ready").WithTimeout(TimeSpan.FromSeconds(5)));
 
         var exit = await graceful.StopAsync(TimeSpan.FromSeconds(5));
@@ -135,7 +121,7 @@ public sealed class ManagedProcessTests
     [Test]
     public async Task Stop_continues_a_paused_server_so_that_it_can_act_on_sigterm()
     {
-        var graceful = await _run.StartProcessAsync(Specs.Shell("graceful", "trap 'exit 7' TERM; echo ready; while :; do sleep 0.1; done"));
+        var graceful = await Run.StartProcessAsync(Specs.Shell("graceful", "trap 'exit 7' TERM; echo ready; while :; do sleep 0.1; done"));
         await graceful.WaitUntilReadyAsync(WaitStrategy.UntilOutputContains("ready").WithTimeout(TimeSpan.FromSeconds(5)));
         await graceful.PauseAsync();
 
@@ -147,7 +133,7 @@ public sealed class ManagedProcessTests
     [Test]
     public async Task Stop_sigkills_a_server_that_ignores_sigterm_once_the_grace_period_is_over()
     {
-        var stubborn = await _run.StartProcessAsync(Specs.Shell("stubborn", "trap '' TERM; echo ready; while :; do sleep 0.1; done"));
+        var stubborn = await Run.StartProcessAsync(Specs.Shell("stubborn", "trap '' TERM; echo ready; while :; do sleep 0.1; done"));
         await stubborn.WaitUntilReadyAsync(WaitStrategy.UntilOutputContains("ready").WithTimeout(TimeSpan.FromSeconds(5)));
         var watch = Stopwatch.StartNew();
 
@@ -164,7 +150,7 @@ public sealed class ManagedProcessTests
     [Test]
     public async Task A_server_killed_from_outside_is_seen_to_exit()
     {
-        var sleeper = await _run.StartProcessAsync(Specs.Sleep());
+        var sleeper = await Run.StartProcessAsync(Specs.Sleep());
 
         using (var kill = Process.Start(new ProcessStartInfo("/bin/kill", ["-KILL", sleeper.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!)
         {
@@ -183,7 +169,7 @@ public sealed class ManagedProcessTests
     [Test]
     public async Task A_main_process_that_exits_while_its_children_hold_its_output_is_seen_to_exit_and_kill_ends_the_children()
     {
-        var parent = await _run.StartProcessAsync(Specs.Shell("crashing", "sleep 300 & echo \"child $!\"; exit 3"));
+        var parent = await Run.StartProcessAsync(Specs.Shell("crashing", "sleep 300 & echo \"child $!\"; exit 3"));
         var exit = await parent.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(5));
         var children = Proc.LiveGroupMembers(parent.Pid);
 
@@ -201,19 +187,19 @@ public sealed class ManagedProcessTests
     [Test]
     public async Task A_name_runs_once_at_a_time_and_can_be_started_again_after_it_exited()
     {
-        var first = await _run.StartProcessAsync(Specs.Sleep("lagos-kamailio"));
+        var first = await Run.StartProcessAsync(Specs.Sleep("lagos-kamailio"));
 
-        var twice = Assert.ThrowsAsync<ServerProcessException>(() => _run.StartProcessAsync(Specs.Sleep("lagos-kamailio")));
+        var twice = Assert.ThrowsAsync<ServerProcessException>(() => Run.StartProcessAsync(Specs.Sleep("lagos-kamailio")));
         await first.KillAsync();
-        var second = await _run.StartProcessAsync(Specs.Sleep("lagos-kamailio"));
+        var second = await Run.StartProcessAsync(Specs.Sleep("lagos-kamailio"));
 
-        using var record = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(_run.Path, "lagos-kamailio.pid")));
+        using var record = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(Run.Path, "lagos-kamailio.pid")));
         Assert.Multiple(() =>
         {
             Assert.That(twice!.Message, Does.Contain("lagos-kamailio").And.Contain("already running"));
             Assert.That(second.Pid, Is.Not.EqualTo(first.Pid));
-            Assert.That(_run.Process("lagos-kamailio"), Is.SameAs(second));
-            Assert.That(_run.Processes, Has.Count.EqualTo(1));
+            Assert.That(Run.Process("lagos-kamailio"), Is.SameAs(second));
+            Assert.That(Run.Processes, Has.Count.EqualTo(1));
             Assert.That(record.RootElement.GetProperty("pid").GetInt32(), Is.EqualTo(second.Pid));
         });
     }
@@ -221,7 +207,7 @@ public sealed class ManagedProcessTests
     [Test]
     public async Task Concurrent_starts_of_one_name_start_it_once()
     {
-        var starts = new[] { _run.StartProcessAsync(Specs.Sleep("lagos-redis")), _run.StartProcessAsync(Specs.Sleep("lagos-redis")) };
+        var starts = new[] { Run.StartProcessAsync(Specs.Sleep("lagos-redis")), Run.StartProcessAsync(Specs.Sleep("lagos-redis")) };
 
         var outcomes = await Task.WhenAll(starts.Select(async start =>
         {
@@ -238,14 +224,14 @@ public sealed class ManagedProcessTests
         Assert.Multiple(() =>
         {
             Assert.That(outcomes.Count(pid => pid != 0), Is.EqualTo(1));
-            Assert.That(_run.Processes, Has.Count.EqualTo(1));
+            Assert.That(Run.Processes, Has.Count.EqualTo(1));
         });
     }
 
     [Test]
     public async Task Output_is_captured_keeping_the_last_50_lines_of_each_stream()
     {
-        var chatty = await _run.StartProcessAsync(Specs.Shell("chatty",
+        var chatty = await Run.StartProcessAsync(Specs.Shell("chatty",
             "i=1; while [ $i -le 60 ]; do echo \"err $i\" >&2; echo \"out $i\"; i=$((i+1)); done; exit 3"));
 
         var exit = await chatty.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(5));
@@ -269,7 +255,7 @@ public sealed class ManagedProcessTests
             Assert.Ignore("Switching users needs a root harness and the user nobody.");
         }
 
-        var sleeper = await _run.StartProcessAsync(new ProcessSpec("sleeper", "sleep", "coreutils") { Arguments = ["300"], RunAsUser = "nobody" });
+        var sleeper = await Run.StartProcessAsync(new ProcessSpec("sleeper", "sleep", "coreutils") { Arguments = ["300"], RunAsUser = "nobody" });
 
         Assert.Multiple(() =>
         {
@@ -285,13 +271,13 @@ public sealed class ManagedProcessTests
     {
         var spec = new ProcessSpec("lagos-postgres", "sleep", "postgresql") { Arguments = ["300"], RunAsUser = "voxguard-no-such-user" };
 
-        var error = Assert.ThrowsAsync<ServerProcessException>(() => _run.StartProcessAsync(spec));
+        var error = Assert.ThrowsAsync<ServerProcessException>(() => Run.StartProcessAsync(spec));
 
         Assert.Multiple(() =>
         {
             Assert.That(error!.Message, Does.Contain("lagos-postgres").And.Contain("voxguard-no-such-user").And.Contain("no such user"));
-            Assert.That(_run.Processes, Is.Empty);
-            Assert.That(Directory.EnumerateFiles(_run.Path, "*.pid"), Is.Empty);
+            Assert.That(Run.Processes, Is.Empty);
+            Assert.That(Directory.EnumerateFiles(Run.Path, "*.pid"), Is.Empty);
         });
     }
 }

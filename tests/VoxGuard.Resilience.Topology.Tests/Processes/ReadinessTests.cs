@@ -7,26 +7,12 @@ namespace VoxGuard.Resilience.Topology.Tests.Processes;
 
 /// <summary>Wait strategies: timeouts that say what and how long, and failing fast when the watched server dies.</summary>
 [TestFixture]
-[NonParallelizable]
-public sealed class ReadinessTests
+public sealed class ReadinessTests : RunFixture
 {
-    private Scratch _scratch = null!;
-    private RunDirectory _run = null!;
-
-    [SetUp]
-    public void CreateRun()
-    {
-        _scratch = new Scratch();
-        _run = _scratch.CreateRun();
-    }
-
-    [TearDown]
-    public async Task CleanUp() => await _scratch.DisposeAsync();
-
     [Test]
     public async Task A_server_that_dies_during_a_readiness_wait_fails_fast_with_its_exit_code_and_last_stderr_lines()
     {
-        var doomed = await _run.StartProcessAsync(Specs.Shell("lagos-redis",
+        var doomed = await Run.StartProcessAsync(Specs.Shell("lagos-redis",
             "echo starting; echo 'FATAL: cannot bind 127.0.1.3:6379' >&2; sleep 0.2; exit 3"));
         var port = Specs.ClosedPort();
         var watch = Stopwatch.StartNew();
@@ -48,7 +34,7 @@ public sealed class ReadinessTests
     [Test]
     public async Task The_direct_form_fails_fast_too_when_the_watched_server_exits()
     {
-        var doomed = await _run.StartProcessAsync(Specs.Shell("doomed", "sleep 0.1; echo 'bye' >&2; exit 4"));
+        var doomed = await Run.StartProcessAsync(Specs.Shell("doomed", "sleep 0.1; echo 'bye' >&2; exit 4"));
         var watch = Stopwatch.StartNew();
 
         var error = Assert.ThrowsAsync<ServerProcessException>(() => WaitStrategy.UntilAsync(
@@ -65,7 +51,7 @@ public sealed class ReadinessTests
     [Test]
     public async Task Waiting_for_a_server_that_already_exited_fails_at_once()
     {
-        var gone = await _run.StartProcessAsync(Specs.Shell("gone", "exit 5"));
+        var gone = await Run.StartProcessAsync(Specs.Shell("gone", "exit 5"));
         await gone.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(5));
 
         var error = Assert.ThrowsAsync<ServerProcessException>(() => gone.WaitUntilReadyAsync(WaitStrategy.UntilTcpPortOpen(Specs.ClosedPort())));
@@ -76,7 +62,7 @@ public sealed class ReadinessTests
     [Test]
     public async Task A_readiness_timeout_names_what_was_awaited_for_how_long_and_the_last_error()
     {
-        var sleeper = await _run.StartProcessAsync(Specs.Sleep("lagos-sentinel"));
+        var sleeper = await Run.StartProcessAsync(Specs.Sleep("lagos-sentinel"));
         var port = Specs.ClosedPort();
 
         var error = Assert.ThrowsAsync<ServerProcessException>(() =>
@@ -166,7 +152,7 @@ public sealed class ReadinessTests
     [Test]
     public async Task An_output_wait_sees_a_line_written_before_or_after_it_began()
     {
-        var server = await _run.StartProcessAsync(Specs.Shell("talker", "echo 'booting'; sleep 0.1; echo 'Ready to accept connections' >&2; sleep 300"));
+        var server = await Run.StartProcessAsync(Specs.Shell("talker", "echo 'booting'; sleep 0.1; echo 'Ready to accept connections' >&2; sleep 300"));
 
         await server.WaitUntilReadyAsync(WaitStrategy.UntilOutputContains("booting").And(WaitStrategy.UntilOutputContains("Ready to accept"))
             .WithTimeout(TimeSpan.FromSeconds(5)));

@@ -10,25 +10,16 @@ namespace VoxGuard.Resilience.Topology.Tests.Processes;
 /// with real processes recorded in them.
 /// </summary>
 [TestFixture]
-[NonParallelizable]
-public sealed class ReaperTests
+public sealed class ReaperTests : ScratchFixture
 {
-    private Scratch _scratch = null!;
-
-    [SetUp]
-    public void CreateScratch() => _scratch = new Scratch();
-
-    [TearDown]
-    public async Task CleanUp() => await _scratch.DisposeAsync();
-
     [Test]
     public async Task A_run_whose_harness_is_dead_has_its_live_servers_killed_and_its_directory_removed()
     {
-        var server = await _scratch.StartDetachedAsync("/usr/bin/sleep", "300");
+        var server = await Scratch.StartDetachedAsync("/usr/bin/sleep", "300");
         var run = WriteRun("crashed", Scratch.DeadPid(), harnessStartTime: 1);
         WritePidFile(run, "lagos-redis", server.Id, Proc.StartTime(server.Id));
 
-        var report = Reaper.ReapAbandonedRuns(_scratch.Root);
+        var report = Reaper.ReapAbandonedRuns(Scratch.Root);
 
         Assert.Multiple(() =>
         {
@@ -43,13 +34,13 @@ public sealed class ReaperTests
     [Test]
     public async Task A_recorded_server_is_killed_with_its_whole_process_group()
     {
-        var server = await _scratch.StartDetachedAsync("/bin/sh", "-c", "sleep 300 & sleep 300 & wait");
+        var server = await Scratch.StartDetachedAsync("/bin/sh", "-c", "sleep 300 & sleep 300 & wait");
         Assert.That(await Proc.EventuallyAsync(() => Proc.LiveGroupMembers(server.Id).Count == 3), Is.True);
         var members = Proc.LiveGroupMembers(server.Id);
         var run = WriteRun("crashed", Scratch.DeadPid(), harnessStartTime: 1);
         WritePidFile(run, "lagos-kamailio", server.Id, Proc.StartTime(server.Id));
 
-        Reaper.ReapAbandonedRuns(_scratch.Root);
+        Reaper.ReapAbandonedRuns(Scratch.Root);
 
         Assert.That(members.Where(Proc.IsRunning), Is.Empty);
     }
@@ -57,11 +48,11 @@ public sealed class ReaperTests
     [Test]
     public async Task A_pid_file_whose_start_time_does_not_match_is_never_killed()
     {
-        var stranger = await _scratch.StartDetachedAsync("/usr/bin/sleep", "300");
+        var stranger = await Scratch.StartDetachedAsync("/usr/bin/sleep", "300");
         var run = WriteRun("crashed", Scratch.DeadPid(), harnessStartTime: 1);
         WritePidFile(run, "lagos-redis", stranger.Id, Proc.StartTime(stranger.Id) - 1);
 
-        var report = Reaper.ReapAbandonedRuns(_scratch.Root);
+        var report = Reaper.ReapAbandonedRuns(Scratch.Root);
 
         Assert.Multiple(() =>
         {
@@ -76,12 +67,12 @@ public sealed class ReaperTests
     [Test]
     public async Task A_run_whose_harness_is_alive_is_left_alone()
     {
-        var harness = await _scratch.StartDetachedAsync("/usr/bin/sleep", "300");
-        var server = await _scratch.StartDetachedAsync("/usr/bin/sleep", "300");
+        var harness = await Scratch.StartDetachedAsync("/usr/bin/sleep", "300");
+        var server = await Scratch.StartDetachedAsync("/usr/bin/sleep", "300");
         var run = WriteRun("running", harness.Id, Proc.StartTime(harness.Id));
         WritePidFile(run, "lagos-redis", server.Id, Proc.StartTime(server.Id));
 
-        var report = Reaper.ReapAbandonedRuns(_scratch.Root);
+        var report = Reaper.ReapAbandonedRuns(Scratch.Root);
 
         Assert.Multiple(() =>
         {
@@ -95,11 +86,11 @@ public sealed class ReaperTests
     [Test]
     public async Task A_harness_pid_now_used_by_another_process_counts_as_gone()
     {
-        var server = await _scratch.StartDetachedAsync("/usr/bin/sleep", "300");
+        var server = await Scratch.StartDetachedAsync("/usr/bin/sleep", "300");
         var run = WriteRun("reused", Environment.ProcessId, Proc.StartTime(Environment.ProcessId) + 1);
         WritePidFile(run, "lagos-redis", server.Id, Proc.StartTime(server.Id));
 
-        var report = Reaper.ReapAbandonedRuns(_scratch.Root);
+        var report = Reaper.ReapAbandonedRuns(Scratch.Root);
 
         Assert.Multiple(() =>
         {
@@ -111,11 +102,11 @@ public sealed class ReaperTests
     [Test]
     public async Task Records_from_another_boot_are_removed_without_killing_anything()
     {
-        var server = await _scratch.StartDetachedAsync("/usr/bin/sleep", "300");
+        var server = await Scratch.StartDetachedAsync("/usr/bin/sleep", "300");
         var run = WriteRun("last-boot", server.Id, Proc.StartTime(server.Id), bootId: "00000000-0000-0000-0000-000000000000");
         WritePidFile(run, "lagos-redis", server.Id, Proc.StartTime(server.Id), bootId: "00000000-0000-0000-0000-000000000000");
 
-        var report = Reaper.ReapAbandonedRuns(_scratch.Root);
+        var report = Reaper.ReapAbandonedRuns(Scratch.Root);
 
         Assert.Multiple(() =>
         {
@@ -128,9 +119,9 @@ public sealed class ReaperTests
     [Test]
     public void A_fresh_directory_without_run_json_may_be_a_run_being_created_and_is_left_alone()
     {
-        var run = Directory.CreateDirectory(Path.Combine(_scratch.Root, "being-created")).FullName;
+        var run = Directory.CreateDirectory(Path.Combine(Scratch.Root, "being-created")).FullName;
 
-        var report = Reaper.ReapAbandonedRuns(_scratch.Root);
+        var report = Reaper.ReapAbandonedRuns(Scratch.Root);
 
         Assert.Multiple(() =>
         {
@@ -143,7 +134,7 @@ public sealed class ReaperTests
     [Test]
     public void A_missing_root_has_nothing_to_reap()
     {
-        Assert.That(Reaper.ReapAbandonedRuns(Path.Combine(_scratch.Root, "nowhere")), Is.SameAs(ReapReport.Empty));
+        Assert.That(Reaper.ReapAbandonedRuns(Path.Combine(Scratch.Root, "nowhere")), Is.SameAs(ReapReport.Empty));
     }
 
     /// <summary>
@@ -166,17 +157,17 @@ public sealed class ReaperTests
             echo written
             wait
             """;
-        var harness = await _scratch.StartDetachedAsync("/bin/sh", "-c", script, "harness", _scratch.Root);
-        var runJson = Path.Combine(_scratch.Root, "shell-harness", "run.json");
+        var harness = await Scratch.StartDetachedAsync("/bin/sh", "-c", script, "harness", Scratch.Root);
+        var runJson = Path.Combine(Scratch.Root, "shell-harness", "run.json");
         Assert.That(await Proc.EventuallyAsync(() => File.Exists(runJson)), Is.True, "the shell harness wrote its run");
-        var server = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(_scratch.Root, "shell-harness", "lagos-redis.pid"))).RootElement.GetProperty("pid").GetInt32();
+        var server = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(Scratch.Root, "shell-harness", "lagos-redis.pid"))).RootElement.GetProperty("pid").GetInt32();
         Assert.That(Proc.Comm(server), Is.EqualTo("sleep"));
 
-        var whileAlive = _scratch.CreateRun();
+        var whileAlive = Scratch.CreateRun();
         harness.Kill(); // kill -9 the harness: its server keeps running
         await harness.WaitForExitAsync();
         var serverSurvivedTheHarness = Proc.IsRunning(server);
-        var next = _scratch.CreateRun();
+        var next = Scratch.CreateRun();
 
         Assert.Multiple(() =>
         {
@@ -186,14 +177,14 @@ public sealed class ReaperTests
             Assert.That(next.Reaped.ProcessesKilled, Is.EqualTo(new[] { new ReapedProcess("shell-harness", "lagos-redis", server) }));
             Assert.That(next.Reaped.LiveRunsLeftAlone, Does.Contain(whileAlive.RunId));
             Assert.That(Proc.IsRunning(server), Is.False);
-            Assert.That(Directory.Exists(Path.Combine(_scratch.Root, "shell-harness")), Is.False);
+            Assert.That(Directory.Exists(Path.Combine(Scratch.Root, "shell-harness")), Is.False);
             Assert.That(Directory.Exists(next.Path), Is.True);
         });
     }
 
     private string WriteRun(string runId, int harnessPid, ulong harnessStartTime, string? bootId = null)
     {
-        var directory = Directory.CreateDirectory(Path.Combine(_scratch.Root, runId)).FullName;
+        var directory = Directory.CreateDirectory(Path.Combine(Scratch.Root, runId)).FullName;
         File.WriteAllText(Path.Combine(directory, "run.json"), JsonSerializer.Serialize(new
         {
             runId,

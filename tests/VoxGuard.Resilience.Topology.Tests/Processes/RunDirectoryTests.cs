@@ -5,28 +5,19 @@ namespace VoxGuard.Resilience.Topology.Tests.Processes;
 
 /// <summary>The run directory: run.json, checks before anything starts, and disposal that leaves nothing behind.</summary>
 [TestFixture]
-[NonParallelizable]
-public sealed class RunDirectoryTests
+public sealed class RunDirectoryTests : ScratchFixture
 {
-    private Scratch _scratch = null!;
-
-    [SetUp]
-    public void CreateScratch() => _scratch = new Scratch();
-
-    [TearDown]
-    public async Task CleanUp() => await _scratch.DisposeAsync();
-
     [Test]
     public void Run_json_records_the_harness_pid_its_proc_start_time_and_when_the_run_began()
     {
         var before = DateTimeOffset.UtcNow.AddSeconds(-1);
-        var run = _scratch.CreateRun();
+        var run = Scratch.CreateRun();
 
         using var record = JsonDocument.Parse(File.ReadAllText(Path.Combine(run.Path, "run.json")));
         var root = record.RootElement;
         Assert.Multiple(() =>
         {
-            Assert.That(run.Path, Is.EqualTo(Path.Combine(_scratch.Root, run.RunId)));
+            Assert.That(run.Path, Is.EqualTo(Path.Combine(Scratch.Root, run.RunId)));
             Assert.That(Directory.Exists(run.Path), Is.True);
             Assert.That(root.GetProperty("runId").GetString(), Is.EqualTo(run.RunId));
             Assert.That(root.GetProperty("harnessPid").GetInt32(), Is.EqualTo(Environment.ProcessId));
@@ -60,8 +51,8 @@ public sealed class RunDirectoryTests
     [Test]
     public void Run_ids_are_unique_within_one_harness()
     {
-        var first = _scratch.CreateRun();
-        var second = _scratch.CreateRun();
+        var first = Scratch.CreateRun();
+        var second = Scratch.CreateRun();
 
         Assert.That(second.RunId, Is.Not.EqualTo(first.RunId));
     }
@@ -69,7 +60,7 @@ public sealed class RunDirectoryTests
     [Test]
     public void A_missing_executable_fails_with_one_clear_error_and_starts_nothing()
     {
-        var run = _scratch.CreateRun();
+        var run = Scratch.CreateRun();
         var spec = new ProcessSpec("lagos-kamailio", "voxguard-test-no-such-kamailio", "kamailio") { Arguments = ["-DD"] };
 
         var error = Assert.ThrowsAsync<ServerProcessException>(() => run.StartProcessAsync(spec));
@@ -121,7 +112,7 @@ public sealed class RunDirectoryTests
     [Test]
     public async Task Disposing_the_run_directory_kills_every_process_and_removes_the_directory()
     {
-        var run = _scratch.CreateRun();
+        var run = Scratch.CreateRun();
         var sleeper = await run.StartProcessAsync(Specs.Sleep());
         var shell = await run.StartProcessAsync(Specs.Shell("group", "sleep 300 & sleep 300 & wait"));
         var paused = await run.StartProcessAsync(Specs.Sleep("paused"));
@@ -145,7 +136,7 @@ public sealed class RunDirectoryTests
     [Test]
     public async Task Disposing_with_a_grace_period_lets_servers_exit_on_sigterm()
     {
-        var run = _scratch.CreateRun(disposeGrace: TimeSpan.FromSeconds(5));
+        var run = Scratch.CreateRun(disposeGrace: TimeSpan.FromSeconds(5));
         var graceful = await run.StartProcessAsync(Specs.Shell("graceful", "trap 'exit 7' TERM; echo ready; while :; do sleep 0.1; done"));
         await graceful.WaitUntilReadyAsync(WaitStrategy.UntilOutputContains("ready").WithTimeout(TimeSpan.FromSeconds(5)));
 
@@ -157,10 +148,10 @@ public sealed class RunDirectoryTests
     [Test]
     public async Task Two_live_runs_of_one_harness_leave_each_other_alone()
     {
-        var first = _scratch.CreateRun();
+        var first = Scratch.CreateRun();
         var sleeper = await first.StartProcessAsync(Specs.Sleep());
 
-        var second = _scratch.CreateRun();
+        var second = Scratch.CreateRun();
 
         Assert.Multiple(() =>
         {

@@ -7,7 +7,9 @@ results=artifacts/test-results
 rm -rf "$results"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-dotnet test VoxGuard.Resilience.sln -c Release --nologo \
+# -m:1: one test project at a time, so timing tests (link latency) never share the 2 cores
+# with another project's servers.
+dotnet test VoxGuard.Resilience.sln -c Release --nologo -m:1 \
   --logger "trx" --results-directory "$results" "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 # Sum the per-project summaries ("Passed!  - Failed: 0, Passed: 12, Skipped: 0, ...").

@@ -1,0 +1,79 @@
+using System.Net;
+using VoxGuard.Resilience.Topology.Environments;
+
+namespace VoxGuard.Resilience.Topology.Links;
+
+/// <summary>
+/// Turns an environment into its inter-region links: for every pair of regions and every TCP service, one link in
+/// each direction (replication and failover can run either way once a replica is promoted).
+/// </summary>
+/// <remarks>
+/// Region X reaches region Y through Y's gateway address in X's own block, <c>&lt;X's block&gt;.&lt;100 + Y's index&gt;</c>
+/// (local: Abuja reaches Lagos at 127.0.2.100, Asaba at 127.0.2.102), on the port the service has in Y. So every
+/// inter-region byte crosses the link server, and cutting a region's links cuts it off while clients inside the
+/// region still reach its own services. SIP crosses regions over TCP only: the link server is TCP.
+/// </remarks>
+public static class InterRegionLinkPlan
+{
+    /// <summary>The host number of the first gateway address in a region's block.</summary>
+    public const int FirstGatewayHost = 100;
+
+    /// <summary>Every directed link of the environment, in a stable order (pairs as in the file, then services, then direction).</summary>
+    public static IReadOnlyList<InterRegionLink> For(EnvironmentDefinition environment)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        var links = new List<InterRegionLink>();
+        foreach (var serviceLink in environment.ExpandLinks(TcpServices))
+        {
+            var a = environment.Region(serviceLink.From);
+            var b = environment.Region(serviceLink.To);
+            links.Add(Directed(environment, a, b, serviceLink.Service, serviceLink.Latency));
+            links.Add(Directed(environment, b, a, serviceLink.Service, serviceLink.Latency));
+        }
+
+        return links;
+    }
+
+    /// <summary>Where clients in <paramref name="from"/> reach <paramref name="to"/>'s services.</summary>
+    public static IPAddress GatewayAddress(EnvironmentDefinition environment, RegionDefinition from, RegionDefinition to)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        ArgumentNullException.ThrowIfNull(from);
+        ArgumentNullException.ThrowIfNull(to);
+        var index = environment.Regions.ToList().FindIndex(region => region.Name == to.Name);
+        var block = from.AddressBlock.BaseAddress.GetAddressBytes();
+        var host = FirstGatewayHost + index;
+        if (block.Length != 4 || from.AddressBlock.PrefixLength > 24 || host > 254)
+        {
+            throw new InvalidOperationException(
+                $"Region {from.Name}'s block {from.AddressBlock} leaves no gateway address for {to.Name}: inter-region links need an IPv4 block of /24 or larger.");
+        }
+
+        block[3] = (byte)host;
+        var gateway = new IPAddress(block);
+        if (from.Bindings().Any(binding => binding.EndPoint.Address.Equals(gateway)))
+        {
+            throw new InvalidOperationException(
+                $"Region {from.Name} has a service on {gateway}, the gateway address for reaching {to.Name}: keep service addresses below .{FirstGatewayHost}.");
+        }
+
+        return gateway;
+    }
+
+    /// <summary>The services that cross regions through the link server (every TCP one).</summary>
+    public static IReadOnlyList<RegionService> TcpServices { get; } = RegionServices.All;
+
+    private static InterRegionLink Directed(
+        EnvironmentDefinition environment, RegionDefinition from, RegionDefinition to, RegionService service, TimeSpan latency)
+    {
+        var upstream = to.EndPointOf(service);
+        return new InterRegionLink(
+            $"{from.Name}-{to.Name}-{service.LinkSuffix()}",
+            from.Name,
+            to.Name,
+            service,
+            new IPEndPoint(GatewayAddress(environment, from, to), upstream.Port),
+            upstream,
+            latency);
+    }
+}

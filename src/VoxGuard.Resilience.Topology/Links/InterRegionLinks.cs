@@ -1,0 +1,146 @@
+using System.Diagnostics;
+using VoxGuard.Resilience.Links.Client;
+using VoxGuard.Resilience.Topology.Environments;
+
+namespace VoxGuard.Resilience.Topology.Links;
+
+/// <summary>How a region is cut off from the others.</summary>
+public enum IsolationMode
+{
+    /// <summary>Its links are disabled: live connections drop, new ones are refused (a clean partition).</summary>
+    Cut,
+
+    /// <summary>Its links swallow every byte but stay open (a blackhole: peers notice only by timeouts).</summary>
+    Blackhole,
+}
+
+/// <summary>A link operation and when it started and was verified, on the monotonic clock (Stopwatch timestamps).</summary>
+public sealed record LinkOperation(string What, IReadOnlyList<string> Links, long StartedAt, long VerifiedAt);
+
+/// <summary>
+/// The inter-region links of one environment on a link server (embedded or a real Toxiproxy): created with the
+/// environment's latencies, and the operations scenarios need — isolate and heal a region, shape a link. Each
+/// returns once the link server reports the promised state.
+/// </summary>
+public sealed class InterRegionLinks
+{
+    /// <summary>The latency toxics every link carries; scenario toxics use other names.</summary>
+    public const string LatencyToxicPrefix = "region-latency";
+
+    private const string BlackholeToxicPrefix = "isolation-blackhole";
+    private readonly LinkClient _client;
+    private readonly EnvironmentDefinition _environment;
+
+    public InterRegionLinks(LinkClient client, EnvironmentDefinition environment)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(environment);
+        _client = client;
+        _environment = environment;
+        Plan = InterRegionLinkPlan.For(environment);
+    }
+
+    /// <summary>Every directed link of the environment.</summary>
+    public IReadOnlyList<InterRegionLink> Plan { get; }
+
+    /// <summary>The link of that name, or an error listing the known ones.</summary>
+    public InterRegionLink Link(string name) =>
+        Plan.FirstOrDefault(link => link.Name == name)
+        ?? throw new ArgumentException($"No inter-region link '{name}' in environment {_environment.Name} (known: {string.Join(", ", Plan.Select(link => link.Name))}).", nameof(name));
+
+    /// <summary>Creates (or re-creates) every link with its latency, half each way, and verifies them all enabled.</summary>
+    public async Task<LinkOperation> ApplyAsync(CancellationToken cancellationToken = default)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await _client.PopulateAsync(
+            Plan.Select(link => new LinkProxySpec(link.Name, link.Listen.ToString(), link.Upstream.ToString())),
+            cancellationToken).ConfigureAwait(false);
+        foreach (var link in Plan)
+        {
+            var present = (await _client.GetToxicsAsync(link.Name, cancellationToken).ConfigureAwait(false)).Select(toxic => toxic.Name).ToHashSet();
+            foreach (var stream in new[] { "upstream", "downstream" })
+            {
+                var name = $"{LatencyToxicPrefix}-{stream}";
+                if (!present.Contains(name))
+                {
+                    await _client.AddToxicAsync(link.Name, ToxicSpec.Latency(link.OneWayLatency) with { Name = name, Stream = stream }, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+
+        await VerifyAsync(Plan, enabled: true, cancellationToken).ConfigureAwait(false);
+        return new LinkOperation("apply", [.. Plan.Select(link => link.Name)], started, Stopwatch.GetTimestamp());
+    }
+
+    /// <summary>Cuts <paramref name="region"/> off from every other region; clients inside it still reach its own services.</summary>
+    public async Task<LinkOperation> IsolateAsync(string region, IsolationMode mode = IsolationMode.Cut, CancellationToken cancellationToken = default)
+    {
+        var links = LinksOf(region);
+        var started = Stopwatch.GetTimestamp();
+        foreach (var link in links)
+        {
+            if (mode == IsolationMode.Cut)
+            {
+                await _client.DisableProxyAsync(link.Name, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                foreach (var stream in new[] { "upstream", "downstream" })
+                {
+                    await _client.AddToxicAsync(link.Name, ToxicSpec.Timeout(TimeSpan.Zero) with { Name = $"{BlackholeToxicPrefix}-{stream}", Stream = stream }, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+
+        await VerifyAsync(links, enabled: mode == IsolationMode.Blackhole, cancellationToken).ConfigureAwait(false);
+        return new LinkOperation($"isolate {region} ({mode.ToString().ToLowerInvariant()})", [.. links.Select(link => link.Name)], started, Stopwatch.GetTimestamp());
+    }
+
+    /// <summary>Undoes <see cref="IsolateAsync"/>: links enabled, blackholes removed, latencies as before.</summary>
+    public async Task<LinkOperation> HealAsync(string region, CancellationToken cancellationToken = default)
+    {
+        var links = LinksOf(region);
+        var started = Stopwatch.GetTimestamp();
+        foreach (var link in links)
+        {
+            await _client.EnableProxyAsync(link.Name, cancellationToken).ConfigureAwait(false);
+            foreach (var toxic in await _client.GetToxicsAsync(link.Name, cancellationToken).ConfigureAwait(false))
+            {
+                if (toxic.Name.StartsWith(BlackholeToxicPrefix, StringComparison.Ordinal))
+                {
+                    await _client.RemoveToxicAsync(link.Name, toxic.Name, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+
+        await VerifyAsync(links, enabled: true, cancellationToken).ConfigureAwait(false);
+        return new LinkOperation($"heal {region}", [.. links.Select(link => link.Name)], started, Stopwatch.GetTimestamp());
+    }
+
+    /// <summary>Adds any toxic to one link (e.g. more latency on abuja-lagos-pg for a replication-lag scenario).</summary>
+    public async Task<LinkOperation> ShapeAsync(string linkName, ToxicSpec toxic, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(toxic);
+        var link = Link(linkName);
+        var started = Stopwatch.GetTimestamp();
+        var added = await _client.AddToxicAsync(link.Name, toxic, cancellationToken).ConfigureAwait(false);
+        return new LinkOperation($"shape {link.Name}: {added.Type} {added.Name}", [link.Name], started, Stopwatch.GetTimestamp());
+    }
+
+    private List<InterRegionLink> LinksOf(string region)
+    {
+        var known = _environment.Region(region); // an unknown region fails here, naming the known ones
+        return [.. Plan.Where(link => link.Touches(known.Name))];
+    }
+
+    private async Task VerifyAsync(IEnumerable<InterRegionLink> links, bool enabled, CancellationToken cancellationToken)
+    {
+        var proxies = await _client.GetProxiesAsync(cancellationToken).ConfigureAwait(false);
+        var wrong = links.Where(link => !proxies.TryGetValue(link.Name, out var proxy) || proxy.Enabled != enabled).Select(link => link.Name).ToList();
+        if (wrong.Count > 0)
+        {
+            throw new InvalidOperationException(
+                $"The link server at {_client.BaseAddress} does not report {string.Join(", ", wrong)} as {(enabled ? "enabled" : "disabled")}.");
+        }
+    }
+}

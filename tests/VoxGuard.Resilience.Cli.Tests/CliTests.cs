@@ -24,8 +24,8 @@ public sealed class CliTests
         {
             Assert.That(exitCode, Is.Zero, cli.Error);
             Assert.That(cli.Output, Does.Contain("Stopping"));
-            Assert.That(IsListening(new IPEndPoint(IPAddress.Loopback, apiAddress.Port)), Is.False, "the API port is still open");
-            Assert.That(IsListening(proxyEndpoint), Is.False, "a proxy is still listening");
+            Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Loopback, apiAddress.Port)), Is.False, "the API port is still open");
+            Assert.That(Loopback.IsListening(proxyEndpoint), Is.False, "a proxy is still listening");
         });
     }
 
@@ -72,20 +72,6 @@ public sealed class CliTests
             Assert.That(exitCode, Is.EqualTo(2));
             Assert.That(error, Does.Contain("not built yet").And.Contain("nothing passed"));
         });
-    }
-
-    private static bool IsListening(IPEndPoint endpoint)
-    {
-        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            probe.Connect(endpoint);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
     }
 }
 
@@ -150,6 +136,59 @@ public sealed class EnvironmentCommandTests
         {
             Assert.That(exitCode, Is.EqualTo(2));
             Assert.That(error, Does.Contain("no profile 'weekend'").And.Contain("known: documented, ci"));
+        });
+    }
+}
+
+[TestFixture]
+public sealed class LinksServeWithEnvironmentTests
+{
+    [Test]
+    public async Task Links_serve_with_an_environment_creates_its_inter_region_links_and_removes_them_on_stop()
+    {
+        // The local environment moved to blocks 127.0.51-53.x so a running topology is never disturbed.
+        var yaml = (await File.ReadAllTextAsync(Path.Combine(CliProcess.RepositoryRoot, "environments", "local.yaml")))
+            .Replace("127.0.1.", "127.0.51.", StringComparison.Ordinal)
+            .Replace("127.0.2.", "127.0.52.", StringComparison.Ordinal)
+            .Replace("127.0.3.", "127.0.53.", StringComparison.Ordinal);
+        var file = Path.Combine(Path.GetTempPath(), $"voxguard-links-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(file, yaml);
+        try
+        {
+            using var cli = CliProcess.Start("links", "serve", "--listen", "127.0.0.1:0", "--env", file);
+            var banner = await cli.WaitForOutputAsync("listening on", TimeSpan.FromSeconds(30));
+            using var client = new LinkClient(new Uri(banner.Split("listening on ")[1].Split(' ')[0]));
+            var proxies = await client.GetProxiesAsync();
+
+            cli.SendSignal("TERM");
+            var exitCode = await cli.WaitForExitAsync(TimeSpan.FromSeconds(10));
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(proxies, Has.Count.EqualTo(30));
+                Assert.That(proxies["abuja-lagos-pg"].Listen, Is.EqualTo("127.0.52.100:5432"));
+                Assert.That(proxies["abuja-lagos-pg"].Upstream, Is.EqualTo("127.0.51.4:5432"));
+                Assert.That(cli.Output, Does.Contain("abuja-lagos-pg"));
+                Assert.That(exitCode, Is.Zero, cli.Error);
+                Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.52.100"), 5432)), Is.False, "a link is still listening");
+            });
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Test]
+    public async Task Links_serve_with_an_unknown_environment_starts_nothing()
+    {
+        var (exitCode, output, error) = await CliProcess.RunAsync("links", "serve", "--listen", "127.0.0.1:0", "--env", "mars");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(exitCode, Is.EqualTo(2));
+            Assert.That(error, Does.Contain("No environment 'mars'").And.Contain("known: local"));
+            Assert.That(output, Does.Not.Contain("listening"));
         });
     }
 }

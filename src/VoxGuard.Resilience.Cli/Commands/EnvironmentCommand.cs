@@ -42,7 +42,8 @@ internal static class EnvironmentCommand
         return command;
     }
 
-    private static EnvironmentDefinition Load(string name, string? profile) =>
+    /// <summary>An environment by name (environments/&lt;name&gt;.yaml) or by path to a .yaml file.</summary>
+    internal static EnvironmentDefinition Load(string name, string? profile) =>
         name.EndsWith(".yaml", StringComparison.Ordinal) || name.Contains('/', StringComparison.Ordinal)
             ? EnvironmentLoader.LoadFile(name, profile)
             : EnvironmentLoader.FromRepository().Load(name, profile);

@@ -1,6 +1,9 @@
 using System.CommandLine;
 using System.Net;
 using VoxGuard.Resilience.Links;
+using VoxGuard.Resilience.Links.Client;
+using VoxGuard.Resilience.Topology.Environments;
+using VoxGuard.Resilience.Topology.Links;
 
 namespace VoxGuard.Resilience.Cli.Commands;
 
@@ -14,9 +17,28 @@ internal static class LinksCommand
             Description = "Address of the Toxiproxy-compatible HTTP API (loopback only; port 0 picks a free port).",
             DefaultValueFactory = _ => $"127.0.0.1:{LinkServerOptions.DefaultApiPort}",
         };
-        var serve = new Command("serve", "Serve inter-region links with Toxiproxy's HTTP API v2 until Ctrl-C.") { listen };
+        var environmentName = new Option<string?>("--env")
+        {
+            Description = "Also create this environment's inter-region links (e.g. local), with their latencies.",
+        };
+        var serve = new Command("serve", "Serve inter-region links with Toxiproxy's HTTP API v2 until Ctrl-C.") { listen, environmentName };
         serve.SetAction(async (parseResult, cancellationToken) =>
         {
+            EnvironmentDefinition? environment = null;
+            if (parseResult.GetValue(environmentName) is { } name)
+            {
+                try
+                {
+                    // Checked before anything listens: a broken file starts nothing.
+                    environment = EnvironmentCommand.Load(name, profile: null);
+                }
+                catch (EnvironmentException exception)
+                {
+                    await Console.Error.WriteLineAsync(exception.Message).ConfigureAwait(false);
+                    return ExitCodes.CannotRun;
+                }
+            }
+
             var address = parseResult.GetValue(listen)!;
             if (!IPEndPoint.TryParse(address, out var endpoint) || !address.Contains(':', StringComparison.Ordinal))
             {
@@ -47,6 +69,11 @@ internal static class LinksCommand
                     return ExitCodes.CannotRun;
                 }
 
+                if (environment is not null && !await ApplyLinksAsync(server, environment, cancellationToken).ConfigureAwait(false))
+                {
+                    return cancellationToken.IsCancellationRequested ? ExitCodes.Success : ExitCodes.CannotRun;
+                }
+
                 Console.WriteLine($"Link server (Toxiproxy API {LinkServer.CompatibleToxiproxyVersion}) listening on {server.ApiAddress} — Ctrl-C to stop.");
                 try
                 {
@@ -61,5 +88,35 @@ internal static class LinksCommand
             return ExitCodes.Success;
         });
         return new Command("links", "Inter-region links (a Toxiproxy-compatible TCP link server).") { serve };
+    }
+
+    private static async Task<bool> ApplyLinksAsync(LinkServer server, EnvironmentDefinition environment, CancellationToken cancellationToken)
+    {
+        using var client = new LinkClient(server.ApiAddress);
+        var links = new InterRegionLinks(client, environment);
+        try
+        {
+            await links.ApplyAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            Console.WriteLine("Stopped while creating links: closing every proxy and connection.");
+            return false;
+        }
+        catch (LinkApiException exception)
+        {
+            await Console.Error.WriteLineAsync(
+                $"The links of environment {environment.Name} could not be created: {exception.ApiMessage}. " +
+                "Is another link server or a topology already using those addresses?").ConfigureAwait(false);
+            return false;
+        }
+
+        Console.WriteLine($"Inter-region links of environment {environment.Name} ({environment.Source}):");
+        foreach (var link in links.Plan)
+        {
+            Console.WriteLine($"  {link.Name,-24} {link.Listen,-21} -> {link.Upstream,-21} {link.RoundTripLatency.TotalMilliseconds} ms round trip");
+        }
+
+        return true;
     }
 }

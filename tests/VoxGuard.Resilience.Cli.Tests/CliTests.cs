@@ -159,6 +159,7 @@ public sealed class LinksServeWithEnvironmentTests
             var banner = await cli.WaitForOutputAsync("listening on", TimeSpan.FromSeconds(30));
             using var client = new LinkClient(new Uri(banner.Split("listening on ")[1].Split(' ')[0]));
             var proxies = await client.GetProxiesAsync();
+            var switchboardWasListening = Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.51.200"), 5432));
 
             cli.SendSignal("TERM");
             var exitCode = await cli.WaitForExitAsync(TimeSpan.FromSeconds(10));
@@ -166,11 +167,14 @@ public sealed class LinksServeWithEnvironmentTests
             Assert.Multiple(() =>
             {
                 Assert.That(proxies, Has.Count.EqualTo(30));
+                Assert.That(switchboardWasListening, Is.True, "lagos's link-facing postgres address");
                 Assert.That(proxies["abuja-lagos-pg"].Listen, Is.EqualTo("127.0.52.100:5432"));
                 Assert.That(proxies["abuja-lagos-pg"].Upstream, Is.EqualTo("127.0.51.4:5432"));
                 Assert.That(cli.Output, Does.Contain("abuja-lagos-pg"));
                 Assert.That(exitCode, Is.Zero, cli.Error);
+                Assert.That(cli.Output, Does.Contain("lagos    sip 127.0.51.200:5060"), "the link-facing addresses are shown");
                 Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.52.100"), 5432)), Is.False, "a link is still listening");
+                Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.51.200"), 5432)), Is.False, "the switchboard is still listening");
             });
         }
         finally

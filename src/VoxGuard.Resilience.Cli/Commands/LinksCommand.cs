@@ -69,10 +69,27 @@ internal static class LinksCommand
                     return ExitCodes.CannotRun;
                 }
 
-                if (environment is not null && !await ApplyLinksAsync(server, environment, cancellationToken).ConfigureAwait(false))
+                LinkSwitchboard? switchboard = null;
+                if (environment is not null)
                 {
-                    return cancellationToken.IsCancellationRequested ? ExitCodes.Success : ExitCodes.CannotRun;
+                    var plan = await ApplyLinksAsync(server, environment, cancellationToken).ConfigureAwait(false);
+                    if (plan is null)
+                    {
+                        return cancellationToken.IsCancellationRequested ? ExitCodes.Success : ExitCodes.CannotRun;
+                    }
+
+                    try
+                    {
+                        switchboard = LinkSwitchboard.Start(environment, plan);
+                    }
+                    catch (InvalidOperationException exception)
+                    {
+                        await Console.Error.WriteLineAsync(exception.Message).ConfigureAwait(false);
+                        return ExitCodes.CannotRun;
+                    }
                 }
+
+                await using var stopSwitchboard = switchboard;
 
                 Console.WriteLine($"Link server (Toxiproxy API {LinkServer.CompatibleToxiproxyVersion}) listening on {server.ApiAddress} — Ctrl-C to stop.");
                 try
@@ -90,7 +107,8 @@ internal static class LinksCommand
         return new Command("links", "Inter-region links (a Toxiproxy-compatible TCP link server).") { serve };
     }
 
-    private static async Task<bool> ApplyLinksAsync(LinkServer server, EnvironmentDefinition environment, CancellationToken cancellationToken)
+    /// <summary>Creates the environment's links and prints them; the plan, or null when that failed or was stopped.</summary>
+    private static async Task<IReadOnlyList<InterRegionLink>?> ApplyLinksAsync(LinkServer server, EnvironmentDefinition environment, CancellationToken cancellationToken)
     {
         using var client = new LinkClient(server.ApiAddress);
         var links = new InterRegionLinks(client, environment);
@@ -101,14 +119,14 @@ internal static class LinksCommand
         catch (OperationCanceledException)
         {
             Console.WriteLine("Stopped while creating links: closing every proxy and connection.");
-            return false;
+            return null;
         }
         catch (LinkApiException exception)
         {
             await Console.Error.WriteLineAsync(
                 $"The links of environment {environment.Name} could not be created: {exception.ApiMessage}. " +
                 "Is another link server or a topology already using those addresses?").ConfigureAwait(false);
-            return false;
+            return null;
         }
 
         Console.WriteLine($"Inter-region links of environment {environment.Name} ({environment.Source}):");
@@ -117,6 +135,12 @@ internal static class LinksCommand
             Console.WriteLine($"  {link.Name,-24} {link.Listen,-21} -> {link.Upstream,-21} {link.RoundTripLatency.TotalMilliseconds} ms round trip");
         }
 
-        return true;
+        Console.WriteLine("Link-facing addresses (every region dials these; routed by the caller's block):");
+        foreach (var region in environment.Regions)
+        {
+            Console.WriteLine($"  {region.Name,-8} {string.Join("  ", InterRegionLinkPlan.TcpServices.Select(service => $"{service.LinkSuffix()} {LinkSwitchboard.LinkFacingEndPoint(region, service)}"))}");
+        }
+
+        return links.Plan;
     }
 }

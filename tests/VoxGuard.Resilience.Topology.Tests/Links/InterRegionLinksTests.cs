@@ -1,7 +1,4 @@
-using System.Diagnostics;
-using System.Net;
 using System.Net.Sockets;
-using VoxGuard.Resilience.Links;
 using VoxGuard.Resilience.Links.Client;
 using VoxGuard.Resilience.Topology.Environments;
 using VoxGuard.Resilience.Topology.Links;
@@ -17,48 +14,34 @@ namespace VoxGuard.Resilience.Topology.Tests.Links;
 [NonParallelizable]
 public sealed class InterRegionLinksTests
 {
-    private static readonly EnvironmentDefinition Environment = TinyEnvironment.Parse(
-        TinyEnvironment.Yaml.Replace("127.0.1.", "127.0.41.", StringComparison.Ordinal)
-            .Replace("127.0.2.", "127.0.42.", StringComparison.Ordinal)
-            .Replace("127.0.3.", "127.0.43.", StringComparison.Ordinal));
+    private static readonly EnvironmentDefinition Environment = RunningLinks.TinyEnvironmentInBlocks(41);
 
-    private LinkServer _server = null!;
-    private LinkClient _client = null!;
+    private RunningLinks _running = null!;
     private InterRegionLinks _links = null!;
-    private readonly List<Socket> _sockets = [];
-    private readonly List<Task> _peers = [];
+    private EchoPeer _lagosRedis = null!;
+    private EchoPeer _abujaRedis = null!;
 
     [SetUp]
     public async Task StartAsync()
     {
-        _server = new LinkServer(new LinkServerOptions { ApiEndpoint = new IPEndPoint(IPAddress.Loopback, 0) });
-        await _server.StartAsync();
-        _client = new LinkClient(_server.ApiAddress);
-        _links = new InterRegionLinks(_client, Environment);
-        await _links.ApplyAsync();
-
-        // Lagos's Redis and Abuja's Redis, as echo peers on their real addresses.
-        StartEchoPeer(Environment.Region("lagos").Redis.EndPoint);
-        StartEchoPeer(Environment.Region("abuja").Redis.EndPoint);
+        _running = await RunningLinks.StartAsync(Environment);
+        _links = _running.Links;
+        _lagosRedis = new EchoPeer(Environment.Region("lagos").Redis.EndPoint);
+        _abujaRedis = new EchoPeer(Environment.Region("abuja").Redis.EndPoint);
     }
 
     [TearDown]
     public async Task StopAsync()
     {
-        foreach (var socket in _sockets)
-        {
-            socket.Dispose();
-        }
-
-        await Task.WhenAll(_peers);
-        _client.Dispose();
-        await _server.DisposeAsync();
+        await _lagosRedis.DisposeAsync();
+        await _abujaRedis.DisposeAsync();
+        await _running.DisposeAsync();
     }
 
     [Test]
     public async Task Applying_creates_every_link_with_half_the_round_trip_latency_each_way()
     {
-        var proxies = await _client.GetProxiesAsync();
+        var proxies = await _running.Client.GetProxiesAsync();
         var link = proxies["abuja-lagos-redis"];
 
         Assert.Multiple(() =>
@@ -73,9 +56,9 @@ public sealed class InterRegionLinksTests
     [Test]
     public async Task A_round_trip_from_abuja_to_lagos_redis_pays_the_documented_20_ms()
     {
-        using var connection = await ConnectAsync(_links.Link("abuja-lagos-redis").Listen);
+        using var connection = await LinkProbe.ConnectAsync(_links.Link("abuja-lagos-redis").Listen);
 
-        var roundTrip = await RoundTripAsync(connection);
+        var roundTrip = await LinkProbe.RoundTripAsync(connection);
 
         Assert.That(roundTrip.TotalMilliseconds, Is.InRange(20.0, 25.0));
     }
@@ -83,19 +66,19 @@ public sealed class InterRegionLinksTests
     [Test]
     public async Task Isolating_lagos_drops_its_links_while_abuja_still_reaches_its_own_redis_then_healing_restores_them()
     {
-        using var crossRegion = await ConnectAsync(_links.Link("abuja-lagos-redis").Listen);
-        await RoundTripAsync(crossRegion);
+        using var crossRegion = await LinkProbe.ConnectAsync(_links.Link("abuja-lagos-redis").Listen);
+        await LinkProbe.RoundTripAsync(crossRegion);
 
         var isolation = await _links.IsolateAsync("lagos");
-        var dropped = await ReadEndAsync(crossRegion);
-        var refused = Assert.ThrowsAsync<SocketException>(async () => await ConnectAsync(_links.Link("abuja-lagos-redis").Listen));
-        using var inside = await ConnectAsync(Environment.Region("abuja").Redis.EndPoint);
-        var insideRoundTrip = await RoundTripAsync(inside);
-        var untouched = await _client.GetProxyAsync("abuja-asaba-redis");
+        var dropped = await LinkProbe.EndedAsync(crossRegion);
+        var refused = Assert.ThrowsAsync<SocketException>(async () => await LinkProbe.ConnectAsync(_links.Link("abuja-lagos-redis").Listen));
+        using var inside = await LinkProbe.ConnectAsync(Environment.Region("abuja").Redis.EndPoint);
+        var insideRoundTrip = await LinkProbe.RoundTripAsync(inside);
+        var untouched = await _running.Client.GetProxyAsync("abuja-asaba-redis");
 
         await _links.HealAsync("lagos");
-        using var healed = await ConnectAsync(_links.Link("abuja-lagos-redis").Listen);
-        var healedRoundTrip = await RoundTripAsync(healed);
+        using var healed = await LinkProbe.ConnectAsync(_links.Link("abuja-lagos-redis").Listen);
+        var healedRoundTrip = await LinkProbe.RoundTripAsync(healed);
 
         Assert.Multiple(() =>
         {
@@ -112,16 +95,16 @@ public sealed class InterRegionLinksTests
     [Test]
     public async Task A_blackholed_region_keeps_connections_open_but_lets_nothing_through_until_healed()
     {
-        using var connection = await ConnectAsync(_links.Link("lagos-abuja-redis").Listen);
-        await RoundTripAsync(connection);
+        using var connection = await LinkProbe.ConnectAsync(_links.Link("lagos-abuja-redis").Listen);
+        await LinkProbe.RoundTripAsync(connection);
 
         await _links.IsolateAsync("abuja", IsolationMode.Blackhole);
         await connection.SendAsync(new byte[16]);
         using var silence = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
         var received = Assert.CatchAsync<OperationCanceledException>(async () => await connection.ReceiveAsync(new byte[16], SocketFlags.None, silence.Token));
-        var stillEnabled = (await _client.GetProxyAsync("lagos-abuja-redis")).Enabled;
+        var stillEnabled = (await _running.Client.GetProxyAsync("lagos-abuja-redis")).Enabled;
         await _links.HealAsync("abuja");
-        var toxicsAfterHeal = await _client.GetToxicsAsync("lagos-abuja-redis");
+        var toxicsAfterHeal = await _running.Client.GetToxicsAsync("lagos-abuja-redis");
 
         Assert.Multiple(() =>
         {
@@ -142,105 +125,5 @@ public sealed class InterRegionLinksTests
             Assert.That(region!.Message, Does.Contain("kano").And.Contain("lagos, abuja, asaba"));
             Assert.That(link!.Message, Does.Contain("No inter-region link 'kano-lagos-pg'").And.Contain("abuja-lagos-pg"));
         });
-    }
-
-    private void StartEchoPeer(IPEndPoint endpoint)
-    {
-        var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(endpoint);
-        listener.Listen();
-        _sockets.Add(listener);
-        _peers.Add(Task.Run(async () =>
-        {
-            try
-            {
-                while (true)
-                {
-                    var peer = await listener.AcceptAsync();
-                    lock (_sockets)
-                    {
-                        _sockets.Add(peer);
-                    }
-
-                    _ = EchoAsync(peer);
-                }
-            }
-            catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
-            {
-                // Stopped.
-            }
-        }));
-    }
-
-    private static async Task EchoAsync(Socket peer)
-    {
-        var buffer = new byte[4096];
-        try
-        {
-            int read;
-            while ((read = await peer.ReceiveAsync(buffer)) > 0)
-            {
-                await peer.SendAsync(buffer.AsMemory(0, read));
-            }
-        }
-        catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
-        {
-            // The test is over or the link dropped the connection.
-        }
-    }
-
-    private async Task<Socket> ConnectAsync(IPEndPoint endpoint)
-    {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            await socket.ConnectAsync(endpoint);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-
-        return socket;
-    }
-
-    private static async Task<TimeSpan> RoundTripAsync(Socket socket)
-    {
-        var started = Stopwatch.GetTimestamp();
-        await socket.SendAsync("PING\r\n"u8.ToArray());
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-        var buffer = new byte[6];
-        var received = 0;
-        while (received < buffer.Length)
-        {
-            var read = await socket.ReceiveAsync(buffer.AsMemory(received), SocketFlags.None, timeout.Token);
-            if (read == 0)
-            {
-                throw new EndOfStreamException("the link closed the connection");
-            }
-
-            received += read;
-        }
-
-        return Stopwatch.GetElapsedTime(started);
-    }
-
-    /// <summary>True when the peer closed or reset the connection within 5 s.</summary>
-    private static async Task<bool> ReadEndAsync(Socket socket)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-        try
-        {
-            return await socket.ReceiveAsync(new byte[64], SocketFlags.None, timeout.Token) == 0;
-        }
-        catch (SocketException)
-        {
-            return true;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
     }
 }

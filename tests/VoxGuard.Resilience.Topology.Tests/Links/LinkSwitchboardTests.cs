@@ -1,8 +1,4 @@
-using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
-using VoxGuard.Resilience.Links;
-using VoxGuard.Resilience.Links.Client;
 using VoxGuard.Resilience.Topology.Environments;
 using VoxGuard.Resilience.Topology.Links;
 using VoxGuard.Resilience.Topology.Tests.Support;
@@ -11,54 +7,37 @@ namespace VoxGuard.Resilience.Topology.Tests.Links;
 
 /// <summary>
 /// One link-facing address per service, routed by the caller's region: real sockets bound to source addresses in
-/// each region's block, a real link server, echo peers standing in for Lagos's Redis. Blocks 127.0.61–63.x.
+/// each region's block, a real link server, an echo peer standing in for Lagos's Redis. Blocks 127.0.61–63.x.
 /// </summary>
 [TestFixture]
 [NonParallelizable]
 public sealed class LinkSwitchboardTests
 {
-    private static readonly EnvironmentDefinition Environment = TinyEnvironment.Parse(
-        TinyEnvironment.Yaml.Replace("127.0.1.", "127.0.61.", StringComparison.Ordinal)
-            .Replace("127.0.2.", "127.0.62.", StringComparison.Ordinal)
-            .Replace("127.0.3.", "127.0.63.", StringComparison.Ordinal));
-
+    private static readonly EnvironmentDefinition Environment = RunningLinks.TinyEnvironmentInBlocks(61);
     private static readonly IPAddress InLagos = IPAddress.Parse("127.0.61.50");
     private static readonly IPAddress InAbuja = IPAddress.Parse("127.0.62.50");
     private static readonly IPAddress InAsaba = IPAddress.Parse("127.0.63.50");
 
-    private LinkServer _server = null!;
-    private LinkClient _client = null!;
-    private InterRegionLinks _links = null!;
+    private RunningLinks _running = null!;
     private LinkSwitchboard _switchboard = null!;
-    private Socket _lagosRedis = null!;
-    private Task _echo = Task.CompletedTask;
+    private EchoPeer _lagosRedis = null!;
 
     private static IPEndPoint LagosRedis => LinkSwitchboard.LinkFacingEndPoint(Environment.Region("lagos"), RegionService.Redis);
 
     [SetUp]
     public async Task StartAsync()
     {
-        _server = new LinkServer(new LinkServerOptions { ApiEndpoint = new IPEndPoint(IPAddress.Loopback, 0) });
-        await _server.StartAsync();
-        _client = new LinkClient(_server.ApiAddress);
-        _links = new InterRegionLinks(_client, Environment);
-        await _links.ApplyAsync();
-        _switchboard = LinkSwitchboard.Start(Environment, _links.Plan);
-
-        _lagosRedis = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        _lagosRedis.Bind(Environment.Region("lagos").Redis.EndPoint);
-        _lagosRedis.Listen();
-        _echo = EchoAsync(_lagosRedis);
+        _running = await RunningLinks.StartAsync(Environment);
+        _switchboard = LinkSwitchboard.Start(Environment, _running.Links.Plan);
+        _lagosRedis = new EchoPeer(Environment.Region("lagos").Redis.EndPoint);
     }
 
     [TearDown]
     public async Task StopAsync()
     {
-        _lagosRedis.Dispose();
-        await _echo;
+        await _lagosRedis.DisposeAsync();
         await _switchboard.DisposeAsync();
-        _client.Dispose();
-        await _server.DisposeAsync();
+        await _running.DisposeAsync();
     }
 
     [Test]
@@ -94,15 +73,15 @@ public sealed class LinkSwitchboardTests
     [Test]
     public async Task Isolating_lagos_cuts_callers_in_other_regions_but_not_callers_inside_lagos()
     {
-        using var abujaLive = await ConnectFromAsync(InAbuja);
-        await RoundTripAsync(abujaLive);
+        using var abujaLive = await LinkProbe.ConnectAsync(LagosRedis, InAbuja);
+        await LinkProbe.RoundTripAsync(abujaLive);
 
-        await _links.IsolateAsync("lagos");
-        var abujaDropped = await EndedAsync(abujaLive);
-        using var abujaNew = await ConnectFromAsync(InAbuja);
-        var abujaNewEnded = await EndedAsync(abujaNew);
+        await _running.Links.IsolateAsync("lagos");
+        var abujaDropped = await LinkProbe.EndedAsync(abujaLive);
+        using var abujaNew = await LinkProbe.ConnectAsync(LagosRedis, InAbuja);
+        var abujaNewEnded = await LinkProbe.EndedAsync(abujaNew);
         var fromLagos = await RoundTripFromAsync(InLagos);
-        await _links.HealAsync("lagos");
+        await _running.Links.HealAsync("lagos");
         var fromAbujaHealed = await RoundTripFromAsync(InAbuja);
 
         Assert.Multiple(() =>
@@ -114,86 +93,10 @@ public sealed class LinkSwitchboardTests
         });
     }
 
-    private static async Task<Socket> ConnectFromAsync(IPAddress source)
-    {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        socket.Bind(new IPEndPoint(source, 0));
-        await socket.ConnectAsync(LagosRedis);
-        return socket;
-    }
-
     private static async Task<TimeSpan> RoundTripFromAsync(IPAddress source)
     {
-        using var socket = await ConnectFromAsync(source);
-        await RoundTripAsync(socket); // the first one also pays the link's connection set-up
-        return await RoundTripAsync(socket);
-    }
-
-    private static async Task<TimeSpan> RoundTripAsync(Socket socket)
-    {
-        var started = Stopwatch.GetTimestamp();
-        await socket.SendAsync("PING\r\n"u8.ToArray());
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-        var buffer = new byte[6];
-        for (var received = 0; received < buffer.Length;)
-        {
-            var read = await socket.ReceiveAsync(buffer.AsMemory(received), SocketFlags.None, timeout.Token);
-            received += read > 0 ? read : throw new EndOfStreamException("closed mid-reply");
-        }
-
-        return Stopwatch.GetElapsedTime(started);
-    }
-
-    private static async Task<bool> EndedAsync(Socket socket)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-        try
-        {
-            await socket.SendAsync("PING\r\n"u8.ToArray());
-            return await socket.ReceiveAsync(new byte[16], SocketFlags.None, timeout.Token) == 0;
-        }
-        catch (SocketException)
-        {
-            return true;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-    }
-
-    private static async Task EchoAsync(Socket listener)
-    {
-        var peers = new List<Task>();
-        try
-        {
-            while (true)
-            {
-                var peer = await listener.AcceptAsync();
-                peers.Add(Task.Run(async () =>
-                {
-                    using (peer)
-                    {
-                        var buffer = new byte[4096];
-                        try
-                        {
-                            int read;
-                            while ((read = await peer.ReceiveAsync(buffer)) > 0)
-                            {
-                                await peer.SendAsync(buffer.AsMemory(0, read));
-                            }
-                        }
-                        catch (SocketException)
-                        {
-                            // The link cut the connection.
-                        }
-                    }
-                }));
-            }
-        }
-        catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
-        {
-            // Stopped.
-        }
+        using var socket = await LinkProbe.ConnectAsync(LagosRedis, source);
+        await LinkProbe.RoundTripAsync(socket); // the first one also pays the link's connection set-up
+        return await LinkProbe.RoundTripAsync(socket);
     }
 }

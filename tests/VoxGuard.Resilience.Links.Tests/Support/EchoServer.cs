@@ -16,10 +16,17 @@ internal sealed class EchoServer : IAsyncDisposable
     private readonly Task _acceptLoop;
     private readonly EchoServerMode _mode;
     private readonly byte[] _payload;
+    private readonly bool _echoOnOwnThread;
     private long _bytesReceived;
 
     public EchoServer(EchoServerMode mode = EchoServerMode.Echo, byte[]? payload = null)
     {
+        if (mode == EchoServerMode.EchoOnOwnThread)
+        {
+            _echoOnOwnThread = true;
+            mode = EchoServerMode.Echo;
+        }
+
         _mode = mode;
         _payload = payload ?? [];
         _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
@@ -63,12 +70,37 @@ internal sealed class EchoServer : IAsyncDisposable
                     _accepted.Add(socket);
                 }
 
-                _ = ServeAsync(socket);
+                if (_echoOnOwnThread)
+                {
+                    new Thread(() => EchoBlocking(socket)) { IsBackground = true, Name = "echo" }.Start();
+                }
+                else
+                {
+                    _ = ServeAsync(socket);
+                }
             }
         }
         catch (Exception exception) when (exception is OperationCanceledException or SocketException or ObjectDisposedException)
         {
             // Stopped.
+        }
+    }
+
+    /// <summary>Blocking echo on a thread of its own: a timing peer that never waits for the thread pool.</summary>
+    private static void EchoBlocking(Socket socket)
+    {
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            int received;
+            while ((received = socket.Receive(buffer)) > 0)
+            {
+                socket.Send(buffer.AsSpan(0, received));
+            }
+        }
+        catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
+        {
+            // The peer went away or the server stopped.
         }
     }
 
@@ -109,6 +141,9 @@ internal sealed class EchoServer : IAsyncDisposable
 internal enum EchoServerMode
 {
     Echo,
+
+    /// <summary>Echo with blocking I/O on a dedicated thread per connection: for timing measurements.</summary>
+    EchoOnOwnThread,
     Sink,
     Source,
 }

@@ -35,6 +35,52 @@ internal sealed class LoopbackConnection : IDisposable
         return elapsed;
     }
 
+    /// <summary>
+    /// <paramref name="count"/> round trips with blocking I/O on a dedicated thread, each after
+    /// <paramref name="idleBefore"/>: the measuring side never waits for the thread pool, so the figures are
+    /// the link's, not the test's scheduling (the link benchmark measures the same way).
+    /// </summary>
+    public Task<List<double>> MeasureRoundTripsOnOwnThreadAsync(int count, TimeSpan idleBefore = default, int size = 64)
+    {
+        var measured = new TaskCompletionSource<List<double>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                var payload = new byte[size];
+                var echoed = new byte[size];
+                var samples = new List<double>(count);
+                for (var i = 0; i < count; i++)
+                {
+                    if (idleBefore > TimeSpan.Zero)
+                    {
+                        Thread.Sleep(idleBefore);
+                    }
+
+                    var started = Stopwatch.GetTimestamp();
+                    _socket.Send(payload);
+                    for (var received = 0; received < size;)
+                    {
+                        var read = _socket.Receive(echoed, received, size - received, SocketFlags.None);
+                        received += read > 0 ? read : throw new EndOfStreamException($"closed after {received} of {size} bytes");
+                    }
+
+                    samples.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                }
+
+                measured.SetResult(samples);
+            }
+            catch (Exception exception)
+            {
+                measured.SetException(exception);
+            }
+        })
+        { IsBackground = true, Name = "round-trips" };
+        _socket.ReceiveTimeout = 5000;
+        thread.Start();
+        return measured.Task;
+    }
+
     public async Task<byte[]> ReceiveExactlyAsync(int count, TimeSpan timeout)
     {
         using var deadline = new CancellationTokenSource(timeout);

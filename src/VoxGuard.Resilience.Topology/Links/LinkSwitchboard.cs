@@ -7,8 +7,9 @@ namespace VoxGuard.Resilience.Topology.Links;
 /// <summary>
 /// Gives every region's TCP services one link-facing address valid from every region, and routes each connection
 /// by the caller's source address: from another region's block into the directed link (e.g. a caller in Abuja to
-/// Lagos's Redis goes through <c>abuja-lagos-redis</c>), from the same region (or from outside every block) straight
-/// to the service.
+/// Lagos's Redis goes through <c>abuja-lagos-redis</c>), from the same region straight to the service. A caller from
+/// outside every region's block is refused (closed at once): it would otherwise cross regions without a link, and
+/// every inter-region byte must cross one — a server sending from the wrong address shows up at once.
 /// </summary>
 /// <remarks>
 /// Why: Redis replicas and Sentinels announce one address (replica-announce-ip, sentinel announce-ip) that peers
@@ -81,13 +82,21 @@ public sealed class LinkSwitchboard : IAsyncDisposable
         return switchboard;
     }
 
-    /// <summary>Where a connection from <paramref name="source"/> to <paramref name="service"/> of <paramref name="region"/> goes.</summary>
-    public IPEndPoint RouteFor(IPAddress source, RegionDefinition region, RegionService service)
+    /// <summary>
+    /// Where a connection from <paramref name="source"/> to <paramref name="service"/> of <paramref name="region"/> goes;
+    /// null when the caller is in no region (refused).
+    /// </summary>
+    public IPEndPoint? RouteFor(IPAddress source, RegionDefinition region, RegionService service)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(region);
         var caller = _environment.Regions.FirstOrDefault(candidate => candidate.AddressBlock.Contains(source));
-        return caller is null || caller.Name == region.Name
+        if (caller is null)
+        {
+            return null;
+        }
+
+        return caller.Name == region.Name
             ? region.EndPointOf(service)
             : _plan.Single(link => link.From == caller.Name && link.To == region.Name && link.Service == service).Listen;
     }
@@ -136,7 +145,14 @@ public sealed class LinkSwitchboard : IAsyncDisposable
                 return;
             }
 
-            _ = RelayAsync(caller, RouteFor(((IPEndPoint)caller.RemoteEndPoint!).Address, region, service));
+            if (RouteFor(((IPEndPoint)caller.RemoteEndPoint!).Address, region, service) is { } route)
+            {
+                _ = RelayAsync(caller, route);
+            }
+            else
+            {
+                caller.Dispose();
+            }
         }
     }
 

@@ -49,10 +49,21 @@ public sealed class LinkSwitchboardTests
     [TestCase("127.0.62.50", "127.0.62.100:6379", TestName = "A_caller_in_abuja_is_routed_through_abuja_lagos_redis")]
     [TestCase("127.0.63.50", "127.0.63.100:6379", TestName = "A_caller_in_asaba_is_routed_through_asaba_lagos_redis")]
     [TestCase("127.0.61.50", "127.0.61.3:6379", TestName = "A_caller_in_lagos_goes_straight_to_its_own_redis")]
-    [TestCase("127.0.0.1", "127.0.61.3:6379", TestName = "A_caller_outside_every_region_goes_straight_to_the_service")]
     public void Routes_follow_the_callers_region(string source, string expected)
     {
         Assert.That(_switchboard.RouteFor(IPAddress.Parse(source), Environment.Region("lagos"), RegionService.Redis), Is.EqualTo(IPEndPoint.Parse(expected)));
+    }
+
+    [Test]
+    public async Task A_caller_outside_every_region_is_refused_rather_than_let_past_the_links()
+    {
+        using var outsider = await LinkProbe.ConnectAsync(LagosRedis, IPAddress.Loopback);
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(_switchboard.RouteFor(IPAddress.Loopback, Environment.Region("lagos"), RegionService.Redis), Is.Null);
+            Assert.That(await LinkProbe.EndedAsync(outsider), Is.True);
+        });
     }
 
     [Test]

@@ -292,6 +292,22 @@ public sealed class RunDirectory : IDisposable, IAsyncDisposable
         }
     }
 
+    /// <summary>The last run out removes the root too, so nothing of the harness stays on the machine.</summary>
+    private void RemoveRootIfEmpty()
+    {
+        try
+        {
+            if (Directory.Exists(Root) && !Directory.EnumerateFileSystemEntries(Root).Any())
+            {
+                Directory.Delete(Root);
+            }
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            // Another run created its directory meanwhile: the root is still in use.
+        }
+    }
+
     private void RemoveDirectory(List<Exception> failures)
     {
         for (var attempt = 1; ; attempt++)
@@ -303,6 +319,7 @@ public sealed class RunDirectory : IDisposable, IAsyncDisposable
                     Directory.Delete(Path, recursive: true);
                 }
 
+                RemoveRootIfEmpty();
                 return;
             }
             catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)

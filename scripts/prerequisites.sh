@@ -3,6 +3,7 @@
 
 # Debian packages the harness runs. Add a package here when a capability starts using it.
 VOXGUARD_DEBIAN_PACKAGES=(
+  redis-server    # the stand-in for DragonflyDB (one per region); also brings redis-cli
 )
 
 prerequisite_error() {
@@ -34,8 +35,20 @@ ensure_debian_packages() {
   printf 'resilience: installing Debian packages: %s\n' "${missing[*]}" >&2
   DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null ||
     prerequisite_error "apt-get update failed; check the Debian package sources, then run ./resilience again."
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
-    prerequisite_error "apt-get install ${missing[*]} failed; run it by hand to see why."
+  # The harness starts its own servers; the packages must not start the system's (redis on 6379, …).
+  local policy=/usr/sbin/policy-rc.d had_policy=0
+  [ -e "$policy" ] && had_policy=1
+  [ "$had_policy" -eq 1 ] || { printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy"; }
+  local status=0 log
+  log=$(mktemp)
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$log" 2>&1 || status=$?
+  [ "$had_policy" -eq 1 ] || rm -f "$policy"
+  if [ "$status" -ne 0 ]; then
+    tail -n 20 "$log" >&2
+    rm -f "$log"
+    prerequisite_error "apt-get install ${missing[*]} failed (last lines above)."
+  fi
+  rm -f "$log"
 }
 
 # npm tools are the dependencies in tools/package.json, installed into tools/node_modules.

@@ -1,0 +1,120 @@
+using System.Net;
+using System.Net.Sockets;
+using VoxGuard.Resilience.Topology.DataTier;
+using VoxGuard.Resilience.Topology.Environments;
+using VoxGuard.Resilience.Topology.Links;
+using VoxGuard.Resilience.Topology.Processes;
+using VoxGuard.Resilience.Topology.Tests.Support;
+
+namespace VoxGuard.Resilience.Topology.Tests.DataTier;
+
+/// <summary>
+/// Three real Redis servers (Debian's redis-server), Lagos the master, Abuja and Asaba replicating through the
+/// link server and switchboard. Blocks 127.0.71–73.x.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+[Category("Functional")]
+public sealed class RedisTierTests
+{
+    private static readonly EnvironmentDefinition Environment = RunningLinks.TinyEnvironmentInBlocks(71);
+
+    private RunningLinks _links = null!;
+    private LinkSwitchboard _switchboard = null!;
+    private RunDirectory _run = null!;
+    private RedisTier _redis = null!;
+
+    [SetUp]
+    public async Task StartAsync()
+    {
+        _links = await RunningLinks.StartAsync(Environment);
+        _switchboard = LinkSwitchboard.Start(Environment, _links.Links.Plan);
+        _run = RunDirectory.Create();
+        _redis = await RedisTier.StartAsync(Environment, _run);
+    }
+
+    [TearDown]
+    public async Task StopAsync()
+    {
+        await _run.DisposeAsync();
+        await _switchboard.DisposeAsync();
+        await _links.DisposeAsync();
+    }
+
+    [Test]
+    public async Task Replicas_follow_lagos_through_its_link_facing_address_and_see_its_writes()
+    {
+        var took = await _redis.WaitUntilReplicatedAsync("voxguard:probe", TimeSpan.FromSeconds(5));
+        var abuja = await RespClient.InfoAsync(_redis.EndPointOf("abuja"), "replication");
+        var lagos = await RespClient.InfoAsync(_redis.EndPointOf("lagos"), "replication");
+        TestContext.Out.WriteLine($"write on lagos readable on both replicas after {took.TotalMilliseconds:F1} ms");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(abuja["role"], Is.EqualTo("slave"));
+            Assert.That(abuja["master_host"], Is.EqualTo("127.0.71.200"));
+            Assert.That(abuja["master_link_status"], Is.EqualTo("up"));
+            Assert.That(lagos["connected_slaves"], Is.EqualTo("2"));
+            Assert.That(lagos["slave0"] + lagos["slave1"], Does.Contain("ip=127.0.72.200").And.Contain("ip=127.0.73.200"),
+                "replicas announce their link-facing addresses");
+            Assert.That(took.TotalMilliseconds, Is.GreaterThanOrEqualTo(15), "replication to asaba crosses a 30 ms link");
+        });
+    }
+
+    [Test]
+    public async Task Isolating_lagos_stops_replication_and_healing_catches_the_replicas_up()
+    {
+        await _links.Links.IsolateAsync("lagos");
+        await RespClient.CommandAsync(_redis.EndPointOf("lagos"), CancellationToken.None, "SET", "voxguard:during-partition", "written-in-lagos");
+        await Task.Delay(300);
+        var seenInAbujaDuringPartition = await RespClient.CommandAsync(_redis.EndPointOf("abuja"), CancellationToken.None, "GET", "voxguard:during-partition");
+        var linkDuringPartition = (await RespClient.InfoAsync(_redis.EndPointOf("abuja"), "replication"))["master_link_status"];
+
+        await _links.Links.HealAsync("lagos");
+        var caughtUp = await _redis.WaitUntilReplicatedAsync("voxguard:after-heal", TimeSpan.FromSeconds(10));
+        var seenInAbujaAfterHeal = await RespClient.CommandAsync(_redis.EndPointOf("abuja"), CancellationToken.None, "GET", "voxguard:during-partition");
+        TestContext.Out.WriteLine($"replicas caught up {caughtUp.TotalMilliseconds:F0} ms after healing");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(seenInAbujaDuringPartition, Is.Null, "nothing crosses a cut link");
+            Assert.That(linkDuringPartition, Is.EqualTo("down"));
+            Assert.That(seenInAbujaAfterHeal, Is.EqualTo("written-in-lagos"), "the write made during the partition arrives after healing");
+        });
+    }
+
+    [Test]
+    public async Task Disposing_the_run_stops_every_redis_and_frees_its_port()
+    {
+        var pids = _redis.Processes.Values.Select(process => process.Pid).ToList();
+
+        await _run.DisposeAsync();
+
+        Assert.Multiple(() =>
+        {
+            foreach (var pid in pids)
+            {
+                Assert.That(File.Exists($"/proc/{pid}/cmdline") && File.ReadAllText($"/proc/{pid}/stat").Split(' ')[2] != "Z", Is.False, $"redis {pid} still runs");
+            }
+
+            foreach (var region in Environment.Regions)
+            {
+                Assert.That(IsListening(region.Redis.EndPoint), Is.False, $"{region.Name}'s redis port is still open");
+            }
+        });
+    }
+
+    private static bool IsListening(IPEndPoint endpoint)
+    {
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            probe.Connect(endpoint);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+}

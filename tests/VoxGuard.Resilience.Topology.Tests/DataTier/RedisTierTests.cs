@@ -84,9 +84,62 @@ public sealed class RedisTierTests
     }
 
     [Test]
+    public async Task Every_sentinel_names_lagos_as_the_master_at_its_link_facing_address()
+    {
+        var lagos = LinkSwitchboard.LinkFacingEndPoint(Environment.Region("lagos"), RegionService.Redis);
+
+        foreach (var region in Environment.Regions)
+        {
+            Assert.That(await _redis.MasterAccordingToAsync(region.Name), Is.EqualTo(lagos), region.Name);
+        }
+    }
+
+    [Test]
+    public async Task Losing_lagos_redis_and_sentinel_promotes_a_replica_that_the_other_replica_follows()
+    {
+        var lagos = LinkSwitchboard.LinkFacingEndPoint(Environment.Region("lagos"), RegionService.Redis);
+        var killed = await _redis.Processes["lagos"].KillAsync();
+        await _redis.Sentinels["lagos"].KillAsync();
+
+        IPEndPoint? promoted = null;
+        await WaitStrategy.UntilAsync(
+            async cancel => !(promoted = await _redis.MasterAccordingToAsync("abuja", cancel)).Equals(lagos),
+            TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(20), "abuja's Sentinel to name a new master");
+        var newMaster = _redis.RegionAt(promoted!);
+        await WaitStrategy.UntilAsync(
+            async cancel =>
+            {
+                try
+                {
+                    await RespClient.CommandAsync(newMaster.Redis.EndPoint, cancel, "SET", "voxguard:after-failover", "ok");
+                    return true;
+                }
+                catch (RespErrorException)
+                {
+                    return false; // READONLY until the promotion completes
+                }
+            },
+            TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(20), $"{newMaster.Name}'s Redis to accept writes");
+        var writableAfter = System.Diagnostics.Stopwatch.GetElapsedTime(killed.ExitedAt);
+        var follower = Environment.Replicas.Single(region => region.Name != newMaster.Name);
+        await WaitStrategy.UntilAsync(
+            async cancel => (string?)await RespClient.CommandAsync(follower.Redis.EndPoint, cancel, "GET", "voxguard:after-failover") == "ok",
+            TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(20), $"{follower.Name} to replicate from {newMaster.Name}");
+        var followerInfo = await RespClient.InfoAsync(follower.Redis.EndPoint, "replication");
+        TestContext.Out.WriteLine($"{newMaster.Name} promoted; writable {writableAfter.TotalSeconds:F2} s after lagos's redis died (down-after {RedisTier.DownAfter.TotalMilliseconds} ms)");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(newMaster.Name, Is.AnyOf("abuja", "asaba"));
+            Assert.That(followerInfo["master_host"], Is.EqualTo(promoted!.Address.ToString()));
+            Assert.That(writableAfter, Is.LessThan(TimeSpan.FromSeconds(15)), "a failover, not a stall");
+        });
+    }
+
+    [Test]
     public async Task Disposing_the_run_stops_every_redis_and_frees_its_port()
     {
-        var pids = _redis.Processes.Values.Select(process => process.Pid).ToList();
+        var pids = _redis.Processes.Values.Concat(_redis.Sentinels.Values).Select(process => process.Pid).ToList();
 
         await _run.DisposeAsync();
 
@@ -100,6 +153,7 @@ public sealed class RedisTierTests
             foreach (var region in Environment.Regions)
             {
                 Assert.That(IsListening(region.Redis.EndPoint), Is.False, $"{region.Name}'s redis port is still open");
+                Assert.That(IsListening(region.Sentinel.EndPoint), Is.False, $"{region.Name}'s sentinel port is still open");
             }
         });
     }

@@ -4,6 +4,7 @@
 # Debian packages the harness runs. Add a package here when a capability starts using it.
 VOXGUARD_DEBIAN_PACKAGES=(
   redis-server    # the stand-in for DragonflyDB (one per region); also brings redis-cli
+  postgresql-15   # the stand-in for YugabyteDB (one per region, streaming replication)
 )
 
 prerequisite_error() {

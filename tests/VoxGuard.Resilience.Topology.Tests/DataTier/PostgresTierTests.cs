@@ -1,0 +1,102 @@
+using VoxGuard.Resilience.Topology.DataTier;
+using VoxGuard.Resilience.Topology.Environments;
+using VoxGuard.Resilience.Topology.Processes;
+using VoxGuard.Resilience.Topology.Tests.Support;
+
+namespace VoxGuard.Resilience.Topology.Tests.DataTier;
+
+/// <summary>
+/// Three real PostgreSQL 15 nodes (Debian's postgresql-15, run as the postgres user), Lagos the primary, Abuja and
+/// Asaba streaming through the link server. Blocks 127.0.81–83.x.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+[Category("Functional")]
+public sealed class PostgresTierTests
+{
+    private static readonly EnvironmentDefinition Environment = RunningLinks.TinyEnvironmentInBlocks(81);
+
+    private RunningLinks _links = null!;
+    private RunDirectory _run = null!;
+    private PostgresTier _postgres = null!;
+
+    [SetUp]
+    public async Task StartAsync()
+    {
+        _links = await RunningLinks.StartAsync(Environment);
+        _run = RunDirectory.Create();
+        _postgres = await PostgresTier.StartAsync(Environment, _run);
+    }
+
+    [TearDown]
+    public async Task StopAsync()
+    {
+        await _postgres.DisposeAsync();
+        await _run.DisposeAsync();
+        await _links.DisposeAsync();
+    }
+
+    [Test]
+    public async Task Replicas_stream_from_lagos_through_their_gateways_and_read_its_writes()
+    {
+        var took = await _postgres.WaitUntilReplicatedAsync("probe", TimeSpan.FromSeconds(10));
+        var abujaInRecovery = await _postgres.ScalarAsync("abuja", "SELECT pg_is_in_recovery()");
+        var senders = await _postgres.ScalarAsync("lagos", "SELECT string_agg(application_name || '@' || client_addr, ',' ORDER BY application_name) FROM pg_stat_replication");
+        TestContext.Out.WriteLine($"row inserted on lagos readable on both replicas after {took.TotalMilliseconds:F1} ms; senders {senders}");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(abujaInRecovery, Is.True);
+            Assert.That(senders, Is.EqualTo("abuja@127.0.0.1/32,asaba@127.0.0.1/32"), "both standbys stream, through the link server");
+            Assert.That(took.TotalMilliseconds, Is.GreaterThanOrEqualTo(15), "replication to asaba crosses a 30 ms link");
+        });
+    }
+
+    [Test]
+    public async Task Isolating_lagos_stops_streaming_and_healing_catches_the_replicas_up()
+    {
+        await _links.Links.IsolateAsync("lagos");
+        await _postgres.ExecuteAsync("lagos", "INSERT INTO voxguard_markers (id) VALUES ('during-partition')");
+        await Task.Delay(300);
+        var seenDuringPartition = await _postgres.HasMarkerAsync("abuja", "during-partition");
+
+        await _links.Links.HealAsync("lagos");
+        var caughtUp = await _postgres.WaitUntilReplicatedAsync("after-heal", TimeSpan.FromSeconds(15));
+        var seenAfterHeal = await _postgres.HasMarkerAsync("abuja", "during-partition");
+        TestContext.Out.WriteLine($"replicas caught up {caughtUp.TotalMilliseconds:F0} ms after healing");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(seenDuringPartition, Is.False, "nothing crosses a cut link");
+            Assert.That(seenAfterHeal, Is.True, "the row written during the partition arrives after healing");
+        });
+    }
+
+    [Test]
+    public async Task Every_node_runs_as_the_postgres_user_and_disposing_the_run_stops_them_all()
+    {
+        var pids = _postgres.Processes.Values.Select(process => process.Pid).ToList();
+        var owners = pids.Select(pid => File.ReadAllLines($"/proc/{pid}/status").Single(line => line.StartsWith("Uid:", StringComparison.Ordinal)).Split('\t')[1]).ToList();
+
+        await _postgres.DisposeAsync();
+        await _run.DisposeAsync();
+        var leftSegments = Directory.EnumerateFiles("/dev/shm", "PostgreSQL.*").Count();
+        var leftSysV = File.ReadAllLines("/proc/sysvipc/shm").Skip(1)
+            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Count(fields => fields.Length > 7 && fields[6] == "0" && fields[7] == PostgresUid());
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(leftSegments, Is.Zero, "no /dev/shm/PostgreSQL.* left");
+            Assert.That(leftSysV, Is.Zero, "no orphaned SysV segment of postgres left");
+            Assert.That(owners, Is.All.Not.EqualTo("0"), "PostgreSQL refuses root; the harness runs it as postgres");
+            foreach (var pid in pids)
+            {
+                Assert.That(File.Exists($"/proc/{pid}/stat") && File.ReadAllText($"/proc/{pid}/stat").Split(' ')[2] != "Z", Is.False, $"postgres {pid} still runs");
+            }
+        });
+    }
+
+    private static string PostgresUid() =>
+        File.ReadAllLines("/etc/passwd").Select(line => line.Split(':')).Single(fields => fields[0] == PostgresTier.User)[2];
+}

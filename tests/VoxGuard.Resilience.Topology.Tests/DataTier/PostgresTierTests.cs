@@ -1,6 +1,7 @@
 using VoxGuard.Resilience.Topology.DataTier;
 using VoxGuard.Resilience.Topology.Environments;
 using VoxGuard.Resilience.Topology.Processes;
+using VoxGuard.Resilience.Topology.Tests.Processes;
 using VoxGuard.Resilience.Topology.Tests.Support;
 
 namespace VoxGuard.Resilience.Topology.Tests.DataTier;
@@ -76,7 +77,7 @@ public sealed class PostgresTierTests
     public async Task Every_node_runs_as_the_postgres_user_and_disposing_the_run_stops_them_all()
     {
         var pids = _postgres.Processes.Values.Select(process => process.Pid).ToList();
-        var owners = pids.Select(pid => File.ReadAllLines($"/proc/{pid}/status").Single(line => line.StartsWith("Uid:", StringComparison.Ordinal)).Split('\t')[1]).ToList();
+        var owners = pids.Select(Proc.Uid).ToList();
 
         await _postgres.DisposeAsync();
         await _run.DisposeAsync();
@@ -89,10 +90,10 @@ public sealed class PostgresTierTests
         {
             Assert.That(leftSegments, Is.Zero, "no /dev/shm/PostgreSQL.* left");
             Assert.That(leftSysV, Is.Zero, "no orphaned SysV segment of postgres left");
-            Assert.That(owners, Is.All.Not.EqualTo("0"), "PostgreSQL refuses root; the harness runs it as postgres");
+            Assert.That(owners, Is.All.Not.EqualTo(0).And.Not.Null, "PostgreSQL refuses root; the harness runs it as postgres");
             foreach (var pid in pids)
             {
-                Assert.That(File.Exists($"/proc/{pid}/stat") && File.ReadAllText($"/proc/{pid}/stat").Split(' ')[2] != "Z", Is.False, $"postgres {pid} still runs");
+                Assert.That(Proc.IsRunning(pid), Is.False, $"postgres {pid} still runs");
             }
         });
     }

@@ -4,6 +4,7 @@ using VoxGuard.Resilience.Topology.DataTier;
 using VoxGuard.Resilience.Topology.Environments;
 using VoxGuard.Resilience.Topology.Links;
 using VoxGuard.Resilience.Topology.Processes;
+using VoxGuard.Resilience.Topology.Tests.Processes;
 using VoxGuard.Resilience.Topology.Tests.Support;
 
 namespace VoxGuard.Resilience.Topology.Tests.DataTier;
@@ -147,7 +148,7 @@ public sealed class RedisTierTests
         {
             foreach (var pid in pids)
             {
-                Assert.That(File.Exists($"/proc/{pid}/cmdline") && File.ReadAllText($"/proc/{pid}/stat").Split(' ')[2] != "Z", Is.False, $"redis {pid} still runs");
+                Assert.That(Proc.IsRunning(pid), Is.False, $"redis {pid} still runs");
             }
 
             foreach (var region in Environment.Regions)

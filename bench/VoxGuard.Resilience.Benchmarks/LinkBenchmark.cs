@@ -202,23 +202,16 @@ internal static class LinkBenchmark
                           $"after {settings.RoundTripWarmup} warm-up (microseconds;" +
                           " added = this path's percentile minus direct's)");
         var table = new Table("Path", "p50", "p90", "p99", "max", "mean");
-        table.Add("direct", Us(direct, 50), Us(direct, 90), Us(direct, 99), Us(direct.GetMaxValue()), Us((long)direct.GetMean()));
-        table.Add("proxy", Us(proxy, 50), Us(proxy, 90), Us(proxy, 99), Us(proxy.GetMaxValue()), Us((long)proxy.GetMean()));
-        table.Add(
-            "added by proxy",
-            Added(proxy, direct, 50),
-            Added(proxy, direct, 90),
-            Added(proxy, direct, 99),
-            "-",
-            Signed((long)(proxy.GetMean() - direct.GetMean())));
-        table.Add("bare relay", Us(relay, 50), Us(relay, 90), Us(relay, 99), Us(relay.GetMaxValue()), Us((long)relay.GetMean()));
-        table.Add(
-            "added by relay",
-            Added(relay, direct, 50),
-            Added(relay, direct, 90),
-            Added(relay, direct, 99),
-            "-",
-            Signed((long)(relay.GetMean() - direct.GetMean())));
+        void AddPath(string name, LongHistogram path) =>
+            table.Add(name, Us(path, 50), Us(path, 90), Us(path, 99), Us(path.GetMaxValue()), Us((long)path.GetMean()));
+        void AddDifference(string name, LongHistogram path) =>
+            table.Add(name, Added(path, direct, 50), Added(path, direct, 90), Added(path, direct, 99), "-", Signed((long)(path.GetMean() - direct.GetMean())));
+
+        AddPath("direct", direct);
+        AddPath("proxy", proxy);
+        AddDifference("added by proxy", proxy);
+        AddPath("bare relay", relay);
+        AddDifference("added by relay", relay);
         table.Print();
         Console.WriteLine();
     }

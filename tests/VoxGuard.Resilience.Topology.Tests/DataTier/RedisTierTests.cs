@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using VoxGuard.Resilience.Topology.DataTier;
 using VoxGuard.Resilience.Topology.Environments;
 using VoxGuard.Resilience.Topology.Links;
@@ -153,23 +152,9 @@ public sealed class RedisTierTests
 
             foreach (var region in Environment.Regions)
             {
-                Assert.That(IsListening(region.Redis.EndPoint), Is.False, $"{region.Name}'s redis port is still open");
-                Assert.That(IsListening(region.Sentinel.EndPoint), Is.False, $"{region.Name}'s sentinel port is still open");
+                Assert.That(LinkProbe.IsListening(region.Redis.EndPoint), Is.False, $"{region.Name}'s redis port is still open");
+                Assert.That(LinkProbe.IsListening(region.Sentinel.EndPoint), Is.False, $"{region.Name}'s sentinel port is still open");
             }
         });
-    }
-
-    private static bool IsListening(IPEndPoint endpoint)
-    {
-        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            probe.Connect(endpoint);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
     }
 }

@@ -153,6 +153,21 @@ internal static class LinkProbe
         return Stopwatch.GetElapsedTime(started);
     }
 
+    /// <summary>Whether something accepts TCP connections at <paramref name="endpoint"/>.</summary>
+    public static bool IsListening(IPEndPoint endpoint)
+    {
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            probe.Connect(endpoint);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>True when the connection was closed or reset (within 5 s) rather than answering.</summary>
     public static async Task<bool> EndedAsync(Socket socket)
     {

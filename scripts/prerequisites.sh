@@ -5,6 +5,9 @@
 VOXGUARD_DEBIAN_PACKAGES=(
   redis-server    # the stand-in for DragonflyDB (one per region); also brings redis-cli
   postgresql-15   # the stand-in for YugabyteDB (one per region, streaming replication)
+  kamailio        # the stand-in for OpenSIPS (one SIP proxy per region; also the UDP balancer)
+  haproxy         # the global SIP balancer in front of the regions (SIP over TCP)
+  sip-tester      # SIPp: the independent SIP implementation the harness is checked against
 )
 
 prerequisite_error() {

@@ -74,6 +74,67 @@ public sealed class PostgresTierTests
     }
 
     [Test]
+    public async Task After_killing_lagos_and_promoting_abuja_asaba_follows_abuja_lagos_rejoins_and_failback_loses_no_write()
+    {
+        await _postgres.ExecuteAsync("lagos", "INSERT INTO voxguard_markers (id) VALUES ('before-kill')");
+        await _postgres.WaitUntilReplicatedAsync("before-kill-replicated", TimeSpan.FromSeconds(10));
+        await _postgres.Processes["lagos"].KillAsync();
+
+        var promotion = await _postgres.PromoteAsync("abuja");
+        await _postgres.ExecuteAsync("abuja", "INSERT INTO voxguard_markers (id) VALUES ('after-promotion')");
+        await _postgres.WaitUntilReplicatedAsync("after-promotion-replicated", TimeSpan.FromSeconds(10));
+        var afterPromotion = await _postgres.StatusAsync();
+
+        var rejoin = await _postgres.RejoinAsStandbyAsync("lagos");
+        var lagosHasPromotionRow = await _postgres.HasMarkerAsync("lagos", "after-promotion");
+
+        // Writes acknowledged by abuja right up to the switchover must all be on lagos afterwards.
+        for (var i = 0; i < 50; i++)
+        {
+            await _postgres.ExecuteAsync("abuja", $"INSERT INTO voxguard_markers (id) VALUES ('acknowledged-{i}')");
+        }
+
+        var switchover = await _postgres.SwitchoverToAsync("lagos");
+        var acknowledgedOnLagos = Convert.ToInt64(await _postgres.ScalarAsync("lagos", "SELECT count(*) FROM voxguard_markers WHERE id LIKE 'acknowledged-%'"));
+        await _postgres.ExecuteAsync("lagos", "INSERT INTO voxguard_markers (id) VALUES ('after-failback')");
+        await _postgres.WaitUntilReplicatedAsync("after-failback-replicated", TimeSpan.FromSeconds(10));
+        var afterFailback = await _postgres.StatusAsync();
+        TestContext.Out.WriteLine($"{promotion}; {rejoin}; {switchover}");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(afterPromotion.Single(node => node.Region == "abuja").Role, Is.EqualTo("primary"));
+            Assert.That(afterPromotion.Single(node => node.Region == "lagos").Role, Is.EqualTo("down"));
+            Assert.That(afterPromotion.Single(node => node.Region == "asaba").Upstream, Does.StartWith("127.0.83.101:"), "asaba streams from abuja through asaba-abuja-pg");
+            Assert.That(lagosHasPromotionRow, Is.True, "lagos rejoined as abuja's standby");
+            Assert.That(acknowledgedOnLagos, Is.EqualTo(50), "no write acknowledged before the switchover is lost");
+            Assert.That(_postgres.PrimaryRegion, Is.EqualTo("lagos"));
+            Assert.That(afterFailback.Select(node => node.Role), Is.EqualTo(new[] { "primary", "standby", "standby" }));
+            Assert.That(afterFailback.Where(node => node.Role == "standby").Select(node => node.Upstream),
+                Is.EqualTo(new[] { "127.0.82.100:5432 streaming", "127.0.83.100:5432 streaming" }), "both standbys stream from lagos again");
+        });
+    }
+
+    [Test]
+    public async Task A_write_lagos_acknowledged_while_isolated_is_discarded_when_it_rejoins_after_abuja_was_promoted()
+    {
+        await _links.Links.IsolateAsync("lagos");
+        await _postgres.ExecuteAsync("lagos", "INSERT INTO voxguard_markers (id) VALUES ('split-brain-write')");
+        await _postgres.PromoteAsync("abuja");
+        var beforeRejoin = await _postgres.StatusAsync();
+
+        await _links.Links.HealAsync("lagos");
+        await _postgres.RejoinAsStandbyAsync("lagos");
+        var keptOnLagos = await _postgres.HasMarkerAsync("lagos", "split-brain-write");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(beforeRejoin.Count(node => node.Role == "primary"), Is.EqualTo(2), "isolated lagos and promoted abuja are both primaries");
+            Assert.That(keptOnLagos, Is.False, "pg_rewind discards what the isolated primary wrote after the fork");
+        });
+    }
+
+    [Test]
     public async Task Every_node_runs_as_the_postgres_user_and_disposing_the_run_stops_them_all()
     {
         var pids = _postgres.Processes.Values.Select(process => process.Pid).ToList();

@@ -29,20 +29,31 @@ public sealed class RedisTier
     public static readonly TimeSpan DownAfter = TimeSpan.FromMilliseconds(1000);
 
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(20);
-    private readonly EnvironmentDefinition _environment;
 
-    private RedisTier(EnvironmentDefinition environment, IReadOnlyDictionary<string, ManagedProcess> processes, IReadOnlyDictionary<string, ManagedProcess> sentinels)
+    // A forced failover the Sentinels have not finished in this time is retried (PROBES: ~2.8 s after a kill).
+    private static readonly TimeSpan FailoverTimeout = TimeSpan.FromSeconds(30);
+
+    // A paused server accepts connections and never answers: status queries give up after this.
+    private static readonly TimeSpan QueryTimeout = TimeSpan.FromSeconds(1);
+    private readonly EnvironmentDefinition _environment;
+    private readonly RunDirectory _run;
+    private readonly Dictionary<string, ManagedProcess> _processes;
+    private readonly Dictionary<string, ManagedProcess> _sentinels;
+    private readonly SemaphoreSlim _operations = new(1, 1);
+
+    private RedisTier(EnvironmentDefinition environment, RunDirectory run, Dictionary<string, ManagedProcess> processes, Dictionary<string, ManagedProcess> sentinels)
     {
         _environment = environment;
-        Processes = processes;
-        Sentinels = sentinels;
+        _run = run;
+        _processes = processes;
+        _sentinels = sentinels;
     }
 
-    /// <summary>The Redis process of each region, by region name.</summary>
-    public IReadOnlyDictionary<string, ManagedProcess> Processes { get; }
+    /// <summary>The Redis process of each region, by region name (the latest one after a restart).</summary>
+    public IReadOnlyDictionary<string, ManagedProcess> Processes => _processes;
 
-    /// <summary>The Sentinel process of each region, by region name.</summary>
-    public IReadOnlyDictionary<string, ManagedProcess> Sentinels { get; }
+    /// <summary>The Sentinel process of each region, by region name (the latest one after a restart).</summary>
+    public IReadOnlyDictionary<string, ManagedProcess> Sentinels => _sentinels;
 
     /// <summary>The spec of a region's Redis, for checking prerequisites before anything starts.</summary>
     public static ProcessSpec SpecFor(RunDirectory run, RegionDefinition region) =>
@@ -71,7 +82,7 @@ public sealed class RedisTier
         foreach (var region in environment.Regions)
         {
             Directory.CreateDirectory(run.PathOf($"{region.Name}-redis"));
-            await File.WriteAllTextAsync(run.PathOf($"{region.Name}-redis.conf"), ConfigFor(environment, run, region), cancellationToken).ConfigureAwait(false);
+            await File.WriteAllTextAsync(run.PathOf($"{region.Name}-redis.conf"), ConfigFor(environment, run, region, environment.Primary), cancellationToken).ConfigureAwait(false);
             var process = await run.StartProcessAsync(SpecFor(run, region), cancellationToken).ConfigureAwait(false);
             processes[region.Name] = process;
             await process.WaitUntilReadyAsync(WaitStrategy.UntilTcpPortOpen(region.Redis.EndPoint).WithTimeout(ReadyTimeout), cancellationToken).ConfigureAwait(false);
@@ -87,7 +98,7 @@ public sealed class RedisTier
             await sentinel.WaitUntilReadyAsync(WaitStrategy.UntilTcpPortOpen(region.Sentinel.EndPoint).WithTimeout(ReadyTimeout), cancellationToken).ConfigureAwait(false);
         }
 
-        var tier = new RedisTier(environment, processes, sentinels);
+        var tier = new RedisTier(environment, run, processes, sentinels);
         await tier.WaitUntilReplicatedAsync($"voxguard:ready:{run.RunId}", ReadyTimeout, cancellationToken).ConfigureAwait(false);
         await tier.WaitUntilSentinelsAgreeAsync(ReadyTimeout, cancellationToken).ConfigureAwait(false);
         return tier;
@@ -154,17 +165,17 @@ public sealed class RedisTier
         _environment.Regions.Single(region => LinkSwitchboard.LinkFacingEndPoint(region, RegionService.Redis).Equals(endpoint));
 
     /// <summary>
-    /// Waits until every Sentinel could fail over now: it sees the master, has fresh INFO from every replica (a
-    /// replica it has not polled yet is no candidate: a failover right after start would abort with no good replica
-    /// and retry only after twice the failover timeout) and hears from every other Sentinel.
+    /// Waits until every running Sentinel could fail over now: it sees a master, has fresh INFO from every running
+    /// replica (a replica it has not polled yet is no candidate: a failover right after start would abort with no good
+    /// replica and retry only after twice the failover timeout) and hears from every other running Sentinel.
     /// </summary>
     public async Task WaitUntilSentinelsAgreeAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        foreach (var region in _environment.Regions)
+        var runningReplicas = _processes.Values.Count(process => !process.HasExited) - 1;
+        var otherSentinels = _sentinels.Values.Count(process => !process.HasExited) - 1;
+        foreach (var region in _environment.Regions.Where(region => !_sentinels[region.Name].HasExited))
         {
             var endpoint = region.Sentinel.EndPoint;
-            var others = _environment.Regions.Count - 1;
-            var replicas = _environment.Replicas.Count;
             await WaitStrategy.UntilAsync(
                 async cancel =>
                 {
@@ -172,19 +183,231 @@ public sealed class RedisTier
                     var knownReplicas = await ListAsync(endpoint, "REPLICAS", cancel).ConfigureAwait(false);
                     var knownSentinels = await ListAsync(endpoint, "SENTINELS", cancel).ConfigureAwait(false);
                     return master["flags"] == "master"
-                        && knownReplicas.Count == replicas
-                        && knownReplicas.All(replica => replica["flags"] == "slave" && replica.GetValueOrDefault("master-link-status") == "ok"
-                            && long.TryParse(replica.GetValueOrDefault("info-refresh"), CultureInfo.InvariantCulture, out var refreshed) && refreshed < 10_000)
-                        && knownSentinels.Count == others
-                        && knownSentinels.All(sentinel => sentinel["flags"] == "sentinel"
-                            && long.TryParse(sentinel.GetValueOrDefault("last-ok-ping-reply"), CultureInfo.InvariantCulture, out var ping) && ping < 2_000);
+                        && knownReplicas.Count(replica => replica["flags"] == "slave" && replica.GetValueOrDefault("master-link-status") == "ok"
+                            && long.TryParse(replica.GetValueOrDefault("info-refresh"), CultureInfo.InvariantCulture, out var refreshed) && refreshed < 10_000) >= runningReplicas
+                        && knownSentinels.Count(sentinel => sentinel["flags"] == "sentinel"
+                            && long.TryParse(sentinel.GetValueOrDefault("last-ok-ping-reply"), CultureInfo.InvariantCulture, out var ping) && ping < 2_000) >= otherSentinels;
                 },
                 timeout,
                 TimeSpan.FromMilliseconds(50),
-                $"{region.Name}'s Sentinel ({endpoint}) to have fresh INFO from {replicas} replicas and replies from {others} other Sentinels",
-                Sentinels[region.Name],
+                $"{region.Name}'s Sentinel ({endpoint}) to have fresh INFO from {runningReplicas} replicas and replies from {otherSentinels} other Sentinels",
+                _sentinels[region.Name],
                 cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// The region of the master every running Sentinel names; waits (up to <paramref name="timeout"/>, default
+    /// 10 s) while they disagree, as they do in the middle of a failover.
+    /// </summary>
+    public async Task<RegionDefinition> MasterRegionAsync(CancellationToken cancellationToken = default, TimeSpan? timeout = null)
+    {
+        RegionDefinition? agreed = null;
+        await WaitStrategy.UntilAsync(
+            async cancel =>
+            {
+                var named = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var region in _environment.Regions.Where(region => !_sentinels[region.Name].HasExited && !_sentinels[region.Name].IsPaused))
+                {
+                    named.Add(RegionAt(await MasterAccordingToAsync(region.Name, cancel).ConfigureAwait(false)).Name);
+                }
+
+                agreed = named.Count == 1 ? _environment.Region(named.Single()) : null;
+                return agreed is not null;
+            },
+            timeout ?? TimeSpan.FromSeconds(10),
+            TimeSpan.FromMilliseconds(20),
+            "the running Sentinels to agree on one Redis master",
+            null,
+            cancellationToken).ConfigureAwait(false);
+        return agreed!;
+    }
+
+    /// <summary>
+    /// Makes <paramref name="region"/>'s Redis the master through the Sentinels (SENTINEL FAILOVER, with that
+    /// replica preferred by replica-priority; repeated if an automatic failover already picked another one) and
+    /// returns when every running Sentinel names it, it answers ROLE master and its running replicas read a write.
+    /// </summary>
+    /// <remarks>
+    /// When the current master still runs (a failback) this is a switchover that loses no acknowledged write: the
+    /// master's writes are paused (CLIENT PAUSE WRITE) until the target has its whole stream, and once the Sentinels
+    /// have switched the former master is made a replica at once — left alone, Sentinel waits 8 s before it
+    /// reconfigures an old master that still claims the role, and writes it accepts meanwhile are lost.
+    /// Paused writers are then refused (READONLY) rather than acknowledged.
+    /// </remarks>
+    public async Task<TopologyOperation> FailoverToAsync(string region, CancellationToken cancellationToken = default)
+    {
+        var target = _environment.Region(region);
+        await _operations.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var started = Stopwatch.GetTimestamp();
+            if (_processes[region].HasExited)
+            {
+                throw new InvalidOperationException($"{region}'s Redis is not running; rejoin it as a replica first.");
+            }
+
+            var running = _environment.Regions.Where(candidate => !_processes[candidate.Name].HasExited).ToList();
+            foreach (var replica in running)
+            {
+                await RespClient.CommandAsync(replica.Redis.EndPoint, cancellationToken, "CONFIG", "SET", "replica-priority", replica.Name == region ? "1" : "100").ConfigureAwait(false);
+            }
+
+            var former = await MasterRegionAsync(cancellationToken).ConfigureAwait(false);
+            var formerRuns = former.Name != region && !_processes[former.Name].HasExited;
+            if (formerRuns)
+            {
+                await RespClient.CommandAsync(former.Redis.EndPoint, cancellationToken, "CLIENT", "PAUSE", "30000", "WRITE").ConfigureAwait(false);
+                var masterOffset = long.Parse((await RespClient.InfoAsync(former.Redis.EndPoint, "replication", cancellationToken).ConfigureAwait(false))["master_repl_offset"], CultureInfo.InvariantCulture);
+                await WaitStrategy.UntilAsync(
+                    async cancel => long.Parse((await RespClient.InfoAsync(target.Redis.EndPoint, "replication", cancel).ConfigureAwait(false))["slave_repl_offset"], CultureInfo.InvariantCulture) >= masterOffset,
+                    ReadyTimeout, TimeSpan.FromMilliseconds(5), $"{region}'s Redis to receive {former.Name}'s whole replication stream", _processes[region], cancellationToken).ConfigureAwait(false);
+            }
+
+            var deadline = Stopwatch.GetTimestamp() + (long)(FailoverTimeout.TotalSeconds * Stopwatch.Frequency);
+            while (!await IsAgreedMasterAsync(target, cancellationToken).ConfigureAwait(false))
+            {
+                if (Stopwatch.GetTimestamp() > deadline)
+                {
+                    throw new TimeoutException($"The Sentinels did not make {region}'s Redis the master within {FailoverTimeout.TotalSeconds:F0} s.");
+                }
+
+                var sentinel = _environment.Regions.First(candidate => !_sentinels[candidate.Name].HasExited);
+                try
+                {
+                    await RespClient.CommandAsync(sentinel.Sentinel.EndPoint, cancellationToken, "SENTINEL", "FAILOVER", MasterName).ConfigureAwait(false);
+                }
+                catch (RespErrorException)
+                {
+                    // INPROG (a failover is running) or NOGOODSLAVE (no fresh replica yet): wait and ask again.
+                }
+
+                await Task.Delay(200, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (formerRuns)
+            {
+                var newMaster = LinkSwitchboard.LinkFacingEndPoint(target, RegionService.Redis);
+                await RespClient.CommandAsync(former.Redis.EndPoint, cancellationToken, "REPLICAOF", newMaster.Address.ToString(), newMaster.Port.ToString(CultureInfo.InvariantCulture)).ConfigureAwait(false);
+                await RespClient.CommandAsync(former.Redis.EndPoint, cancellationToken, "CLIENT", "UNPAUSE").ConfigureAwait(false);
+            }
+
+            await WaitUntilReplicatedAsync($"voxguard:failover:{region}:{started}", ReadyTimeout, cancellationToken).ConfigureAwait(false);
+            return TopologyOperation.Since($"make {region}'s Redis the master (Sentinel failover)", started);
+        }
+        finally
+        {
+            _operations.Release();
+        }
+    }
+
+    /// <summary>
+    /// Makes a failed or isolated former master (or any node) a replica of the current master again: restarts it
+    /// (and its region's Sentinel) if it is down, or sends it REPLICAOF if it still runs; returns when it reads a
+    /// write made on the master and the Sentinels count it as a healthy replica.
+    /// </summary>
+    public async Task<TopologyOperation> RejoinAsReplicaAsync(string region, CancellationToken cancellationToken = default)
+    {
+        var node = _environment.Region(region);
+        await _operations.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var started = Stopwatch.GetTimestamp();
+            var master = await MasterRegionAsync(cancellationToken).ConfigureAwait(false);
+            if (master.Name == region)
+            {
+                throw new InvalidOperationException($"{region}'s Redis is the master; fail over to another region first, then rejoin {region}.");
+            }
+
+            var masterAddress = LinkSwitchboard.LinkFacingEndPoint(master, RegionService.Redis);
+            if (_processes[region].HasExited)
+            {
+                await File.WriteAllTextAsync(_run.PathOf($"{region}-redis.conf"), ConfigFor(_environment, _run, node, master), cancellationToken).ConfigureAwait(false);
+                _processes[region] = await _run.StartProcessAsync(SpecFor(_run, node), cancellationToken).ConfigureAwait(false);
+                await _processes[region].WaitUntilReadyAsync(WaitStrategy.UntilTcpPortOpen(node.Redis.EndPoint).WithTimeout(ReadyTimeout), cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await RespClient.CommandAsync(node.Redis.EndPoint, cancellationToken, "REPLICAOF", masterAddress.Address.ToString(), masterAddress.Port.ToString(CultureInfo.InvariantCulture)).ConfigureAwait(false);
+            }
+
+            if (_sentinels[region].HasExited)
+            {
+                // Its own config file, as it rewrote it last: it learns the newer epoch from its peers.
+                _sentinels[region] = await _run.StartProcessAsync(SentinelSpecFor(_run, node), cancellationToken).ConfigureAwait(false);
+                await _sentinels[region].WaitUntilReadyAsync(WaitStrategy.UntilTcpPortOpen(node.Sentinel.EndPoint).WithTimeout(ReadyTimeout), cancellationToken).ConfigureAwait(false);
+            }
+
+            await WaitUntilReplicatedAsync($"voxguard:rejoin:{region}:{started}", ReadyTimeout, cancellationToken).ConfigureAwait(false);
+            await WaitUntilSentinelsAgreeAsync(ReadyTimeout, cancellationToken).ConfigureAwait(false);
+            return TopologyOperation.Since($"rejoin {region}'s Redis as a replica of {master.Name}", started);
+        }
+        finally
+        {
+            _operations.Release();
+        }
+    }
+
+    /// <summary>What each region's Redis and Sentinel are doing now: role, replication offset and lag, the master its Sentinel names.</summary>
+    public async Task<IReadOnlyList<RedisNodeStatus>> StatusAsync(CancellationToken cancellationToken = default)
+    {
+        var nodes = new List<(RegionDefinition Region, string Role, long? Offset, string? MasterLink, string SentinelSays)>();
+        foreach (var region in _environment.Regions)
+        {
+            var process = _processes[region.Name];
+            var role = process.HasExited ? "down" : process.IsPaused ? "paused" : "unreachable";
+            long? offset = null;
+            string? link = null;
+            if (role == "unreachable")
+            {
+                var info = await WithQueryTimeoutAsync(cancel => RespClient.InfoAsync(region.Redis.EndPoint, "replication", cancel), cancellationToken).ConfigureAwait(false);
+                if (info is not null)
+                {
+                    role = info["role"] == "slave" ? "replica" : info["role"];
+                    offset = long.Parse(info[role == "master" ? "master_repl_offset" : "slave_repl_offset"], CultureInfo.InvariantCulture);
+                    link = info.GetValueOrDefault("master_link_status");
+                }
+            }
+
+            var sentinelProcess = _sentinels[region.Name];
+            var says = sentinelProcess.HasExited ? "down" : sentinelProcess.IsPaused ? "paused"
+                : await WithQueryTimeoutAsync(async cancel => RegionAt(await MasterAccordingToAsync(region.Name, cancel).ConfigureAwait(false)).Name, cancellationToken).ConfigureAwait(false) ?? "unreachable";
+            nodes.Add((region, role, offset, link, says));
+        }
+
+        var masterOffset = nodes.Where(node => node.Role == "master").Select(node => node.Offset).Max();
+        return [.. nodes.Select(node => new RedisNodeStatus(node.Region.Name, node.Role, node.Offset,
+            node.Role == "replica" && masterOffset is not null && node.Offset is not null ? Math.Max(0, masterOffset.Value - node.Offset.Value) : null,
+            node.MasterLink, node.SentinelSays))];
+    }
+
+    private static async Task<T?> WithQueryTimeoutAsync<T>(Func<CancellationToken, Task<T>> query, CancellationToken cancellationToken)
+        where T : class
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(QueryTimeout);
+        try
+        {
+            return await query(timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or System.Net.Sockets.SocketException or IOException or RespErrorException && !cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    private async Task<bool> IsAgreedMasterAsync(RegionDefinition region, CancellationToken cancellationToken)
+    {
+        foreach (var sentinel in _environment.Regions.Where(candidate => !_sentinels[candidate.Name].HasExited))
+        {
+            if (RegionAt(await MasterAccordingToAsync(sentinel.Name, cancellationToken).ConfigureAwait(false)).Name != region.Name)
+            {
+                return false;
+            }
+        }
+
+        var role = (object?[])(await RespClient.CommandAsync(region.Redis.EndPoint, cancellationToken, "ROLE").ConfigureAwait(false))!;
+        return (string?)role[0] == "master";
     }
 
     private static async Task<List<Dictionary<string, string?>>> ListAsync(IPEndPoint sentinel, string what, CancellationToken cancellationToken)
@@ -196,9 +419,13 @@ public sealed class RedisTier
     private static Dictionary<string, string?> Fields(object?[] pairs) =>
         Enumerable.Range(0, pairs.Length / 2).ToDictionary(i => (string)pairs[2 * i]!, i => pairs[(2 * i) + 1] as string, StringComparer.Ordinal);
 
-    /// <summary>The Redis configuration of one region: its own address, its link-facing announcement, its master.</summary>
-    public static string ConfigFor(EnvironmentDefinition environment, RunDirectory run, RegionDefinition region)
+    /// <summary>
+    /// The Redis configuration of one region: its own address, its link-facing announcement, and the master it
+    /// replicates from (none when it is <paramref name="master"/> itself).
+    /// </summary>
+    public static string ConfigFor(EnvironmentDefinition environment, RunDirectory run, RegionDefinition region, RegionDefinition master)
     {
+        ArgumentNullException.ThrowIfNull(master);
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(region);
@@ -219,10 +446,10 @@ public sealed class RedisTier
             $"replica-announce-ip {announced.Address}",
             $"replica-announce-port {announced.Port}",
         };
-        if (!region.IsPrimary)
+        if (region.Name != master.Name)
         {
-            var master = LinkSwitchboard.LinkFacingEndPoint(environment.Primary, RegionService.Redis);
-            lines.Add($"replicaof {master.Address} {master.Port}");
+            var masterAddress = LinkSwitchboard.LinkFacingEndPoint(master, RegionService.Redis);
+            lines.Add($"replicaof {masterAddress.Address} {masterAddress.Port}");
         }
 
         return string.Join('\n', lines) + "\n";
@@ -232,26 +459,36 @@ public sealed class RedisTier
     public IPEndPoint EndPointOf(string region) => _environment.Region(region).Redis.EndPoint;
 
     /// <summary>
-    /// Writes <paramref name="key"/> (with a fresh value) on the primary and waits until every replica reads it;
-    /// returns how long that took.
+    /// Writes <paramref name="key"/> (with a fresh value) on the master the Sentinels agree on and waits until every
+    /// running replica of it reads it; returns how long that took.
     /// </summary>
     public async Task<TimeSpan> WaitUntilReplicatedAsync(string key, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         var value = Stopwatch.GetTimestamp().ToString(CultureInfo.InvariantCulture);
         var started = Stopwatch.GetTimestamp();
-        await RespClient.CommandAsync(EndPointOf(_environment.Primary.Name), cancellationToken, "SET", key, value).ConfigureAwait(false);
-        foreach (var replica in _environment.Replicas)
+        var master = await MasterRegionAsync(cancellationToken).ConfigureAwait(false);
+        await RespClient.CommandAsync(EndPointOf(master.Name), cancellationToken, "SET", key, value).ConfigureAwait(false);
+        foreach (var replica in _environment.Regions.Where(region => region.Name != master.Name && !_processes[region.Name].HasExited))
         {
             var endpoint = replica.Redis.EndPoint;
             await WaitStrategy.UntilAsync(
                 async cancel => (string?)await RespClient.CommandAsync(endpoint, cancel, "GET", key).ConfigureAwait(false) == value,
                 timeout,
                 TimeSpan.FromMilliseconds(10),
-                $"{key} written on {_environment.Primary.Name} to be readable on {replica.Name}'s Redis ({endpoint})",
-                Processes[replica.Name],
+                $"{key} written on {master.Name} to be readable on {replica.Name}'s Redis ({endpoint})",
+                _processes[replica.Name],
                 cancellationToken).ConfigureAwait(false);
         }
 
         return Stopwatch.GetElapsedTime(started);
     }
 }
+
+/// <summary>One Redis node (and its region's Sentinel) as <see cref="RedisTier.StatusAsync"/> saw it.</summary>
+/// <param name="Region">The node's region.</param>
+/// <param name="Role">master, replica, down, paused or unreachable.</param>
+/// <param name="Offset">Its replication offset (bytes of the replication stream).</param>
+/// <param name="LagBytes">How many bytes a replica trails the master; null for others.</param>
+/// <param name="MasterLink">A replica's link to its master: up or down.</param>
+/// <param name="SentinelSays">The region whose Redis this region's Sentinel names as master (or down/paused/unreachable).</param>
+public sealed record RedisNodeStatus(string Region, string Role, long? Offset, long? LagBytes, string? MasterLink, string SentinelSays);

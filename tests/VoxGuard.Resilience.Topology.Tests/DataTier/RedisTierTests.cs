@@ -137,6 +137,35 @@ public sealed class RedisTierTests
     }
 
     [Test]
+    public async Task After_losing_lagos_abuja_is_made_master_lagos_rejoins_as_its_replica_and_failback_restores_lagos()
+    {
+        await _redis.Processes["lagos"].KillAsync();
+        await _redis.Sentinels["lagos"].KillAsync();
+
+        var failover = await _redis.FailoverToAsync("abuja");
+        await RespClient.CommandAsync(_redis.EndPointOf("abuja"), CancellationToken.None, "SET", "written-on-abuja", "1");
+        var whileLagosDown = await _redis.StatusAsync();
+
+        var rejoin = await _redis.RejoinAsReplicaAsync("lagos");
+        var lagosRole = await RespClient.InfoAsync(_redis.EndPointOf("lagos"), "replication");
+        var failback = await _redis.FailoverToAsync("lagos");
+        var afterFailback = await _redis.StatusAsync();
+        var keptOnLagos = (string?)await RespClient.CommandAsync(_redis.EndPointOf("lagos"), CancellationToken.None, "GET", "written-on-abuja");
+        TestContext.Out.WriteLine($"{failover}; {rejoin}; {failback}");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(whileLagosDown.Select(node => node.Role), Is.EqualTo(new[] { "down", "master", "replica" }));
+            Assert.That(whileLagosDown.Select(node => node.SentinelSays), Is.EqualTo(new[] { "down", "abuja", "abuja" }));
+            Assert.That(lagosRole["role"], Is.EqualTo("slave"));
+            Assert.That(lagosRole["master_host"], Is.EqualTo("127.0.72.200"), "lagos replicates from abuja's link-facing address");
+            Assert.That(afterFailback.Select(node => node.Role), Is.EqualTo(new[] { "master", "replica", "replica" }));
+            Assert.That(afterFailback.Select(node => node.SentinelSays), Is.EqualTo(new[] { "lagos", "lagos", "lagos" }), "lagos's restarted Sentinel agrees too");
+            Assert.That(keptOnLagos, Is.EqualTo("1"), "what abuja acknowledged survives the failback");
+        });
+    }
+
+    [Test]
     public async Task Disposing_the_run_stops_every_redis_and_frees_its_port()
     {
         var pids = _redis.Processes.Values.Concat(_redis.Sentinels.Values).Select(process => process.Pid).ToList();

@@ -1,0 +1,131 @@
+using System.Globalization;
+using System.Text;
+using VoxGuard.Resilience.Topology.Environments;
+using VoxGuard.Resilience.Topology.Processes;
+
+namespace VoxGuard.Resilience.Topology.SipTier;
+
+/// <summary>
+/// The HAProxy configuration of the TCP global balancer, generated from an environment: one frontend at the balancer
+/// address, one backend with a server per region (named after the region, with its weight), SIP OPTIONS health checks
+/// with the profile's timings, and an admin stats socket in the run directory.
+/// </summary>
+/// <remarks>
+/// HAProxy balances connections, not calls: callers must open one TCP connection per call (SIPp <c>-t tn</c>) for the
+/// weights to show in the split (PROBES: exactly 70.0/15.0/15.0). <c>maxconn</c> needs twice as many file descriptors;
+/// <see cref="MaxConnections"/> stays far below the 20000 hard limit measured here.
+/// </remarks>
+public static class HaproxyConfig
+{
+    /// <summary>The frontend's name.</summary>
+    public const string Frontend = "sip";
+
+    /// <summary>The backend's name; its servers are named after the regions.</summary>
+    public const string Backend = "regions";
+
+    /// <summary>HAProxy's global and frontend connection limit (each connection takes two descriptors).</summary>
+    public const int MaxConnections = 4000;
+
+    /// <summary>How many times a failed connection to a region is retried (on another region with redispatch).</summary>
+    public const int Retries = 2;
+
+    /// <summary>The HAProxy configuration for <paramref name="environment"/>'s balancer, files under <paramref name="run"/>.</summary>
+    public static string For(EnvironmentDefinition environment, RunDirectory run)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        ArgumentNullException.ThrowIfNull(run);
+        var balancer = environment.Balancer;
+        var check = balancer.HealthCheck;
+        var text = new StringBuilder();
+        Line(text, $"# VoxGuard.Resilience: global SIP balancer of {environment.Name}, run {run.RunId}. Generated; do not edit.");
+        Line(text, "global");
+        Line(text, Invariant($"    maxconn {MaxConnections}"));
+        Line(text, "    nbthread 1");
+        Line(text, $"    stats socket {run.PathOf(SipProxyTier.BalancerControlSocket)} mode 600 level admin");
+        Line(text, "    stats timeout 10s");
+        Line(text, string.Empty);
+        Line(text, "defaults");
+        Line(text, "    mode tcp");
+        Line(text, "    timeout connect 1s");
+        Line(text, "    timeout client 60s");
+        Line(text, "    timeout server 60s");
+        Line(text, Invariant($"    timeout check {Milliseconds(check.Timeout)}ms"));
+        if (balancer.Redispatch)
+        {
+            Line(text, Invariant($"    retries {Retries}"));
+            Line(text, "    option redispatch 1");
+        }
+        else
+        {
+            Line(text, "    retries 0");
+            Line(text, "    no option redispatch");
+        }
+
+        Line(text, string.Empty);
+        Line(text, $"frontend {Frontend}");
+        Line(text, Invariant($"    bind {balancer.Address}:{balancer.SipPort}"));
+        Line(text, Invariant($"    maxconn {MaxConnections}"));
+        Line(text, $"    default_backend {Backend}");
+        Line(text, string.Empty);
+        Line(text, $"backend {Backend}");
+        if (balancer.Mode == BalancerMode.Source)
+        {
+            Line(text, "    balance source");
+            Line(text, "    hash-type consistent");
+        }
+        else
+        {
+            Line(text, "    balance roundrobin");
+        }
+
+        // Connections to the regions leave from the balancer's own address (else 127.0.0.1).
+        Line(text, $"    source {balancer.Address}");
+        Line(text, "    option tcp-check");
+        Line(text, "    tcp-check connect");
+        Line(text, $"    tcp-check send \"{Escape(HealthCheckRequest(environment))}\"");
+        Line(text, "    tcp-check expect string \"SIP/2.0 200\"");
+        var interval = Milliseconds(check.Interval);
+        Line(text, Invariant($"    default-server inter {interval}ms fastinter {interval}ms downinter {interval}ms rise {check.Rise} fall {check.Fall}"));
+        foreach (var region in environment.Regions)
+        {
+            Line(text, Invariant($"    server {region.Name} {region.Sip.Address}:{region.Sip.TcpPort} weight {region.Weight} check"));
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// The SIP OPTIONS request of the health check: complete (Via, From/To with tag, Call-ID, CSeq, Max-Forwards,
+    /// Content-Length), from the balancer's address. Every region's proxy answers it with 200 itself.
+    /// </summary>
+    public static string HealthCheckRequest(EnvironmentDefinition environment)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        var balancer = environment.Balancer;
+        var self = Invariant($"{balancer.Address}:{balancer.SipPort}");
+        return string.Join("\r\n",
+            $"OPTIONS sip:healthcheck@{self};transport=tcp SIP/2.0",
+            $"Via: SIP/2.0/TCP {self};branch=z9hG4bK-voxguard-healthcheck",
+            "Max-Forwards: 70",
+            $"From: <sip:healthcheck@{self}>;tag=voxguard-healthcheck",
+            $"To: <sip:healthcheck@{self}>",
+            "Call-ID: voxguard-healthcheck",
+            "CSeq: 1 OPTIONS",
+            "Content-Length: 0",
+            string.Empty,
+            string.Empty);
+    }
+
+    /// <summary>The CRLFs and quotes of a request as HAProxy's escapes inside a double-quoted argument.</summary>
+    private static string Escape(string request) =>
+        request.Replace("\\", "\\\\", StringComparison.Ordinal)
+            .Replace("\"", "\\\"", StringComparison.Ordinal)
+            .Replace("\r", "\\r", StringComparison.Ordinal)
+            .Replace("\n", "\\n", StringComparison.Ordinal);
+
+    private static void Line(StringBuilder text, string line) => text.Append(line).Append('\n');
+
+    private static int Milliseconds(TimeSpan duration) => (int)Math.Ceiling(duration.TotalMilliseconds);
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}

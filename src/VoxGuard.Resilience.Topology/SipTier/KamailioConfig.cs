@@ -1,0 +1,281 @@
+using System.Globalization;
+using System.Text;
+using VoxGuard.Resilience.Topology.Environments;
+using VoxGuard.Resilience.Topology.Processes;
+
+namespace VoxGuard.Resilience.Topology.SipTier;
+
+/// <summary>
+/// Kamailio configurations generated from an environment: each region's SIP proxy (<see cref="For"/>) and, for UDP
+/// transport, the global balancer built on the dispatcher module (<see cref="BalancerFor"/>). Nothing region-specific is
+/// written anywhere else.
+/// </summary>
+/// <remarks>
+/// Measured settings (PROBES): <c>children=1</c> (with two or more UDP workers a 180 can overtake the 200 on the TCP leg
+/// to the caller), <c>tcp_children=2</c>, <c>corelog=3</c> (hides the errors the balancer's health-check resets cause).
+/// DNS is off: every address is a loopback literal and no lookup may leave the machine.
+/// </remarks>
+public static class KamailioConfig
+{
+    /// <summary>The dispatcher set holding the regions in the UDP balancer.</summary>
+    public const int DispatcherSet = 1;
+
+    /// <summary>
+    /// The dispatcher algorithm: 11, relative weight (<c>rweight</c>), which re-spreads the weights over the live regions
+    /// (PROBES: 50.2/49.8 after Lagos's loss; algorithm 9 sent all of Lagos's share to the next entry).
+    /// </summary>
+    public const int DispatcherAlgorithm = 11;
+
+    /// <summary>Dispatcher list flags of a destination that is inactive (1) and probed (8).</summary>
+    public const int InactiveProbed = 9;
+
+    /// <summary>
+    /// A region's SIP proxy: listens on the region's SIP address over UDP and TCP, answers OPTIONS itself with 200,
+    /// forwards INVITE/ACK/BYE/CANCEL statefully to the region's engine (record-routing, so in-dialog requests come back
+    /// through it) and stamps every reply passed back with <see cref="SipProxyTier.RegionHeader"/>.
+    /// </summary>
+    public static string For(EnvironmentDefinition environment, RunDirectory run, RegionDefinition region)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        ArgumentNullException.ThrowIfNull(run);
+        ArgumentNullException.ThrowIfNull(region);
+        var engine = Invariant($"sip:{region.Engine.Address}:{region.Engine.Port};transport=udp");
+        var stamp = $"{SipProxyTier.RegionHeader}: {region.Name}";
+        var text = new StringBuilder();
+        Header(text, $"SIP proxy of region {region.Name} ({environment.Name}), run {run.RunId}");
+        Line(text, Invariant($"listen=udp:{region.Sip.Address}:{region.Sip.UdpPort}"));
+        Line(text, Invariant($"listen=tcp:{region.Sip.Address}:{region.Sip.TcpPort}"));
+        Modules(text, "tm", "sl", "rr", "pv", "maxfwd", "textops", "siputils");
+        Line(text, "modparam(\"tm\", \"fr_timer\", 2000)");
+        Line(text, "modparam(\"tm\", \"fr_inv_timer\", 10000)");
+        text.Append(CultureInfo.InvariantCulture, $$"""
+
+            request_route {
+                if (!mf_process_maxfwd_header("10")) {
+                    sl_send_reply("483", "Too Many Hops");
+                    exit;
+                }
+
+                # Health checks (the balancer's SIP OPTIONS) are answered here, not by the engine.
+                if (is_method("OPTIONS") && !has_totag()) {
+                    append_to_reply("{{stamp}}\r\n");
+                    sl_send_reply("200", "OK");
+                    exit;
+                }
+
+                if (has_totag()) {
+                    if (loose_route()) {
+                        t_on_reply("stamp");
+                        t_relay();
+                        exit;
+                    }
+
+                    if (is_method("ACK")) {
+                        if (t_check_trans()) {
+                            t_relay();
+                        }
+
+                        exit;
+                    }
+
+                    sl_send_reply("404", "Not here");
+                    exit;
+                }
+
+                if (is_method("CANCEL")) {
+                    if (t_check_trans()) {
+                        t_relay();
+                    }
+
+                    exit;
+                }
+
+                t_check_trans();
+                if (is_method("INVITE|SUBSCRIBE")) {
+                    record_route();
+                }
+
+                # Every new request goes to this region's engine.
+                $du = "{{engine}}";
+                t_on_reply("stamp");
+                if (!t_relay()) {
+                    sl_reply_error();
+                }
+
+                exit;
+            }
+
+            onreply_route[stamp] {
+                append_hf("{{stamp}}\r\n");
+            }
+
+            """);
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// The UDP global balancer: Kamailio's dispatcher at the balancer address, one destination per region
+    /// (<see cref="DispatcherList"/>), algorithm <see cref="DispatcherAlgorithm"/>, SIP OPTIONS pings with the profile's
+    /// health-check timings (the dispatcher counts its interval in whole seconds: 500 ms becomes 1 s), and a control
+    /// socket (<see cref="SipProxyTier.BalancerControlSocket"/>) for kamcmd. With <see cref="BalancerDefinition.Redispatch"/>
+    /// a call that fails or times out on one region is re-sent to the next.
+    /// </summary>
+    public static string BalancerFor(EnvironmentDefinition environment, RunDirectory run)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        ArgumentNullException.ThrowIfNull(run);
+        var balancer = environment.Balancer;
+        var check = balancer.HealthCheck;
+        var text = new StringBuilder();
+        Header(text, $"global SIP balancer (dispatcher) of {environment.Name}, run {run.RunId}");
+        Line(text, Invariant($"listen=udp:{balancer.Address}:{balancer.SipPort}"));
+        Modules(text, "tm", "sl", "rr", "pv", "maxfwd", "textops", "siputils", "ctl", "dispatcher");
+        Line(text, Invariant($"modparam(\"ctl\", \"binrpc\", \"unix:{run.PathOf(SipProxyTier.BalancerControlSocket)}\")"));
+        // The ping's own timeout is tm's fr_timer (no 100 Trying comes for OPTIONS).
+        Line(text, Invariant($"modparam(\"tm\", \"fr_timer\", {Milliseconds(check.Timeout)})"));
+        Line(text, "modparam(\"tm\", \"fr_inv_timer\", 10000)");
+        Line(text, Invariant($"modparam(\"dispatcher\", \"list_file\", \"{run.PathOf(SipProxyTier.DispatcherListFile)}\")"));
+        Line(text, "modparam(\"dispatcher\", \"flags\", 2)");
+        Line(text, Invariant($"modparam(\"dispatcher\", \"ds_ping_interval\", {PingSeconds(check.Interval)})"));
+        Line(text, "modparam(\"dispatcher\", \"ds_probing_mode\", 1)");
+        Line(text, Invariant($"modparam(\"dispatcher\", \"ds_probing_threshold\", {check.Fall})"));
+        Line(text, Invariant($"modparam(\"dispatcher\", \"ds_inactive_threshold\", {check.Rise})"));
+        Line(text, "modparam(\"dispatcher\", \"ds_ping_reply_codes\", \"class=2\")");
+        Line(text, Invariant($"modparam(\"dispatcher\", \"ds_ping_from\", \"sip:healthcheck@{balancer.Address}\")"));
+        var failover = balancer.Redispatch
+            ? """
+                  if (t_is_canceled()) {
+                      exit;
+                  }
+
+                  # Re-send a call whose region failed before the pings marked it down.
+                  if (t_check_status("408|5[0-9][0-9]") && ds_next_dst()) {
+                      t_on_failure("redispatch");
+                      t_relay();
+                  }
+              """
+            : "    exit;";
+        text.Append(CultureInfo.InvariantCulture, $$"""
+
+            request_route {
+                if (!mf_process_maxfwd_header("10")) {
+                    sl_send_reply("483", "Too Many Hops");
+                    exit;
+                }
+
+                if (is_method("OPTIONS") && !has_totag()) {
+                    sl_send_reply("200", "OK");
+                    exit;
+                }
+
+                if (has_totag()) {
+                    if (loose_route()) {
+                        t_relay();
+                        exit;
+                    }
+
+                    if (is_method("ACK")) {
+                        if (t_check_trans()) {
+                            t_relay();
+                        }
+
+                        exit;
+                    }
+
+                    sl_send_reply("404", "Not here");
+                    exit;
+                }
+
+                if (is_method("CANCEL")) {
+                    if (t_check_trans()) {
+                        t_relay();
+                    }
+
+                    exit;
+                }
+
+                t_check_trans();
+                if (!ds_select_dst("{{DispatcherSet}}", "{{DispatcherAlgorithm}}")) {
+                    sl_send_reply("503", "No region available");
+                    exit;
+                }
+
+                if (is_method("INVITE|SUBSCRIBE")) {
+                    record_route();
+                }
+
+                t_on_failure("redispatch");
+                if (!t_relay()) {
+                    sl_reply_error();
+                }
+
+                exit;
+            }
+
+            failure_route[redispatch] {
+            {{failover}}
+            }
+
+            """);
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// The dispatcher list of the UDP balancer: one line per region in set <see cref="DispatcherSet"/>, its SIP UDP
+    /// address, flags 9 (inactive and probed: active only once its pings succeed <see cref="HealthCheck.Rise"/> times, so
+    /// "up" is observed, not assumed) and its weight as <c>rweight</c>. <paramref name="weights"/> overrides the environment's weights by region.
+    /// </summary>
+    public static string DispatcherList(EnvironmentDefinition environment, IReadOnlyDictionary<string, int>? weights = null)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        var text = new StringBuilder("# setid destination flags priority attributes\n");
+        foreach (var region in environment.Regions)
+        {
+            var weight = weights is not null && weights.TryGetValue(region.Name, out var chosen) ? chosen : region.Weight;
+            text.Append(CultureInfo.InvariantCulture,
+                $"{DispatcherSet} {DispatcherUri(region)} {InactiveProbed} {region.Priority} rweight={weight};weight={weight};name={region.Name}\n");
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>The dispatcher destination of a region: its SIP UDP address.</summary>
+    public static string DispatcherUri(RegionDefinition region)
+    {
+        ArgumentNullException.ThrowIfNull(region);
+        return Invariant($"sip:{region.Sip.Address}:{region.Sip.UdpPort}");
+    }
+
+    /// <summary>The dispatcher's ping interval: whole seconds, at least 1 (500 ms becomes 1 s).</summary>
+    public static int PingSeconds(TimeSpan interval) => Math.Max(1, (int)Math.Ceiling(interval.TotalSeconds));
+
+    private static void Header(StringBuilder text, string what)
+    {
+        Line(text, "#!KAMAILIO");
+        Line(text, $"# VoxGuard.Resilience: {what}. Generated; do not edit.");
+        Line(text, "debug=2");
+        Line(text, "log_stderror=yes");
+        Line(text, "corelog=3");
+        Line(text, "children=1");
+        Line(text, "tcp_children=2");
+        Line(text, "auto_aliases=no");
+        Line(text, "dns=no");
+        Line(text, "rev_dns=no");
+        Line(text, "dns_try_ipv6=no");
+        Line(text, "use_dns_cache=no");
+    }
+
+    private static void Modules(StringBuilder text, params string[] modules)
+    {
+        foreach (var module in modules)
+        {
+            Line(text, $"loadmodule \"{module}.so\"");
+        }
+    }
+
+    private static void Line(StringBuilder text, string line) => text.Append(line).Append('\n');
+
+    private static int Milliseconds(TimeSpan duration) => (int)Math.Ceiling(duration.TotalMilliseconds);
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}

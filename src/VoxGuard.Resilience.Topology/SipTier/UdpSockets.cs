@@ -1,0 +1,42 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace VoxGuard.Resilience.Topology.SipTier;
+
+/// <summary>
+/// Whether a UDP socket is bound, read from /proc/net/udp: a UDP server cannot be probed by connecting, and probing by
+/// binding would steal the port from a server still starting.
+/// </summary>
+internal static class UdpSockets
+{
+    private const string Table = "/proc/net/udp";
+
+    /// <summary>True when some socket is bound to exactly <paramref name="endpoint"/> (IPv4).</summary>
+    public static bool IsBound(IPEndPoint endpoint) => IsBound(endpoint, File.ReadLines(Table));
+
+    internal static bool IsBound(IPEndPoint endpoint, IEnumerable<string> table)
+    {
+        if (endpoint.AddressFamily != AddressFamily.InterNetwork)
+        {
+            return false;
+        }
+
+        var wanted = Local(endpoint);
+        return table.Skip(1)
+            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Any(fields => fields.Length > 1 && string.Equals(fields[1], wanted, StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>The local_address column for an endpoint: the address as the kernel's native (little-endian) word, the port big-endian.</summary>
+    internal static string Local(IPEndPoint endpoint)
+    {
+        var bytes = endpoint.Address.GetAddressBytes();
+        if (BitConverter.IsLittleEndian)
+        {
+            Array.Reverse(bytes);
+        }
+
+        return string.Create(CultureInfo.InvariantCulture, $"{Convert.ToHexString(bytes)}:{endpoint.Port:X4}");
+    }
+}

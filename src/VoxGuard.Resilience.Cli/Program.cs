@@ -8,6 +8,10 @@ var root = new RootCommand("VoxGuard.Resilience: chaos and disaster-recovery val
     EnvironmentCommand.Create(),
     LinksCommand.Create(),
 };
+foreach (var command in TopologyCommands.Create())
+{
+    root.Subcommands.Add(command);
+}
 
 // Ctrl-C and SIGTERM both ask every command to stop and clean up; neither kills the process
 // outright, so servers, ports and directories are always released.

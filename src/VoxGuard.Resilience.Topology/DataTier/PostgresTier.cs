@@ -50,6 +50,13 @@ public sealed class PostgresTier : IAsyncDisposable
     /// <summary>The region whose node the harness last made (or started as) the primary.</summary>
     public string PrimaryRegion { get; private set; }
 
+    /// <summary>Every program the tier runs, for checking prerequisites before anything starts.</summary>
+    public static IReadOnlyList<ProcessSpec> SpecsFor(EnvironmentDefinition environment, RunDirectory run)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        return [.. environment.Regions.Select(region => NodeSpec(run, region)), InitdbSpec(run), RewindSpec(run, environment.Primary, string.Empty)];
+    }
+
     /// <summary>Starts every node and returns when a row inserted on the primary is readable on every replica.</summary>
     public static async Task<PostgresTier> StartAsync(EnvironmentDefinition environment, RunDirectory run, CancellationToken cancellationToken = default)
     {
@@ -57,7 +64,7 @@ public sealed class PostgresTier : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(run);
         var plan = InterRegionLinkPlan.For(environment);
         await RemoveOrphanedSharedMemoryAsync(cancellationToken).ConfigureAwait(false); // what killed runs left
-        ProcessSpec.EnsureInstalled(environment.Regions.Select(region => NodeSpec(run, region)).Append(InitdbSpec(run)).Append(RewindSpec(run, region: environment.Primary, source: string.Empty)));
+        ProcessSpec.EnsureInstalled(SpecsFor(environment, run));
 
         var template = run.PathOf("pg-template");
         await RunToCompletionAsync(run, OwnedDirectorySpec(template, "pg-template-dir"), cancellationToken).ConfigureAwait(false);

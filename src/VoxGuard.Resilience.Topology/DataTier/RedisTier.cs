@@ -55,6 +55,13 @@ public sealed class RedisTier
     /// <summary>The Sentinel process of each region, by region name (the latest one after a restart).</summary>
     public IReadOnlyDictionary<string, ManagedProcess> Sentinels => _sentinels;
 
+    /// <summary>Every program the tier runs, for checking prerequisites before anything starts.</summary>
+    public static IReadOnlyList<ProcessSpec> SpecsFor(EnvironmentDefinition environment, RunDirectory run)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        return [.. environment.Regions.Select(region => SpecFor(run, region)), .. environment.Regions.Select(region => SentinelSpecFor(run, region))];
+    }
+
     /// <summary>The spec of a region's Redis, for checking prerequisites before anything starts.</summary>
     public static ProcessSpec SpecFor(RunDirectory run, RegionDefinition region) =>
         new($"{region.Name}-redis", "redis-server", "redis-server")
@@ -77,7 +84,7 @@ public sealed class RedisTier
     {
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(run);
-        ProcessSpec.EnsureInstalled(environment.Regions.Select(region => SpecFor(run, region)));
+        ProcessSpec.EnsureInstalled(SpecsFor(environment, run));
         var processes = new Dictionary<string, ManagedProcess>(StringComparer.Ordinal);
         foreach (var region in environment.Regions)
         {

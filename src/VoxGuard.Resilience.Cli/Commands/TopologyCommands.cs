@@ -1,0 +1,197 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using VoxGuard.Resilience.Topology.Environments;
+using VoxGuard.Resilience.Topology.Local;
+using VoxGuard.Resilience.Topology.Processes;
+
+namespace VoxGuard.Resilience.Cli.Commands;
+
+/// <summary>
+/// <c>up</c>, <c>status</c>, <c>down</c>: the local topology by hand. <c>up</c> serves it in the foreground (the link
+/// server lives in the harness process) until Ctrl-C, SIGTERM or <c>down</c> from another shell; <c>status</c> prints
+/// the snapshot <c>up</c> refreshes every second; <c>down</c> stops a running <c>up</c> and reaps what killed runs left.
+/// </summary>
+internal static class TopologyCommands
+{
+    private static readonly TimeSpan StatusInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan DownTimeout = TimeSpan.FromSeconds(30);
+
+    public static IEnumerable<Command> Create() => [Up(), Status(), Down()];
+
+    private static Command Up()
+    {
+        var environmentName = new Option<string>("--env")
+        {
+            Description = "The environment: a file in environments/ without .yaml, or a path to a .yaml file.",
+            DefaultValueFactory = _ => EnvironmentLoader.DefaultEnvironment,
+        };
+        var profile = new Option<string?>("--profile") { Description = "The profile to apply (e.g. documented, ci); default: the file's default_profile." };
+        var linkApi = new Option<string>("--link-api")
+        {
+            Description = "Where the link server's Toxiproxy-compatible API listens (loopback; port 0 picks a free one).",
+            DefaultValueFactory = _ => "127.0.0.1:8474",
+        };
+        var command = new Command("up", "Start the topology (real servers on loopback, every inter-region byte through a link) and serve it until Ctrl-C or ./resilience down.")
+        {
+            environmentName, profile, linkApi,
+        };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            EnvironmentDefinition environment;
+            try
+            {
+                environment = EnvironmentCommand.Load(parseResult.GetValue(environmentName)!, parseResult.GetValue(profile));
+            }
+            catch (EnvironmentException exception)
+            {
+                await Console.Error.WriteLineAsync(exception.Message).ConfigureAwait(false);
+                return ExitCodes.CannotRun;
+            }
+
+            var address = parseResult.GetValue(linkApi)!;
+            if (!IPEndPoint.TryParse(address, out var endpoint) || !address.Contains(':', StringComparison.Ordinal) || !IPAddress.IsLoopback(endpoint.Address))
+            {
+                await Console.Error.WriteLineAsync($"--link-api '{address}' is not a loopback address:port (e.g. 127.0.0.1:8474).").ConfigureAwait(false);
+                return ExitCodes.CannotRun;
+            }
+
+            Console.WriteLine($"Starting environment {environment.Name} ({environment.Source}), profile {environment.Profile?.Name ?? "(none)"} …");
+            LocalTopology topology;
+            try
+            {
+                topology = await LocalTopology.StartAsync(environment, new LocalTopologyOptions
+                {
+                    LinkApiEndpoint = endpoint,
+                    Progress = step => Console.WriteLine($"  {step.Duration.TotalMilliseconds,7:F0} ms  {step.What}"),
+                }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TopologyStartException exception)
+            {
+                await Console.Error.WriteLineAsync(exception.Message).ConfigureAwait(false);
+                return ExitCodes.CannotRun;
+            }
+            catch (OperationCanceledException)
+            {
+                Console.WriteLine("Stopped while starting; everything started was stopped.");
+                return ExitCodes.Success;
+            }
+
+            await using (topology.ConfigureAwait(false))
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Up and verified healthy in {topology.StartupDuration.TotalSeconds:F2} s. Run directory {topology.Run.Path}"));
+                var status = await topology.StatusAsync(cancellationToken).ConfigureAwait(false);
+                TopologyRecord.WriteStatus(topology.Run, status);
+                Console.Write(Render(status));
+                Console.WriteLine("Serving until Ctrl-C or ./resilience down (./resilience status shows the latest state).");
+                try
+                {
+                    while (true)
+                    {
+                        await Task.Delay(StatusInterval, cancellationToken).ConfigureAwait(false);
+                        TopologyRecord.WriteStatus(topology.Run, await topology.StatusAsync(cancellationToken).ConfigureAwait(false));
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                    Console.WriteLine("Stopping every server …");
+                }
+
+                var stopping = Stopwatch.GetTimestamp();
+                await topology.DisposeAsync().ConfigureAwait(false);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Down in {Stopwatch.GetElapsedTime(stopping).TotalSeconds:F2} s: no process, port or directory left."));
+            }
+
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Status()
+    {
+        var command = new Command("status", "Show every node of the running topology: role, health, replication position and lag.");
+        command.SetAction(_ =>
+        {
+            var running = RunningTopologies.Find();
+            if (running.Count == 0)
+            {
+                Console.Error.WriteLine("No topology is up. Start one with ./resilience up [--env local] [--profile ci].");
+                return ExitCodes.CannotRun;
+            }
+
+            foreach (var topology in running)
+            {
+                Console.WriteLine($"Environment {topology.Record.Environment}, profile {topology.Record.Profile ?? "(none)"}, served by pid {topology.HarnessPid}; links API {topology.Record.LinkApi}");
+                if (topology.LatestStatus is { } status)
+                {
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Snapshot taken {(DateTimeOffset.UtcNow - status.TakenAt).TotalSeconds:F1} s ago:"));
+                    Console.Write(Render(status));
+                }
+                else
+                {
+                    Console.WriteLine("Still starting: no snapshot yet.");
+                }
+            }
+
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Down()
+    {
+        var command = new Command("down", "Stop the running topology (every process, port and directory) and reap what killed runs left behind.");
+        command.SetAction(async (_, cancellationToken) =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            var running = RunningTopologies.Find();
+            foreach (var topology in running)
+            {
+                Console.WriteLine($"Stopping environment {topology.Record.Environment} (pid {topology.HarnessPid}) …");
+                topology.RequestStop();
+
+                var deadline = Stopwatch.GetTimestamp() + (long)(DownTimeout.TotalSeconds * Stopwatch.Frequency);
+                while (topology.IsUp && Stopwatch.GetTimestamp() < deadline)
+                {
+                    await Task.Delay(20, cancellationToken).ConfigureAwait(false);
+                }
+
+                if (topology.IsUp)
+                {
+                    await Console.Error.WriteLineAsync($"pid {topology.HarnessPid} did not stop within {DownTimeout.TotalSeconds:F0} s; kill it (kill -9 {topology.HarnessPid}) and run ./resilience down again to reap its servers.").ConfigureAwait(false);
+                    return ExitCodes.CannotRun;
+                }
+            }
+
+            var reaped = Reaper.ReapAbandonedRuns(RunDirectory.DefaultRoot);
+            if (running.Count == 0 && reaped.RunsReaped.Count == 0)
+            {
+                Console.WriteLine("Nothing was up; nothing left behind.");
+            }
+            else
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"Down in {Stopwatch.GetElapsedTime(started).TotalSeconds:F2} s: {running.Count} running topology stopped, {reaped.RunsReaped.Count} abandoned run(s) reaped ({reaped.ProcessesKilled.Count} leftover process(es) killed)."));
+            }
+
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    /// <summary>The status table: one row per server.</summary>
+    internal static string Render(TopologyStatus status)
+    {
+        var text = new StringBuilder();
+        var culture = CultureInfo.InvariantCulture;
+        text.AppendLine(culture, $"  {"region",-8} {"node",-9} {"role",-16} {"health",-40} {"replication"}");
+        foreach (var row in status.Nodes)
+        {
+            text.AppendLine(culture, $"  {row.Region,-8} {row.Node,-9} {row.Role,-16} {row.Health,-40} {row.Replication}");
+        }
+
+        return text.ToString();
+    }
+}

@@ -1,0 +1,418 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using VoxGuard.Resilience.Links;
+using VoxGuard.Resilience.Links.Client;
+using VoxGuard.Resilience.Links.Toxics;
+using VoxGuard.Resilience.Topology.DataTier;
+using VoxGuard.Resilience.Topology.Environments;
+using VoxGuard.Resilience.Topology.Links;
+using VoxGuard.Resilience.Topology.Processes;
+using VoxGuard.Resilience.Topology.SipTier;
+
+namespace VoxGuard.Resilience.Topology.Local;
+
+/// <summary>
+/// The whole miniature deployment of one environment on this machine: the link server with every inter-region link,
+/// the switchboard, PostgreSQL, Redis with Sentinels, and the SIP side (engines, a Kamailio per region, the global
+/// balancer) — and the operations scenarios inject faults and recover with. Every operation returns once the state it
+/// promised is verified, with timestamps on the run's one clock.
+/// </summary>
+/// <remarks>
+/// Start order follows dependencies: links before anything that replicates through them, data before SIP (the engines
+/// will write to it). A failed start tears down what it started. Disposing kills every process group and removes the
+/// run directory; a killed harness leaves PID files the next run reaps.
+/// </remarks>
+public sealed class LocalTopology : IAsyncDisposable
+{
+    private readonly LinkClient _linkClient;
+    private readonly LinkSwitchboard _switchboard;
+    private int _disposed;
+
+    private LocalTopology(EnvironmentDefinition environment, RunDirectory run, LinkServer linkServer, LinkClient linkClient, InterRegionLinks links,
+        LinkSwitchboard switchboard, PostgresTier postgres, RedisTier redis, SipProxyTier sip, IReadOnlyList<TopologyOperation> startup)
+    {
+        Environment = environment;
+        Run = run;
+        LinkServer = linkServer;
+        _linkClient = linkClient;
+        Links = links;
+        _switchboard = switchboard;
+        Postgres = postgres;
+        Redis = redis;
+        Sip = sip;
+        Startup = startup;
+    }
+
+    /// <summary>The environment (with its profile applied) this topology runs.</summary>
+    public EnvironmentDefinition Environment { get; }
+
+    /// <summary>The run directory: configuration, data, logs and PID files of every process.</summary>
+    public RunDirectory Run { get; }
+
+    /// <summary>The embedded link server carrying every inter-region connection.</summary>
+    public LinkServer LinkServer { get; }
+
+    /// <summary>The inter-region links: isolate, heal, shape.</summary>
+    public InterRegionLinks Links { get; }
+
+    /// <summary>The PostgreSQL nodes (the YugabyteDB stand-in).</summary>
+    public PostgresTier Postgres { get; }
+
+    /// <summary>The Redis nodes and Sentinels (the DragonflyDB stand-in).</summary>
+    public RedisTier Redis { get; }
+
+    /// <summary>The engines, the SIP proxies and the global balancer.</summary>
+    public SipProxyTier Sip { get; }
+
+    /// <summary>Each start step with its timing, in order.</summary>
+    public IReadOnlyList<TopologyOperation> Startup { get; }
+
+    /// <summary>How long the start took, from the first check to verified healthy.</summary>
+    public TimeSpan StartupDuration => Stopwatch.GetElapsedTime(Startup[0].StartedAt, Startup[^1].VerifiedAt);
+
+    /// <summary>
+    /// Checks everything that can be checked before anything starts (the environment, every server binary, every
+    /// address free), then starts the topology and returns when it is verified healthy: writes on both primaries
+    /// readable on every replica, Sentinels agreeing, the balancer reporting every region up.
+    /// </summary>
+    /// <exception cref="TopologyStartException">A prerequisite is missing or an address is taken (nothing was started),
+    /// or a server failed to start (everything started was torn down).</exception>
+    public static async Task<LocalTopology> StartAsync(EnvironmentDefinition environment, LocalTopologyOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        options ??= new LocalTopologyOptions();
+        var steps = new List<TopologyOperation>();
+        var started = Stopwatch.GetTimestamp();
+        environment.Validate();
+        var run = RunDirectory.Create(options.RunDirectory);
+        try
+        {
+            CheckPrerequisites(environment, run);
+            CheckAddressesFree(environment, options);
+            steps.Add(TopologyOperation.Since("check binaries and addresses", started));
+        }
+        catch
+        {
+            await run.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        LinkServer? linkServer = null;
+        LinkClient? client = null;
+        LinkSwitchboard? switchboard = null;
+        PostgresTier? postgres = null;
+        try
+        {
+            var step = Stopwatch.GetTimestamp();
+            linkServer = new LinkServer(new LinkServerOptions { ApiEndpoint = options.LinkApiEndpoint });
+            await linkServer.StartAsync(cancellationToken).ConfigureAwait(false);
+            client = new LinkClient(linkServer.ApiAddress);
+            var links = new InterRegionLinks(client, environment);
+            await links.ApplyAsync(cancellationToken).ConfigureAwait(false);
+            switchboard = LinkSwitchboard.Start(environment, links.Plan);
+            steps.Add(TopologyOperation.Since($"links up ({links.Plan.Count} directed links, API {linkServer.ApiAddress})", step));
+            options.Progress?.Invoke(steps[^1]);
+
+            // The data tiers start side by side: they share nothing but the links.
+            step = Stopwatch.GetTimestamp();
+            var postgresStart = PostgresTier.StartAsync(environment, run, cancellationToken);
+            var redisStart = RedisTier.StartAsync(environment, run, cancellationToken);
+            await Task.WhenAll(postgresStart, redisStart).ConfigureAwait(false);
+            postgres = postgresStart.Result;
+            steps.Add(TopologyOperation.Since("PostgreSQL and Redis replicating, Sentinels agreeing", step));
+            options.Progress?.Invoke(steps[^1]);
+
+            step = Stopwatch.GetTimestamp();
+            var sip = await SipProxyTier.StartAsync(environment, run, cancellationToken).ConfigureAwait(false);
+            steps.Add(TopologyOperation.Since($"SIP proxies up, balancer reporting {environment.Regions.Count} regions UP", step));
+            options.Progress?.Invoke(steps[^1]);
+
+            new TopologyRecord(environment.Name, environment.Profile?.Name, environment.Source, linkServer.ApiAddress.ToString()).WriteTo(run);
+            return new LocalTopology(environment, run, linkServer, client, links, switchboard, postgres, redisStart.Result, sip, steps);
+        }
+        catch (Exception exception)
+        {
+            if (postgres is not null)
+            {
+                await postgres.DisposeAsync().ConfigureAwait(false);
+            }
+
+            await run.DisposeAsync().ConfigureAwait(false);
+            if (switchboard is not null)
+            {
+                await switchboard.DisposeAsync().ConfigureAwait(false);
+            }
+
+            client?.Dispose();
+            if (linkServer is not null)
+            {
+                await linkServer.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (exception is OperationCanceledException or TopologyStartException)
+            {
+                throw;
+            }
+
+            throw new TopologyStartException($"The {environment.Name} topology did not start: {exception.Message} Everything it had started was stopped.", exception);
+        }
+    }
+
+    /// <summary>Every server of a region: proxy, engine, Redis, Sentinel, PostgreSQL (the latest process of each).</summary>
+    public IReadOnlyList<ManagedProcess> ProcessesOf(string region)
+    {
+        var name = Environment.Region(region).Name;
+        return [Sip.Proxies[name], Sip.Engines[name], Redis.Processes[name], Redis.Sentinels[name], Postgres.Processes[name]];
+    }
+
+    /// <summary>The process of one node: <paramref name="node"/> is sip, engine, redis, sentinel or postgres.</summary>
+    public ManagedProcess NodeProcess(string region, RegionNode node)
+    {
+        var name = Environment.Region(region).Name;
+        return node switch
+        {
+            RegionNode.Sip => Sip.Proxies[name],
+            RegionNode.Engine => Sip.Engines[name],
+            RegionNode.Redis => Redis.Processes[name],
+            RegionNode.Sentinel => Redis.Sentinels[name],
+            RegionNode.Postgres => Postgres.Processes[name],
+            _ => throw new ArgumentOutOfRangeException(nameof(node), node, "Unknown node."),
+        };
+    }
+
+    /// <summary>Hard loss of a region: SIGKILL to every process group of it at once; verified when all have exited.</summary>
+    public async Task<TopologyOperation> KillRegionAsync(string region, CancellationToken cancellationToken = default)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await Task.WhenAll(ProcessesOf(region).Select(process => process.KillAsync(cancellationToken))).ConfigureAwait(false);
+        return TopologyOperation.Since($"kill every process of {region}", started);
+    }
+
+    /// <summary>Cuts (or blackholes) every link of a region; its own clients still reach it.</summary>
+    public async Task<TopologyOperation> IsolateRegionAsync(string region, IsolationMode mode = IsolationMode.Cut, CancellationToken cancellationToken = default) =>
+        FromLink(await Links.IsolateAsync(Environment.Region(region).Name, mode, cancellationToken).ConfigureAwait(false));
+
+    /// <summary>Restores every link of a region to its documented latency.</summary>
+    public async Task<TopologyOperation> HealRegionAsync(string region, CancellationToken cancellationToken = default) =>
+        FromLink(await Links.HealAsync(Environment.Region(region).Name, cancellationToken).ConfigureAwait(false));
+
+    /// <summary>Adds a toxic (latency, bandwidth, timeout, …) to one named link, e.g. lagos-abuja-pg.</summary>
+    public async Task<TopologyOperation> ShapeLinkAsync(string link, ToxicSpec toxic, CancellationToken cancellationToken = default) =>
+        FromLink(await Links.ShapeAsync(link, toxic, cancellationToken).ConfigureAwait(false));
+
+    /// <summary>SIGSTOPs one node (its whole process group): alive but silent, as a hung server is.</summary>
+    public async Task<TopologyOperation> PauseNodeAsync(string region, RegionNode node, CancellationToken cancellationToken = default)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await NodeProcess(region, node).PauseAsync(cancellationToken).ConfigureAwait(false);
+        return TopologyOperation.Since($"pause {region}'s {node.ToString().ToLowerInvariant()}", started);
+    }
+
+    /// <summary>SIGCONTs a paused node.</summary>
+    public async Task<TopologyOperation> ResumeNodeAsync(string region, RegionNode node, CancellationToken cancellationToken = default)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await NodeProcess(region, node).ResumeAsync(cancellationToken).ConfigureAwait(false);
+        return TopologyOperation.Since($"resume {region}'s {node.ToString().ToLowerInvariant()}", started);
+    }
+
+    /// <summary>
+    /// Makes <paramref name="region"/> the primary of both stores: PostgreSQL promoted (the other standbys follow),
+    /// Redis failed over through the Sentinels. Returns each store's operation.
+    /// </summary>
+    public async Task<IReadOnlyList<TopologyOperation>> PromoteAsync(string region, CancellationToken cancellationToken = default)
+    {
+        var postgres = Postgres.PromoteAsync(region, cancellationToken);
+        var redis = Redis.FailoverToAsync(region, cancellationToken);
+        return await Task.WhenAll(postgres, redis).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Brings a failed or isolated region back as a replica region: its SIP proxy and engine restarted if down, its
+    /// PostgreSQL rewound into a standby of the current primary, its Redis (and Sentinel) a replica of the current
+    /// master, and the balancer reporting it up again.
+    /// </summary>
+    public async Task<IReadOnlyList<TopologyOperation>> RejoinRegionAsync(string region, CancellationToken cancellationToken = default)
+    {
+        var name = Environment.Region(region).Name;
+        var steps = new List<TopologyOperation>();
+        var started = Stopwatch.GetTimestamp();
+        if (Sip.Proxies[name].HasExited)
+        {
+            await Sip.RestartProxyAsync(name, cancellationToken).ConfigureAwait(false);
+        }
+
+        await Sip.WaitUntilStateAsync(name, BalancerServerStatus.Up, BalancerTimeout, cancellationToken).ConfigureAwait(false);
+        steps.Add(TopologyOperation.Since($"{name}'s SIP proxy and engine up, balancer reports it UP", started));
+        steps.AddRange(await Task.WhenAll(
+            Postgres.RejoinAsStandbyAsync(name, cancellationToken),
+            Redis.RejoinAsReplicaAsync(name, cancellationToken)).ConfigureAwait(false));
+        return steps;
+    }
+
+    /// <summary>
+    /// The documented failback to <paramref name="region"/> (the environment's primary by default): rejoin it if it is
+    /// not a replica yet, let it catch up, switch both stores over to it without losing an acknowledged write, and
+    /// restore every balancer weight from the environment.
+    /// </summary>
+    public async Task<IReadOnlyList<TopologyOperation>> FailbackAsync(string? region = null, CancellationToken cancellationToken = default)
+    {
+        var target = region is null ? Environment.Primary : Environment.Region(region);
+        var steps = new List<TopologyOperation>();
+        if (ProcessesOf(target.Name).Any(process => process.HasExited))
+        {
+            steps.AddRange(await RejoinRegionAsync(target.Name, cancellationToken).ConfigureAwait(false));
+        }
+
+        if (Postgres.PrimaryRegion != target.Name)
+        {
+            steps.Add(await Postgres.SwitchoverToAsync(target.Name, cancellationToken).ConfigureAwait(false));
+        }
+
+        if ((await Redis.MasterRegionAsync(cancellationToken).ConfigureAwait(false)).Name != target.Name)
+        {
+            steps.Add(await Redis.FailoverToAsync(target.Name, cancellationToken).ConfigureAwait(false));
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        foreach (var each in Environment.Regions)
+        {
+            await Sip.SetWeightAsync(each.Name, each.Weight, cancellationToken).ConfigureAwait(false);
+            await Sip.SetAdminStateAsync(each.Name, BalancerAdminState.Ready, cancellationToken).ConfigureAwait(false);
+        }
+
+        var states = await Sip.BalancerStatesAsync(cancellationToken).ConfigureAwait(false);
+        var wrong = states.Where(state => state.Weight != Environment.Region(state.Region).Weight).Select(state => $"{state.Region} {state.Weight}").ToList();
+        if (wrong.Count > 0)
+        {
+            throw new InvalidOperationException($"The balancer did not take the environment's weights back: {string.Join(", ", wrong)}.");
+        }
+
+        steps.Add(TopologyOperation.Since($"balancer weights back to {string.Join('/', Environment.Regions.Select(each => each.Weight))}", started));
+        return steps;
+    }
+
+    /// <summary>Every node of every region now: its role, health, and replication position.</summary>
+    public async Task<TopologyStatus> StatusAsync(CancellationToken cancellationToken = default)
+    {
+        var postgres = Postgres.StatusAsync(cancellationToken);
+        var redis = Redis.StatusAsync(cancellationToken);
+        var balancer = Sip.BalancerStatesAsync(cancellationToken);
+        await Task.WhenAll(postgres, redis, balancer).ConfigureAwait(false);
+        return TopologyStatus.From(Environment, Sip, balancer.Result, postgres.Result, redis.Result);
+    }
+
+    /// <summary>Stops everything: processes (their groups), the switchboard, the link server; removes the run directory.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await Sip.DisposeAsync().ConfigureAwait(false);
+            await Postgres.DisposeAsync().ConfigureAwait(false);
+            await Run.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            await _switchboard.DisposeAsync().ConfigureAwait(false);
+            _linkClient.Dispose();
+            await LinkServer.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private TimeSpan BalancerTimeout => TimeSpan.FromSeconds(10) + (Environment.Balancer.HealthCheck.RecoveryTime * 2);
+
+    private static TopologyOperation FromLink(LinkOperation operation) => new(operation.What, operation.StartedAt, operation.VerifiedAt);
+
+    private static void CheckPrerequisites(EnvironmentDefinition environment, RunDirectory run)
+    {
+        var specs = new List<ProcessSpec>();
+        specs.AddRange(PostgresTier.SpecsFor(environment, run));
+        specs.AddRange(RedisTier.SpecsFor(environment, run));
+        specs.AddRange(SipProxyTier.SpecsFor(environment, run));
+        try
+        {
+            ProcessSpec.EnsureInstalled(specs);
+        }
+        catch (ServerProcessException exception)
+        {
+            throw new TopologyStartException($"{exception.Message} Nothing was started.", exception);
+        }
+    }
+
+    /// <summary>Every address the topology binds must be free: a second topology on the same blocks is refused up front.</summary>
+    private static void CheckAddressesFree(EnvironmentDefinition environment, LocalTopologyOptions options)
+    {
+        var endpoints = environment.Regions.SelectMany(region => region.Bindings())
+            .Where(binding => binding.Protocol == TransportProtocol.Tcp)
+            .Select(binding => binding.EndPoint)
+            .Append(environment.Balancer.SipEndPoint);
+        if (options.LinkApiEndpoint.Port != 0)
+        {
+            endpoints = endpoints.Append(options.LinkApiEndpoint);
+        }
+
+        var taken = endpoints.Where(IsTaken).Select(endpoint => endpoint.ToString()).ToList();
+        if (taken.Count > 0)
+        {
+            throw new TopologyStartException(
+                $"Addresses the {environment.Name} topology needs are already in use: {string.Join(", ", taken)}. " +
+                "Another topology is probably up: stop it with ./resilience down (or free those ports). Nothing was started.");
+        }
+    }
+
+    private static bool IsTaken(IPEndPoint endpoint)
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        try
+        {
+            socket.Bind(endpoint);
+            return false;
+        }
+        catch (SocketException)
+        {
+            return true;
+        }
+    }
+}
+
+/// <summary>One kind of server in a region.</summary>
+public enum RegionNode
+{
+    /// <summary>The SIP proxy (Kamailio).</summary>
+    Sip,
+
+    /// <summary>The ACM engine (stand-in).</summary>
+    Engine,
+
+    /// <summary>The Redis node.</summary>
+    Redis,
+
+    /// <summary>The region's Sentinel.</summary>
+    Sentinel,
+
+    /// <summary>The PostgreSQL node.</summary>
+    Postgres,
+}
+
+/// <summary>How to start a <see cref="LocalTopology"/>.</summary>
+public sealed class LocalTopologyOptions
+{
+    /// <summary>Where the link server's API listens (loopback only; port 0 picks a free one).</summary>
+    public IPEndPoint LinkApiEndpoint { get; init; } = new(IPAddress.Loopback, 0);
+
+    /// <summary>Where the run directory goes (defaults: /dev/shm/voxguard-resilience).</summary>
+    public RunDirectoryOptions? RunDirectory { get; init; }
+
+    /// <summary>Told about each start step as it completes (for live progress).</summary>
+    public Action<TopologyOperation>? Progress { get; init; }
+}
+
+/// <summary>The topology could not start; the message names the problem and the fix.</summary>
+public sealed class TopologyStartException(string message, Exception? innerException = null) : Exception(message, innerException);

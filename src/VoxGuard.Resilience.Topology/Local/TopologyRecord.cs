@@ -1,0 +1,40 @@
+using VoxGuard.Resilience.Topology.Processes;
+
+namespace VoxGuard.Resilience.Topology.Local;
+
+/// <summary>
+/// topology.json in a run directory: which environment a running <c>up</c> serves, so that <c>status</c> and
+/// <c>down</c> (other processes) can find it; status.json next to it is its latest snapshot.
+/// </summary>
+/// <param name="Environment">The environment's name.</param>
+/// <param name="Profile">The profile applied.</param>
+/// <param name="Source">The environment file.</param>
+/// <param name="LinkApi">The link server's API address.</param>
+public sealed record TopologyRecord(string Environment, string? Profile, string Source, string LinkApi)
+{
+    /// <summary>The file name inside the run directory.</summary>
+    public const string FileName = "topology.json";
+
+    /// <summary>The status snapshot's file name inside the run directory.</summary>
+    public const string StatusFileName = "status.json";
+
+    /// <summary>Writes the record into the run directory.</summary>
+    public void WriteTo(RunDirectory run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        RunFiles.Write(run.PathOf(FileName), this);
+    }
+
+    /// <summary>Writes a status snapshot into the run directory (atomically: readers never see half a file).</summary>
+    public static void WriteStatus(RunDirectory run, TopologyStatus status)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        RunFiles.Write(run.PathOf(StatusFileName), status);
+    }
+
+    /// <summary>The record of a run directory, or null when it has none (not a topology, or still starting).</summary>
+    public static TopologyRecord? TryRead(string runDirectory) => RunFiles.TryRead<TopologyRecord>(Path.Combine(runDirectory, FileName));
+
+    /// <summary>The latest status snapshot of a run directory, or null.</summary>
+    public static TopologyStatus? TryReadStatus(string runDirectory) => RunFiles.TryRead<TopologyStatus>(Path.Combine(runDirectory, StatusFileName));
+}

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text;
+using VoxGuard.Resilience.Topology.DataTier;
 using VoxGuard.Resilience.Topology.Environments;
 using VoxGuard.Resilience.Topology.Local;
 using VoxGuard.Resilience.Topology.Processes;
@@ -166,6 +167,7 @@ internal static class TopologyCommands
             }
 
             var reaped = Reaper.ReapAbandonedRuns(RunDirectory.DefaultRoot);
+            await PostgresTier.RemoveOrphanedSharedMemoryAsync(cancellationToken).ConfigureAwait(false); // killed postmasters' segments
             if (running.Count == 0 && reaped.RunsReaped.Count == 0)
             {
                 Console.WriteLine("Nothing was up; nothing left behind.");

@@ -1,0 +1,152 @@
+using VoxGuard.Resilience.Topology.DataTier;
+using VoxGuard.Resilience.Topology.Environments;
+using VoxGuard.Resilience.Topology.Local;
+using VoxGuard.Resilience.Topology.SipTier;
+using VoxGuard.Resilience.Topology.Tests.Support;
+
+namespace VoxGuard.Resilience.Topology.Tests.Local;
+
+/// <summary>
+/// The whole topology from real servers (ci profile), started once for the fixture; the tests run in order because
+/// each leaves the topology as the next expects it (the last one restores Lagos by the documented failback).
+/// Blocks 127.0.111–113.x, balancer 127.0.0.111.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+[Category("Functional")]
+public sealed class LocalTopologyTests
+{
+    internal static EnvironmentDefinition EnvironmentInBlocks(int lagosOctet) => TinyEnvironment.Parse(
+        TinyEnvironment.Yaml.Replace("127.0.1.", $"127.0.{lagosOctet}.", StringComparison.Ordinal)
+            .Replace("127.0.2.", $"127.0.{lagosOctet + 1}.", StringComparison.Ordinal)
+            .Replace("127.0.3.", $"127.0.{lagosOctet + 2}.", StringComparison.Ordinal)
+            .Replace("address: 127.0.0.10", $"address: 127.0.0.{lagosOctet}", StringComparison.Ordinal),
+        "ci");
+
+    private static readonly EnvironmentDefinition Environment = EnvironmentInBlocks(111);
+    private LocalTopology _topology = null!;
+
+    [OneTimeSetUp]
+    public async Task StartAsync() => _topology = await LocalTopology.StartAsync(Environment);
+
+    [OneTimeTearDown]
+    public async Task StopAsync()
+    {
+        if (_topology is not null)
+        {
+            await _topology.DisposeAsync();
+        }
+    }
+
+    [Test]
+    [Order(1)]
+    public async Task It_starts_verified_healthy_with_every_region_up_and_both_stores_replicating_from_lagos()
+    {
+        var status = await _topology.StatusAsync();
+        foreach (var step in _topology.Startup)
+        {
+            TestContext.Out.WriteLine($"{step.Duration.TotalMilliseconds,7:F0} ms  {step.What}");
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Rows(status, "sip").Select(row => row.Replication), Is.All.StartWith("balancer: UP (L7OK)"));
+            Assert.That(Rows(status, "postgres").Select(row => row.Role), Is.EqualTo(new[] { "primary", "standby", "standby" }));
+            Assert.That(Rows(status, "redis").Select(row => row.Role), Is.EqualTo(new[] { "master", "replica", "replica" }));
+            Assert.That(Rows(status, "sentinel").Select(row => row.Replication), Is.All.EqualTo("names lagos master"));
+            Assert.That(Rows(status, "engine").Select(row => row.Health), Is.All.EqualTo("running"));
+            Assert.That(status.Nodes[^1].Replication, Is.EqualTo("3/3 regions UP"));
+        });
+    }
+
+    [Test]
+    [Order(2)]
+    public async Task Isolating_lagos_stops_both_stores_replicating_while_lagos_clients_still_write_and_healing_catches_up()
+    {
+        await _topology.IsolateRegionAsync("lagos");
+        await _topology.Postgres.ExecuteAsync("lagos", "INSERT INTO voxguard_markers (id) VALUES ('isolated-write')");
+        await RespClient.CommandAsync(_topology.Redis.EndPointOf("lagos"), CancellationToken.None, "SET", "isolated-write", "1");
+        await Task.Delay(300);
+        var pgSeen = await _topology.Postgres.HasMarkerAsync("abuja", "isolated-write");
+        var redisSeen = await RespClient.CommandAsync(_topology.Redis.EndPointOf("abuja"), CancellationToken.None, "GET", "isolated-write");
+
+        await _topology.HealRegionAsync("lagos");
+        await _topology.Postgres.WaitUntilReplicatedAsync("after-heal", TimeSpan.FromSeconds(15));
+        await _topology.Redis.WaitUntilReplicatedAsync("after-heal", TimeSpan.FromSeconds(15));
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(pgSeen, Is.False);
+            Assert.That(redisSeen, Is.Null);
+            Assert.That(await _topology.Postgres.HasMarkerAsync("abuja", "isolated-write"), Is.True);
+            Assert.That(await RespClient.CommandAsync(_topology.Redis.EndPointOf("asaba"), CancellationToken.None, "GET", "isolated-write"), Is.EqualTo("1"));
+        });
+    }
+
+    [Test]
+    [Order(3)]
+    public async Task A_paused_node_shows_as_paused_and_resuming_brings_it_back()
+    {
+        await _topology.PauseNodeAsync("asaba", RegionNode.Postgres);
+        var paused = await _topology.StatusAsync();
+        await _topology.ResumeNodeAsync("asaba", RegionNode.Postgres);
+        await _topology.Postgres.WaitUntilReplicatedAsync("after-resume", TimeSpan.FromSeconds(10));
+        var resumed = await _topology.StatusAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Row(paused, "asaba", "postgres").Health, Is.EqualTo("paused"));
+            Assert.That(Row(resumed, "asaba", "postgres").Role, Is.EqualTo("standby"));
+        });
+    }
+
+    [Test]
+    [Order(4)]
+    public async Task Losing_lagos_then_promoting_abuja_keeps_service_and_failback_restores_lagos_with_no_acknowledged_write_lost()
+    {
+        var killed = await _topology.KillRegionAsync("lagos");
+        await _topology.Sip.WaitUntilStateAsync("lagos", BalancerServerStatus.Down, TimeSpan.FromSeconds(10));
+        var promotion = await _topology.PromoteAsync("abuja");
+        var afterPromotion = await _topology.StatusAsync();
+
+        for (var i = 0; i < 20; i++)
+        {
+            await _topology.Postgres.ExecuteAsync("abuja", $"INSERT INTO voxguard_markers (id) VALUES ('acknowledged-by-abuja-{i}')");
+            await RespClient.CommandAsync(_topology.Redis.EndPointOf("abuja"), CancellationToken.None, "SET", $"acknowledged-by-abuja-{i}", "1");
+        }
+
+        var failback = await _topology.FailbackAsync();
+        var afterFailback = await _topology.StatusAsync();
+        var pgKept = Convert.ToInt64(await _topology.Postgres.ScalarAsync("lagos", "SELECT count(*) FROM voxguard_markers WHERE id LIKE 'acknowledged-by-abuja-%'"));
+        var redisKept = 0;
+        for (var i = 0; i < 20; i++)
+        {
+            redisKept += await RespClient.CommandAsync(_topology.Redis.EndPointOf("lagos"), CancellationToken.None, "GET", $"acknowledged-by-abuja-{i}") is "1" ? 1 : 0;
+        }
+
+        foreach (var step in promotion.Prepend(killed).Concat(failback))
+        {
+            TestContext.Out.WriteLine(step);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Row(afterPromotion, "abuja", "postgres").Role, Is.EqualTo("primary"));
+            Assert.That(Row(afterPromotion, "abuja", "redis").Role, Is.EqualTo("master"));
+            Assert.That(Row(afterPromotion, "asaba", "postgres").Health, Does.Contain("from 127.0.113.101:5432"), "asaba follows abuja");
+            Assert.That(Row(afterPromotion, "lagos", "sip").Replication, Does.StartWith("balancer: DOWN"));
+            Assert.That(pgKept, Is.EqualTo(20), "PostgreSQL writes abuja acknowledged survive the failback");
+            Assert.That(redisKept, Is.EqualTo(20), "Redis writes abuja acknowledged survive the failback");
+            Assert.That(Rows(afterFailback, "postgres").Select(row => row.Role), Is.EqualTo(new[] { "primary", "standby", "standby" }));
+            Assert.That(Rows(afterFailback, "redis").Select(row => row.Role), Is.EqualTo(new[] { "master", "replica", "replica" }));
+            Assert.That(Rows(afterFailback, "sip").Select(row => row.Replication), Is.EqualTo(new[]
+            {
+                "balancer: UP (L7OK), weight 70", "balancer: UP (L7OK), weight 15", "balancer: UP (L7OK), weight 15",
+            }));
+        });
+    }
+
+    private static IEnumerable<NodeStatusRow> Rows(TopologyStatus status, string node) => status.Nodes.Where(row => row.Node == node);
+
+    private static NodeStatusRow Row(TopologyStatus status, string region, string node) => status.Nodes.Single(row => row.Region == region && row.Node == node);
+}

@@ -2,6 +2,7 @@ using VoxGuard.Resilience.Benchmarks;
 
 // Benchmarks for the harness's own machinery. They print figures and assert nothing.
 //   ./resilience bench links [--duration <seconds>] [--round-trips <n>]
+//   ./resilience bench topology [--runs <n>] [--profile <name>]
 const string Usage = """
     Usage: ./resilience bench <benchmark> [options]
 
@@ -10,15 +11,48 @@ const string Usage = """
               pass-through throughput, added round-trip latency, and the accuracy
               of the latency and bandwidth toxics, each against a direct connection.
 
+      topology
+              cold start of the whole local topology to verified healthy, and
+              teardown to nothing left, run after run.
+
     Options (links):
       --duration <seconds>   length of each throughput run (default 3, 0.5-10)
       --round-trips <n>      ping-pong round trips per latency run (default 5000, 100-50000)
+
+    Options (topology):
+      --runs <n>             start/stop cycles (default 5, 1-50)
+      --profile <name>       the environment profile (default: the file's default_profile)
     """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
 {
     Console.WriteLine(Usage);
     return args.Length == 0 ? 2 : 0;
+}
+
+if (args[0] == "topology")
+{
+    var runs = 5;
+    string? profile = null;
+    for (var i = 1; i < args.Length; i++)
+    {
+        if (args[i] == "--runs" && i + 1 < args.Length && int.TryParse(args[i + 1], out runs) && runs is >= 1 and <= 50)
+        {
+            i++;
+        }
+        else if (args[i] == "--profile" && i + 1 < args.Length)
+        {
+            profile = args[++i];
+        }
+        else
+        {
+            Console.Error.WriteLine($"bench topology: unknown or invalid option '{args[i]}' (--runs takes 1-50).");
+            Console.Error.WriteLine(Usage);
+            return 2;
+        }
+    }
+
+    return await TopologyBenchmark.RunAsync(runs, profile).ConfigureAwait(false);
 }
 
 if (args[0] != "links")

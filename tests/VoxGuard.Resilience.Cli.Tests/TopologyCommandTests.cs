@@ -1,0 +1,103 @@
+using System.Net;
+
+namespace VoxGuard.Resilience.Cli.Tests;
+
+/// <summary>
+/// <c>up</c>, <c>status</c> and <c>down</c> as a user runs them, against the real servers. The environment is
+/// environments/local.yaml moved to blocks 127.0.131–133.x (balancer 127.0.0.131) with the ci profile, so a
+/// topology someone has up on the local addresses is not disturbed.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+[Category("Functional")]
+public sealed class TopologyCommandTests
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+    private string _environmentFile = null!;
+
+    [OneTimeSetUp]
+    public void WriteEnvironment()
+    {
+        var yaml = File.ReadAllText(Path.Combine(CliProcess.RepositoryRoot, "environments", "local.yaml"))
+            .Replace("127.0.1.", "127.0.131.", StringComparison.Ordinal)
+            .Replace("127.0.2.", "127.0.132.", StringComparison.Ordinal)
+            .Replace("127.0.3.", "127.0.133.", StringComparison.Ordinal)
+            .Replace("address: 127.0.0.10", "address: 127.0.0.131", StringComparison.Ordinal);
+        _environmentFile = Path.Combine(Path.GetTempPath(), $"voxguard-cli-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(_environmentFile, yaml);
+    }
+
+    [OneTimeTearDown]
+    public void RemoveEnvironment() => File.Delete(_environmentFile);
+
+    [Test]
+    public async Task Up_serves_a_healthy_topology_that_status_shows_and_down_stops_completely()
+    {
+        using var up = StartUp();
+        await up.WaitForOutputAsync("Serving until", StartTimeout);
+        var status = await CliProcess.RunAsync("status");
+        var down = await CliProcess.RunAsync("down");
+        var upExit = await up.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        var afterDown = await CliProcess.RunAsync("status");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(status.ExitCode, Is.Zero, status.Error);
+            Assert.That(status.Output, Does.Contain("3/3 regions UP").And.Contain("names lagos master").And.Contain("standby"));
+            Assert.That(down.ExitCode, Is.Zero, down.Error);
+            Assert.That(down.Output, Does.Contain("1 running topology stopped"));
+            Assert.That(upExit, Is.Zero);
+            Assert.That(up.Output, Does.Contain("no process, port or directory left"));
+            Assert.That(afterDown.ExitCode, Is.EqualTo(2));
+            Assert.That(afterDown.Error, Does.Contain("No topology is up"));
+            Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.131.4"), 5432)), Is.False);
+            Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.0.131"), 5060)), Is.False);
+        });
+    }
+
+    [Test]
+    public async Task Down_reaps_every_server_a_killed_up_left_behind()
+    {
+        using var up = StartUp();
+        await up.WaitForOutputAsync("Serving until", StartTimeout);
+        up.SendSignal("KILL");
+        await up.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        var orphanedRedis = Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.131.3"), 6379));
+
+        var down = await CliProcess.RunAsync("down");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(orphanedRedis, Is.True, "a killed harness leaves its servers running until something reaps them");
+            Assert.That(down.ExitCode, Is.Zero, down.Error);
+            Assert.That(down.Output, Does.Contain("1 abandoned run(s) reaped"));
+            Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.131.3"), 6379)), Is.False);
+            Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.132.4"), 5432)), Is.False);
+            Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.133.1"), 5060)), Is.False);
+        });
+    }
+
+    [Test]
+    public async Task Up_with_a_broken_environment_file_starts_nothing_and_names_the_problem()
+    {
+        var broken = Path.Combine(Path.GetTempPath(), $"voxguard-broken-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(broken, File.ReadAllText(_environmentFile).Replace("weight: 70", "weight: seventy", StringComparison.Ordinal));
+        try
+        {
+            var up = await CliProcess.RunAsync("up", "--env", broken, "--profile", "ci");
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(up.ExitCode, Is.EqualTo(2));
+                Assert.That(up.Error, Does.Contain(broken).And.Contain("weight"));
+                Assert.That(up.Output, Does.Not.Contain("links up"), "nothing was started");
+            });
+        }
+        finally
+        {
+            File.Delete(broken);
+        }
+    }
+
+    private CliProcess StartUp() => CliProcess.Start("up", "--env", _environmentFile, "--profile", "ci", "--link-api", "127.0.0.1:0");
+}

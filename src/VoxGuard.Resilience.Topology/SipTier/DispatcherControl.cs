@@ -25,13 +25,17 @@ internal sealed class DispatcherControl(EnvironmentDefinition environment, RunDi
     public async Task<IReadOnlyList<BalancerServerState>> StatesAsync(CancellationToken cancellationToken) =>
         ParseList(await CommandAsync(cancellationToken, "dispatcher.list").ConfigureAwait(false), environment);
 
-    public async Task SetWeightAsync(string region, int weight, CancellationToken cancellationToken)
+    public async Task SetWeightsAsync(IReadOnlyDictionary<string, int> weights, CancellationToken cancellationToken)
     {
         await _reload.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var before = await StatesAsync(cancellationToken).ConfigureAwait(false);
-            _weights[region] = weight;
+            foreach (var (region, weight) in weights)
+            {
+                _weights[region] = weight;
+            }
+
             var list = KamailioConfig.DispatcherList(environment, _weights);
             // Keep every destination's state: the reload reads the flags from the file.
             foreach (var state in before)

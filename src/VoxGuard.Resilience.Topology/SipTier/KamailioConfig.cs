@@ -136,6 +136,8 @@ public static class KamailioConfig
         Line(text, "modparam(\"tm\", \"fr_inv_timer\", 10000)");
         Line(text, Invariant($"modparam(\"dispatcher\", \"list_file\", \"{run.PathOf(SipProxyTier.DispatcherListFile)}\")"));
         Line(text, "modparam(\"dispatcher\", \"flags\", 2)");
+        // Weights change through reloads; the default allows one every 5 s.
+        Line(text, "modparam(\"dispatcher\", \"reload_delta\", 0)");
         Line(text, Invariant($"modparam(\"dispatcher\", \"ds_ping_interval\", {PingSeconds(check.Interval)})"));
         Line(text, "modparam(\"dispatcher\", \"ds_probing_mode\", 1)");
         Line(text, Invariant($"modparam(\"dispatcher\", \"ds_probing_threshold\", {check.Fall})"));

@@ -202,12 +202,22 @@ public sealed class SipProxyTier : IAsyncDisposable
     /// Changes a region's weight in the running balancer (HAProxy <c>set weight</c>; dispatcher: list rewritten and
     /// reloaded, states kept). 0 takes it out of rotation without marking it down.
     /// </summary>
-    public async Task SetWeightAsync(string region, int weight, CancellationToken cancellationToken = default)
+    public Task SetWeightAsync(string region, int weight, CancellationToken cancellationToken = default) =>
+        SetWeightsAsync(new Dictionary<string, int>(StringComparer.Ordinal) { [region] = weight }, cancellationToken);
+
+    /// <summary>Changes several regions' weights at once (the dispatcher reloads once), by region name; each 0–256.</summary>
+    public async Task SetWeightsAsync(IReadOnlyDictionary<string, int> weights, CancellationToken cancellationToken = default)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(weight);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(weight, 256);
-        var name = Environment.Region(region).Name;
-        await _control.SetWeightAsync(name, weight, cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(weights);
+        var checkedWeights = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (region, weight) in weights)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(weight, nameof(weights));
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(weight, 256, nameof(weights));
+            checkedWeights[Environment.Region(region).Name] = weight;
+        }
+
+        await _control.SetWeightsAsync(checkedWeights, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Puts a region in service, drains it (no new calls), or takes it out for maintenance.</summary>

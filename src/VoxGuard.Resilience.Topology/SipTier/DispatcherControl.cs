@@ -20,7 +20,7 @@ internal sealed class DispatcherControl(EnvironmentDefinition environment, RunDi
     private readonly Dictionary<string, int> _weights = environment.Regions.ToDictionary(region => region.Name, region => region.Weight, StringComparer.Ordinal);
     private readonly SemaphoreSlim _reload = new(1, 1);
 
-    private string Socket => "unix:" + run.PathOf(SipProxyTier.BalancerControlSocket);
+    private string Socket => "unix:" + SipProxyTier.ControlSocketPath(run);
 
     public async Task<IReadOnlyList<BalancerServerState>> StatesAsync(CancellationToken cancellationToken) =>
         ParseList(await CommandAsync(cancellationToken, "dispatcher.list").ConfigureAwait(false), environment);

@@ -13,7 +13,7 @@ public sealed class SipConfigTests
     private RunDirectory _run = null!;
 
     [SetUp]
-    public void CreateRun() => _run = RunDirectory.Create(new RunDirectoryOptions { Root = Path.Combine(Path.GetTempPath(), $"voxguard-sip-config-{Guid.NewGuid():N}") });
+    public void CreateRun() => _run = RunDirectory.Create(new RunDirectoryOptions { Root = $"/tmp/vg-sip-{Guid.NewGuid():N}"[..20] });
 
     [TearDown]
     public async Task RemoveRunAsync() => await _run.DisposeAsync();
@@ -35,7 +35,7 @@ public sealed class SipConfigTests
             Assert.That(config, Does.Contain("    bind 127.0.0.41:5060\n"));
             Assert.That(config, Does.Contain("    source 127.0.0.41\n"));
             Assert.That(config, Does.Contain("    mode tcp\n"));
-            Assert.That(config, Does.Contain($"    stats socket {_run.PathOf(SipProxyTier.BalancerControlSocket)} mode 600 level admin\n"));
+            Assert.That(config, Does.Contain($"    stats socket {SipProxyTier.ControlSocketPath(_run)} mode 600 level admin\n"));
         });
     }
 
@@ -176,7 +176,7 @@ public sealed class SipConfigTests
             Assert.That(config, Does.Contain("modparam(\"dispatcher\", \"ds_probing_threshold\", 5)\n"));
             Assert.That(config, Does.Contain("modparam(\"dispatcher\", \"ds_inactive_threshold\", 2)\n"));
             Assert.That(config, Does.Contain("modparam(\"tm\", \"fr_timer\", 5000)\n"));
-            Assert.That(config, Does.Contain($"modparam(\"ctl\", \"binrpc\", \"unix:{_run.PathOf(SipProxyTier.BalancerControlSocket)}\")"));
+            Assert.That(config, Does.Contain($"modparam(\"ctl\", \"binrpc\", \"unix:{SipProxyTier.ControlSocketPath(_run)}\")"));
             foreach (var region in environment.Regions)
             {
                 Assert.That(list, Does.Contain($"1 sip:{region.Sip.Address}:{region.Sip.UdpPort} 9 {region.Priority} rweight={region.Weight};weight={region.Weight};name={region.Name}\n"));
@@ -318,6 +318,16 @@ public sealed class SipConfigTests
             Assert.That(UdpSockets.IsBound(endpoint, table), Is.True);
             Assert.That(UdpSockets.IsBound(new IPEndPoint(IPAddress.Parse("127.0.92.2"), 5070), table), Is.False);
         });
+    }
+
+    [Test]
+    public async Task A_run_directory_too_deep_for_a_unix_socket_is_refused_with_what_to_do()
+    {
+        await using var deep = RunDirectory.Create(new RunDirectoryOptions { Root = _run.Path + "/" + new string('d', 60) });
+
+        var refused = Assert.Throws<ArgumentException>(() => HaproxyConfig.For(SipEnvironments.InBlocks(41), deep))!;
+
+        Assert.That(refused.Message, Does.Contain("at most 97").And.Contain("shorter run root"));
     }
 
     [Test]

@@ -53,6 +53,11 @@ public sealed class SipProxyTierTests
     {
         foreach (var region in Environment.Regions)
         {
+            if (_tier.Engines[region.Name].HasExited)
+            {
+                await _tier.RestartEngineAsync(region.Name);
+            }
+
             if (_tier.Proxies[region.Name].HasExited)
             {
                 await _tier.RestartProxyAsync(region.Name);
@@ -166,6 +171,23 @@ public sealed class SipProxyTierTests
             Assert.That(recovery, Is.LessThan(Environment.Balancer.HealthCheck.RecoveryTime + Environment.Balancer.HealthCheck.Interval + TimeSpan.FromMilliseconds(500)));
             Assert.That(result.Successful, Is.EqualTo(100));
             Assert.That(result.PercentOf("asaba"), Is.EqualTo(15).Within(5));
+        });
+    }
+
+    [Test]
+    public async Task A_dead_engine_behind_a_live_proxy_stays_up_in_the_balancer_and_its_share_of_calls_fails()
+    {
+        await _tier.Engines["asaba"].KillAsync();
+        var result = await (await SippCaller.StartAsync(_run, _tier, calls: 100, rate: 50)).WaitAsync();
+        var asaba = await _tier.BalancerStateAsync("asaba");
+        TestContext.Out.WriteLine($"asaba's engine dead: {result.Successful} completed, {result.Failed} failed; {result.Split(Regions)}; balancer: asaba {asaba.RawStatus} {asaba.CheckStatus}");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(asaba.Status, Is.EqualTo(BalancerServerStatus.Up), "the health check is answered by the proxy, not the engine");
+            Assert.That(result.Failed, Is.EqualTo(15).Within(3), "asaba's share");
+            Assert.That(result.Successful + result.Failed, Is.EqualTo(100));
+            Assert.That(result.PerRegion.ContainsKey("asaba"), Is.False);
         });
     }
 

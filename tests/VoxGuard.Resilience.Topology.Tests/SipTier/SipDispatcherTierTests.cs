@@ -111,6 +111,30 @@ public sealed class SipDispatcherTierTests
     }
 
     [Test]
+    public async Task Calls_sent_to_lagos_after_its_proxy_died_are_redispatched_before_the_pings_notice()
+    {
+        var caller = await SippCaller.StartAsync(_run, _tier, calls: 250, rate: 50);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var killed = await _tier.Proxies["lagos"].KillAsync();
+        var down = await _tier.WaitUntilStateAsync("lagos", BalancerServerStatus.Down, TimeSpan.FromSeconds(15));
+        var result = await caller.WaitAsync();
+        var killedAt = caller.CallNumberAt(killed.ExitedAt);
+        var downAt = caller.CallNumberAt(down);
+        var window = result.RegionByCall.Where(pair => pair.Key > killedAt + 5 && pair.Key < downAt).Select(pair => pair.Value).ToList();
+        TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"UDP, lagos killed at call ~{killedAt}, marked inactive at call ~{downAt}: {result.Successful} completed, {result.Failed} failed; "
+            + $"{window.Count} calls answered in between, none by lagos: {!window.Contains("lagos")}"));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(downAt - killedAt, Is.GreaterThan(25), "the pings take seconds to notice: calls keep arriving for lagos meanwhile");
+            Assert.That(window, Has.None.EqualTo("lagos"));
+            Assert.That(result.Successful + result.Failed, Is.EqualTo(250));
+            Assert.That(result.Failed, Is.LessThanOrEqualTo(5), "redispatch (failure route, ds_next_dst) loses only calls in progress on lagos at the kill");
+        });
+    }
+
+    [Test]
     public async Task Changing_a_weight_reloads_the_dispatcher_and_keeps_every_region_up()
     {
         await _tier.SetWeightsAsync(new Dictionary<string, int> { ["lagos"] = 20, ["abuja"] = 40, ["asaba"] = 40 });

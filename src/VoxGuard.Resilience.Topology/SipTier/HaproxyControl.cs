@@ -62,7 +62,8 @@ internal sealed class HaproxyControl(string socketPath) : ISipBalancerControl
                 StatusOf(fields[status]),
                 fields[status],
                 int.Parse(fields[weight], CultureInfo.InvariantCulture),
-                fields[check]));
+                // "* L7OK": HAProxy marks a check in progress with "* " before the last result.
+                fields[check].StartsWith("* ", StringComparison.Ordinal) ? fields[check][2..] : fields[check]));
         }
 
         return states;

@@ -282,7 +282,8 @@ public sealed class SipProxyTier : IAsyncDisposable
     /// <paramref name="status"/>; returns the <see cref="TimeProvider.GetTimestamp"/> of the poll that saw it (compare with a
     /// <see cref="ProcessExit.ExitedAt"/> for time to detection).
     /// </summary>
-    /// <exception cref="TimeoutException">Not seen within <paramref name="timeout"/>; the message has the last state.</exception>
+    /// <exception cref="TimeoutException">Not seen within <paramref name="timeout"/>; the message has the last state, or says
+    /// that the balancer exited.</exception>
     public async Task<long> WaitUntilStateAsync(string region, BalancerServerStatus status, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         var name = Environment.Region(region).Name;
@@ -301,7 +302,10 @@ public sealed class SipProxyTier : IAsyncDisposable
         }
         catch (TimeoutException exception)
         {
-            throw new TimeoutException($"{exception.Message.TrimEnd('.')}; last seen: {last?.RawStatus ?? "nothing"} (check {last?.CheckStatus ?? "-"}).", exception);
+            var seenLast = Balancer.HasExited
+                ? $"the balancer ({Balancer}) exited with code {Balancer.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "?"}"
+                : $"last seen: {last?.RawStatus ?? "nothing"} (check {last?.CheckStatus ?? "-"})";
+            throw new TimeoutException($"{exception.Message.TrimEnd('.')}; {seenLast}.", exception);
         }
 
         return seen;

@@ -225,7 +225,7 @@ public sealed class SipConfigTests
             + "sip,FRONTEND,0,OPEN,,,\n"
             + "regions,lagos,0,UP,70,L7OK,\n"
             + "regions,abuja,0,DOWN 1/2,15,L4CON,\n"
-            + "regions,asaba,0,MAINT,15,L7OK,\n"
+            + "regions,asaba,0,MAINT,15,* L7OK,\n"
             + "regions,BACKEND,0,UP,85,,\n";
 
         var states = HaproxyControl.ParseStat(csv);

@@ -96,6 +96,14 @@ public sealed class SipProxyTierTests
     }
 
     [Test]
+    public void Waiting_for_a_state_that_never_comes_times_out_with_the_last_state_seen()
+    {
+        var timedOut = Assert.ThrowsAsync<TimeoutException>(() => _tier.WaitUntilStateAsync("abuja", BalancerServerStatus.Down, TimeSpan.FromMilliseconds(300)))!;
+
+        Assert.That(timedOut.Message, Does.Contain("abuja Down").And.Contain("last seen: UP (check L7OK)"));
+    }
+
+    [Test]
     public async Task Every_call_completes_through_the_balancer_and_the_regions_split_70_15_15()
     {
         var before = await EngineCallsAsync();

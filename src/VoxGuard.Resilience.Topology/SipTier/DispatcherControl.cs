@@ -20,18 +20,22 @@ internal sealed class DispatcherControl(EnvironmentDefinition environment, RunDi
     private readonly Dictionary<string, int> _weights = environment.Regions.ToDictionary(region => region.Name, region => region.Weight, StringComparer.Ordinal);
     private readonly SemaphoreSlim _reload = new(1, 1);
 
-    private string Socket => "unix:" + run.PathOf(SipProxyTier.BalancerControlSocket);
+    private string Socket => "unix:" + SipProxyTier.ControlSocketPath(run);
 
     public async Task<IReadOnlyList<BalancerServerState>> StatesAsync(CancellationToken cancellationToken) =>
         ParseList(await CommandAsync(cancellationToken, "dispatcher.list").ConfigureAwait(false), environment);
 
-    public async Task SetWeightAsync(string region, int weight, CancellationToken cancellationToken)
+    public async Task SetWeightsAsync(IReadOnlyDictionary<string, int> weights, CancellationToken cancellationToken)
     {
         await _reload.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var before = await StatesAsync(cancellationToken).ConfigureAwait(false);
-            _weights[region] = weight;
+            foreach (var (region, weight) in weights)
+            {
+                _weights[region] = weight;
+            }
+
             var list = KamailioConfig.DispatcherList(environment, _weights);
             // Keep every destination's state: the reload reads the flags from the file.
             foreach (var state in before)

@@ -41,7 +41,7 @@ public static class HaproxyConfig
         Line(text, "global");
         Line(text, Invariant($"    maxconn {MaxConnections}"));
         Line(text, "    nbthread 1");
-        Line(text, $"    stats socket {run.PathOf(SipProxyTier.BalancerControlSocket)} mode 600 level admin");
+        Line(text, $"    stats socket {SipProxyTier.ControlSocketPath(run)} mode 600 level admin");
         Line(text, "    stats timeout 10s");
         Line(text, string.Empty);
         Line(text, "defaults");

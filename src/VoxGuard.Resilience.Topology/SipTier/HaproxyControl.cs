@@ -17,10 +17,13 @@ internal sealed class HaproxyControl(string socketPath) : ISipBalancerControl
         return ParseStat(csv);
     }
 
-    public async Task SetWeightAsync(string region, int weight, CancellationToken cancellationToken)
+    public async Task SetWeightsAsync(IReadOnlyDictionary<string, int> weights, CancellationToken cancellationToken)
     {
-        var command = string.Create(CultureInfo.InvariantCulture, $"set weight {HaproxyConfig.Backend}/{region} {weight}");
-        ExpectEmpty(command, await CommandAsync(command, cancellationToken).ConfigureAwait(false));
+        foreach (var (region, weight) in weights)
+        {
+            var command = string.Create(CultureInfo.InvariantCulture, $"set weight {HaproxyConfig.Backend}/{region} {weight}");
+            ExpectEmpty(command, await CommandAsync(command, cancellationToken).ConfigureAwait(false));
+        }
     }
 
     public async Task SetAdminStateAsync(string region, BalancerAdminState state, CancellationToken cancellationToken)
@@ -59,7 +62,8 @@ internal sealed class HaproxyControl(string socketPath) : ISipBalancerControl
                 StatusOf(fields[status]),
                 fields[status],
                 int.Parse(fields[weight], CultureInfo.InvariantCulture),
-                fields[check]));
+                // "* L7OK": HAProxy marks a check in progress with "* " before the last result.
+                fields[check].StartsWith("* ", StringComparison.Ordinal) ? fields[check][2..] : fields[check]));
         }
 
         return states;

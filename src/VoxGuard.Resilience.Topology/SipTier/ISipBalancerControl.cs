@@ -5,7 +5,7 @@ internal interface ISipBalancerControl
 {
     Task<IReadOnlyList<BalancerServerState>> StatesAsync(CancellationToken cancellationToken);
 
-    Task SetWeightAsync(string region, int weight, CancellationToken cancellationToken);
+    Task SetWeightsAsync(IReadOnlyDictionary<string, int> weights, CancellationToken cancellationToken);
 
     Task SetAdminStateAsync(string region, BalancerAdminState state, CancellationToken cancellationToken);
 }

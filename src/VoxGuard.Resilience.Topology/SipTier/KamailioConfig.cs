@@ -130,12 +130,14 @@ public static class KamailioConfig
         Header(text, $"global SIP balancer (dispatcher) of {environment.Name}, run {run.RunId}");
         Line(text, Invariant($"listen=udp:{balancer.Address}:{balancer.SipPort}"));
         Modules(text, "tm", "sl", "rr", "pv", "maxfwd", "textops", "siputils", "ctl", "dispatcher");
-        Line(text, Invariant($"modparam(\"ctl\", \"binrpc\", \"unix:{run.PathOf(SipProxyTier.BalancerControlSocket)}\")"));
+        Line(text, Invariant($"modparam(\"ctl\", \"binrpc\", \"unix:{SipProxyTier.ControlSocketPath(run)}\")"));
         // The ping's own timeout is tm's fr_timer (no 100 Trying comes for OPTIONS).
         Line(text, Invariant($"modparam(\"tm\", \"fr_timer\", {Milliseconds(check.Timeout)})"));
         Line(text, "modparam(\"tm\", \"fr_inv_timer\", 10000)");
         Line(text, Invariant($"modparam(\"dispatcher\", \"list_file\", \"{run.PathOf(SipProxyTier.DispatcherListFile)}\")"));
         Line(text, "modparam(\"dispatcher\", \"flags\", 2)");
+        // Weights change through reloads; the default allows one every 5 s.
+        Line(text, "modparam(\"dispatcher\", \"reload_delta\", 0)");
         Line(text, Invariant($"modparam(\"dispatcher\", \"ds_ping_interval\", {PingSeconds(check.Interval)})"));
         Line(text, "modparam(\"dispatcher\", \"ds_probing_mode\", 1)");
         Line(text, Invariant($"modparam(\"dispatcher\", \"ds_probing_threshold\", {check.Fall})"));

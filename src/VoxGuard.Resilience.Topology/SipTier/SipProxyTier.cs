@@ -24,6 +24,12 @@ public sealed class SipProxyTier : IAsyncDisposable
     /// <summary>The balancer's control socket in the run directory (HAProxy's admin stats socket, or Kamailio's binrpc).</summary>
     public const string BalancerControlSocket = "sip-balancer.sock";
 
+    /// <summary>
+    /// The longest control-socket path HAProxy accepts (97 characters; a unix socket path is at most 108 bytes). The
+    /// default run root (/dev/shm/voxguard-resilience/&lt;run-id&gt;/) gives about 70.
+    /// </summary>
+    public const int MaxControlSocketPath = 97;
+
     /// <summary>The UDP balancer's dispatcher list in the run directory.</summary>
     public const string DispatcherListFile = "sip-balancer-dispatcher.list";
 
@@ -39,17 +45,19 @@ public sealed class SipProxyTier : IAsyncDisposable
     private readonly ISipBalancerControl _control;
     private readonly TimeProvider _time;
     private readonly Dictionary<string, ManagedProcess> _proxies;
+    private readonly Dictionary<string, ManagedProcess> _engines;
+    private readonly Lock _processes = new();
     private int _disposed;
 
     private SipProxyTier(EnvironmentDefinition environment, RunDirectory run, ISipBalancerControl control, TimeProvider time,
-        Dictionary<string, ManagedProcess> proxies, IReadOnlyDictionary<string, ManagedProcess> engines, ManagedProcess balancer)
+        Dictionary<string, ManagedProcess> proxies, Dictionary<string, ManagedProcess> engines, ManagedProcess balancer)
     {
         Environment = environment;
         _run = run;
         _control = control;
         _time = time;
         _proxies = proxies;
-        Engines = engines;
+        _engines = engines;
         Balancer = balancer;
     }
 
@@ -61,15 +69,24 @@ public sealed class SipProxyTier : IAsyncDisposable
     {
         get
         {
-            lock (_proxies)
+            lock (_processes)
             {
                 return new Dictionary<string, ManagedProcess>(_proxies, StringComparer.Ordinal);
             }
         }
     }
 
-    /// <summary>The engine stand-in of each region, by region name.</summary>
-    public IReadOnlyDictionary<string, ManagedProcess> Engines { get; }
+    /// <summary>The engine stand-in of each region, by region name (the latest process after <see cref="RestartEngineAsync"/>).</summary>
+    public IReadOnlyDictionary<string, ManagedProcess> Engines
+    {
+        get
+        {
+            lock (_processes)
+            {
+                return new Dictionary<string, ManagedProcess>(_engines, StringComparer.Ordinal);
+            }
+        }
+    }
 
     /// <summary>The global balancer's process (HAProxy, or Kamailio with the dispatcher).</summary>
     public ManagedProcess Balancer { get; }
@@ -128,62 +145,98 @@ public sealed class SipProxyTier : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(run);
         ProcessSpec.EnsureInstalled(SpecsFor(environment, run));
-        var time = TimeProvider.System;
+        var started = new List<ManagedProcess>();
+        try
+        {
+            return await StartCoreAsync(environment, run, started, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // A tier that did not come up leaves nothing running (its run would kill it too, but only at its end).
+            foreach (var process in started)
+            {
+                await process.DisposeAsync().ConfigureAwait(false);
+            }
 
+            throw;
+        }
+    }
+
+    private static async Task<SipProxyTier> StartCoreAsync(EnvironmentDefinition environment, RunDirectory run, List<ManagedProcess> started,
+        CancellationToken cancellationToken)
+    {
         await EngineStandIn.WriteFilesAsync(run, cancellationToken).ConfigureAwait(false);
         var engines = new Dictionary<string, ManagedProcess>(StringComparer.Ordinal);
         foreach (var region in environment.Regions)
         {
             var engine = await run.StartProcessAsync(EngineStandIn.SpecFor(run, region), cancellationToken).ConfigureAwait(false);
+            started.Add(engine);
             engines[region.Name] = engine;
         }
 
         foreach (var region in environment.Regions)
         {
-            var endpoint = region.Engine.EndPoint;
-            await engines[region.Name].WaitUntilReadyAsync(
-                WaitStrategy.Until($"UDP {endpoint} to be bound", _ => Task.FromResult(UdpSockets.IsBound(endpoint))).WithTimeout(ReadyTimeout),
-                cancellationToken).ConfigureAwait(false);
+            await WaitUntilEngineReadyAsync(engines[region.Name], region, cancellationToken).ConfigureAwait(false);
         }
 
         var proxies = new Dictionary<string, ManagedProcess>(StringComparer.Ordinal);
         foreach (var region in environment.Regions)
         {
             await File.WriteAllTextAsync(run.PathOf($"{region.Name}-kamailio.cfg"), KamailioConfig.For(environment, run, region), cancellationToken).ConfigureAwait(false);
-            proxies[region.Name] = await StartProxyProcessAsync(run, region, cancellationToken).ConfigureAwait(false);
+            var proxy = await run.StartProcessAsync(ProxySpecFor(run, region), cancellationToken).ConfigureAwait(false);
+            started.Add(proxy);
+            proxies[region.Name] = proxy;
+            await WaitUntilProxyReadyAsync(proxy, region, cancellationToken).ConfigureAwait(false);
         }
 
-        ManagedProcess balancer;
         ISipBalancerControl control;
         if (environment.Balancer.Transport == BalancerTransport.Udp)
         {
             await File.WriteAllTextAsync(run.PathOf(DispatcherListFile), KamailioConfig.DispatcherList(environment), cancellationToken).ConfigureAwait(false);
             await File.WriteAllTextAsync(run.PathOf($"{BalancerProcessName}.cfg"), KamailioConfig.BalancerFor(environment, run), cancellationToken).ConfigureAwait(false);
-            balancer = await run.StartProcessAsync(BalancerSpecFor(environment, run), cancellationToken).ConfigureAwait(false);
             control = new DispatcherControl(environment, run);
         }
         else
         {
             await File.WriteAllTextAsync(run.PathOf($"{BalancerProcessName}.cfg"), HaproxyConfig.For(environment, run), cancellationToken).ConfigureAwait(false);
-            balancer = await run.StartProcessAsync(BalancerSpecFor(environment, run), cancellationToken).ConfigureAwait(false);
-            control = new HaproxyControl(run.PathOf(BalancerControlSocket));
+            control = new HaproxyControl(ControlSocketPath(run));
         }
 
-        var tier = new SipProxyTier(environment, run, control, time, proxies, engines, balancer);
-        await balancer.WaitUntilReadyAsync(WaitStrategy.UntilFileExists(run.PathOf(BalancerControlSocket)).WithTimeout(ReadyTimeout), cancellationToken).ConfigureAwait(false);
+        var balancer = await run.StartProcessAsync(BalancerSpecFor(environment, run), cancellationToken).ConfigureAwait(false);
+        started.Add(balancer);
+        var tier = new SipProxyTier(environment, run, control, TimeProvider.System, proxies, engines, balancer);
+        await balancer.WaitUntilReadyAsync(WaitStrategy.UntilFileExists(ControlSocketPath(run)).WithTimeout(ReadyTimeout), cancellationToken).ConfigureAwait(false);
         var regions = environment.Regions.Count;
         await balancer.WaitUntilReadyAsync(
             WaitStrategy.Until(
                 string.Create(CultureInfo.InvariantCulture, $"the balancer to report all {regions} regions up after a passed SIP OPTIONS check"),
                 async cancel =>
                 {
-                    var states = await tier._control.StatesAsync(cancel).ConfigureAwait(false);
+                    var states = await control.StatesAsync(cancel).ConfigureAwait(false);
                     return states.Count == regions && states.All(state => state.IsUp && state.CheckStatus is "L7OK" or "AP");
                 })
                 .WithTimeout(ReadyTimeout + (environment.Balancer.HealthCheck.RecoveryTime * 2))
                 .WithInterval(PollInterval),
             cancellationToken).ConfigureAwait(false);
         return tier;
+    }
+
+    /// <summary>The balancer's control socket in <paramref name="run"/>; refuses a path too long for a unix socket.</summary>
+    /// <exception cref="ArgumentException">The run directory's path is too long: choose a shorter run root.</exception>
+    public static string ControlSocketPath(RunDirectory run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        var path = run.PathOf(BalancerControlSocket);
+        if (path.Length > MaxControlSocketPath)
+        {
+            var length = path.Length.ToString(CultureInfo.InvariantCulture);
+            var limit = MaxControlSocketPath.ToString(CultureInfo.InvariantCulture);
+            throw new ArgumentException(
+                $"The SIP balancer's control socket {path} is {length} characters long; a unix socket path may have at most {limit} here. "
+                + "Use a shorter run root (RunDirectoryOptions.Root), e.g. the default /dev/shm/voxguard-resilience.", nameof(run));
+        }
+
+        return path;
     }
 
     /// <summary>Every region as the balancer sees it now, in the environment's order.</summary>
@@ -202,12 +255,22 @@ public sealed class SipProxyTier : IAsyncDisposable
     /// Changes a region's weight in the running balancer (HAProxy <c>set weight</c>; dispatcher: list rewritten and
     /// reloaded, states kept). 0 takes it out of rotation without marking it down.
     /// </summary>
-    public async Task SetWeightAsync(string region, int weight, CancellationToken cancellationToken = default)
+    public Task SetWeightAsync(string region, int weight, CancellationToken cancellationToken = default) =>
+        SetWeightsAsync(new Dictionary<string, int>(StringComparer.Ordinal) { [region] = weight }, cancellationToken);
+
+    /// <summary>Changes several regions' weights at once (the dispatcher reloads once), by region name; each 0–256.</summary>
+    public async Task SetWeightsAsync(IReadOnlyDictionary<string, int> weights, CancellationToken cancellationToken = default)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(weight);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(weight, 256);
-        var name = Environment.Region(region).Name;
-        await _control.SetWeightAsync(name, weight, cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(weights);
+        var checkedWeights = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (region, weight) in weights)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(weight, nameof(weights));
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(weight, 256, nameof(weights));
+            checkedWeights[Environment.Region(region).Name] = weight;
+        }
+
+        await _control.SetWeightsAsync(checkedWeights, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Puts a region in service, drains it (no new calls), or takes it out for maintenance.</summary>
@@ -219,7 +282,8 @@ public sealed class SipProxyTier : IAsyncDisposable
     /// <paramref name="status"/>; returns the <see cref="TimeProvider.GetTimestamp"/> of the poll that saw it (compare with a
     /// <see cref="ProcessExit.ExitedAt"/> for time to detection).
     /// </summary>
-    /// <exception cref="TimeoutException">Not seen within <paramref name="timeout"/>; the message has the last state.</exception>
+    /// <exception cref="TimeoutException">Not seen within <paramref name="timeout"/>; the message has the last state, or says
+    /// that the balancer exited.</exception>
     public async Task<long> WaitUntilStateAsync(string region, BalancerServerStatus status, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         var name = Environment.Region(region).Name;
@@ -238,7 +302,10 @@ public sealed class SipProxyTier : IAsyncDisposable
         }
         catch (TimeoutException exception)
         {
-            throw new TimeoutException($"{exception.Message.TrimEnd('.')}; last seen: {last?.RawStatus ?? "nothing"} (check {last?.CheckStatus ?? "-"}).", exception);
+            var seenLast = Balancer.HasExited
+                ? $"the balancer ({Balancer}) exited with code {Balancer.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "?"}"
+                : $"last seen: {last?.RawStatus ?? "nothing"} (check {last?.CheckStatus ?? "-"})";
+            throw new TimeoutException($"{exception.Message.TrimEnd('.')}; {seenLast}.", exception);
         }
 
         return seen;
@@ -252,12 +319,30 @@ public sealed class SipProxyTier : IAsyncDisposable
     public async Task<ManagedProcess> RestartProxyAsync(string region, CancellationToken cancellationToken = default)
     {
         var definition = Environment.Region(region);
-        var process = await StartProxyProcessAsync(_run, definition, cancellationToken).ConfigureAwait(false);
-        lock (_proxies)
+        var process = await _run.StartProcessAsync(ProxySpecFor(_run, definition), cancellationToken).ConfigureAwait(false);
+        lock (_processes)
         {
             _proxies[definition.Name] = process;
         }
 
+        await WaitUntilProxyReadyAsync(process, definition, cancellationToken).ConfigureAwait(false);
+        return process;
+    }
+
+    /// <summary>
+    /// Starts a region's engine stand-in again after it was killed or stopped and returns once its UDP port is bound.
+    /// The balancer never saw it gone: its health checks are answered by the region's proxy.
+    /// </summary>
+    public async Task<ManagedProcess> RestartEngineAsync(string region, CancellationToken cancellationToken = default)
+    {
+        var definition = Environment.Region(region);
+        var process = await _run.StartProcessAsync(EngineStandIn.SpecFor(_run, definition), cancellationToken).ConfigureAwait(false);
+        lock (_processes)
+        {
+            _engines[definition.Name] = process;
+        }
+
+        await WaitUntilEngineReadyAsync(process, definition, cancellationToken).ConfigureAwait(false);
         return process;
     }
 
@@ -276,11 +361,15 @@ public sealed class SipProxyTier : IAsyncDisposable
         }
     }
 
-    private static async Task<ManagedProcess> StartProxyProcessAsync(RunDirectory run, RegionDefinition region, CancellationToken cancellationToken)
+    private static Task WaitUntilProxyReadyAsync(ManagedProcess proxy, RegionDefinition region, CancellationToken cancellationToken) =>
+        proxy.WaitUntilReadyAsync(WaitStrategy.UntilTcpPortOpen(region.Sip.TcpEndPoint).WithTimeout(ReadyTimeout), cancellationToken);
+
+    private static Task WaitUntilEngineReadyAsync(ManagedProcess engine, RegionDefinition region, CancellationToken cancellationToken)
     {
-        var process = await run.StartProcessAsync(ProxySpecFor(run, region), cancellationToken).ConfigureAwait(false);
-        await process.WaitUntilReadyAsync(WaitStrategy.UntilTcpPortOpen(region.Sip.TcpEndPoint).WithTimeout(ReadyTimeout), cancellationToken).ConfigureAwait(false);
-        return process;
+        var endpoint = region.Engine.EndPoint;
+        return engine.WaitUntilReadyAsync(
+            WaitStrategy.Until($"UDP {endpoint} to be bound", _ => Task.FromResult(UdpSockets.IsBound(endpoint))).WithTimeout(ReadyTimeout),
+            cancellationToken);
     }
 
     private static ProcessSpec KamailioSpec(RunDirectory run, string name) =>

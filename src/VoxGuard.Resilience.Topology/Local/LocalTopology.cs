@@ -238,6 +238,11 @@ public sealed class LocalTopology : IAsyncDisposable
         var name = Environment.Region(region).Name;
         var steps = new List<TopologyOperation>();
         var started = Stopwatch.GetTimestamp();
+        if (Sip.Engines[name].HasExited)
+        {
+            await Sip.RestartEngineAsync(name, cancellationToken).ConfigureAwait(false);
+        }
+
         if (Sip.Proxies[name].HasExited)
         {
             await Sip.RestartProxyAsync(name, cancellationToken).ConfigureAwait(false);

@@ -139,6 +139,7 @@ public sealed class LocalTopologyTests
             Assert.That(redisKept, Is.EqualTo(20), "Redis writes abuja acknowledged survive the failback");
             Assert.That(Rows(afterFailback, "postgres").Select(row => row.Role), Is.EqualTo(new[] { "primary", "standby", "standby" }));
             Assert.That(Rows(afterFailback, "redis").Select(row => row.Role), Is.EqualTo(new[] { "master", "replica", "replica" }));
+            Assert.That(Row(afterFailback, "lagos", "engine").Health, Is.EqualTo("running"), "the rejoin restarted lagos's engine too");
             Assert.That(Rows(afterFailback, "sip").Select(row => row.Replication), Is.EqualTo(new[]
             {
                 "balancer: UP (L7OK), weight 70", "balancer: UP (L7OK), weight 15", "balancer: UP (L7OK), weight 15",

@@ -219,19 +219,20 @@ public sealed class SipProxyTierTests
         });
     }
 
-    [Test]
-    public async Task A_region_in_maintenance_takes_no_calls_and_returns_when_ready()
+    [TestCase(BalancerAdminState.Maintenance, BalancerServerStatus.Maintenance)]
+    [TestCase(BalancerAdminState.Drain, BalancerServerStatus.Draining)]
+    public async Task A_region_taken_out_by_an_operator_takes_no_new_calls_and_returns_when_ready(BalancerAdminState admin, BalancerServerStatus expected)
     {
-        await _tier.SetAdminStateAsync("abuja", BalancerAdminState.Maintenance);
-        var inMaintenance = await _tier.BalancerStateAsync("abuja");
+        await _tier.SetAdminStateAsync("abuja", admin);
+        var taken = await _tier.BalancerStateAsync("abuja");
         var result = await (await SippCaller.StartAsync(_run, _tier, calls: 100, rate: 50)).WaitAsync();
         await _tier.SetAdminStateAsync("abuja", BalancerAdminState.Ready);
         await _tier.WaitUntilStateAsync("abuja", BalancerServerStatus.Up, TimeSpan.FromSeconds(10));
-        TestContext.Out.WriteLine($"abuja in maintenance: {result.Split(Regions)}");
+        TestContext.Out.WriteLine($"abuja {taken.RawStatus}: {result.Split(Regions)}");
 
         Assert.Multiple(() =>
         {
-            Assert.That(inMaintenance.Status, Is.EqualTo(BalancerServerStatus.Maintenance));
+            Assert.That(taken.Status, Is.EqualTo(expected));
             Assert.That(result.Successful, Is.EqualTo(100));
             Assert.That(result.PerRegion.ContainsKey("abuja"), Is.False);
             Assert.That(result.PercentOf("lagos"), Is.EqualTo(100.0 * 70 / 85).Within(4));

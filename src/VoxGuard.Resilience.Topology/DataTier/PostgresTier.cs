@@ -94,6 +94,8 @@ public sealed class PostgresTier : IAsyncDisposable
 
         var tier = new PostgresTier(environment, run, plan, processes);
         await tier.ExecuteAsync(environment.Primary.Name, "CREATE TABLE voxguard_markers (id text PRIMARY KEY, written_at timestamptz NOT NULL DEFAULT now())", cancellationToken).ConfigureAwait(false);
+        // The engines' call events: one row per acknowledged write, read back to account for every write (RPO).
+        await tier.ExecuteAsync(environment.Primary.Name, "CREATE TABLE voxguard_writes (id text PRIMARY KEY, region text NOT NULL, call_id text NOT NULL, written_at timestamptz NOT NULL DEFAULT now())", cancellationToken).ConfigureAwait(false);
         await tier.WaitUntilReplicatedAsync($"ready-{run.RunId}", ReadyTimeout, cancellationToken).ConfigureAwait(false);
         return tier;
     }

@@ -1,0 +1,93 @@
+using System.Net.Sockets;
+using Npgsql;
+using VoxGuard.Resilience.Topology.Environments;
+
+namespace VoxGuard.Resilience.Engine;
+
+/// <summary>
+/// Records call events in the current PostgreSQL primary (table voxguard_writes), acknowledging a write only after
+/// its commit returned. When a write fails it looks for the node that is not in recovery (its own region first) and
+/// retries once there under a new id — the first attempt's fate is unknown, which the RPO accounting allows for.
+/// </summary>
+public sealed class PostgresWriter
+{
+    private const string User = "postgres";
+    private readonly StoreRoutes _routes;
+    private readonly WriteLog _log;
+    private readonly PrimaryTracker _primary;
+
+    public PostgresWriter(StoreRoutes routes, RegionDefinition initialPrimary, WriteLog log)
+    {
+        ArgumentNullException.ThrowIfNull(routes);
+        ArgumentNullException.ThrowIfNull(initialPrimary);
+        ArgumentNullException.ThrowIfNull(log);
+        _routes = routes;
+        _log = log;
+        _primary = new PrimaryTracker(initialPrimary, FindPrimaryAsync);
+    }
+
+    /// <summary>The region this engine currently writes call events to.</summary>
+    public RegionDefinition Primary => _primary.Current;
+
+    /// <summary>Writes one call event; true once a commit was acknowledged (first try or the retry).</summary>
+    public async Task<bool> WriteAsync(string id, string callId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        var target = _primary.Current;
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            var writeId = attempt == 0 ? id : $"{id}-retry";
+            _log.Record(WriteOutcome.Attempted, writeId, WriteStore.Postgres, target.Name);
+            try
+            {
+                await using var connection = new NpgsqlConnection(ConnectionString(target, pooled: true));
+                await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+                await using var command = new NpgsqlCommand("INSERT INTO voxguard_writes (id, region, call_id) VALUES ($1, $2, $3)", connection);
+                command.Parameters.Add(new NpgsqlParameter { Value = writeId });
+                command.Parameters.Add(new NpgsqlParameter { Value = _routes.Home.Name });
+                command.Parameters.Add(new NpgsqlParameter { Value = callId });
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                _log.Record(WriteOutcome.Acknowledged, writeId, WriteStore.Postgres, target.Name);
+                return true;
+            }
+            catch (Exception exception) when (exception is NpgsqlException or SocketException or TimeoutException or IOException && !cancellationToken.IsCancellationRequested)
+            {
+                _log.Record(WriteOutcome.Failed, writeId, WriteStore.Postgres, target.Name, exception.Message);
+                NpgsqlConnection.ClearPool(new NpgsqlConnection(ConnectionString(target, pooled: true)));
+                target = await _primary.ReconsiderAsync(target, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return false;
+    }
+
+    private async Task<RegionDefinition?> FindPrimaryAsync(CancellationToken cancellationToken)
+    {
+        foreach (var region in _routes.SearchOrder)
+        {
+            try
+            {
+                await using var connection = new NpgsqlConnection(ConnectionString(region, pooled: false));
+                await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+                await using var command = new NpgsqlCommand("SELECT pg_is_in_recovery()", connection);
+                if (!(bool)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!)
+                {
+                    return region;
+                }
+            }
+            catch (Exception exception) when (exception is NpgsqlException or SocketException or TimeoutException or IOException)
+            {
+                // down, cut off or hung: not where writes can go
+            }
+        }
+
+        return null;
+    }
+
+    private string ConnectionString(RegionDefinition target, bool pooled)
+    {
+        var endpoint = _routes.To(target, RegionService.Postgres);
+        return $"Host={endpoint.Address};Port={endpoint.Port};Username={User};Database=postgres;Timeout=1;Command Timeout=2;" +
+            (pooled ? "Pooling=true;Maximum Pool Size=64" : "Pooling=false");
+    }
+}

@@ -1,0 +1,74 @@
+using VoxGuard.Resilience.Topology.Environments;
+
+namespace VoxGuard.Resilience.Engine;
+
+/// <summary>
+/// Which region holds a store's primary, as far as this engine knows, and the one search for a new one after a write
+/// fails: every caller that fails meanwhile waits for the same search instead of starting its own (hundreds of
+/// calls per second fail together when a primary dies).
+/// </summary>
+internal sealed class PrimaryTracker
+{
+    private readonly Func<CancellationToken, Task<RegionDefinition?>> _search;
+    private readonly Lock _gate = new();
+    private Task<RegionDefinition?>? _searching;
+
+    public PrimaryTracker(RegionDefinition initial, Func<CancellationToken, Task<RegionDefinition?>> search)
+    {
+        Current = initial;
+        _search = search;
+    }
+
+    /// <summary>Where writes go now.</summary>
+    public RegionDefinition Current { get; private set; }
+
+    /// <summary>How many searches ran (each a failover the engine followed, or a failed look).</summary>
+    public int Searches { get; private set; }
+
+    /// <summary>
+    /// After a write to <paramref name="failedAt"/> failed: joins the running search or starts one (unless another
+    /// caller already moved on from that region); returns where writes go now.
+    /// </summary>
+    public async Task<RegionDefinition> ReconsiderAsync(RegionDefinition failedAt, CancellationToken cancellationToken)
+    {
+        Task<RegionDefinition?> search;
+        lock (_gate)
+        {
+            if (Current.Name != failedAt.Name && _searching is null)
+            {
+                return Current; // someone already found the new primary
+            }
+
+            _searching ??= RunSearchAsync();
+            search = _searching;
+        }
+
+        var found = await search.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return found ?? Current;
+    }
+
+    private async Task<RegionDefinition?> RunSearchAsync()
+    {
+        try
+        {
+            var found = await _search(CancellationToken.None).ConfigureAwait(false);
+            lock (_gate)
+            {
+                Searches++;
+                if (found is not null)
+                {
+                    Current = found;
+                }
+            }
+
+            return found;
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _searching = null;
+            }
+        }
+    }
+}

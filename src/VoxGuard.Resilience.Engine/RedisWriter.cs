@@ -1,0 +1,78 @@
+using System.Net.Sockets;
+using VoxGuard.Resilience.Topology.DataTier;
+using VoxGuard.Resilience.Topology.Environments;
+
+namespace VoxGuard.Resilience.Engine;
+
+/// <summary>
+/// Updates session state in the current Redis master, which it learns from its own region's Sentinel (as the real
+/// engine's client does), acknowledging a write only after the master's reply. On a refused write (READONLY after a
+/// failover, connection refused, timeout) it asks the Sentinel again and retries once under a new id.
+/// </summary>
+public sealed class RedisWriter
+{
+    /// <summary>The key prefix of every session write; the id follows.</summary>
+    public const string KeyPrefix = "voxguard:write:";
+
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(2);
+    private readonly StoreRoutes _routes;
+    private readonly WriteLog _log;
+    private readonly PrimaryTracker _master;
+
+    public RedisWriter(StoreRoutes routes, RegionDefinition initialMaster, WriteLog log)
+    {
+        ArgumentNullException.ThrowIfNull(routes);
+        ArgumentNullException.ThrowIfNull(initialMaster);
+        ArgumentNullException.ThrowIfNull(log);
+        _routes = routes;
+        _log = log;
+        _master = new PrimaryTracker(initialMaster, AskSentinelAsync);
+    }
+
+    /// <summary>The region this engine currently writes session state to.</summary>
+    public RegionDefinition Master => _master.Current;
+
+    /// <summary>Writes one session update; true once the master acknowledged it (first try or the retry).</summary>
+    public async Task<bool> WriteAsync(string id, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        var target = _master.Current;
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            var writeId = attempt == 0 ? id : $"{id}-retry";
+            _log.Record(WriteOutcome.Attempted, writeId, WriteStore.Redis, target.Name);
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(CommandTimeout);
+                await RespClient.CommandAsync(_routes.To(target, RegionService.Redis), timeout.Token, "SET", KeyPrefix + writeId, _routes.Home.Name).ConfigureAwait(false);
+                _log.Record(WriteOutcome.Acknowledged, writeId, WriteStore.Redis, target.Name);
+                return true;
+            }
+            catch (Exception exception) when (exception is RespErrorException or SocketException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                _log.Record(WriteOutcome.Failed, writeId, WriteStore.Redis, target.Name, exception is OperationCanceledException ? "timed out" : exception.Message);
+                target = await _master.ReconsiderAsync(target, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return false;
+    }
+
+    private async Task<RegionDefinition?> AskSentinelAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(CommandTimeout);
+            var reply = (object?[])(await RespClient.CommandAsync(_routes.Home.Sentinel.EndPoint, timeout.Token,
+                "SENTINEL", "GET-MASTER-ADDR-BY-NAME", RedisTier.MasterName).ConfigureAwait(false))!;
+            var endpoint = new System.Net.IPEndPoint(System.Net.IPAddress.Parse((string)reply[0]!), int.Parse((string)reply[1]!, System.Globalization.CultureInfo.InvariantCulture));
+            return _routes.RegionAtLinkFacing(endpoint, RegionService.Redis);
+        }
+        catch (Exception exception) when (exception is RespErrorException or SocketException or IOException or OperationCanceledException or InvalidCastException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,63 @@
+using VoxGuard.Resilience.Topology.Environments;
+
+namespace VoxGuard.Resilience.Engine.Tests;
+
+[TestFixture]
+public sealed class PrimaryTrackerTests
+{
+    private static readonly EnvironmentDefinition Environment = EnvironmentLoader.FromRepository().Load("local", "ci");
+
+    [Test]
+    public async Task Many_callers_failing_together_share_one_search()
+    {
+        var searches = 0;
+        var release = new TaskCompletionSource();
+        var tracker = new PrimaryTracker(Environment.Region("lagos"), async _ =>
+        {
+            Interlocked.Increment(ref searches);
+            await release.Task;
+            return Environment.Region("abuja");
+        });
+
+        var callers = Enumerable.Range(0, 50).Select(_ => tracker.ReconsiderAsync(Environment.Region("lagos"), CancellationToken.None)).ToList();
+        release.SetResult();
+        var found = await Task.WhenAll(callers);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(searches, Is.EqualTo(1));
+            Assert.That(found.Select(region => region.Name), Is.All.EqualTo("abuja"));
+            Assert.That(tracker.Current.Name, Is.EqualTo("abuja"));
+        });
+    }
+
+    [Test]
+    public async Task A_caller_whose_failure_is_already_handled_does_not_search_again()
+    {
+        var searches = 0;
+        var tracker = new PrimaryTracker(Environment.Region("lagos"), _ =>
+        {
+            searches++;
+            return Task.FromResult<RegionDefinition?>(Environment.Region("asaba"));
+        });
+
+        await tracker.ReconsiderAsync(Environment.Region("lagos"), CancellationToken.None);
+        var late = await tracker.ReconsiderAsync(Environment.Region("lagos"), CancellationToken.None);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(searches, Is.EqualTo(1), "a late failure against lagos is stale: asaba was already found");
+            Assert.That(late.Name, Is.EqualTo("asaba"));
+        });
+    }
+
+    [Test]
+    public async Task A_search_that_finds_nothing_keeps_the_last_known_primary()
+    {
+        var tracker = new PrimaryTracker(Environment.Region("lagos"), _ => Task.FromResult<RegionDefinition?>(null));
+
+        var after = await tracker.ReconsiderAsync(Environment.Region("lagos"), CancellationToken.None);
+
+        Assert.That(after.Name, Is.EqualTo("lagos"));
+    }
+}

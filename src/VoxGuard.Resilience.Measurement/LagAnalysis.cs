@@ -1,0 +1,48 @@
+namespace VoxGuard.Resilience.Measurement;
+
+/// <summary>Replication lag of one replica over a scenario.</summary>
+/// <param name="Replica">The replica.</param>
+/// <param name="Samples">How many samples.</param>
+/// <param name="P50">Median lag.</param>
+/// <param name="P99">99th percentile lag.</param>
+/// <param name="Max">Largest lag.</param>
+/// <param name="TimeAboveAlert">How long the lag stayed above the alert threshold (a sample above it counts until the next sample).</param>
+public sealed record LagSummary(string Replica, int Samples, TimeSpan P50, TimeSpan P99, TimeSpan Max, TimeSpan TimeAboveAlert);
+
+/// <summary>Replication-lag statistics per replica from periodic samples.</summary>
+public static class LagAnalysis
+{
+    /// <summary>Summarises every replica's samples; <paramref name="alert"/> is the alert threshold (e.g. 500 ms).</summary>
+    public static IReadOnlyList<LagSummary> Summarise(IEnumerable<LagSample> samples, TimeSpan alert)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        return [.. samples.GroupBy(sample => sample.Replica, StringComparer.Ordinal).OrderBy(group => group.Key, StringComparer.Ordinal).Select(group =>
+        {
+            var ordered = group.OrderBy(sample => sample.At).ToList();
+            var lags = ordered.Select(sample => sample.Lag).Order().ToList();
+            var above = TimeSpan.Zero;
+            for (var i = 0; i + 1 < ordered.Count; i++)
+            {
+                if (ordered[i].Lag > alert)
+                {
+                    above += ordered[i + 1].At - ordered[i].At;
+                }
+            }
+
+            return new LagSummary(group.Key, lags.Count, Percentile(lags, 0.50), Percentile(lags, 0.99), lags[^1], above);
+        })];
+    }
+
+    /// <summary>The nearest-rank percentile of sorted values.</summary>
+    public static TimeSpan Percentile(IReadOnlyList<TimeSpan> sorted, double fraction)
+    {
+        ArgumentNullException.ThrowIfNull(sorted);
+        if (sorted.Count == 0)
+        {
+            throw new ArgumentException("No samples.", nameof(sorted));
+        }
+
+        var rank = (int)Math.Ceiling(fraction * sorted.Count);
+        return sorted[Math.Clamp(rank - 1, 0, sorted.Count - 1)];
+    }
+}

@@ -107,7 +107,6 @@ public sealed class LinkSwitchboardTests
     private static async Task<TimeSpan> RoundTripFromAsync(IPAddress source)
     {
         using var socket = await LinkProbe.ConnectAsync(LagosRedis, source);
-        await LinkProbe.RoundTripAsync(socket); // the first one also pays the link's connection set-up
-        return await LinkProbe.RoundTripAsync(socket);
+        return await LinkProbe.FastestRoundTripAsync(socket);
     }
 }

@@ -136,7 +136,7 @@ public sealed class SipClientTransaction
                     }
 
                     var linger = IsInvite
-                        ? response.IsSuccess ? _layer.Options.TransactionTimeout : Channel.IsReliable ? TimeSpan.Zero : TimeSpan.FromSeconds(32)
+                        ? response.IsSuccess ? (Channel.IsReliable ? TimeSpan.Zero : _layer.Options.TransactionTimeout) : Channel.IsReliable ? TimeSpan.Zero : TimeSpan.FromSeconds(32)
                         : Channel.IsReliable ? TimeSpan.Zero : _layer.Options.T4;
                     _linger = _layer.Options.TimeProvider.CreateTimer(static state => ((SipClientTransaction)state!).Terminate(), this, linger, Timeout.InfiniteTimeSpan);
                     break;
@@ -160,7 +160,22 @@ public sealed class SipClientTransaction
         }
     }
 
-    internal void OnTransportClosed() => Fail(SipClientFailure.TransportError, $"{Channel} closed before a final response to {Request.Method}");
+    internal void OnTransportClosed()
+    {
+        bool completed;
+        lock (_gate)
+        {
+            completed = _state == State.Completed;
+        }
+
+        if (completed)
+        {
+            Terminate();
+            return;
+        }
+
+        Fail(SipClientFailure.TransportError, $"{Channel} closed before a final response to {Request.Method}");
+    }
 
     private SipRequest BuildAckForFailure(SipResponse response)
     {

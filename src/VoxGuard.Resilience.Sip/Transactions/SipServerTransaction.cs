@@ -1,0 +1,237 @@
+using VoxGuard.Resilience.Sip.Messages;
+using VoxGuard.Resilience.Sip.Transports;
+
+namespace VoxGuard.Resilience.Sip.Transactions;
+
+/// <summary>
+/// A server transaction (RFC 3261 17.2): INVITE (100 Trying at once; the final retransmitted on UDP with Timer G until
+/// the ACK, Timer H = 64·T1 gives up; Timer I absorbs ACK retransmissions) or non-INVITE (request retransmissions answered
+/// with the last response; Timer J). A CANCEL that matches an unanswered INVITE ends it with 487 (see <see cref="Cancelled"/>).
+/// </summary>
+public sealed class SipServerTransaction
+{
+    private readonly SipTransactionLayer _layer;
+    private readonly Lock _gate = new();
+    private readonly CancellationTokenSource _cancelled = new();
+    private readonly TaskCompletionSource<bool> _acknowledged = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private byte[]? _lastResponse;
+    private ITimer? _retransmit;
+    private ITimer? _timeout;
+    private TimeSpan _interval;
+    private bool _final;
+    private bool _terminated;
+
+    internal SipServerTransaction(SipTransactionLayer layer, SipRequest request, SipChannel channel)
+    {
+        _layer = layer;
+        Request = request;
+        Channel = channel;
+        Key = request.TransactionKey;
+        IsInvite = request.Method == SipMethods.Invite;
+    }
+
+    /// <summary>The request.</summary>
+    public SipRequest Request { get; }
+
+    /// <summary>Where it came from; responses go back this way.</summary>
+    public SipChannel Channel { get; }
+
+    /// <summary>Branch and method.</summary>
+    public string Key { get; }
+
+    /// <summary>True for an INVITE transaction.</summary>
+    public bool IsInvite { get; }
+
+    /// <summary>Signalled when a CANCEL ended this INVITE before its final response (the 487 has been sent).</summary>
+    public CancellationToken Cancelled => _cancelled.Token;
+
+    /// <summary>The status code of the final response sent, or null while there is none.</summary>
+    public int? FinalStatus { get; private set; }
+
+    /// <summary>
+    /// INVITE: true once the ACK for the final response arrived, false when Timer H (64·T1) fired first or the
+    /// connection closed. Non-INVITE: true once a final response was sent.
+    /// </summary>
+    public Task<bool> Acknowledged => _acknowledged.Task;
+
+    /// <summary>
+    /// Sends a response: provisional ones while no final was sent; the first final ends the transaction's TU part
+    /// (later ones are ignored and return false).
+    /// </summary>
+    public async ValueTask<bool> RespondAsync(SipResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        var bytes = response.ToBytes();
+        lock (_gate)
+        {
+            if (_final || _terminated)
+            {
+                return false;
+            }
+
+            _lastResponse = bytes;
+            if (!response.IsProvisional)
+            {
+                _final = true;
+                FinalStatus = response.StatusCode;
+                StartCompletedTimers(response);
+            }
+        }
+
+        if (!response.IsProvisional && !IsInvite)
+        {
+            _acknowledged.TrySetResult(true);
+        }
+
+        try
+        {
+            await Channel.SendAsync(bytes).ConfigureAwait(false);
+            return true;
+        }
+        catch (SipTransportException)
+        {
+            if (!response.IsProvisional)
+            {
+                Terminate(acknowledged: false);
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>Creates the response to this request (see <see cref="SipMessageFactory.CreateResponse(SipRequest, int, string?, string?)"/>).</summary>
+    public SipResponse CreateResponse(int statusCode, string? reasonPhrase = null, string? toTag = null) =>
+        SipMessageFactory.CreateResponse(Request, statusCode, reasonPhrase, toTag);
+
+    internal void OnRetransmittedRequest()
+    {
+        byte[]? last;
+        lock (_gate)
+        {
+            last = _lastResponse;
+        }
+
+        if (last is not null)
+        {
+            _layer.SendQuietly(Channel, last);
+        }
+    }
+
+    internal void OnAck()
+    {
+        lock (_gate)
+        {
+            if (!_final || _terminated || _acknowledged.Task.IsCompleted)
+            {
+                return;
+            }
+
+            _retransmit?.Dispose();
+            _retransmit = null;
+            _timeout?.Dispose();
+            // Timer I: absorb ACK retransmissions for T4 on UDP.
+            _timeout = _layer.Options.TimeProvider.CreateTimer(static state => ((SipServerTransaction)state!).Terminate(acknowledged: true), this,
+                Channel.IsReliable ? TimeSpan.Zero : _layer.Options.T4, Timeout.InfiniteTimeSpan);
+        }
+
+        _acknowledged.TrySetResult(true);
+    }
+
+    /// <summary>A matching CANCEL: 487 if no final was sent. Returns false when the INVITE was already answered.</summary>
+    internal async ValueTask<bool> CancelAsync()
+    {
+        lock (_gate)
+        {
+            if (_final || _terminated)
+            {
+                return false;
+            }
+        }
+
+        var sent = await RespondAsync(CreateResponse(SipStatus.RequestTerminated, toTag: SipIds.NewTag())).ConfigureAwait(false);
+        if (sent)
+        {
+            await _cancelled.CancelAsync().ConfigureAwait(false);
+        }
+
+        return sent;
+    }
+
+    internal void OnTransportClosed() => Terminate(acknowledged: false);
+
+    internal void StartInvite()
+    {
+        // Timer H before a final response exists would be wrong; only the 100 goes out now (RFC 3261 17.2.1).
+        _layer.SendQuietly(Channel, CreateResponse(SipStatus.Trying).ToBytes());
+        lock (_gate)
+        {
+            _lastResponse ??= CreateResponse(SipStatus.Trying).ToBytes();
+        }
+    }
+
+    private void StartCompletedTimers(SipResponse response)
+    {
+        var options = _layer.Options;
+        if (IsInvite)
+        {
+            if (!Channel.IsReliable)
+            {
+                _interval = options.T1;
+                _retransmit = options.TimeProvider.CreateTimer(static state => ((SipServerTransaction)state!).Retransmit(), this, _interval, Timeout.InfiniteTimeSpan);
+            }
+
+            if (response.IsSuccess)
+            {
+                _layer.ExpectAck(this);
+            }
+
+            _timeout = options.TimeProvider.CreateTimer(static state => ((SipServerTransaction)state!).Terminate(acknowledged: false), this,
+                options.TransactionTimeout, Timeout.InfiniteTimeSpan);
+        }
+        else
+        {
+            _timeout = options.TimeProvider.CreateTimer(static state => ((SipServerTransaction)state!).Terminate(acknowledged: true), this,
+                Channel.IsReliable ? TimeSpan.Zero : options.TransactionTimeout, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private void Retransmit()
+    {
+        byte[]? last;
+        lock (_gate)
+        {
+            if (_terminated || _retransmit is null || _acknowledged.Task.IsCompleted)
+            {
+                return;
+            }
+
+            _interval = TimeSpan.FromTicks(Math.Min((_interval * 2).Ticks, _layer.Options.T2.Ticks));
+            _retransmit.Change(_interval, Timeout.InfiniteTimeSpan);
+            last = _lastResponse;
+            Retransmissions++;
+        }
+
+        _layer.SendQuietly(Channel, last!);
+    }
+
+    /// <summary>Retransmissions of the final response so far (Timer G).</summary>
+    public int Retransmissions { get; private set; }
+
+    private void Terminate(bool acknowledged)
+    {
+        lock (_gate)
+        {
+            if (_terminated)
+            {
+                return;
+            }
+
+            _terminated = true;
+            _retransmit?.Dispose();
+            _timeout?.Dispose();
+        }
+
+        _layer.Remove(this);
+        _acknowledged.TrySetResult(acknowledged);
+    }
+}

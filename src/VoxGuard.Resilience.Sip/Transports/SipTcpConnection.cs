@@ -1,0 +1,240 @@
+using System.Net;
+using System.Net.Sockets;
+using VoxGuard.Resilience.Sip.Messages;
+
+namespace VoxGuard.Resilience.Sip.Transports;
+
+/// <summary>
+/// One TCP connection carrying SIP: framed by Content-Length, keepalive line breaks ignored, a parse error closes it.
+/// A client connection binds the source address it is given, so a load generator can appear as many clients to a
+/// balancer hashing on source address.
+/// </summary>
+public sealed class SipTcpConnection : SipChannel, IAsyncDisposable
+{
+    private readonly Socket _socket;
+    private readonly ISipMessageSink _sink;
+    private readonly SipParserLimits _limits;
+    private readonly SemaphoreSlim _sending = new(1, 1);
+    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _closing;
+
+    private SipTcpConnection(Socket socket, ISipMessageSink sink, SipParserLimits? limits)
+    {
+        _socket = socket;
+        _socket.NoDelay = true;
+        _sink = sink;
+        _limits = limits ?? SipParserLimits.Default;
+        LocalEndPoint = (IPEndPoint)socket.LocalEndPoint!;
+        RemoteEndPoint = (IPEndPoint)socket.RemoteEndPoint!;
+    }
+
+    /// <inheritdoc/>
+    public override SipTransportKind Kind => SipTransportKind.Tcp;
+
+    /// <inheritdoc/>
+    public override IPEndPoint LocalEndPoint { get; }
+
+    /// <inheritdoc/>
+    public override IPEndPoint RemoteEndPoint { get; }
+
+    /// <inheritdoc/>
+    public override bool IsOpen => Volatile.Read(ref _closing) == 0;
+
+    /// <summary>Completes when the connection has closed (peer close, reset, parse error or dispose).</summary>
+    public Task Completion => _closed.Task;
+
+    /// <summary>
+    /// Connects from <paramref name="localAddress"/> (an ephemeral port; 127.0.0.1 when null) to <paramref name="remote"/>
+    /// and starts reading.
+    /// </summary>
+    /// <exception cref="ArgumentException">An address outside 127.0.0.0/8.</exception>
+    /// <exception cref="SipTransportException">Refused, timed out, or the source address cannot be bound.</exception>
+    public static async Task<SipTcpConnection> ConnectAsync(IPEndPoint remote, IPAddress? localAddress, ISipMessageSink sink,
+        SipParserLimits? limits = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(remote);
+        ArgumentNullException.ThrowIfNull(sink);
+        SipLoopback.Ensure(remote, "TCP destination");
+        localAddress ??= IPAddress.Loopback;
+        SipLoopback.Ensure(localAddress, "TCP source address");
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            socket.Bind(new IPEndPoint(localAddress, 0));
+            await socket.ConnectAsync(remote, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SocketException exception)
+        {
+            socket.Dispose();
+            throw new SipTransportException($"TCP connect {localAddress} -> {remote} failed: {exception.SocketErrorCode}.", exception);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        var connection = new SipTcpConnection(socket, sink, limits);
+        connection.StartReading();
+        return connection;
+    }
+
+    internal static SipTcpConnection Accepted(Socket socket, ISipMessageSink sink, SipParserLimits? limits)
+    {
+        var connection = new SipTcpConnection(socket, sink, limits);
+        connection.StartReading();
+        return connection;
+    }
+
+    /// <inheritdoc/>
+    public override async ValueTask SendAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken = default)
+    {
+        if (!IsOpen)
+        {
+            throw new SipTransportException($"TCP {LocalEndPoint} -> {RemoteEndPoint} is closed.");
+        }
+
+        await _sending.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            while (!bytes.IsEmpty)
+            {
+                var sent = await _socket.SendAsync(bytes, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                bytes = bytes[sent..];
+            }
+        }
+        catch (SocketException exception)
+        {
+            Close();
+            throw new SipTransportException($"TCP send {LocalEndPoint} -> {RemoteEndPoint} failed: {exception.SocketErrorCode}.", exception);
+        }
+        catch (ObjectDisposedException exception)
+        {
+            throw new SipTransportException($"TCP {LocalEndPoint} -> {RemoteEndPoint} is closed.", exception);
+        }
+        finally
+        {
+            _sending.Release();
+        }
+    }
+
+    /// <summary>Closes the connection (a FIN after pending sends; no linger). Idempotent.</summary>
+    public void Close()
+    {
+        if (Interlocked.Exchange(ref _closing, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (SocketException)
+        {
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        _socket.Dispose();
+    }
+
+    /// <summary>Closes the connection and waits for its reader to end.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Close();
+        await _closed.Task.ConfigureAwait(false);
+    }
+
+    private void StartReading() => _ = Task.Run(ReadLoopAsync);
+
+    private async Task ReadLoopAsync()
+    {
+        var buffer = new byte[8192];
+        var filled = 0;
+        try
+        {
+            while (true)
+            {
+                if (filled == buffer.Length)
+                {
+                    if (buffer.Length >= _limits.MaxMessageSize + 8192)
+                    {
+                        throw new SipParseException(SipStatus.MessageTooLarge, $"more than {_limits.MaxMessageSize} bytes without a complete message");
+                    }
+
+                    Array.Resize(ref buffer, Math.Min(buffer.Length * 2, _limits.MaxMessageSize + 8192));
+                }
+
+                var read = await _socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    return;
+                }
+
+                filled += read;
+                var offset = 0;
+                while (offset < filled)
+                {
+                    var parsed = SipParser.TryParseStream(buffer.AsSpan(offset, filled - offset), out var message, out var consumed, _limits);
+                    offset += consumed;
+                    if (!parsed)
+                    {
+                        break;
+                    }
+
+                    try
+                    {
+                        _sink.OnMessage(message!, this);
+                    }
+#pragma warning disable CA1031 // A faulty sink must not kill the connection.
+                    catch (Exception)
+#pragma warning restore CA1031
+                    {
+                    }
+                }
+
+                if (offset > 0)
+                {
+                    Buffer.BlockCopy(buffer, offset, buffer, 0, filled - offset);
+                    filled -= offset;
+                }
+            }
+        }
+        catch (SipParseException exception)
+        {
+            try
+            {
+                _sink.OnParseError(exception, this);
+            }
+#pragma warning disable CA1031 // The connection closes whatever the sink does.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
+        }
+        catch (SocketException)
+        {
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            Close();
+            _sending.Dispose();
+            try
+            {
+                _sink.OnClosed(this);
+            }
+#pragma warning disable CA1031
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
+
+            _closed.TrySetResult();
+        }
+    }
+}

@@ -19,7 +19,7 @@ namespace VoxGuard.Resilience.Engine.Tests;
 public sealed class CallDataPathTests
 {
     private static readonly EnvironmentDefinition Environment = EnvironmentLoader.Parse(
-        File.ReadAllText(Path.Combine(RepositoryEnvironments(), "local.yaml"))
+        File.ReadAllText(Path.Combine(TestPaths.Environments, "local.yaml"))
             .Replace("127.0.1.", "127.0.151.", StringComparison.Ordinal)
             .Replace("127.0.2.", "127.0.152.", StringComparison.Ordinal)
             .Replace("127.0.3.", "127.0.153.", StringComparison.Ordinal)
@@ -140,17 +140,4 @@ public sealed class CallDataPathTests
     }
 
     private string LogOf(string region) => Path.Combine(_logDirectory, $"{region}-writes.tsv");
-
-    private static string RepositoryEnvironments()
-    {
-        for (var directory = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "VoxGuard.Resilience.sln")))
-            {
-                return Path.Combine(directory.FullName, "environments");
-            }
-        }
-
-        throw new InvalidOperationException("No VoxGuard.Resilience.sln above the test directory.");
-    }
 }

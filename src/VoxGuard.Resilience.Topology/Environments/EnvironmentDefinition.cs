@@ -29,6 +29,12 @@ public sealed record EnvironmentDefinition(
     Targets Targets,
     FailbackDefinition Failback)
 {
+    /// <summary>
+    /// The YAML it was read from (profiles included), so a process the harness starts — an engine — can load the very
+    /// same environment with <see cref="Profile"/>; empty for a definition built in code.
+    /// </summary>
+    public string Yaml { get; init; } = string.Empty;
+
     /// <summary>The one region with role primary.</summary>
     public RegionDefinition Primary => Regions.Single(region => region.IsPrimary);
 

@@ -166,7 +166,7 @@ public sealed partial class EnvironmentLoader
             throw EnvironmentException.Invalid(source, problems.Items);
         }
 
-        return environment;
+        return environment with { Yaml = yaml };
     }
 
     private static EnvironmentDefinition ReadAndValidate(

@@ -88,7 +88,7 @@ public sealed class LocalTopology : IAsyncDisposable
         var run = RunDirectory.Create(options.RunDirectory);
         try
         {
-            CheckPrerequisites(environment, run);
+            CheckPrerequisites(environment, run, options.Engines);
             CheckAddressesFree(environment, options);
             steps.Add(TopologyOperation.Since("check binaries and addresses", started));
         }
@@ -124,7 +124,7 @@ public sealed class LocalTopology : IAsyncDisposable
             options.Progress?.Invoke(steps[^1]);
 
             step = Stopwatch.GetTimestamp();
-            var sip = await SipProxyTier.StartAsync(environment, run, cancellationToken).ConfigureAwait(false);
+            var sip = await SipProxyTier.StartAsync(environment, run, options.Engines, cancellationToken).ConfigureAwait(false);
             steps.Add(TopologyOperation.Since($"SIP proxies up, balancer reporting {environment.Regions.Count} regions UP", step));
             options.Progress?.Invoke(steps[^1]);
 
@@ -334,12 +334,12 @@ public sealed class LocalTopology : IAsyncDisposable
 
     private static TopologyOperation FromLink(LinkOperation operation) => new(operation.What, operation.StartedAt, operation.VerifiedAt);
 
-    private static void CheckPrerequisites(EnvironmentDefinition environment, RunDirectory run)
+    private static void CheckPrerequisites(EnvironmentDefinition environment, RunDirectory run, IEngineLauncher engines)
     {
         var specs = new List<ProcessSpec>();
         specs.AddRange(PostgresTier.SpecsFor(environment, run));
         specs.AddRange(RedisTier.SpecsFor(environment, run));
-        specs.AddRange(SipProxyTier.SpecsFor(environment, run));
+        specs.AddRange(SipProxyTier.SpecsFor(environment, run, engines));
         try
         {
             ProcessSpec.EnsureInstalled(specs);
@@ -414,6 +414,9 @@ public sealed class LocalTopologyOptions
 
     /// <summary>Where the run directory goes (defaults: /dev/shm/voxguard-resilience).</summary>
     public RunDirectoryOptions? RunDirectory { get; init; }
+
+    /// <summary>What answers calls behind each region's proxy (default: the SIPp stand-in, no data path).</summary>
+    public IEngineLauncher Engines { get; init; } = SippEngineLauncher.Instance;
 
     /// <summary>Told about each start step as it completes (for live progress).</summary>
     public Action<TopologyOperation>? Progress { get; init; }

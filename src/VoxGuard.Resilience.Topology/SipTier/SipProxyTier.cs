@@ -42,6 +42,7 @@ public sealed class SipProxyTier : IAsyncDisposable
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(20);
 
     private readonly RunDirectory _run;
+    private readonly IEngineLauncher _engineLauncher;
     private readonly ISipBalancerControl _control;
     private readonly TimeProvider _time;
     private readonly Dictionary<string, ManagedProcess> _proxies;
@@ -49,11 +50,12 @@ public sealed class SipProxyTier : IAsyncDisposable
     private readonly Lock _processes = new();
     private int _disposed;
 
-    private SipProxyTier(EnvironmentDefinition environment, RunDirectory run, ISipBalancerControl control, TimeProvider time,
+    private SipProxyTier(EnvironmentDefinition environment, RunDirectory run, IEngineLauncher engineLauncher, ISipBalancerControl control, TimeProvider time,
         Dictionary<string, ManagedProcess> proxies, Dictionary<string, ManagedProcess> engines, ManagedProcess balancer)
     {
         Environment = environment;
         _run = run;
+        _engineLauncher = engineLauncher;
         _control = control;
         _time = time;
         _proxies = proxies;
@@ -117,12 +119,13 @@ public sealed class SipProxyTier : IAsyncDisposable
     }
 
     /// <summary>Every process spec of the tier, for checking prerequisites before anything starts.</summary>
-    public static IReadOnlyList<ProcessSpec> SpecsFor(EnvironmentDefinition environment, RunDirectory run)
+    public static IReadOnlyList<ProcessSpec> SpecsFor(EnvironmentDefinition environment, RunDirectory run, IEngineLauncher? engines = null)
     {
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(run);
+        engines ??= SippEngineLauncher.Instance;
         var specs = new List<ProcessSpec>();
-        specs.AddRange(environment.Regions.Select(region => EngineStandIn.SpecFor(run, region)));
+        specs.AddRange(environment.Regions.Select(region => engines.SpecFor(environment, run, region)));
         specs.AddRange(environment.Regions.Select(region => ProxySpecFor(run, region)));
         specs.Add(BalancerSpecFor(environment, run));
         if (environment.Balancer.Transport == BalancerTransport.Udp)
@@ -140,15 +143,20 @@ public sealed class SipProxyTier : IAsyncDisposable
     /// </summary>
     /// <exception cref="ServerProcessException">A program is missing (nothing was started), or a process exited or did
     /// not get ready.</exception>
-    public static async Task<SipProxyTier> StartAsync(EnvironmentDefinition environment, RunDirectory run, CancellationToken cancellationToken = default)
+    public static Task<SipProxyTier> StartAsync(EnvironmentDefinition environment, RunDirectory run, CancellationToken cancellationToken = default) =>
+        StartAsync(environment, run, SippEngineLauncher.Instance, cancellationToken);
+
+    /// <summary>As <see cref="StartAsync(EnvironmentDefinition, RunDirectory, CancellationToken)"/>, with the engines <paramref name="engines"/> starts.</summary>
+    public static async Task<SipProxyTier> StartAsync(EnvironmentDefinition environment, RunDirectory run, IEngineLauncher engines, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(run);
-        ProcessSpec.EnsureInstalled(SpecsFor(environment, run));
+        ArgumentNullException.ThrowIfNull(engines);
+        ProcessSpec.EnsureInstalled(SpecsFor(environment, run, engines));
         var started = new List<ManagedProcess>();
         try
         {
-            return await StartCoreAsync(environment, run, started, cancellationToken).ConfigureAwait(false);
+            return await StartCoreAsync(environment, run, engines, started, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -162,14 +170,14 @@ public sealed class SipProxyTier : IAsyncDisposable
         }
     }
 
-    private static async Task<SipProxyTier> StartCoreAsync(EnvironmentDefinition environment, RunDirectory run, List<ManagedProcess> started,
-        CancellationToken cancellationToken)
+    private static async Task<SipProxyTier> StartCoreAsync(EnvironmentDefinition environment, RunDirectory run, IEngineLauncher engineLauncher,
+        List<ManagedProcess> started, CancellationToken cancellationToken)
     {
-        await EngineStandIn.WriteFilesAsync(run, cancellationToken).ConfigureAwait(false);
+        await engineLauncher.PrepareAsync(environment, run, cancellationToken).ConfigureAwait(false);
         var engines = new Dictionary<string, ManagedProcess>(StringComparer.Ordinal);
         foreach (var region in environment.Regions)
         {
-            var engine = await run.StartProcessAsync(EngineStandIn.SpecFor(run, region), cancellationToken).ConfigureAwait(false);
+            var engine = await run.StartProcessAsync(engineLauncher.SpecFor(environment, run, region), cancellationToken).ConfigureAwait(false);
             started.Add(engine);
             engines[region.Name] = engine;
         }
@@ -204,7 +212,7 @@ public sealed class SipProxyTier : IAsyncDisposable
 
         var balancer = await run.StartProcessAsync(BalancerSpecFor(environment, run), cancellationToken).ConfigureAwait(false);
         started.Add(balancer);
-        var tier = new SipProxyTier(environment, run, control, TimeProvider.System, proxies, engines, balancer);
+        var tier = new SipProxyTier(environment, run, engineLauncher, control, TimeProvider.System, proxies, engines, balancer);
         await balancer.WaitUntilReadyAsync(WaitStrategy.UntilFileExists(ControlSocketPath(run)).WithTimeout(ReadyTimeout), cancellationToken).ConfigureAwait(false);
         var regions = environment.Regions.Count;
         await balancer.WaitUntilReadyAsync(
@@ -336,7 +344,7 @@ public sealed class SipProxyTier : IAsyncDisposable
     public async Task<ManagedProcess> RestartEngineAsync(string region, CancellationToken cancellationToken = default)
     {
         var definition = Environment.Region(region);
-        var process = await _run.StartProcessAsync(EngineStandIn.SpecFor(_run, definition), cancellationToken).ConfigureAwait(false);
+        var process = await _run.StartProcessAsync(_engineLauncher.SpecFor(Environment, _run, definition), cancellationToken).ConfigureAwait(false);
         lock (_processes)
         {
             _engines[definition.Name] = process;

@@ -1,0 +1,79 @@
+using System.Net;
+using VoxGuard.Resilience.Sip.Transports;
+using VoxGuard.Resilience.Sip.UserAgents;
+using VoxGuard.Resilience.Topology.Environments;
+using VoxGuard.Resilience.Topology.Local;
+
+namespace VoxGuard.Resilience.Engine.Tests;
+
+/// <summary>
+/// The ACM engine in its place: the whole local topology with voxguard-engine behind every Kamailio, calls from the
+/// harness's own UAC through HAProxy. Every answered call is stamped by its region and its writes are in the
+/// primaries. Blocks 127.0.161–163.x, balancer 127.0.0.161.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+[Category("Functional")]
+public sealed class AcmEngineTopologyTests
+{
+    private static readonly EnvironmentDefinition Environment = EnvironmentLoader.Parse(
+        File.ReadAllText(Path.Combine(TestPaths.Environments, "local.yaml"))
+            .Replace("127.0.1.", "127.0.161.", StringComparison.Ordinal)
+            .Replace("127.0.2.", "127.0.162.", StringComparison.Ordinal)
+            .Replace("127.0.3.", "127.0.163.", StringComparison.Ordinal)
+            .Replace("address: 127.0.0.10", "address: 127.0.0.161", StringComparison.Ordinal),
+        "local-in-161.yaml", "ci");
+
+    private LocalTopology _topology = null!;
+
+    [OneTimeSetUp]
+    public async Task StartAsync() => _topology = await LocalTopology.StartAsync(Environment, new LocalTopologyOptions { Engines = EngineLauncher.Instance });
+
+    [OneTimeTearDown]
+    public async Task StopAsync()
+    {
+        if (_topology is not null)
+        {
+            await _topology.DisposeAsync();
+        }
+    }
+
+    [Test]
+    public async Task Calls_through_the_balancer_are_answered_by_the_engines_which_write_every_call_to_both_primaries()
+    {
+        await using var uac = new SipUserAgentClient(new SipUacOptions { UdpEndPoint = new IPEndPoint(IPAddress.Parse("127.0.0.162"), 0) });
+        var calls = new List<Task<CallRecord>>();
+        for (var i = 0; i < 100; i++)
+        {
+            calls.Add(uac.CallAsync(Environment.Balancer.SipEndPoint, new CallOptions
+            {
+                Transport = SipTransportKind.Tcp,
+                LocalAddress = IPAddress.Parse($"127.0.0.{170 + (i % 20)}"),
+                HoldTime = TimeSpan.FromMilliseconds(100),
+            }));
+            await Task.Delay(10);
+        }
+
+        var records = await Task.WhenAll(calls);
+        var acknowledged = Environment.Regions
+            .Select(region => EngineLauncher.WriteLogPath(_topology.Run, region.Name))
+            .Where(File.Exists)
+            .SelectMany(WriteLog.Read)
+            .Where(entry => entry.Outcome == WriteOutcome.Acknowledged)
+            .ToList();
+        var rows = Convert.ToInt64(await _topology.Postgres.ScalarAsync("lagos", "SELECT count(*) FROM voxguard_writes"));
+        var byRegion = records.Where(record => record.Succeeded).GroupBy(record => record.Region ?? "none").ToDictionary(group => group.Key, group => group.Count());
+        TestContext.Out.WriteLine(string.Join(", ", byRegion.Select(pair => $"{pair.Key} {pair.Value}")));
+        TestContext.Out.WriteLine(string.Join(" | ", records.Where(record => !record.Succeeded).Select(record => $"{record.Outcome} {record.StatusCode} {record.FailureReason}").Distinct()));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(records.Count(record => record.Succeeded), Is.EqualTo(100));
+            Assert.That(byRegion.Keys, Is.EquivalentTo(new[] { "lagos", "abuja", "asaba" }), "every answer carries its region");
+            Assert.That(byRegion["lagos"], Is.EqualTo(70), "round robin 70/15/15, one connection per call");
+            Assert.That(acknowledged.Count(entry => entry.Store == WriteStore.Postgres), Is.EqualTo(100));
+            Assert.That(acknowledged.Count(entry => entry.Store == WriteStore.Redis), Is.EqualTo(100));
+            Assert.That(rows, Is.EqualTo(100));
+        });
+    }
+}

@@ -7,6 +7,7 @@ var root = new RootCommand("VoxGuard.Resilience: chaos and disaster-recovery val
     DrillCommand.Create(),
     EnvironmentCommand.Create(),
     LinksCommand.Create(),
+    LoadCommand.Create(),
 };
 foreach (var command in TopologyCommands.Create())
 {

@@ -3,10 +3,12 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text;
+using VoxGuard.Resilience.Engine;
 using VoxGuard.Resilience.Topology.DataTier;
 using VoxGuard.Resilience.Topology.Environments;
 using VoxGuard.Resilience.Topology.Local;
 using VoxGuard.Resilience.Topology.Processes;
+using VoxGuard.Resilience.Topology.SipTier;
 
 namespace VoxGuard.Resilience.Cli.Commands;
 
@@ -35,9 +37,14 @@ internal static class TopologyCommands
             Description = "Where the link server's Toxiproxy-compatible API listens (loopback; port 0 picks a free one).",
             DefaultValueFactory = _ => "127.0.0.1:8474",
         };
+        var engine = new Option<string>("--engine")
+        {
+            Description = "What answers calls behind each region's proxy: acm (the ACM engine stand-in, writing every call to PostgreSQL and Redis) or sipp (SIPp UAS, no data path).",
+            DefaultValueFactory = _ => "acm",
+        };
         var command = new Command("up", "Start the topology (real servers on loopback, every inter-region byte through a link) and serve it until Ctrl-C or ./resilience down.")
         {
-            environmentName, profile, linkApi,
+            environmentName, profile, linkApi, engine,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -59,13 +66,26 @@ internal static class TopologyCommands
                 return ExitCodes.CannotRun;
             }
 
-            Console.WriteLine($"Starting environment {environment.Name} ({environment.Source}), profile {environment.Profile?.Name ?? "(none)"} …");
+            IEngineLauncher? engines = parseResult.GetValue(engine) switch
+            {
+                "acm" => EngineLauncher.Instance,
+                "sipp" => SippEngineLauncher.Instance,
+                _ => null,
+            };
+            if (engines is null)
+            {
+                await Console.Error.WriteLineAsync($"--engine '{parseResult.GetValue(engine)}' must be acm or sipp.").ConfigureAwait(false);
+                return ExitCodes.CannotRun;
+            }
+
+            Console.WriteLine($"Starting environment {environment.Name} ({environment.Source}), profile {environment.Profile?.Name ?? "(none)"}, engines {parseResult.GetValue(engine)} …");
             LocalTopology topology;
             try
             {
                 topology = await LocalTopology.StartAsync(environment, new LocalTopologyOptions
                 {
                     LinkApiEndpoint = endpoint,
+                    Engines = engines,
                     Progress = step => Console.WriteLine($"  {step.Duration.TotalMilliseconds,7:F0} ms  {step.What}"),
                 }, cancellationToken).ConfigureAwait(false);
             }

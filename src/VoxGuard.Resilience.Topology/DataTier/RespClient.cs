@@ -11,24 +11,12 @@ namespace VoxGuard.Resilience.Topology.DataTier;
 /// </summary>
 public static class RespClient
 {
-    /// <summary>Sends one command; returns the reply (string, long, null, or object?[] for arrays).</summary>
+    /// <summary>Sends one command over a new connection; returns the reply (string, long, null, or object?[] for arrays).</summary>
     /// <exception cref="RespErrorException">The server answered with an error reply.</exception>
     public static async Task<object?> CommandAsync(IPEndPoint server, CancellationToken cancellationToken, params string[] command)
     {
-        ArgumentNullException.ThrowIfNull(server);
-        ArgumentNullException.ThrowIfNull(command);
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        await socket.ConnectAsync(server, cancellationToken).ConfigureAwait(false);
-        await using var stream = new NetworkStream(socket, ownsSocket: false);
-        var request = new StringBuilder().Append(CultureInfo.InvariantCulture, $"*{command.Length}\r\n");
-        foreach (var part in command)
-        {
-            request.Append(CultureInfo.InvariantCulture, $"${Encoding.UTF8.GetByteCount(part)}\r\n{part}\r\n");
-        }
-
-        await stream.WriteAsync(Encoding.UTF8.GetBytes(request.ToString()), cancellationToken).ConfigureAwait(false);
-        using var reader = new BufferedStream(stream);
-        return await ReadReplyAsync(reader, cancellationToken).ConfigureAwait(false);
+        await using var connection = await RespConnection.OpenAsync(server, cancellationToken).ConfigureAwait(false);
+        return await connection.CommandAsync(cancellationToken, command).ConfigureAwait(false);
     }
 
     /// <summary>INFO &lt;section&gt; as key → value.</summary>
@@ -41,7 +29,18 @@ public static class RespClient
             .ToDictionary(pair => pair[0], pair => pair[1], StringComparer.Ordinal);
     }
 
-    private static async Task<object?> ReadReplyAsync(Stream reader, CancellationToken cancellationToken)
+    internal static byte[] Encode(string[] command)
+    {
+        var request = new StringBuilder().Append(CultureInfo.InvariantCulture, $"*{command.Length}\r\n");
+        foreach (var part in command)
+        {
+            request.Append(CultureInfo.InvariantCulture, $"${Encoding.UTF8.GetByteCount(part)}\r\n{part}\r\n");
+        }
+
+        return Encoding.UTF8.GetBytes(request.ToString());
+    }
+
+    internal static async Task<object?> ReadReplyAsync(Stream reader, CancellationToken cancellationToken)
     {
         var line = await ReadLineAsync(reader, cancellationToken).ConfigureAwait(false);
         var payload = line[1..];
@@ -96,6 +95,77 @@ public static class RespClient
 
             line.Append((char)one[0]);
         }
+    }
+}
+
+/// <summary>
+/// One open connection to a Redis server, one command at a time: for clients that send many commands (the engines'
+/// session writes) and must not pay a connection set-up — a link round trip — for each.
+/// </summary>
+public sealed class RespConnection : IAsyncDisposable
+{
+    private readonly Socket _socket;
+    private readonly NetworkStream _stream;
+    private readonly BufferedStream _reader;
+
+    private RespConnection(Socket socket)
+    {
+        _socket = socket;
+        _stream = new NetworkStream(socket, ownsSocket: true);
+        _reader = new BufferedStream(_stream);
+    }
+
+    /// <summary>Where it is connected.</summary>
+    public IPEndPoint? Server => _socket.RemoteEndPoint as IPEndPoint;
+
+    /// <summary>Set once a command failed midway: the stream may hold half a reply, so the connection must be dropped.</summary>
+    public bool IsBroken { get; private set; }
+
+    /// <summary>Connects to <paramref name="server"/>.</summary>
+    public static async Task<RespConnection> OpenAsync(IPEndPoint server, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(server, cancellationToken).ConfigureAwait(false);
+            return new RespConnection(socket);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Sends one command and reads its reply. An error reply leaves the connection usable; anything else breaks it.</summary>
+    /// <exception cref="RespErrorException">The server answered with an error reply.</exception>
+    public async Task<object?> CommandAsync(CancellationToken cancellationToken, params string[] command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        ObjectDisposedException.ThrowIf(IsBroken, this);
+        try
+        {
+            await _stream.WriteAsync(RespClient.Encode(command), cancellationToken).ConfigureAwait(false);
+            return await RespClient.ReadReplyAsync(_reader, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RespErrorException)
+        {
+            throw;
+        }
+        catch
+        {
+            IsBroken = true;
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        IsBroken = true;
+        await _reader.DisposeAsync().ConfigureAwait(false);
+        await _stream.DisposeAsync().ConfigureAwait(false);
     }
 }
 

@@ -1,0 +1,123 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using VoxGuard.Resilience.Sip.Load;
+using VoxGuard.Resilience.Sip.Transports;
+using VoxGuard.Resilience.Topology.Environments;
+
+namespace VoxGuard.Resilience.Cli.Commands;
+
+/// <summary><c>load</c>: open-loop SIP calls at a set rate, with live progress and a summary table.</summary>
+internal static class LoadCommand
+{
+    public static Command Create()
+    {
+        var target = new Option<string>("--target") { Description = "Where calls go (address:port, loopback), e.g. the balancer 127.0.0.10:5060.", DefaultValueFactory = _ => "127.0.0.10:5060" };
+        var cps = new Option<double>("--cps") { Description = "Calls started per second (open loop).", DefaultValueFactory = _ => 50 };
+        var duration = new Option<string>("--duration") { Description = "How long calls keep starting, e.g. 30s, 5min.", DefaultValueFactory = _ => "10s" };
+        var ramp = new Option<string>("--ramp") { Description = "Linear ramp from 0 to the rate at the start, e.g. 5s.", DefaultValueFactory = _ => "0s" };
+        var hold = new Option<string>("--hold") { Description = "How long each answered call is held before the BYE.", DefaultValueFactory = _ => "1s" };
+        var transport = new Option<string>("--transport") { Description = "tcp (one connection per call, as HAProxy balances) or udp.", DefaultValueFactory = _ => "tcp" };
+        var sources = new Option<string>("--sources") { Description = "Source addresses: first/count, e.g. 127.0.100.1/50.", DefaultValueFactory = _ => "127.0.100.1/50" };
+        var command = new Command("load", "Drive open-loop SIP load (INVITE, hold, BYE) at a set rate and print calls, success, per-region share and setup times.")
+        {
+            target, cps, duration, ramp, hold, transport, sources,
+        };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var problems = new List<string>();
+            if (!IPEndPoint.TryParse(parseResult.GetValue(target)!, out var endpoint) || endpoint.Port == 0)
+            {
+                problems.Add($"--target '{parseResult.GetValue(target)}' is not an address:port");
+            }
+
+            var (durationValue, rampValue, holdValue) = (Duration(duration), Duration(ramp), Duration(hold));
+            TimeSpan? Duration(Option<string> option)
+            {
+                if (DurationText.TryParse(parseResult.GetValue(option), out var value))
+                {
+                    return value;
+                }
+
+                problems.Add($"{option.Name} '{parseResult.GetValue(option)}' is not a duration (e.g. 500ms, 10s, 5min)");
+                return null;
+            }
+
+            var transportValue = parseResult.GetValue(transport) switch
+            {
+                "tcp" => SipTransportKind.Tcp,
+                "udp" => SipTransportKind.Udp,
+                var other => Refuse($"--transport '{other}' must be tcp or udp"),
+            };
+            SipTransportKind Refuse(string problem)
+            {
+                problems.Add(problem);
+                return SipTransportKind.Tcp;
+            }
+
+            var sourceParts = parseResult.GetValue(sources)!.Split('/');
+            if (sourceParts.Length != 2 || !IPAddress.TryParse(sourceParts[0], out var firstSource) || !int.TryParse(sourceParts[1], CultureInfo.InvariantCulture, out var sourceCount))
+            {
+                problems.Add($"--sources '{parseResult.GetValue(sources)}' must be first-address/count, e.g. 127.0.100.1/50");
+                firstSource = IPAddress.Loopback;
+                sourceCount = 1;
+            }
+
+            if (problems.Count > 0)
+            {
+                await Console.Error.WriteLineAsync("Invalid load: " + string.Join("; ", problems) + ".").ConfigureAwait(false);
+                return ExitCodes.CannotRun;
+            }
+
+            var profile = new LoadProfile
+            {
+                Target = endpoint!,
+                CallsPerSecond = parseResult.GetValue(cps),
+                Duration = durationValue!.Value,
+                Ramp = rampValue!.Value,
+                HoldTime = holdValue!.Value,
+                Transport = transportValue,
+                FirstSource = firstSource,
+                SourceCount = sourceCount,
+            };
+            if (profile.Problems() is { } invalid)
+            {
+                await Console.Error.WriteLineAsync(invalid).ConfigureAwait(false);
+                return ExitCodes.CannotRun;
+            }
+
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Load: {profile.PlannedCalls} calls to {profile.Target} over {transportValue.ToString().ToUpperInvariant()}, {profile.CallsPerSecond} CPS for {DurationText.Format(profile.Duration)} (ramp {DurationText.Format(profile.Ramp)}), hold {DurationText.Format(profile.HoldTime)}, from {profile.SourceCount} source addresses — Ctrl-C stops starting calls."));
+            var result = await OpenLoopLoad.RunAsync(profile, progress => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {progress.Elapsed.TotalSeconds,6:F1} s  started {progress.Started,7}/{progress.Planned}  ended {progress.Completed,7}  ok {(progress.Completed == 0 ? 100 : 100.0 * progress.Succeeded / progress.Completed),6:F2} %  in flight {progress.InFlight,5}")),
+                cancellationToken).ConfigureAwait(false);
+            Console.Write(Render(result.Summarise(), result.Cancelled));
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    internal static string Render(LoadSummary summary, bool cancelled)
+    {
+        var text = new StringBuilder();
+        var culture = CultureInfo.InvariantCulture;
+        static string Ms(TimeSpan? value) => value is { } v ? v.TotalMilliseconds.ToString("F1", CultureInfo.InvariantCulture) + " ms" : "-";
+        text.AppendLine(cancelled ? "Summary (stopped early):" : "Summary:");
+        text.AppendLine(culture, $"  calls              {summary.Calls}");
+        text.AppendLine(culture, $"  succeeded          {summary.Succeeded} ({summary.SuccessPercent:F2} %)");
+        text.AppendLine(culture, $"  achieved rate      {summary.AchievedCallsPerSecond:F1} CPS");
+        text.AppendLine(culture, $"  setup time         p50 {Ms(summary.SetupP50)}, p99 {Ms(summary.SetupP99)}, max {Ms(summary.SetupMax)}");
+        foreach (var share in summary.Regions)
+        {
+            text.AppendLine(culture, $"  region {share.Region,-11} {share.Answered,7} answered ({share.Percent:F1} %)");
+        }
+
+        foreach (var failure in summary.Failures.OrderByDescending(pair => pair.Value))
+        {
+            text.AppendLine(culture, $"  failed: {failure.Key,-18} {failure.Value}");
+        }
+
+        return text.ToString();
+    }
+}

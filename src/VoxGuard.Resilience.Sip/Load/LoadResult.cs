@@ -1,0 +1,73 @@
+using System.Diagnostics;
+using HdrHistogram;
+using VoxGuard.Resilience.Sip.UserAgents;
+
+namespace VoxGuard.Resilience.Sip.Load;
+
+/// <summary>Calls of one region in a <see cref="LoadSummary"/>.</summary>
+/// <param name="Region">The region (from the region header), or "(none)" for answers without one.</param>
+/// <param name="Answered">Answered calls it served.</param>
+/// <param name="Percent">Its share of all answered calls.</param>
+public sealed record RegionShare(string Region, long Answered, double Percent);
+
+/// <summary>The figures of a load run.</summary>
+/// <param name="Calls">Calls started.</param>
+/// <param name="Succeeded">Calls completed (answered, held, hung up).</param>
+/// <param name="SuccessPercent">Succeeded / calls.</param>
+/// <param name="AchievedCallsPerSecond">Calls started / time spent starting them.</param>
+/// <param name="Regions">Answered calls per region, largest first.</param>
+/// <param name="SetupP50">Median INVITE → 200 time of answered calls.</param>
+/// <param name="SetupP99">99th percentile INVITE → 200.</param>
+/// <param name="SetupMax">Slowest INVITE → 200.</param>
+/// <param name="Failures">Failed calls by outcome and status ("Rejected 500", "Timeout", …).</param>
+public sealed record LoadSummary(long Calls, long Succeeded, double SuccessPercent, double AchievedCallsPerSecond, IReadOnlyList<RegionShare> Regions,
+    TimeSpan? SetupP50, TimeSpan? SetupP99, TimeSpan? SetupMax, IReadOnlyDictionary<string, long> Failures);
+
+/// <summary>Every call of a load run, on the Stopwatch clock, with its summary.</summary>
+/// <param name="Profile">What was run.</param>
+/// <param name="Calls">Every call record, in start order.</param>
+/// <param name="StartedAt">The Stopwatch timestamp the schedule counts from.</param>
+/// <param name="SchedulingTime">How long calls kept starting.</param>
+/// <param name="Elapsed">Until the last call ended.</param>
+/// <param name="Cancelled">Stopped early: fewer calls than planned.</param>
+public sealed record LoadResult(LoadProfile Profile, IReadOnlyList<CallRecord> Calls, long StartedAt, TimeSpan SchedulingTime, TimeSpan Elapsed, bool Cancelled)
+{
+    /// <summary>The figures: success, per-region shares, setup-time percentiles (HdrHistogram, microsecond resolution).</summary>
+    public LoadSummary Summarise()
+    {
+        var histogram = new LongHistogram(TimeSpan.FromMinutes(5).Ticks / 10, 3); // microseconds
+        foreach (var call in Calls)
+        {
+            if (call.Succeeded && call.TimeToAnswer is { } setup)
+            {
+                histogram.RecordValue(Math.Max(1, setup.Ticks / 10));
+            }
+        }
+
+        var succeeded = Calls.Count(call => call.Succeeded);
+        var answered = Calls.Where(call => call.Succeeded).GroupBy(call => call.Region ?? "(none)").ToList();
+        var regions = answered.Select(group => new RegionShare(group.Key, group.Count(), succeeded == 0 ? 0 : 100.0 * group.Count() / succeeded))
+            .OrderByDescending(share => share.Answered).ToList();
+        var failures = Calls.Where(call => !call.Succeeded)
+            .GroupBy(call => call.StatusCode is { } code ? $"{call.Outcome} {code}" : call.Outcome.ToString())
+            .ToDictionary(group => group.Key, group => (long)group.Count(), StringComparer.Ordinal);
+        TimeSpan? Percentile(double percent) => histogram.TotalCount == 0 ? null : TimeSpan.FromTicks(histogram.GetValueAtPercentile(percent) * 10);
+        return new LoadSummary(
+            Calls.Count,
+            succeeded,
+            Calls.Count == 0 ? 0 : 100.0 * succeeded / Calls.Count,
+            SchedulingTime > TimeSpan.Zero ? Calls.Count / SchedulingTime.TotalSeconds : 0,
+            regions,
+            Percentile(50),
+            Percentile(99),
+            histogram.TotalCount == 0 ? null : TimeSpan.FromTicks(histogram.GetMaxValue() * 10),
+            failures);
+    }
+
+    /// <summary>A call's start as an offset from the run's start.</summary>
+    public TimeSpan StartOf(CallRecord call)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        return TimeSpan.FromSeconds((double)(call.StartedAt - StartedAt) / Stopwatch.Frequency);
+    }
+}

@@ -36,4 +36,10 @@ public sealed record CallOptions
 
     /// <summary>After a provisional response, how long to wait for the final one before cancelling (default 32 s; Timer B covers the time before it).</summary>
     public TimeSpan AnswerTimeout { get; init; } = TimeSpan.FromSeconds(32);
+
+    /// <summary>
+    /// TCP: keep the call's connection open this long after the call ended (closing in the background; the record does
+    /// not wait). Default zero. SIPp's built-in UAS counts a close during its 4 s timewait as a failed call.
+    /// </summary>
+    public TimeSpan TcpCloseDelay { get; init; } = TimeSpan.Zero;
 }

@@ -99,7 +99,11 @@ public sealed class SipCall
         finally
         {
             await registration.DisposeAsync().ConfigureAwait(false);
-            if (tcp is not null)
+            if (tcp is not null && _options.TcpCloseDelay > TimeSpan.Zero)
+            {
+                _ = CloseLaterAsync(tcp, _options.TcpCloseDelay, _uac.Time);
+            }
+            else if (tcp is not null)
             {
                 await tcp.DisposeAsync().ConfigureAwait(false);
             }
@@ -111,6 +115,12 @@ public sealed class SipCall
 
             _uac.CallEnded();
         }
+    }
+
+    private static async Task CloseLaterAsync(SipTcpConnection connection, TimeSpan delay, TimeProvider time)
+    {
+        await Task.Delay(delay, time).ConfigureAwait(false);
+        await connection.DisposeAsync().ConfigureAwait(false);
     }
 
     private async Task<CallRecord> RunDialogAsync(SipChannel channel)

@@ -53,5 +53,9 @@ public sealed class CallDataPath : IDisposable
     }
 
     /// <inheritdoc/>
-    public void Dispose() => _log.Dispose();
+    public void Dispose()
+    {
+        Redis.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _log.Dispose();
+    }
 }

@@ -53,13 +53,24 @@ public sealed class PostgresWriter
             catch (Exception exception) when (exception is NpgsqlException or SocketException or TimeoutException or IOException && !cancellationToken.IsCancellationRequested)
             {
                 _log.Record(WriteOutcome.Failed, writeId, WriteStore.Postgres, target.Name, exception.Message);
-                NpgsqlConnection.ClearPool(new NpgsqlConnection(ConnectionString(target, pooled: true)));
+                if (MeansServerIsGone(exception))
+                {
+                    // Its pooled connections are dead too. Not after a mere timeout: clearing a busy pool turns
+                    // overload into a storm of new connections (a backend fork each), which only adds to it.
+                    NpgsqlConnection.ClearPool(new NpgsqlConnection(ConnectionString(target, pooled: true)));
+                }
+
                 target = await _primary.ReconsiderAsync(target, cancellationToken).ConfigureAwait(false);
             }
         }
 
         return false;
     }
+
+    private static bool MeansServerIsGone(Exception exception) =>
+        exception is SocketException or IOException
+        || exception.InnerException is SocketException or IOException or EndOfStreamException
+        || exception is PostgresException { SqlState: "57P01" or "57P02" or "57P03" }; // shut down, crashed, starting
 
     private async Task<RegionDefinition?> FindPrimaryAsync(CancellationToken cancellationToken)
     {
@@ -87,7 +98,8 @@ public sealed class PostgresWriter
     private string ConnectionString(RegionDefinition target, bool pooled)
     {
         var endpoint = _routes.To(target, RegionService.Postgres);
-        return $"Host={endpoint.Address};Port={endpoint.Port};Username={User};Database=postgres;Timeout=1;Command Timeout=2;" +
-            (pooled ? "Pooling=true;Maximum Pool Size=64" : "Pooling=false");
+        // 20 per target: three engines stay well under a node's 100 connections however they are spread.
+        return $"Host={endpoint.Address};Port={endpoint.Port};Username={User};Database=postgres;Timeout=2;Command Timeout=2;" +
+            (pooled ? "Pooling=true;Maximum Pool Size=20" : "Pooling=false");
     }
 }

@@ -9,7 +9,7 @@ namespace VoxGuard.Resilience.Engine;
 /// engine's client does), acknowledging a write only after the master's reply. On a refused write (READONLY after a
 /// failover, connection refused, timeout) it asks the Sentinel again and retries once under a new id.
 /// </summary>
-public sealed class RedisWriter
+public sealed class RedisWriter : IAsyncDisposable
 {
     /// <summary>The key prefix of every session write; the id follows.</summary>
     public const string KeyPrefix = "voxguard:write:";
@@ -18,6 +18,7 @@ public sealed class RedisWriter
     private readonly StoreRoutes _routes;
     private readonly WriteLog _log;
     private readonly PrimaryTracker _master;
+    private readonly RespConnectionPool _connections = new();
 
     public RedisWriter(StoreRoutes routes, RegionDefinition initialMaster, WriteLog log)
     {
@@ -45,19 +46,23 @@ public sealed class RedisWriter
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 timeout.CancelAfter(CommandTimeout);
-                await RespClient.CommandAsync(_routes.To(target, RegionService.Redis), timeout.Token, "SET", KeyPrefix + writeId, _routes.Home.Name).ConfigureAwait(false);
+                await _connections.CommandAsync(_routes.To(target, RegionService.Redis), timeout.Token, "SET", KeyPrefix + writeId, _routes.Home.Name).ConfigureAwait(false);
                 _log.Record(WriteOutcome.Acknowledged, writeId, WriteStore.Redis, target.Name);
                 return true;
             }
             catch (Exception exception) when (exception is RespErrorException or SocketException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
                 _log.Record(WriteOutcome.Failed, writeId, WriteStore.Redis, target.Name, exception is OperationCanceledException ? "timed out" : exception.Message);
+                await _connections.ForgetAsync(_routes.To(target, RegionService.Redis)).ConfigureAwait(false);
                 target = await _master.ReconsiderAsync(target, cancellationToken).ConfigureAwait(false);
             }
         }
 
         return false;
     }
+
+    /// <inheritdoc/>
+    public ValueTask DisposeAsync() => _connections.DisposeAsync();
 
     private async Task<RegionDefinition?> AskSentinelAsync(CancellationToken cancellationToken)
     {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using VoxGuard.Resilience.Sip.Transports;
 using VoxGuard.Resilience.Sip.UserAgents;
 
 namespace VoxGuard.Resilience.Sip.Load;
@@ -56,7 +57,8 @@ public static class OpenLoopLoad
                     var call = agents[index].CallAsync(profile.Target, new CallOptions
                     {
                         Transport = profile.Transport,
-                        LocalAddress = sources[index],
+                        // TCP binds the source per connection; UDP uses the agent's socket, already bound to it.
+                        LocalAddress = profile.Transport == SipTransportKind.Tcp ? sources[index] : null,
                         HoldTime = profile.HoldTime,
                         AnswerTimeout = profile.AnswerTimeout,
                     }, CancellationToken.None);

@@ -1,0 +1,87 @@
+using System.Collections.Concurrent;
+using System.Net;
+using VoxGuard.Resilience.Sip.Load;
+using VoxGuard.Resilience.Sip.Transports;
+using VoxGuard.Resilience.Sip.UserAgents;
+using VoxGuard.Resilience.Sip.Tests.Support;
+
+namespace VoxGuard.Resilience.Sip.Tests.Load;
+
+/// <summary>The load generator against an in-process UAS on 127.0.143.x (the suite's peer block).</summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class OpenLoopLoadTests
+{
+    [TestCase(SipTransportKind.Tcp)]
+    [TestCase(SipTransportKind.Udp)]
+    public async Task Calls_start_on_schedule_even_while_the_server_is_slow_and_come_from_every_source(SipTransportKind transport)
+    {
+        var sources = new ConcurrentDictionary<IPAddress, int>();
+        await using var uas = new SipUserAgentServer(new SipUasOptions
+        {
+            UdpEndPoint = new IPEndPoint(TestAddresses.Peer, 0),
+            TcpEndPoint = new IPEndPoint(TestAddresses.Peer, 0),
+            ResponseHeaders = [new("X-VoxGuard-Region", "lagos")],
+            OnInvite = async (call, cancellationToken) =>
+            {
+                sources.AddOrUpdate(call.RemoteEndPoint.Address, 1, (_, count) => count + 1);
+                await Task.Delay(800, cancellationToken); // slower than the call interval: a closed loop would fall behind
+                return CallDecision.Answer;
+            },
+        });
+        var profile = new LoadProfile
+        {
+            Target = transport == SipTransportKind.Tcp ? uas.TcpEndPoint! : uas.UdpEndPoint!,
+            Transport = transport,
+            CallsPerSecond = 100,
+            Duration = TimeSpan.FromSeconds(2),
+            HoldTime = TimeSpan.FromMilliseconds(50),
+            FirstSource = TestAddresses.Source(0),
+            SourceCount = 5,
+        };
+
+        var result = await OpenLoopLoad.RunAsync(profile);
+        var summary = result.Summarise();
+        var lateness = result.Calls.Select((call, index) => (result.StartOf(call) - profile.DueTime(index)).TotalMilliseconds).ToList();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(summary.Calls, Is.EqualTo(200));
+            Assert.That(summary.Succeeded, Is.EqualTo(200));
+            Assert.That(result.SchedulingTime.TotalSeconds, Is.LessThan(2.3), "the slow server did not slow the schedule");
+            Assert.That(lateness.Max(), Is.LessThan(250), "no call started far behind its due time");
+            Assert.That(summary.Regions.Single().Region, Is.EqualTo("lagos"));
+            Assert.That(summary.SetupP50!.Value.TotalMilliseconds, Is.GreaterThanOrEqualTo(800));
+            Assert.That(sources.Keys.Select(address => address.ToString()), Is.EquivalentTo(profile.Sources().Select(address => address.ToString())));
+            Assert.That(sources.Values, Is.All.EqualTo(40), "round robin over the sources");
+        });
+    }
+
+    [Test]
+    public async Task Refused_calls_are_counted_as_failures_by_status_not_thrown()
+    {
+        await using var uas = new SipUserAgentServer(new SipUasOptions
+        {
+            UdpEndPoint = new IPEndPoint(TestAddresses.Peer, 0),
+            OnInvite = (_, _) => ValueTask.FromResult(CallDecision.Reject(503, "Service Unavailable")),
+        });
+
+        var result = await OpenLoopLoad.RunAsync(new LoadProfile
+        {
+            Target = uas.UdpEndPoint!,
+            Transport = SipTransportKind.Udp,
+            CallsPerSecond = 50,
+            Duration = TimeSpan.FromSeconds(1),
+            FirstSource = TestAddresses.Source(10),
+            SourceCount = 2,
+        });
+        var summary = result.Summarise();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(summary.Succeeded, Is.Zero);
+            Assert.That(summary.Failures, Is.EqualTo(new Dictionary<string, long> { ["Rejected 503"] = 50 }));
+            Assert.That(summary.SetupP50, Is.Null);
+        });
+    }
+}

@@ -3,6 +3,7 @@ using VoxGuard.Resilience.Benchmarks;
 // Benchmarks for the harness's own machinery. They print figures and assert nothing.
 //   ./resilience bench links [--duration <seconds>] [--round-trips <n>]
 //   ./resilience bench topology [--runs <n>] [--profile <name>]
+//   ./resilience bench sip [--step <seconds>]
 const string Usage = """
     Usage: ./resilience bench <benchmark> [options]
 
@@ -15,6 +16,9 @@ const string Usage = """
               cold start of the whole local topology to verified healthy, and
               teardown to nothing left, run after run.
 
+      sip     the load generator against SIPp's own UAC, both calling SIPp's
+              UAS over UDP at a rising rate: the highest rate each sustains.
+
     Options (links):
       --duration <seconds>   length of each throughput run (default 3, 0.5-10)
       --round-trips <n>      ping-pong round trips per latency run (default 5000, 100-50000)
@@ -22,6 +26,9 @@ const string Usage = """
     Options (topology):
       --runs <n>             start/stop cycles (default 5, 1-50)
       --profile <name>       the environment profile (default: the file's default_profile)
+
+    Options (sip):
+      --step <seconds>       length of each rate step (default 5, 2-30)
     """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
@@ -53,6 +60,22 @@ if (args[0] == "topology")
     }
 
     return await TopologyBenchmark.RunAsync(runs, profile).ConfigureAwait(false);
+}
+
+if (args[0] == "sip")
+{
+    var step = 5;
+    if (args.Length == 3 && args[1] == "--step" && int.TryParse(args[2], out var parsed) && parsed is >= 2 and <= 30)
+    {
+        step = parsed;
+    }
+    else if (args.Length != 1)
+    {
+        Console.Error.WriteLine("bench sip: the only option is --step <seconds> (2-30).");
+        return 2;
+    }
+
+    return await SipLoadBenchmark.RunAsync(TimeSpan.FromSeconds(step), [100, 200, 300, 400, 600, 800, 1000, 1200, 1500, 2000, 2500, 3000]).ConfigureAwait(false);
 }
 
 if (args[0] != "links")

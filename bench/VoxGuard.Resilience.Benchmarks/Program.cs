@@ -75,7 +75,7 @@ if (args[0] == "sip")
         return 2;
     }
 
-    return await SipLoadBenchmark.RunAsync(TimeSpan.FromSeconds(step), [100, 200, 300, 400, 600, 800, 1000, 1200, 1500, 2000, 2500, 3000]).ConfigureAwait(false);
+    return await SipLoadBenchmark.RunAsync(TimeSpan.FromSeconds(step), [100, 300, 1000, 2000, 3000, 3500, 4000, 4500, 5000]).ConfigureAwait(false);
 }
 
 if (args[0] != "links")

@@ -62,9 +62,8 @@ internal static class SipLoadBenchmark
             }
         }
 
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  highest sustained rate (≥ 99.9 % success): ours {oursBest?.ToString(CultureInfo.InvariantCulture) ?? "none"} CPS, SIPp {sippBest?.ToString(CultureInfo.InvariantCulture) ?? "none"} CPS" +
-            (oursBest is { } a && sippBest is { } b ? $", ratio {(double)a / b:F2}" : string.Empty)));
+        var ratio = oursBest is { } a && sippBest is { } b ? string.Create(CultureInfo.InvariantCulture, $", ratio {(double)a / b:F2}") : string.Empty;
+        Console.WriteLine($"  highest sustained rate (≥ 99.9 % success): ours {oursBest?.ToString(CultureInfo.InvariantCulture) ?? "none"} CPS, SIPp {sippBest?.ToString(CultureInfo.InvariantCulture) ?? "none"} CPS{ratio}");
         return 0;
     }
 

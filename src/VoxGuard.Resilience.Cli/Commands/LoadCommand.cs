@@ -115,7 +115,8 @@ internal static class LoadCommand
 
         foreach (var failure in summary.Failures.OrderByDescending(pair => pair.Value))
         {
-            text.AppendLine(culture, $"  failed: {failure.Key,-18} {failure.Value}");
+            var (reason, calls) = summary.CommonestReasons[failure.Key];
+            text.AppendLine(culture, $"  failed: {failure.Key,-18} {failure.Value,7}   commonest: {reason} ({calls})");
         }
 
         return text.ToString();

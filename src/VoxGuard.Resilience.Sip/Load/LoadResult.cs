@@ -20,8 +20,10 @@ public sealed record RegionShare(string Region, long Answered, double Percent);
 /// <param name="SetupP99">99th percentile INVITE → 200.</param>
 /// <param name="SetupMax">Slowest INVITE → 200.</param>
 /// <param name="Failures">Failed calls by outcome and status ("Rejected 500", "Timeout", …).</param>
+/// <param name="CommonestReasons">For each failure kind, its most frequent reason and how many calls gave it.</param>
 public sealed record LoadSummary(long Calls, long Succeeded, double SuccessPercent, double AchievedCallsPerSecond, IReadOnlyList<RegionShare> Regions,
-    TimeSpan? SetupP50, TimeSpan? SetupP99, TimeSpan? SetupMax, IReadOnlyDictionary<string, long> Failures);
+    TimeSpan? SetupP50, TimeSpan? SetupP99, TimeSpan? SetupMax, IReadOnlyDictionary<string, long> Failures,
+    IReadOnlyDictionary<string, (string Reason, long Calls)> CommonestReasons);
 
 /// <summary>Every call of a load run, on the Stopwatch clock, with its summary.</summary>
 /// <param name="Profile">What was run.</param>
@@ -48,9 +50,14 @@ public sealed record LoadResult(LoadProfile Profile, IReadOnlyList<CallRecord> C
         var answered = Calls.Where(call => call.Succeeded).GroupBy(call => call.Region ?? "(none)").ToList();
         var regions = answered.Select(group => new RegionShare(group.Key, group.Count(), succeeded == 0 ? 0 : 100.0 * group.Count() / succeeded))
             .OrderByDescending(share => share.Answered).ToList();
-        var failures = Calls.Where(call => !call.Succeeded)
+        var failed = Calls.Where(call => !call.Succeeded)
             .GroupBy(call => call.StatusCode is { } code ? $"{call.Outcome} {code}" : call.Outcome.ToString())
-            .ToDictionary(group => group.Key, group => (long)group.Count(), StringComparer.Ordinal);
+            .ToList();
+        var failures = failed.ToDictionary(group => group.Key, group => (long)group.Count(), StringComparer.Ordinal);
+        var reasons = failed.ToDictionary(
+            group => group.Key,
+            group => group.GroupBy(call => call.FailureReason ?? "(no reason given)").OrderByDescending(reason => reason.Count()).Select(reason => (reason.Key, (long)reason.Count())).First(),
+            StringComparer.Ordinal);
         TimeSpan? Percentile(double percent) => histogram.TotalCount == 0 ? null : TimeSpan.FromTicks(histogram.GetValueAtPercentile(percent) * 10);
         return new LoadSummary(
             Calls.Count,
@@ -61,7 +68,8 @@ public sealed record LoadResult(LoadProfile Profile, IReadOnlyList<CallRecord> C
             Percentile(50),
             Percentile(99),
             histogram.TotalCount == 0 ? null : TimeSpan.FromTicks(histogram.GetMaxValue() * 10),
-            failures);
+            failures,
+            reasons);
     }
 
     /// <summary>A call's start as an offset from the run's start.</summary>

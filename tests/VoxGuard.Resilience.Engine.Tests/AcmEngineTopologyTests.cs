@@ -1,6 +1,6 @@
 using System.Net;
+using VoxGuard.Resilience.Sip.Load;
 using VoxGuard.Resilience.Sip.Transports;
-using VoxGuard.Resilience.Sip.UserAgents;
 using VoxGuard.Resilience.Topology.Environments;
 using VoxGuard.Resilience.Topology.Local;
 
@@ -39,22 +39,19 @@ public sealed class AcmEngineTopologyTests
     }
 
     [Test]
-    public async Task Calls_through_the_balancer_are_answered_by_the_engines_which_write_every_call_to_both_primaries()
+    public async Task Open_loop_calls_through_the_balancer_are_answered_by_the_engines_which_write_every_call_to_both_primaries()
     {
-        await using var uac = new SipUserAgentClient(new SipUacOptions { UdpEndPoint = new IPEndPoint(IPAddress.Parse("127.0.0.162"), 0) });
-        var calls = new List<Task<CallRecord>>();
-        for (var i = 0; i < 100; i++)
+        var load = await OpenLoopLoad.RunAsync(new LoadProfile
         {
-            calls.Add(uac.CallAsync(Environment.Balancer.SipEndPoint, new CallOptions
-            {
-                Transport = SipTransportKind.Tcp,
-                LocalAddress = IPAddress.Parse($"127.0.0.{170 + (i % 20)}"),
-                HoldTime = TimeSpan.FromMilliseconds(100),
-            }));
-            await Task.Delay(10);
-        }
-
-        var records = await Task.WhenAll(calls);
+            Target = Environment.Balancer.SipEndPoint,
+            Transport = SipTransportKind.Tcp,
+            CallsPerSecond = 50,
+            Duration = TimeSpan.FromSeconds(2),
+            HoldTime = TimeSpan.FromMilliseconds(100),
+            FirstSource = IPAddress.Parse("127.0.164.1"),
+            SourceCount = 20,
+        });
+        var records = load.Calls;
         var acknowledged = Environment.Regions
             .Select(region => EngineLauncher.WriteLogPath(_topology.Run, region.Name))
             .Where(File.Exists)

@@ -39,7 +39,9 @@ internal sealed class PrimaryTracker
                 return Current; // someone already found the new primary
             }
 
-            _searching ??= RunSearchAsync();
+            // On the thread pool: a search that completed synchronously inside this lock would clear _searching
+            // before being stored in it, leaving a finished search that every later failure would join forever.
+            _searching ??= Task.Run(RunSearchAsync, CancellationToken.None);
             search = _searching;
         }
 

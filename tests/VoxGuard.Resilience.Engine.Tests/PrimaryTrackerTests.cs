@@ -52,6 +52,29 @@ public sealed class PrimaryTrackerTests
     }
 
     [Test]
+    public async Task After_a_search_that_found_nothing_the_next_failure_searches_again()
+    {
+        // Regression: a search finishing synchronously was kept as "running" forever, so the engine never looked again
+        // and wrote to a dead primary for the rest of the run (seen in the Lagos-loss scenario: Asaba answered nothing).
+        var searches = 0;
+        var tracker = new PrimaryTracker(Environment.Region("lagos"), _ =>
+        {
+            searches++;
+            return Task.FromResult<RegionDefinition?>(searches < 3 ? null : Environment.Region("abuja"));
+        });
+
+        await tracker.ReconsiderAsync(Environment.Region("lagos"), CancellationToken.None);
+        await tracker.ReconsiderAsync(Environment.Region("lagos"), CancellationToken.None);
+        var third = await tracker.ReconsiderAsync(Environment.Region("lagos"), CancellationToken.None);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(searches, Is.EqualTo(3));
+            Assert.That(third.Name, Is.EqualTo("abuja"));
+        });
+    }
+
+    [Test]
     public async Task A_search_that_finds_nothing_keeps_the_last_known_primary()
     {
         var tracker = new PrimaryTracker(Environment.Region("lagos"), _ => Task.FromResult<RegionDefinition?>(null));

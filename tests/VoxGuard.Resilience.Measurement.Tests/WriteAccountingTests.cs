@@ -24,7 +24,7 @@ public sealed class WriteAccountingTests
             Assert.That(result.Lost, Is.EqualTo(new[] { "w2", "w3" }));
             Assert.That(result.Unexpected, Is.EqualTo(new[] { "ghost" }));
             Assert.That(result.Recovered, Is.EqualTo(new[] { "w4" }));
-            Assert.That(result.Rpo.TotalMilliseconds, Is.EqualTo(400).Within(0.001));
+            Assert.That(result.Rpo.TotalMilliseconds, Is.EqualTo(400).Within(0.001), "fault start − earliest lost ack");
             Assert.That(result.LostAcknowledgedUntil, Is.EqualTo(S(9.8)));
         });
     }
@@ -43,7 +43,7 @@ public sealed class WriteAccountingTests
     }
 
     [Test]
-    public void Writes_lost_that_were_acknowledged_after_the_fault_began_are_counted_but_do_not_stretch_rpo_backwards()
+    public void Writes_lost_that_were_acknowledged_after_the_fault_began_count_as_the_span_they_cover()
     {
         // split brain: the isolated primary acknowledged writes after the partition started; all discarded later
         var result = WriteAccounting.Account([new("before", S(9)), new("split-1", S(11)), new("split-2", S(12))], ["before"], S(10));
@@ -51,7 +51,7 @@ public sealed class WriteAccountingTests
         Assert.Multiple(() =>
         {
             Assert.That(result.Lost, Is.EqualTo(new[] { "split-1", "split-2" }));
-            Assert.That(result.Rpo, Is.EqualTo(TimeSpan.Zero));
+            Assert.That(result.Rpo, Is.EqualTo(S(1)), "from the first to the last lost acknowledgement, not clamped to zero");
             Assert.That(result.LostAcknowledgedFrom, Is.EqualTo(S(11)));
         });
     }
@@ -65,7 +65,7 @@ public sealed class WriteAccountingTests
         {
             Assert.That(result.Acknowledged, Is.EqualTo(2));
             Assert.That(result.Lost, Is.EqualTo(new[] { "w1", "w2" }));
-            Assert.That(result.Rpo, Is.EqualTo(S(2)));
+            Assert.That(result.Rpo, Is.EqualTo(S(2)), "fault start (5 s) − earliest lost ack (3 s)");
         });
     }
 }

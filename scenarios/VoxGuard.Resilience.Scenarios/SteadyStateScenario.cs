@@ -1,0 +1,48 @@
+using VoxGuard.Resilience.Drills;
+using VoxGuard.Resilience.Engine;
+using VoxGuard.Resilience.Measurement;
+
+namespace VoxGuard.Resilience.Scenarios;
+
+/// <summary>
+/// Scenario 1, the control: no fault. Traffic splits by the weights (70/15/15 within the deviation alert), every call
+/// succeeds, every acknowledged write is on the primaries and nothing else is, replication lag stays under target.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+[Category("Gate")]
+[Category("Drill")]
+public sealed class SteadyStateScenario
+{
+    private const string Name = "steady-state";
+
+    [Test]
+    public async Task Steady_state_splits_traffic_by_weight_and_loses_nothing()
+    {
+        var environment = ScenarioSettings.Environment();
+        await using var run = await ScenarioRun.StartAsync(Name, environment);
+
+        var load = await run.StartLoad(callsPerSecond: 50, duration: TimeSpan.FromSeconds(8));
+        var calls = run.CallsOf(load);
+        var expected = environment.Regions.ToDictionary(region => region.Name, region => (double)region.Weight, StringComparer.Ordinal);
+        var distribution = DistributionAnalysis.Measure(calls, expected, TimeSpan.Zero, run.Now);
+        var success = calls.Count == 0 ? 0 : 100.0 * calls.Count(call => call.Succeeded) / calls.Count;
+        run.Judge(TargetVerdict.AtLeast(Name, "call success", success, 99.9, $"{calls.Count} calls"));
+        run.Judge(TargetVerdict.AtMost(Name, "distribution deviation from 70/15/15", distribution.MaxRelativeDeviation, environment.Targets.DistributionDeviationAlertPercent,
+            string.Join(", ", distribution.Shares.Select(share => $"{share.Key} {share.Value:F1} %"))));
+        foreach (var store in new[] { WriteStore.Postgres, WriteStore.Redis })
+        {
+            var accounting = await run.AccountAsync(store, faultStart: run.Now);
+            run.Judge(TargetVerdict.Zero(Name, $"{store} writes lost", accounting.Lost.Count, $"{accounting.Acknowledged} acknowledged"));
+            run.Judge(TargetVerdict.Zero(Name, $"{store} unexpected writes", accounting.Unexpected.Count));
+        }
+
+        foreach (var lag in LagAnalysis.Summarise(run.LagSamples, environment.Replication.LagAlert))
+        {
+            run.Judge(TargetVerdict.Below(Name, $"replication lag p99 {lag.Replica}", lag.P99, environment.Replication.LagTarget, $"{lag.Samples} samples, max {lag.Max.TotalMilliseconds:F0} ms"));
+        }
+
+        await run.WriteReportAsync(ScenarioSettings.ReportDirectory, load);
+        Verdicts.AssertAllPassed(run);
+    }
+}

@@ -55,7 +55,7 @@ internal static class RegionLoss
             }
 
             run.Judge(TargetVerdict.Below(name, $"detection ({lost} marked down by the balancer)", detected, environment.Targets.Failover,
-                $"health check every {environment.Balancer.HealthCheck.Interval.TotalMilliseconds:F0} ms, fall {environment.Balancer.HealthCheck.Fall}"));
+                $"health check every {environment.Balancer.HealthCheck.Interval.TotalMilliseconds:F0} ms, fall {environment.Balancer.HealthCheck.Fall}", missing: "not detected"));
 
             var recovery = RecoveryAnalysis.Analyse(calls, fault.Start, TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(100), threshold: 0.99, minimumCalls: 10);
             run.Judge(TargetVerdict.Below(name, "failover (service back and staying back)", recovery.RecoveryTime, environment.Targets.Failover,

@@ -12,8 +12,8 @@ namespace VoxGuard.Resilience.Drills;
 public sealed record TargetVerdict(string Scenario, string Target, string Measured, string Required, bool Passed, string? Detail = null)
 {
     /// <summary>A duration target: passed when measured &lt; limit.</summary>
-    public static TargetVerdict Below(string scenario, string target, TimeSpan? measured, TimeSpan limit, string? detail = null) =>
-        new(scenario, target, measured is { } value ? Seconds(value) : "not recovered", "< " + Seconds(limit), measured is { } m && m < limit, detail);
+    public static TargetVerdict Below(string scenario, string target, TimeSpan? measured, TimeSpan limit, string? detail = null, string missing = "not recovered") =>
+        new(scenario, target, measured is { } value ? Seconds(value) : missing, "< " + Seconds(limit), measured is { } m && m < limit, detail);
 
     /// <summary>A count that must be zero.</summary>
     public static TargetVerdict Zero(string scenario, string target, int measured, string? detail = null) =>

@@ -63,14 +63,27 @@ public sealed class CliTests
     }
 
     [Test]
-    public async Task Drill_says_plainly_that_it_is_not_built_and_does_not_pass()
+    public async Task Drill_with_an_unknown_suite_runs_nothing_and_names_the_choices()
     {
-        var (exitCode, _, error) = await CliProcess.RunAsync("drill");
+        var (exitCode, output, error) = await CliProcess.RunAsync("drill", "--suite", "everything");
 
         Assert.Multiple(() =>
         {
             Assert.That(exitCode, Is.EqualTo(2));
-            Assert.That(error, Does.Contain("not built yet").And.Contain("nothing passed"));
+            Assert.That(error, Does.Contain("--suite 'everything' must be gate or drill"));
+            Assert.That(output, Does.Not.Contain("Drill:"), "nothing started");
+        });
+    }
+
+    [Test]
+    public async Task Drill_with_an_unknown_profile_runs_nothing_and_lists_the_known_ones()
+    {
+        var (exitCode, _, error) = await CliProcess.RunAsync("drill", "--profile", "weekly");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(exitCode, Is.EqualTo(2));
+            Assert.That(error, Does.Contain("weekly").And.Contain("ci").And.Contain("documented"));
         });
     }
 }

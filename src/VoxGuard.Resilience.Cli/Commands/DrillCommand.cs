@@ -1,22 +1,166 @@
 using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using VoxGuard.Resilience.Drills;
+using VoxGuard.Resilience.Topology.Environments;
 
 namespace VoxGuard.Resilience.Cli.Commands;
 
-/// <summary><c>drill</c>: the DR drill. Says plainly what is not built yet rather than passing vacuously.</summary>
+/// <summary>
+/// <c>drill</c>: runs the scenario suites (NUnit, <c>scenarios/</c>) against the local topology with a profile, streams
+/// their verdicts as they come, and ends with a table of every target — measured vs required — and an exit code a CI
+/// can gate on: 0 every target met, 1 a target missed, 2 the drill could not run or a check could not be trusted.
+/// </summary>
 internal static class DrillCommand
 {
+    private const string ScenarioProject = "scenarios/VoxGuard.Resilience.Scenarios/VoxGuard.Resilience.Scenarios.csproj";
+    private const string NegativeControlPrefix = "negative-control";
+
     public static Command Create()
     {
-        var command = new Command("drill", "Run the disaster-recovery drill: scenario suites under SIP load, every target measured.");
-        command.SetAction(_ =>
+        var profile = new Option<string>("--profile") { Description = "ci (fast health checks, the gate) or documented (the guide's own timings, monthly drills).", DefaultValueFactory = _ => "ci" };
+        var suite = new Option<string>("--suite") { Description = "gate (steady state, region loss, negative controls) or drill (the scenarios without the controls).", DefaultValueFactory = _ => "gate" };
+        var environmentName = new Option<string>("--env") { Description = "The environment (a file in environments/ without .yaml).", DefaultValueFactory = _ => EnvironmentLoader.DefaultEnvironment };
+        var command = new Command("drill", "Run the disaster-recovery scenario suites under SIP load and judge every documented target from measurements.")
         {
-            Console.Error.WriteLine("""
-                The drill is not built yet, so no target has been measured and nothing passed.
-                Built so far:  the inter-region link server (./resilience links serve).
-                Still to come: the local three-region topology, SIP load, the scenario suites and the reports.
-                """);
-            return ExitCodes.CannotRun;
+            profile, suite, environmentName,
+        };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var suiteName = parseResult.GetValue(suite)!;
+            var category = suiteName switch
+            {
+                "gate" => "Gate",
+                "drill" => "Drill",
+                _ => null,
+            };
+            if (category is null)
+            {
+                await Console.Error.WriteLineAsync($"--suite '{suiteName}' must be gate or drill.").ConfigureAwait(false);
+                return ExitCodes.CannotRun;
+            }
+
+            EnvironmentDefinition environment;
+            try
+            {
+                environment = EnvironmentCommand.Load(parseResult.GetValue(environmentName)!, parseResult.GetValue(profile));
+            }
+            catch (EnvironmentException exception)
+            {
+                await Console.Error.WriteLineAsync(exception.Message).ConfigureAwait(false);
+                return ExitCodes.CannotRun;
+            }
+
+            if (!File.Exists(ScenarioProject))
+            {
+                await Console.Error.WriteLineAsync($"{ScenarioProject} not found: run ./resilience drill from the repository checkout.").ConfigureAwait(false);
+                return ExitCodes.CannotRun;
+            }
+
+            var reportDirectory = Path.GetFullPath(Path.Combine("reports", string.Create(CultureInfo.InvariantCulture,
+                $"{DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}-{suiteName}-{environment.Name}-{environment.Profile?.Name}"), "scenarios"));
+            Directory.CreateDirectory(reportDirectory);
+            Console.WriteLine($"Drill: suite {suiteName}, environment {environment.Name}, profile {environment.Profile?.Name}; reports in {reportDirectory}");
+            if (!environment.DetectionMeetsFailoverTarget())
+            {
+                Console.WriteLine($"  FINDING: detection alone takes up to {environment.DetectionTime.TotalSeconds:F0} s with these health checks, beyond the {environment.Targets.Failover.TotalSeconds:F0} s failover target.");
+            }
+
+            var testsExit = await RunScenariosAsync(category, environment, reportDirectory, cancellationToken).ConfigureAwait(false);
+            var reports = Directory.EnumerateFiles(reportDirectory, "*.json")
+                .Select(path => JsonSerializer.Deserialize<ScenarioReport>(File.ReadAllText(path), ScenarioReport.Json)!)
+                .OrderBy(report => report.FinishedAt)
+                .ToList();
+            Console.Write(Render(reports));
+            var missed = reports.Where(report => !report.Scenario.StartsWith(NegativeControlPrefix, StringComparison.Ordinal)).SelectMany(report => report.Verdicts).Count(verdict => !verdict.Passed);
+            if (missed > 0)
+            {
+                Console.WriteLine($"{missed} target(s) missed.");
+                return ExitCodes.TargetMissed;
+            }
+
+            if (testsExit != 0 || reports.Count == 0)
+            {
+                await Console.Error.WriteLineAsync("A scenario failed without a missed target (a harness or infrastructure error, or a negative control whose check could not fail): see the output above.").ConfigureAwait(false);
+                return ExitCodes.CannotRun;
+            }
+
+            Console.WriteLine("Every target met.");
+            return ExitCodes.Success;
         });
         return command;
     }
+
+    private static async Task<int> RunScenariosAsync(string category, EnvironmentDefinition environment, string reportDirectory, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[] { "test", ScenarioProject, "-c", "Release", "-m:1", "--nologo", "--filter", $"TestCategory={category}", "--logger", "console;verbosity=normal" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["VOXGUARD_ENVIRONMENT"] = environment.Name;
+        start.Environment["VOXGUARD_PROFILE"] = environment.Profile?.Name ?? string.Empty;
+        start.Environment["VOXGUARD_REPORT_DIR"] = reportDirectory;
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+        try
+        {
+            // Live progress: each verdict and each scenario's result as it comes.
+            while (await process.StandardOutput.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+            {
+                var trimmed = line.TrimStart();
+                if (trimmed.StartsWith("PASS ", StringComparison.Ordinal) || trimmed.StartsWith("MISS ", StringComparison.Ordinal)
+                    || trimmed.StartsWith("Passed ", StringComparison.Ordinal) || trimmed.StartsWith("Failed ", StringComparison.Ordinal)
+                    || trimmed.StartsWith("error", StringComparison.OrdinalIgnoreCase))
+                {
+                    Console.WriteLine("  " + trimmed);
+                }
+            }
+
+            await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Ctrl-C: the test host gets it too and tears its topology down; wait for that.
+            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+
+        var errors = await stderr.ConfigureAwait(false);
+        if (errors.Length > 0)
+        {
+            await Console.Error.WriteAsync(errors).ConfigureAwait(false);
+        }
+
+        return process.ExitCode;
+    }
+
+    internal static string Render(IReadOnlyList<ScenarioReport> reports)
+    {
+        var text = new StringBuilder();
+        var culture = CultureInfo.InvariantCulture;
+        text.AppendLine();
+        text.AppendLine(culture, $"  {"scenario",-30} {"target",-52} {"measured",-16} {"required",-12} verdict");
+        foreach (var report in reports)
+        {
+            var control = report.Scenario.StartsWith(NegativeControlPrefix, StringComparison.Ordinal);
+            foreach (var verdict in report.Verdicts)
+            {
+                var outcome = control ? (verdict.Passed ? "control: passed" : "control: missed as designed") : verdict.Passed ? "PASS" : "MISS";
+                text.AppendLine(culture, $"  {report.Scenario,-30} {Clip(verdict.Target, 52),-52} {Clip(verdict.Measured, 16),-16} {verdict.Required,-12} {outcome}");
+            }
+        }
+
+        return text.ToString();
+    }
+
+    private static string Clip(string text, int width) => text.Length <= width ? text : text[..(width - 1)] + "…";
 }

@@ -16,13 +16,7 @@ namespace VoxGuard.Resilience.Engine.Tests;
 [Category("Functional")]
 public sealed class AcmEngineTopologyTests
 {
-    private static readonly EnvironmentDefinition Environment = EnvironmentLoader.Parse(
-        File.ReadAllText(Path.Combine(TestPaths.Environments, "local.yaml"))
-            .Replace("127.0.1.", "127.0.161.", StringComparison.Ordinal)
-            .Replace("127.0.2.", "127.0.162.", StringComparison.Ordinal)
-            .Replace("127.0.3.", "127.0.163.", StringComparison.Ordinal)
-            .Replace("address: 127.0.0.10", "address: 127.0.0.161", StringComparison.Ordinal),
-        "local-in-161.yaml", "ci");
+    private static readonly EnvironmentDefinition Environment = TestPaths.LocalInBlocks(161);
 
     private LocalTopology _topology = null!;
 

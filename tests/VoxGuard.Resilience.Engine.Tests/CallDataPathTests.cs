@@ -18,13 +18,7 @@ namespace VoxGuard.Resilience.Engine.Tests;
 [Category("Functional")]
 public sealed class CallDataPathTests
 {
-    private static readonly EnvironmentDefinition Environment = EnvironmentLoader.Parse(
-        File.ReadAllText(Path.Combine(TestPaths.Environments, "local.yaml"))
-            .Replace("127.0.1.", "127.0.151.", StringComparison.Ordinal)
-            .Replace("127.0.2.", "127.0.152.", StringComparison.Ordinal)
-            .Replace("127.0.3.", "127.0.153.", StringComparison.Ordinal)
-            .Replace("address: 127.0.0.10", "address: 127.0.0.151", StringComparison.Ordinal),
-        "local-in-151.yaml", "ci");
+    private static readonly EnvironmentDefinition Environment = TestPaths.LocalInBlocks(151);
 
     private LinkServer _server = null!;
     private LinkClient _client = null!;

@@ -16,33 +16,24 @@ public sealed class SipBalancerWithoutRedispatchTests
 {
     private static readonly EnvironmentDefinition Environment = SipEnvironments.InBlocks(97, redispatch: false);
 
+    private RunningSipTier _sip = null!;
     private RunDirectory _run = null!;
     private SipProxyTier _tier = null!;
 
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        _run = RunDirectory.Create();
-        try
-        {
-            _tier = await SipProxyTier.StartAsync(Environment, _run);
-        }
-        catch
-        {
-            await _run.DisposeAsync();
-            throw;
-        }
+        _sip = await RunningSipTier.StartAsync(Environment);
+        (_run, _tier) = (_sip.Run, _sip.Tier);
     }
 
     [OneTimeTearDown]
     public async Task StopAsync()
     {
-        if (_tier is not null)
+        if (_sip is not null)
         {
-            await _tier.DisposeAsync();
+            await _sip.DisposeAsync();
         }
-
-        await _run.DisposeAsync();
     }
 
     [Test]
@@ -77,33 +68,24 @@ public sealed class SipBalancerSourceHashingTests
 {
     private static readonly EnvironmentDefinition Environment = SipEnvironments.InBlocks(101, mode: "source");
 
+    private RunningSipTier _sip = null!;
     private RunDirectory _run = null!;
     private SipProxyTier _tier = null!;
 
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        _run = RunDirectory.Create();
-        try
-        {
-            _tier = await SipProxyTier.StartAsync(Environment, _run);
-        }
-        catch
-        {
-            await _run.DisposeAsync();
-            throw;
-        }
+        _sip = await RunningSipTier.StartAsync(Environment);
+        (_run, _tier) = (_sip.Run, _sip.Tier);
     }
 
     [OneTimeTearDown]
     public async Task StopAsync()
     {
-        if (_tier is not null)
+        if (_sip is not null)
         {
-            await _tier.DisposeAsync();
+            await _sip.DisposeAsync();
         }
-
-        await _run.DisposeAsync();
     }
 
     [Test]

@@ -18,33 +18,24 @@ public sealed class SipProxyTierTests
     private static readonly EnvironmentDefinition Environment = SipEnvironments.InBlocks(91);
     private static readonly string[] Regions = [.. Environment.Regions.Select(region => region.Name)];
 
+    private RunningSipTier _sip = null!;
     private RunDirectory _run = null!;
     private SipProxyTier _tier = null!;
 
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        _run = RunDirectory.Create();
-        try
-        {
-            _tier = await SipProxyTier.StartAsync(Environment, _run);
-        }
-        catch
-        {
-            await _run.DisposeAsync();
-            throw;
-        }
+        _sip = await RunningSipTier.StartAsync(Environment);
+        (_run, _tier) = (_sip.Run, _sip.Tier);
     }
 
     [OneTimeTearDown]
     public async Task StopAsync()
     {
-        if (_tier is not null)
+        if (_sip is not null)
         {
-            await _tier.DisposeAsync();
+            await _sip.DisposeAsync();
         }
-
-        await _run.DisposeAsync();
     }
 
     /// <summary>Restores the topology: every proxy running, every weight as documented, every region up.</summary>

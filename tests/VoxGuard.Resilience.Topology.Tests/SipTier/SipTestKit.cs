@@ -229,3 +229,37 @@ internal static class SippStatistics
         return result;
     }
 }
+
+/// <summary>A SIP tier in a run directory of its own, started once per fixture; disposing stops both.</summary>
+internal sealed class RunningSipTier : IAsyncDisposable
+{
+    private RunningSipTier(RunDirectory run, SipProxyTier tier)
+    {
+        Run = run;
+        Tier = tier;
+    }
+
+    public RunDirectory Run { get; }
+
+    public SipProxyTier Tier { get; }
+
+    public static async Task<RunningSipTier> StartAsync(EnvironmentDefinition environment)
+    {
+        var run = RunDirectory.Create();
+        try
+        {
+            return new RunningSipTier(run, await SipProxyTier.StartAsync(environment, run));
+        }
+        catch
+        {
+            await run.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Tier.DisposeAsync();
+        await Run.DisposeAsync();
+    }
+}

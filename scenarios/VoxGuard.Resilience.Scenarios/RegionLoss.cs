@@ -62,9 +62,11 @@ internal static class RegionLoss
                 $"{recovery.FailedCalls} of {recovery.CallsAfterFault} calls after the fault failed; worst 1 s window {recovery.WorstWindowRatio:P1}"));
 
             var survivors = environment.Regions.Where(region => region.Name != lost).ToList();
+            // The documented split after losing the primary region; otherwise the lost share spreads by weight.
+            var documented = environment.Region(lost).IsPrimary ? environment.Targets.TrafficSplitAfterPrimaryLoss : new Dictionary<string, double>();
             var expected = environment.Regions.ToDictionary(
                 region => region.Name,
-                region => region.Name == lost ? 0 : environment.Targets.TrafficSplitAfterPrimaryLoss.GetValueOrDefault(region.Name, 100.0 * region.Weight / survivors.Sum(other => other.Weight)),
+                region => region.Name == lost ? 0 : documented.GetValueOrDefault(region.Name, 100.0 * region.Weight / survivors.Sum(other => other.Weight)),
                 StringComparer.Ordinal);
             var after = (recovery.RecoveryTime ?? TimeSpan.Zero) + fault.Start;
             var distribution = DistributionAnalysis.Measure(calls, expected, after, run.Now);
@@ -82,7 +84,7 @@ internal static class RegionLoss
             }
 
             var redisMaster = await run.Topology.Redis.MasterRegionAsync(timeout: environment.Targets.Failover);
-            run.Judge(new TargetVerdict(name, "new primaries elected", $"postgres {run.Topology.Postgres.PrimaryRegion}, redis {redisMaster.Name}",
+            run.Judge(new TargetVerdict(name, $"primaries outside {lost}", $"postgres {run.Topology.Postgres.PrimaryRegion}, redis {redisMaster.Name}",
                 $"neither in {lost}", run.Topology.Postgres.PrimaryRegion != lost && redisMaster.Name != lost));
             await run.WriteReportAsync(ScenarioSettings.ReportDirectory, load);
             return run;

@@ -362,12 +362,32 @@ public sealed class LocalTopology : IAsyncDisposable
             endpoints = endpoints.Append(options.LinkApiEndpoint);
         }
 
-        var taken = endpoints.Where(IsTaken).Select(endpoint => endpoint.ToString()).ToList();
+        // UDP too: the engines and the proxies listen on UDP, and a squatter there would only show later (or not at
+        // all: the engine's readiness looks for the port in /proc/net/udp, which the squatter's socket satisfies).
+        var udp = environment.Regions.SelectMany(region => new[] { region.Sip.UdpEndPoint, region.Engine.EndPoint })
+            .Concat(environment.Balancer.Transport == BalancerTransport.Udp ? [environment.Balancer.SipEndPoint] : []);
+        var taken = endpoints.Where(IsTaken).Select(endpoint => endpoint.ToString())
+            .Concat(udp.Where(IsUdpTaken).Select(endpoint => $"{endpoint} (udp)"))
+            .ToList();
         if (taken.Count > 0)
         {
             throw new TopologyStartException(
                 $"Addresses the {environment.Name} topology needs are already in use: {string.Join(", ", taken)}. " +
                 "Another topology is probably up: stop it with ./resilience down (or free those ports). Nothing was started.");
+        }
+    }
+
+    private static bool IsUdpTaken(IPEndPoint endpoint)
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            socket.Bind(endpoint);
+            return false;
+        }
+        catch (SocketException)
+        {
+            return true;
         }
     }
 
@@ -407,7 +427,7 @@ public enum RegionNode
 }
 
 /// <summary>How to start a <see cref="LocalTopology"/>.</summary>
-public sealed class LocalTopologyOptions
+public sealed record LocalTopologyOptions
 {
     /// <summary>Where the link server's API listens (loopback only; port 0 picks a free one).</summary>
     public IPEndPoint LinkApiEndpoint { get; init; } = new(IPAddress.Loopback, 0);

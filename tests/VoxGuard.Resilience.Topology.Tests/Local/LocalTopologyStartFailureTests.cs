@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using VoxGuard.Resilience.Topology.Environments;
 using VoxGuard.Resilience.Topology.Local;
 using VoxGuard.Resilience.Topology.Processes;
+using VoxGuard.Resilience.Topology.SipTier;
 using VoxGuard.Resilience.Topology.Tests.Support;
 
 namespace VoxGuard.Resilience.Topology.Tests.Local;
@@ -32,13 +33,13 @@ public sealed class LocalTopologyStartFailureTests
     }
 
     [Test]
-    public void An_address_already_in_use_is_refused_before_anything_starts()
+    public async Task An_address_already_in_use_is_refused_before_anything_starts()
     {
         using var squatter = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         squatter.Bind(Environment.Region("abuja").Redis.EndPoint);
         squatter.Listen();
 
-        var refused = Assert.ThrowsAsync<TopologyStartException>(() => LocalTopology.StartAsync(Environment, Options()))!;
+        var refused = await StartExpectingFailureAsync(Options());
         TestContext.Out.WriteLine(refused.Message);
 
         Assert.Multiple(() =>
@@ -50,13 +51,25 @@ public sealed class LocalTopologyStartFailureTests
     }
 
     [Test]
-    public void A_server_failing_midway_tears_down_everything_already_started()
+    public async Task A_udp_address_in_use_is_refused_before_anything_starts()
     {
-        // The lagos engine's UDP port is taken, so the SIP tier fails after both data tiers are up.
         using var squatter = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         squatter.Bind(Environment.Region("lagos").Engine.EndPoint);
 
-        var failed = Assert.ThrowsAsync<TopologyStartException>(() => LocalTopology.StartAsync(Environment, Options()))!;
+        var refused = await StartExpectingFailureAsync(Options());
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(refused.Message, Does.Contain("127.0.121.2:5070 (udp)").And.Contain("Nothing was started"));
+            Assert.That(RunDirectoriesLeft(), Is.Empty);
+        });
+    }
+
+    [Test]
+    public async Task A_server_failing_midway_tears_down_everything_already_started()
+    {
+        // Engines that exit at once: the SIP tier fails after both data tiers are up.
+        var failed = await StartExpectingFailureAsync(Options() with { Engines = new ExitingEngines() });
         TestContext.Out.WriteLine(failed.Message);
 
         Assert.Multiple(() =>
@@ -70,6 +83,31 @@ public sealed class LocalTopologyStartFailureTests
                 Assert.That(LinkProbe.IsListening(region.Sip.TcpEndPoint), Is.False, $"{region.Name}'s Kamailio stopped");
             }
         });
+    }
+
+    /// <summary>Starts, and stops at once whatever did start, so a start that wrongly succeeds cannot leak into the next test.</summary>
+    private static async Task<TopologyStartException> StartExpectingFailureAsync(LocalTopologyOptions options)
+    {
+        try
+        {
+            await using var started = await LocalTopology.StartAsync(Environment, options);
+        }
+        catch (TopologyStartException exception)
+        {
+            return exception;
+        }
+
+        Assert.Fail("The topology started although it should not have.");
+        throw new InvalidOperationException("unreachable");
+    }
+
+    /// <summary>Engine processes that exit immediately (a broken engine build, say).</summary>
+    private sealed class ExitingEngines : IEngineLauncher
+    {
+        public Task PrepareAsync(EnvironmentDefinition environment, RunDirectory run, CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public ProcessSpec SpecFor(EnvironmentDefinition environment, RunDirectory run, RegionDefinition region) =>
+            new(EngineStandIn.ProcessName(region), "false", "coreutils");
     }
 
     // The run root itself goes when its last run does.

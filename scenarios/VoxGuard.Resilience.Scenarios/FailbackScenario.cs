@@ -1,0 +1,53 @@
+using VoxGuard.Resilience.Drills;
+using VoxGuard.Resilience.Engine;
+using VoxGuard.Resilience.Measurement;
+
+namespace VoxGuard.Resilience.Scenarios;
+
+/// <summary>
+/// Scenario 6, failback: after Lagos's loss (scenario 2), the documented procedure under load — Lagos rejoins as a
+/// replica, catches up, is promoted back for both stores, weights return to 70/15/15. Measured: how long it takes, that
+/// no acknowledged write is lost across it, and that traffic returns to 70/15/15.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class FailbackScenario
+{
+    private const string Name = "lagos-failback";
+
+    [Test]
+    [Category("Gate")]
+    [Category("Drill")]
+    public async Task Failback_restores_lagos_as_primary_with_no_acknowledged_write_lost_and_traffic_back_to_70_15_15()
+    {
+        var environment = ScenarioSettings.Environment();
+        await using var run = await RegionLoss.RunAsync(Name, environment, lost: "lagos");
+
+        var loadStart = run.Now;
+        var loadTask = run.StartLoad(callsPerSecond: 50, duration: TimeSpan.FromSeconds(20));
+        await run.UntilAsync(loadStart + TimeSpan.FromSeconds(2));
+        var failback = await run.InjectAsync("failback to lagos", async () => await run.Topology.FailbackAsync());
+        run.EndFault(failback);
+        var failbackEnd = run.Faults.Single(fault => fault.Name == failback.Name).End!.Value;
+        var load = await loadTask;
+
+        run.Judge(TargetVerdict.Below(Name, "failback (rejoin, catch up, switch both stores back, weights)", failbackEnd - failback.Start, environment.Targets.Rto));
+        foreach (var store in new[] { WriteStore.Postgres, WriteStore.Redis })
+        {
+            var accounting = await run.AccountAsync(store, failback.Start);
+            var lostAcrossFailback = accounting.Lost.Count(id => run.WritesOf(store).First(write => write.Id == id).Acknowledged >= failback.Start);
+            run.Judge(TargetVerdict.Zero(Name, $"{store} writes acknowledged during or after failback and lost", lostAcrossFailback, $"{accounting.Acknowledged} acknowledged in the whole run"));
+        }
+
+        var calls = run.CallsOf(load);
+        var expected = environment.Regions.ToDictionary(region => region.Name, region => (double)region.Weight, StringComparer.Ordinal);
+        var after = DistributionAnalysis.Measure(calls, expected, failbackEnd + TimeSpan.FromSeconds(1), run.Now);
+        run.Judge(TargetVerdict.AtMost(Name, "split after failback (70/15/15)", after.MaxRelativeDeviation, environment.Targets.DistributionDeviationAlertPercent,
+            string.Join(", ", after.Shares.Select(share => $"{share.Key} {share.Value:F1} %")) + $" of {after.Answered} answered"));
+        var redisMaster = await run.Topology.Redis.MasterRegionAsync();
+        run.Judge(new TargetVerdict(Name, "primaries back in lagos", $"postgres {run.Topology.Postgres.PrimaryRegion}, redis {redisMaster.Name}", "lagos",
+            run.Topology.Postgres.PrimaryRegion == "lagos" && redisMaster.Name == "lagos"));
+        await run.WriteReportAsync(ScenarioSettings.ReportDirectory, load);
+        Verdicts.AssertAllPassed(run);
+    }
+}

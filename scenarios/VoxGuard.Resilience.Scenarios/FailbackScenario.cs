@@ -34,8 +34,10 @@ public sealed class FailbackScenario
         run.Judge(TargetVerdict.Below(Name, "failback (rejoin, catch up, switch both stores back, weights)", failbackEnd - failback.Start, environment.Targets.Rto));
         foreach (var store in new[] { WriteStore.Postgres, WriteStore.Redis })
         {
-            var accounting = await run.AccountAsync(store, failback.Start);
-            var lostAcrossFailback = accounting.Lost.Count(id => run.WritesOf(store).First(write => write.Id == id).Acknowledged >= failback.Start);
+            var writes = run.WritesOf(store);
+            var accounting = WriteAccounting.Account(writes, await run.ReadBackAsync(store), failback.Start);
+            var acknowledgedAt = writes.Where(write => write.Acknowledged is not null).ToDictionary(write => write.Id, write => write.Acknowledged!.Value, StringComparer.Ordinal);
+            var lostAcrossFailback = accounting.Lost.Count(id => acknowledgedAt[id] >= failback.Start);
             run.Judge(TargetVerdict.Zero(Name, $"{store} writes acknowledged during or after failback and lost", lostAcrossFailback, $"{accounting.Acknowledged} acknowledged in the whole run"));
         }
 

@@ -366,7 +366,7 @@ public sealed class LocalTopology : IAsyncDisposable
         // all: the engine's readiness looks for the port in /proc/net/udp, which the squatter's socket satisfies).
         var udp = environment.Regions.SelectMany(region => new[] { region.Sip.UdpEndPoint, region.Engine.EndPoint })
             .Concat(environment.Balancer.Transport == BalancerTransport.Udp ? [environment.Balancer.SipEndPoint] : []);
-        var taken = endpoints.Where(IsTaken).Select(endpoint => endpoint.ToString())
+        var taken = endpoints.Where(IsTcpTaken).Select(endpoint => endpoint.ToString())
             .Concat(udp.Where(IsUdpTaken).Select(endpoint => $"{endpoint} (udp)"))
             .ToList();
         if (taken.Count > 0)
@@ -377,24 +377,18 @@ public sealed class LocalTopology : IAsyncDisposable
         }
     }
 
-    private static bool IsUdpTaken(IPEndPoint endpoint)
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        try
-        {
-            socket.Bind(endpoint);
-            return false;
-        }
-        catch (SocketException)
-        {
-            return true;
-        }
-    }
+    private static bool IsTcpTaken(IPEndPoint endpoint) => IsTaken(endpoint, SocketType.Stream, ProtocolType.Tcp);
 
-    private static bool IsTaken(IPEndPoint endpoint)
+    private static bool IsUdpTaken(IPEndPoint endpoint) => IsTaken(endpoint, SocketType.Dgram, ProtocolType.Udp);
+
+    private static bool IsTaken(IPEndPoint endpoint, SocketType type, ProtocolType protocol)
     {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        using var socket = new Socket(AddressFamily.InterNetwork, type, protocol);
+        if (protocol == ProtocolType.Tcp)
+        {
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true); // TIME_WAIT is not "in use"
+        }
+
         try
         {
             socket.Bind(endpoint);

@@ -369,20 +369,34 @@ public sealed class PostgresTier : IAsyncDisposable
         PrimaryRegion = region.Name;
     }
 
-    /// <summary>Re-points every running standby at the current primary; rewinds those that cannot follow it.</summary>
+    /// <summary>
+    /// Re-points every running standby at the current primary; rewinds those that cannot follow it: a standby that
+    /// received WAL beyond the point where the primary's timeline forked holds writes the primary never had.
+    /// </summary>
     private async Task FollowPrimaryAsync(CancellationToken cancellationToken)
     {
         var primary = _environment.Region(PrimaryRegion);
+        var forkPoint = await TimelineForkPointAsync(primary, cancellationToken).ConfigureAwait(false);
         var standbys = new List<RegionDefinition>();
         foreach (var region in _environment.Regions.Where(region => region.Name != PrimaryRegion && !_processes[region.Name].HasExited))
         {
-            if ((bool)(await ScalarAsync(region.Name, "SELECT pg_is_in_recovery()", cancellationToken).ConfigureAwait(false))!)
+            if (!(bool)(await ScalarAsync(region.Name, "SELECT pg_is_in_recovery()", cancellationToken).ConfigureAwait(false))!)
             {
-                var conninfo = ConnInfoThroughLink(_plan, region, primary).Replace("'", "''", StringComparison.Ordinal);
-                await ExecuteAsync(region.Name, $"ALTER SYSTEM SET primary_conninfo = '{conninfo}'", cancellationToken).ConfigureAwait(false);
-                await ExecuteAsync(region.Name, "SELECT pg_reload_conf()", cancellationToken).ConfigureAwait(false);
-                standbys.Add(region);
+                continue;
             }
+
+            var received = (string?)await ScalarAsync(region.Name,
+                "SELECT greatest(coalesce(pg_last_wal_receive_lsn(), '0/0'), coalesce(pg_last_wal_replay_lsn(), '0/0'))::text", cancellationToken).ConfigureAwait(false);
+            if (forkPoint is not null && received is not null && ParseLsn(received) > forkPoint)
+            {
+                await RewindAsync(region, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            var conninfo = ConnInfoThroughLink(_plan, region, primary).Replace("'", "''", StringComparison.Ordinal);
+            await ExecuteAsync(region.Name, $"ALTER SYSTEM SET primary_conninfo = '{conninfo}'", cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(region.Name, "SELECT pg_reload_conf()", cancellationToken).ConfigureAwait(false);
+            standbys.Add(region);
         }
 
         var marker = $"follow-{PrimaryRegion}-{Stopwatch.GetTimestamp()}";
@@ -394,13 +408,50 @@ public sealed class PostgresTier : IAsyncDisposable
                 await WaitStrategy.UntilAsync(cancel => HasMarkerAsync(standby.Name, marker, cancel), FollowTimeout, TimeSpan.FromMilliseconds(10),
                     $"{standby.Name}'s PostgreSQL to follow {PrimaryRegion}", _processes[standby.Name], cancellationToken).ConfigureAwait(false);
             }
-            catch (TimeoutException)
+            catch (ServerProcessException) when (!_processes[standby.Name].HasExited)
             {
-                await RewindAsync(standby, cancellationToken).ConfigureAwait(false); // it had WAL the new primary never had
+                // Still running but not following: it diverged in a way the fork point did not show (a safety net).
+                await RewindAsync(standby, cancellationToken).ConfigureAwait(false);
             }
         }
 
         await WaitUntilReplicatedAsync($"{marker}-verified", ReadyTimeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The WAL position at which the primary's current timeline forked off its parent (from the timeline's history
+    /// file), or null on timeline 1, which forked off nothing.
+    /// </summary>
+    private async Task<long?> TimelineForkPointAsync(RegionDefinition primary, CancellationToken cancellationToken)
+    {
+        var timeline = Convert.ToInt32(await ScalarAsync(primary.Name, "SELECT timeline_id FROM pg_control_checkpoint()", cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+        if (timeline <= 1)
+        {
+            return null;
+        }
+
+        var history = (string)(await ScalarAsync(primary.Name, string.Create(CultureInfo.InvariantCulture, $"SELECT pg_read_file('pg_wal/{timeline:X8}.history')"), cancellationToken).ConfigureAwait(false))!;
+        return ParseTimelineForkPoint(history, timeline);
+    }
+
+    /// <summary>
+    /// Reads the fork point of <paramref name="timeline"/> from its history file: each line is
+    /// <c>parent-timeline TAB switch-LSN TAB reason</c>; the last line names the switch into this timeline.
+    /// </summary>
+    /// <exception cref="FormatException">The text is not a timeline history.</exception>
+    public static long ParseTimelineForkPoint(string history, int timeline)
+    {
+        ArgumentNullException.ThrowIfNull(history);
+        var last = history.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .LastOrDefault(line => !line.StartsWith('#'))
+            ?? throw new FormatException($"Timeline {timeline}'s history file has no entry.");
+        var fields = last.Split('\t');
+        if (fields.Length < 2 || !fields[1].Contains('/', StringComparison.Ordinal))
+        {
+            throw new FormatException($"Timeline {timeline}'s history line '{last}' has no switch position.");
+        }
+
+        return ParseLsn(fields[1]);
     }
 
     /// <summary>Kills the node if it runs, rewinds it from the current primary and restarts it as a standby.</summary>

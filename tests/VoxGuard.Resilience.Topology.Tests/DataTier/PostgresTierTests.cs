@@ -1,3 +1,4 @@
+using VoxGuard.Resilience.Links.Client;
 using VoxGuard.Resilience.Topology.DataTier;
 using VoxGuard.Resilience.Topology.Environments;
 using VoxGuard.Resilience.Topology.Processes;
@@ -112,6 +113,28 @@ public sealed class PostgresTierTests
             Assert.That(afterFailback.Select(node => node.Role), Is.EqualTo(new[] { "primary", "standby", "standby" }));
             Assert.That(afterFailback.Where(node => node.Role == "standby").Select(node => node.Upstream),
                 Is.EqualTo(new[] { "127.0.82.100:5432 streaming", "127.0.83.100:5432 streaming" }), "both standbys stream from lagos again");
+        });
+    }
+
+    [Test]
+    public async Task A_standby_ahead_of_the_promoted_one_is_rewound_and_follows_it()
+    {
+        // Abuja's stream is held back, so asaba replays WAL that abuja, promoted after lagos dies, never has.
+        await _links.Links.ShapeAsync("abuja-lagos-pg", ToxicSpec.Latency(TimeSpan.FromSeconds(10)));
+        await _postgres.ExecuteAsync("lagos", "INSERT INTO voxguard_markers (id) VALUES ('only-asaba-got-it')");
+        await WaitStrategy.UntilAsync(cancel => _postgres.HasMarkerAsync("asaba", "only-asaba-got-it", cancel), TimeSpan.FromSeconds(10),
+            TimeSpan.FromMilliseconds(10), "asaba to replay the row", _postgres.Processes["asaba"]);
+        await _postgres.Processes["lagos"].KillAsync();
+
+        var promotion = await _postgres.PromoteAsync("abuja");
+        var status = await _postgres.StatusAsync();
+        var asabaKeptIt = await _postgres.HasMarkerAsync("asaba", "only-asaba-got-it");
+        TestContext.Out.WriteLine(promotion);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(status.Single(node => node.Region == "asaba").Upstream, Does.StartWith("127.0.83.101:"), "asaba streams from abuja");
+            Assert.That(asabaKeptIt, Is.False, "the rewind discarded what abuja never had");
         });
     }
 

@@ -14,7 +14,7 @@ namespace VoxGuard.Resilience.Scenarios;
 /// Failover: the balancer's health checks take the region out; Redis Sentinel elects a new master on its own (the
 /// harness does not steer it: forcing a second failover while Sentinel's own was settling lost acknowledged writes);
 /// the PostgreSQL stand-in has no automatic election (YugabyteDB has), so the harness plays the orchestrator (as
-/// Patroni would) and promotes the survivor with the highest priority as soon as the balancer has marked the region down.
+/// Patroni would) and promotes the survivor holding the most WAL (priority breaks ties) as soon as the balancer has marked the region down.
 /// </remarks>
 internal static class RegionLoss
 {
@@ -30,7 +30,6 @@ internal static class RegionLoss
             await run.UntilAsync(FaultAt);
             var fault = await run.InjectAsync($"kill {lost}", () => run.Topology.KillRegionAsync(lost));
 
-            var survivor = environment.ByPriority.First(region => region.Name != lost);
             TimeSpan? detected = null;
             try
             {
@@ -44,7 +43,7 @@ internal static class RegionLoss
 
             if (run.Topology.Postgres.PrimaryRegion == lost)
             {
-                await run.Topology.Postgres.PromoteAsync(survivor.Name);
+                await run.Topology.Postgres.PromoteAsync(await run.Topology.Postgres.MostAdvancedStandbyAsync());
             }
 
             var load = await loadTask;

@@ -29,6 +29,9 @@ public sealed class PostgresTier : IAsyncDisposable
     // How long a re-pointed standby may take to show a new primary's marker before it is rewound instead: it
     // follows in well under a second unless it received WAL the new primary never had (PROBES).
     private static readonly TimeSpan FollowTimeout = TimeSpan.FromSeconds(3);
+
+    /// <summary>How far a standby's WAL reaches: received (flushed) or replayed, whichever is further.</summary>
+    private const string ReceivedLsnSql = "SELECT greatest(coalesce(pg_last_wal_receive_lsn(), '0/0'), coalesce(pg_last_wal_replay_lsn(), '0/0'))::text";
     private readonly EnvironmentDefinition _environment;
     private readonly RunDirectory _run;
     private readonly IReadOnlyList<InterRegionLink> _plan;
@@ -233,6 +236,34 @@ public sealed class PostgresTier : IAsyncDisposable
     }
 
     /// <summary>
+    /// The running standby that has received the most WAL, ties going to the higher-priority region: the one to
+    /// promote so that no write another standby already holds is discarded (the choice Patroni makes).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No standby is running.</exception>
+    public async Task<string> MostAdvancedStandbyAsync(CancellationToken cancellationToken = default)
+    {
+        var candidates = new List<(RegionDefinition Region, long Received)>();
+        foreach (var region in _environment.ByPriority.Where(region => !_processes[region.Name].HasExited && !_processes[region.Name].IsPaused))
+        {
+            try
+            {
+                if ((bool)(await ScalarAsync(region.Name, "SELECT pg_is_in_recovery()", cancellationToken).ConfigureAwait(false))!)
+                {
+                    candidates.Add((region, ParseLsn((string)(await ScalarAsync(region.Name, ReceivedLsnSql, cancellationToken).ConfigureAwait(false))!)));
+                }
+            }
+            catch (NpgsqlException)
+            {
+                // unreachable: not a candidate
+            }
+        }
+
+        return candidates.Count == 0
+            ? throw new InvalidOperationException("No PostgreSQL standby is running to promote.")
+            : candidates.MaxBy(candidate => candidate.Received).Region.Name; // MaxBy keeps the first (highest priority) of equals
+    }
+
+    /// <summary>
     /// Makes a failed or isolated former primary (or any node) a standby of the current primary again: kills it if it
     /// still runs, rewinds it with pg_rewind (which discards what it wrote after the timelines forked), restarts it
     /// as a standby and returns when it reads a row written on the primary.
@@ -385,8 +416,7 @@ public sealed class PostgresTier : IAsyncDisposable
                 continue;
             }
 
-            var received = (string?)await ScalarAsync(region.Name,
-                "SELECT greatest(coalesce(pg_last_wal_receive_lsn(), '0/0'), coalesce(pg_last_wal_replay_lsn(), '0/0'))::text", cancellationToken).ConfigureAwait(false);
+            var received = (string?)await ScalarAsync(region.Name, ReceivedLsnSql, cancellationToken).ConfigureAwait(false);
             if (forkPoint is not null && received is not null && ParseLsn(received) > forkPoint)
             {
                 await RewindAsync(region, cancellationToken).ConfigureAwait(false);

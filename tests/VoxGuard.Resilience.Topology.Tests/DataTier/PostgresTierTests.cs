@@ -125,6 +125,7 @@ public sealed class PostgresTierTests
         await WaitStrategy.UntilAsync(cancel => _postgres.HasMarkerAsync("asaba", "only-asaba-got-it", cancel), TimeSpan.FromSeconds(10),
             TimeSpan.FromMilliseconds(10), "asaba to replay the row", _postgres.Processes["asaba"]);
         await _postgres.Processes["lagos"].KillAsync();
+        var mostAdvanced = await _postgres.MostAdvancedStandbyAsync();
 
         var promotion = await _postgres.PromoteAsync("abuja");
         var status = await _postgres.StatusAsync();
@@ -133,6 +134,7 @@ public sealed class PostgresTierTests
 
         Assert.Multiple(() =>
         {
+            Assert.That(mostAdvanced, Is.EqualTo("asaba"), "the standby to promote is the one holding the most WAL, not the higher priority");
             Assert.That(status.Single(node => node.Region == "asaba").Upstream, Does.StartWith("127.0.83.101:"), "asaba streams from abuja");
             Assert.That(asabaKeptIt, Is.False, "the rewind discarded what abuja never had");
         });

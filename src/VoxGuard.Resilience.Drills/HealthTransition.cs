@@ -11,3 +11,17 @@ public sealed record HealthTransition(TimeSpan At, string Subject, string State)
 /// <param name="Start">When it began.</param>
 /// <param name="End">When it was removed, or null if it never was.</param>
 public sealed record FaultMarker(string Name, TimeSpan Start, TimeSpan? End);
+
+/// <summary>One phase of a scenario (steady state, inject, observe, heal, verify), at offsets from its start.</summary>
+/// <param name="Name">What the phase does, e.g. "inject: kill lagos".</param>
+/// <param name="Start">When it began.</param>
+/// <param name="Stop">When it ended.</param>
+/// <param name="Status">passed, or broken when the phase threw (a harness or infrastructure error).</param>
+/// <param name="Detail">The error of a broken phase.</param>
+public sealed record ScenarioStep(string Name, TimeSpan Start, TimeSpan Stop, string Status, string? Detail = null);
+
+/// <summary>A file written beside a scenario's report, as evidence.</summary>
+/// <param name="Name">What it shows, e.g. "call timeline (CSV)".</param>
+/// <param name="File">Its file name, relative to the report directory.</param>
+/// <param name="MediaType">e.g. text/csv, text/plain, application/json, image/png.</param>
+public sealed record ScenarioAttachment(string Name, string File, string MediaType);

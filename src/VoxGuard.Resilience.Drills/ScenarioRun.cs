@@ -28,6 +28,8 @@ public sealed class ScenarioRun : IAsyncDisposable
     private readonly ConcurrentQueue<LagSample> _lag = new();
     private readonly List<FaultMarker> _faults = [];
     private readonly List<TargetVerdict> _verdicts = [];
+    private readonly List<ScenarioStep> _steps = [];
+    private readonly Dictionary<WriteStore, WriteAccountingResult> _accounting = [];
     private readonly Task _pollers;
 
     private ScenarioRun(string name, LocalTopology topology, long startedAt)
@@ -35,6 +37,7 @@ public sealed class ScenarioRun : IAsyncDisposable
         Name = name;
         Topology = topology;
         StartedAt = startedAt;
+        StartedAtUtc = DateTimeOffset.UtcNow;
         _pollers = Task.WhenAll(PollBalancerAsync(_stopping.Token), PollLagAsync(_stopping.Token));
     }
 
@@ -49,6 +52,12 @@ public sealed class ScenarioRun : IAsyncDisposable
 
     /// <summary>The Stopwatch timestamp every offset counts from.</summary>
     public long StartedAt { get; }
+
+    /// <summary>The wall-clock time of <see cref="StartedAt"/> (for reports; measurements use the monotonic clock).</summary>
+    public DateTimeOffset StartedAtUtc { get; }
+
+    /// <summary>The phases run so far.</summary>
+    public IReadOnlyList<ScenarioStep> Steps => _steps;
 
     /// <summary>Time since the scenario started.</summary>
     public TimeSpan Now => Stopwatch.GetElapsedTime(StartedAt);
@@ -70,6 +79,38 @@ public sealed class ScenarioRun : IAsyncDisposable
     {
         var topology = await LocalTopology.StartAsync(environment, new LocalTopologyOptions { Engines = EngineLauncher.Instance }, cancellationToken).ConfigureAwait(false);
         return new ScenarioRun(name, topology, Stopwatch.GetTimestamp());
+    }
+
+    /// <summary>
+    /// Runs one phase of the scenario (steady state, inject, observe, heal, verify) and records its timing for the
+    /// report; a phase that throws is recorded as broken and the exception goes on.
+    /// </summary>
+    public async Task<T> StepAsync<T>(string name, Func<Task<T>> phase)
+    {
+        ArgumentNullException.ThrowIfNull(phase);
+        var start = Now;
+        try
+        {
+            var result = await phase().ConfigureAwait(false);
+            _steps.Add(new ScenarioStep(name, start, Now, "passed"));
+            return result;
+        }
+        catch (Exception exception)
+        {
+            _steps.Add(new ScenarioStep(name, start, Now, "broken", $"{exception.GetType().Name}: {exception.Message}"));
+            throw;
+        }
+    }
+
+    /// <inheritdoc cref="StepAsync{T}(string, Func{Task{T}})"/>
+    public Task StepAsync(string name, Func<Task> phase)
+    {
+        ArgumentNullException.ThrowIfNull(phase);
+        return StepAsync(name, async () =>
+        {
+            await phase().ConfigureAwait(false);
+            return true;
+        });
     }
 
     /// <summary>Starts open-loop load through the balancer (runs in the background; await the task for every call).</summary>
@@ -161,7 +202,14 @@ public sealed class ScenarioRun : IAsyncDisposable
 
     /// <summary>Accounts for every write of a store against what its primary holds now.</summary>
     public async Task<WriteAccountingResult> AccountAsync(WriteStore store, TimeSpan faultStart, CancellationToken cancellationToken = default) =>
-        WriteAccounting.Account(WritesOf(store), await ReadBackAsync(store, cancellationToken).ConfigureAwait(false), faultStart);
+        Keep(store, WriteAccounting.Account(WritesOf(store), await ReadBackAsync(store, cancellationToken).ConfigureAwait(false), faultStart));
+
+    /// <summary>Keeps an accounting for the report's write lists (the last one per store wins).</summary>
+    public WriteAccountingResult Keep(WriteStore store, WriteAccountingResult accounting)
+    {
+        _accounting[store] = accounting;
+        return accounting;
+    }
 
     /// <summary>Records a verdict (reported whether or not it passed).</summary>
     public TargetVerdict Judge(TargetVerdict verdict)
@@ -172,25 +220,64 @@ public sealed class ScenarioRun : IAsyncDisposable
     }
 
     /// <summary>
-    /// Writes <c>&lt;name&gt;.json</c> (verdicts, faults, transitions) and <c>&lt;name&gt;-calls.csv</c> (the raw
-    /// call timeline) into <paramref name="directory"/>.
+    /// Writes <c>&lt;name&gt;.json</c> (verdicts, faults, transitions, steps) into <paramref name="directory"/> with its
+    /// evidence beside it: the raw call timeline and lag samples (CSV, seconds from the start), the write lists of every
+    /// accounting, the topology's state and every server's last log lines.
     /// </summary>
     public async Task WriteReportAsync(string directory, LoadResult? load, CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(directory);
-        var report = new ScenarioReport(Name, Environment.Name, Environment.Profile?.Name, DateTimeOffset.UtcNow, _verdicts, _faults, Transitions,
-            LagAnalysis.Summarise(LagSamples, Environment.Replication.LagAlert));
-        await File.WriteAllTextAsync(Path.Combine(directory, $"{Name}.json"), JsonSerializer.Serialize(report, ScenarioReport.Json), cancellationToken).ConfigureAwait(false);
+        var attachments = new List<ScenarioAttachment>();
+        async Task AttachAsync(string what, string suffix, string mediaType, string content)
+        {
+            var file = $"{Name}-{suffix}";
+            await File.WriteAllTextAsync(Path.Combine(directory, file), content, cancellationToken).ConfigureAwait(false);
+            attachments.Add(new ScenarioAttachment(what, file, mediaType));
+        }
+
+        var culture = CultureInfo.InvariantCulture;
         if (load is not null)
         {
-            var csv = new StringBuilder("start_s,end_s,succeeded,region\n");
+            var calls = new StringBuilder("start_s,end_s,succeeded,region\n");
             foreach (var call in CallsOf(load))
             {
-                csv.Append(CultureInfo.InvariantCulture, $"{call.Start.TotalSeconds:F4},{call.End.TotalSeconds:F4},{call.Succeeded},{call.Region}\n");
+                calls.Append(culture, $"{call.Start.TotalSeconds:F4},{call.End.TotalSeconds:F4},{call.Succeeded},{call.Region}\n");
             }
 
-            await File.WriteAllTextAsync(Path.Combine(directory, $"{Name}-calls.csv"), csv.ToString(), cancellationToken).ConfigureAwait(false);
+            await AttachAsync("call timeline (CSV)", "calls.csv", "text/csv", calls.ToString()).ConfigureAwait(false);
         }
+
+        var lag = new StringBuilder("at_s,replica,lag_ms\n");
+        foreach (var sample in LagSamples)
+        {
+            lag.Append(culture, $"{sample.At.TotalSeconds:F4},{sample.Replica},{sample.Lag.TotalMilliseconds:F1}\n");
+        }
+
+        await AttachAsync("replication lag samples (CSV)", "lag.csv", "text/csv", lag.ToString()).ConfigureAwait(false);
+        foreach (var (store, accounting) in _accounting)
+        {
+            await AttachAsync($"{store} write accounting (lost and unexpected ids)", $"writes-{store.ToString().ToLowerInvariant()}.txt", "text/plain",
+                $"acknowledged {accounting.Acknowledged}, lost {accounting.Lost.Count}, unexpected {accounting.Unexpected.Count}, recovered {accounting.Recovered.Count}\n" +
+                $"RPO: {(accounting.Rpo is { } rpo ? rpo.TotalSeconds.ToString("F3", culture) + " s" : "none")}\n\n" +
+                $"lost:\n{string.Join('\n', accounting.Lost)}\n\nunexpected:\n{string.Join('\n', accounting.Unexpected)}\n").ConfigureAwait(false);
+        }
+
+        try
+        {
+            await AttachAsync("topology state at the end (balancer, stores, roles)", "topology-status.json", "application/json",
+                JsonSerializer.Serialize(await Topology.StatusAsync(cancellationToken).ConfigureAwait(false), ScenarioReport.Json)).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            await AttachAsync("topology state at the end (balancer, stores, roles)", "topology-status.json", "application/json",
+                JsonSerializer.Serialize(new { unavailable = exception.Message }, ScenarioReport.Json)).ConfigureAwait(false);
+        }
+
+        await AttachAsync("server logs (last lines of every process)", "server-logs.txt", "text/plain", ServerLogs()).ConfigureAwait(false);
+
+        var report = new ScenarioReport(Name, Environment.Name, Environment.Profile?.Name, StartedAtUtc, DateTimeOffset.UtcNow, _verdicts, _faults, Transitions,
+            LagAnalysis.Summarise(LagSamples, Environment.Replication.LagAlert), _steps, attachments);
+        await File.WriteAllTextAsync(Path.Combine(directory, $"{Name}.json"), JsonSerializer.Serialize(report, ScenarioReport.Json), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -208,6 +295,22 @@ public sealed class ScenarioRun : IAsyncDisposable
 
         await Topology.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();
+    }
+
+    private string ServerLogs()
+    {
+        var text = new StringBuilder();
+        var processes = Environment.Regions.SelectMany(region => Topology.ProcessesOf(region.Name)).Append(Topology.Sip.Balancer);
+        foreach (var process in processes)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"=== {process.Name} (pid {process.Pid}{(process.HasExited ? ", exited" : string.Empty)})\n");
+            foreach (var line in process.StandardOutputTail.Concat(process.StandardErrorTail))
+            {
+                text.Append(line).Append('\n');
+            }
+        }
+
+        return text.ToString();
     }
 
     private TimeSpan Offset(long timestamp) => TimeSpan.FromSeconds((double)(timestamp - StartedAt) / Stopwatch.Frequency);
@@ -272,9 +375,24 @@ public sealed class ScenarioRun : IAsyncDisposable
     }
 }
 
-/// <summary>What a scenario writes for the drill summary and the compliance report.</summary>
-public sealed record ScenarioReport(string Scenario, string Environment, string? Profile, DateTimeOffset FinishedAt, IReadOnlyList<TargetVerdict> Verdicts,
-    IReadOnlyList<FaultMarker> Faults, IReadOnlyList<HealthTransition> Transitions, IReadOnlyList<LagSummary> Lag)
+/// <summary>
+/// What a scenario writes (<c>&lt;scenario&gt;.json</c>) for the drill summary and the compliance report. Offsets
+/// (steps, faults, transitions, and the CSV attachments' seconds) count from <see cref="StartedAt"/>.
+/// </summary>
+/// <param name="Scenario">Its name, also the prefix of its attachment files.</param>
+/// <param name="Environment">The environment's name.</param>
+/// <param name="Profile">The profile applied, if any.</param>
+/// <param name="StartedAt">Wall-clock time of offset zero.</param>
+/// <param name="FinishedAt">Wall-clock time the report was written.</param>
+/// <param name="Verdicts">Every target judged.</param>
+/// <param name="Faults">Every fault injected.</param>
+/// <param name="Transitions">Balancer and store state changes seen.</param>
+/// <param name="Lag">Replication lag per replica.</param>
+/// <param name="Steps">The phases in order.</param>
+/// <param name="Attachments">The evidence files beside the report.</param>
+public sealed record ScenarioReport(string Scenario, string Environment, string? Profile, DateTimeOffset StartedAt, DateTimeOffset FinishedAt,
+    IReadOnlyList<TargetVerdict> Verdicts, IReadOnlyList<FaultMarker> Faults, IReadOnlyList<HealthTransition> Transitions, IReadOnlyList<LagSummary> Lag,
+    IReadOnlyList<ScenarioStep> Steps, IReadOnlyList<ScenarioAttachment> Attachments)
 {
     /// <summary>The JSON settings of report files.</summary>
     public static JsonSerializerOptions Json { get; } = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };

@@ -25,17 +25,18 @@ public sealed class FailbackScenario
 
         var loadStart = run.Now;
         var loadTask = run.StartLoad(callsPerSecond: 50, duration: TimeSpan.FromSeconds(20));
-        await run.UntilAsync(loadStart + TimeSpan.FromSeconds(2));
-        var failback = await run.InjectAsync("failback to lagos", async () => await run.Topology.FailbackAsync());
+        await run.StepAsync("steady state: load on abuja and asaba after lagos's loss", () => run.UntilAsync(loadStart + TimeSpan.FromSeconds(2)));
+        var failback = await run.StepAsync("heal: the documented failback (rejoin lagos, catch up, switch both stores back, weights 70/15/15)",
+            () => run.InjectAsync("failback to lagos", async () => await run.Topology.FailbackAsync()));
         run.EndFault(failback);
         var failbackEnd = run.Faults.Single(fault => fault.Name == failback.Name).End!.Value;
-        var load = await loadTask;
+        var load = await run.StepAsync("observe: load runs to its end", () => loadTask);
 
         run.Judge(TargetVerdict.Below(Name, "failback (rejoin, catch up, switch both stores back, weights)", failbackEnd - failback.Start, environment.Targets.Rto));
         foreach (var store in new[] { WriteStore.Postgres, WriteStore.Redis })
         {
             var writes = run.WritesOf(store);
-            var accounting = WriteAccounting.Account(writes, await run.ReadBackAsync(store), failback.Start);
+            var accounting = run.Keep(store, WriteAccounting.Account(writes, await run.ReadBackAsync(store), failback.Start));
             var acknowledgedAt = writes.Where(write => write.Acknowledged is not null).ToDictionary(write => write.Id, write => write.Acknowledged!.Value, StringComparer.Ordinal);
             var lostAcrossFailback = accounting.Lost.Count(id => acknowledgedAt[id] >= failback.Start);
             run.Judge(TargetVerdict.Zero(Name, $"{store} writes acknowledged during or after failback and lost", lostAcrossFailback, $"{accounting.Acknowledged} acknowledged in the whole run"));

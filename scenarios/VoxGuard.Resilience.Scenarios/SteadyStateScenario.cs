@@ -22,21 +22,18 @@ public sealed class SteadyStateScenario
         var environment = ScenarioSettings.Environment();
         await using var run = await ScenarioRun.StartAsync(Name, environment);
 
-        var load = await run.StartLoad(callsPerSecond: 50, duration: TimeSpan.FromSeconds(8));
+        var load = await run.StepAsync("steady state: 8 s of load, no fault", () => run.StartLoad(callsPerSecond: 50, duration: TimeSpan.FromSeconds(8)));
         var calls = run.CallsOf(load);
-        var expected = environment.Regions.ToDictionary(region => region.Name, region => (double)region.Weight, StringComparer.Ordinal);
-        var distribution = DistributionAnalysis.Measure(calls, expected, TimeSpan.Zero, run.Now);
         var success = calls.Count == 0 ? 0 : 100.0 * calls.Count(call => call.Succeeded) / calls.Count;
         run.Judge(TargetVerdict.AtLeast(Name, "call success", success, 99.9, $"{calls.Count} calls"));
-        run.Judge(TargetVerdict.AtMost(Name, "distribution deviation from 70/15/15", distribution.MaxRelativeDeviation, environment.Targets.DistributionDeviationAlertPercent,
-            string.Join(", ", distribution.Shares.Select(share => $"{share.Key} {share.Value:F1} %"))));
-        foreach (var store in new[] { WriteStore.Postgres, WriteStore.Redis })
+        Judgements.JudgeSplit(run, Name, "distribution deviation from 70/15/15", calls, Judgements.Weights(run), TimeSpan.Zero, run.Now);
+        await run.StepAsync("verify: read every write back from the primaries", async () =>
         {
-            var accounting = await run.AccountAsync(store, faultStart: run.Now);
-            run.Judge(TargetVerdict.Zero(Name, $"{store} writes lost", accounting.Lost.Count, $"{accounting.Acknowledged} acknowledged"));
-            run.Judge(TargetVerdict.Zero(Name, $"{store} unexpected writes", accounting.Unexpected.Count));
-        }
-
+            foreach (var (store, accounting) in await Judgements.JudgeRpoAsync(run, Name, faultStart: run.Now))
+            {
+                run.Judge(TargetVerdict.Zero(Name, $"{store} writes lost", accounting.Lost.Count, $"{accounting.Acknowledged} acknowledged"));
+            }
+        });
         foreach (var lag in LagAnalysis.Summarise(run.LagSamples, environment.Replication.LagAlert))
         {
             run.Judge(TargetVerdict.Below(Name, $"replication lag p99 {lag.Replica}", lag.P99, environment.Replication.LagTarget, $"{lag.Samples} samples, max {lag.Max.TotalMilliseconds:F0} ms"));

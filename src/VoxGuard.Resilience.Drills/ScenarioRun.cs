@@ -345,28 +345,26 @@ public sealed class ScenarioRun : IAsyncDisposable
     {
         while (!cancellationToken.IsCancellationRequested)
         {
-            foreach (var region in Environment.Regions.Where(region => region.Name != Topology.Postgres.PrimaryRegion))
+            var primary = Topology.Postgres.PrimaryRegion;
+            var process = Topology.Postgres.Processes[primary];
+            if (!process.HasExited && !process.IsPaused)
             {
-                var process = Topology.Postgres.Processes[region.Name];
-                if (process.HasExited || process.IsPaused)
-                {
-                    continue;
-                }
-
                 try
                 {
-                    // Seconds since the last replayed transaction's commit on the primary; 0 when it has replayed all it received.
-                    var lag = await Topology.Postgres.ScalarAsync(region.Name,
-                        "SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END",
-                        cancellationToken).ConfigureAwait(false);
-                    if (lag is not null and not DBNull)
+                    // The primary's view: time from flushing WAL until the standby reported it replayed, so the
+                    // link's delay counts (a standby's own view says 0 once it has replayed what it received).
+                    await using var connection = new NpgsqlConnection(Topology.Postgres.ConnectionStringOf(primary));
+                    await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+                    await using var command = new NpgsqlCommand("SELECT application_name, extract(epoch FROM replay_lag)::float8 FROM pg_stat_replication WHERE replay_lag IS NOT NULL", connection);
+                    await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                     {
-                        _lag.Enqueue(new LagSample(Now, $"{region.Name}/postgres", TimeSpan.FromSeconds(Convert.ToDouble(lag, CultureInfo.InvariantCulture))));
+                        _lag.Enqueue(new LagSample(Now, $"{reader.GetString(0)}/postgres", TimeSpan.FromSeconds(reader.GetDouble(1))));
                     }
                 }
                 catch (Exception exception) when (exception is NpgsqlException or InvalidOperationException or TimeoutException)
                 {
-                    // a node being promoted or rewound: no sample this time
+                    // the primary being killed, promoted or switched over: no sample this time
                 }
             }
 

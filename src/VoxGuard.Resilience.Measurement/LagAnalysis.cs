@@ -33,6 +33,27 @@ public static class LagAnalysis
         })];
     }
 
+    /// <summary>
+    /// When the lag came back under <paramref name="threshold"/> after <paramref name="from"/>: the first sample at
+    /// which the latest sample of every replica seen since then is at or under it; null if that never happens. (Not
+    /// "stays under": on a shared 2-core host one CPU stall puts a spike in any window; the spread after is reported.)
+    /// </summary>
+    public static TimeSpan? ReturnedUnder(IEnumerable<LagSample> samples, TimeSpan threshold, TimeSpan from)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        var latest = new Dictionary<string, TimeSpan>(StringComparer.Ordinal);
+        foreach (var sample in samples.Where(sample => sample.At >= from).OrderBy(sample => sample.At))
+        {
+            latest[sample.Replica] = sample.Lag;
+            if (latest.Values.All(lag => lag <= threshold))
+            {
+                return sample.At;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>The nearest-rank percentile of sorted values.</summary>
     public static TimeSpan Percentile(IReadOnlyList<TimeSpan> sorted, double fraction)
     {

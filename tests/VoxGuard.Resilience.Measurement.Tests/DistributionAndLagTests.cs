@@ -75,4 +75,21 @@ public sealed class DistributionAndLagTests
             Assert.That(abuja.TimeAboveAlert.TotalMilliseconds, Is.EqualTo(1000).Within(0.001), "10 samples 100 ms apart above 500 ms");
         });
     }
+
+    [Test]
+    public void Lag_returns_under_the_threshold_at_the_first_sample_where_every_replica_is_under_it()
+    {
+        var target = TimeSpan.FromMilliseconds(100);
+        LagSample Sample(double at, string replica, double ms) => new(S(at), replica, TimeSpan.FromMilliseconds(ms));
+        List<LagSample> draining = [Sample(9, "abuja", 900), Sample(10, "abuja", 400), Sample(10.5, "asaba", 300), Sample(11, "abuja", 40), Sample(11.5, "asaba", 120),
+            Sample(12, "abuja", 30), Sample(12.5, "asaba", 35), Sample(13, "abuja", 250)];
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(LagAnalysis.ReturnedUnder(draining, target, from: S(10)), Is.EqualTo(S(12.5)), "asaba was still above until 12.5 s");
+            Assert.That(LagAnalysis.ReturnedUnder(draining.Where(sample => sample.Replica == "abuja"), target, from: S(10)), Is.EqualTo(S(11)));
+            Assert.That(LagAnalysis.ReturnedUnder(draining.Where(sample => sample.At < S(12.5)), target, from: S(10)), Is.Null, "asaba never came back in the window");
+            Assert.That(LagAnalysis.ReturnedUnder(draining, target, from: S(20)), Is.Null, "no evidence after the point");
+        });
+    }
 }

@@ -14,11 +14,17 @@ namespace VoxGuard.Resilience.Links.Proxies;
 internal sealed class LinkPipe
 {
     private const int ChunkSize = 64 * 1024;
+
+    // A delayed link holds a delay's worth of chunks (bandwidth × delay): 3 s of WAL at a few hundred chunks a second
+    // overflowed 16 and the reader's back-pressure stretched the delay to ~4 s. Small reads are copied into small
+    // arrays, so the queue costs what it carries rather than 64 KB a chunk.
+    private const int QueuedChunks = 2048;
+    private const int CopyBelow = 8 * 1024;
     private readonly Socket _source;
     private readonly Socket _destination;
     private readonly StageContext _stageContext;
     private readonly Channel<Chunk> _chunks = Channel.CreateBounded<Chunk>(
-        new BoundedChannelOptions(16) { SingleReader = true, SingleWriter = true });
+        new BoundedChannelOptions(QueuedChunks) { SingleReader = true, SingleWriter = true });
     private volatile ToxicStage[] _stages = [];
 
     // Toxicity is drawn on API threads (under the proxy's lock); the stages draw jitter and slice
@@ -113,7 +119,16 @@ internal sealed class LinkPipe
                     break;
                 }
 
-                await _chunks.Writer.WriteAsync(new Chunk(buffer, received, LinkClock.Now), cancel).ConfigureAwait(false);
+                var arrived = LinkClock.Now;
+                if (received < CopyBelow)
+                {
+                    var small = ArrayPool<byte>.Shared.Rent(received);
+                    buffer.AsSpan(0, received).CopyTo(small);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = small;
+                }
+
+                await _chunks.Writer.WriteAsync(new Chunk(buffer, received, arrived), cancel).ConfigureAwait(false);
             }
         }
         catch (Exception exception) when (exception is SocketException or OperationCanceledException or ObjectDisposedException or ChannelClosedException)

@@ -127,6 +127,26 @@ public sealed class InterRegionLinks
         return new LinkOperation($"shape {link.Name}: {added.Type} {added.Name}", [link.Name], started, Stopwatch.GetTimestamp());
     }
 
+    /// <summary>
+    /// Removes every toxic <see cref="ShapeAsync"/> added to one link; the documented latency and an isolation stay.
+    /// </summary>
+    public async Task<LinkOperation> UnshapeAsync(string linkName, CancellationToken cancellationToken = default)
+    {
+        var link = Link(linkName);
+        var started = Stopwatch.GetTimestamp();
+        var removed = new List<string>();
+        foreach (var toxic in await _client.GetToxicsAsync(link.Name, cancellationToken).ConfigureAwait(false))
+        {
+            if (!toxic.Name.StartsWith(LatencyToxicPrefix, StringComparison.Ordinal) && !toxic.Name.StartsWith(BlackholeToxicPrefix, StringComparison.Ordinal))
+            {
+                await _client.RemoveToxicAsync(link.Name, toxic.Name, cancellationToken).ConfigureAwait(false);
+                removed.Add(toxic.Name);
+            }
+        }
+
+        return new LinkOperation($"unshape {link.Name}: removed {(removed.Count == 0 ? "nothing" : string.Join(", ", removed))}", [link.Name], started, Stopwatch.GetTimestamp());
+    }
+
     private List<InterRegionLink> LinksOf(string region)
     {
         var known = _environment.Region(region); // an unknown region fails here, naming the known ones

@@ -201,6 +201,10 @@ public sealed class LocalTopology : IAsyncDisposable
     public async Task<TopologyOperation> ShapeLinkAsync(string link, ToxicSpec toxic, CancellationToken cancellationToken = default) =>
         FromLink(await Links.ShapeAsync(link, toxic, cancellationToken).ConfigureAwait(false));
 
+    /// <summary>Removes the toxics <see cref="ShapeLinkAsync"/> added to one link (its documented latency stays).</summary>
+    public async Task<TopologyOperation> UnshapeLinkAsync(string link, CancellationToken cancellationToken = default) =>
+        FromLink(await Links.UnshapeAsync(link, cancellationToken).ConfigureAwait(false));
+
     /// <summary>SIGSTOPs one node (its whole process group): alive but silent, as a hung server is.</summary>
     public async Task<TopologyOperation> PauseNodeAsync(string region, RegionNode node, CancellationToken cancellationToken = default)
     {

@@ -115,6 +115,24 @@ public sealed class InterRegionLinksTests
     }
 
     [Test]
+    public async Task Unshaping_a_link_removes_what_shaping_added_and_keeps_its_documented_latency()
+    {
+        await _links.ShapeAsync("abuja-lagos-pg", ToxicSpec.Latency(TimeSpan.FromMilliseconds(300)));
+        await _links.ShapeAsync("abuja-lagos-pg", ToxicSpec.Bandwidth(64));
+        var shaped = (await _running.Client.GetToxicsAsync("abuja-lagos-pg")).Count;
+
+        var operation = await _links.UnshapeAsync("abuja-lagos-pg");
+        var left = await _running.Client.GetToxicsAsync("abuja-lagos-pg");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(shaped, Is.EqualTo(4));
+            Assert.That(operation.What, Does.Contain("latency").And.Contain("bandwidth"));
+            Assert.That(left.Select(toxic => toxic.Name), Is.EquivalentTo(new[] { "region-latency-upstream", "region-latency-downstream" }));
+        });
+    }
+
+    [Test]
     public void An_unknown_region_or_link_is_refused_naming_the_known_ones()
     {
         var region = Assert.ThrowsAsync<EnvironmentException>(async () => await _links.IsolateAsync("kano"));

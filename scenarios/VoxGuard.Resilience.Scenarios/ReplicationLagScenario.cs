@@ -1,0 +1,117 @@
+using System.Globalization;
+using VoxGuard.Resilience.Drills;
+using VoxGuard.Resilience.Engine;
+using VoxGuard.Resilience.Links.Client;
+using VoxGuard.Resilience.Measurement;
+using VoxGuard.Resilience.Topology.SipTier;
+
+namespace VoxGuard.Resilience.Scenarios;
+
+/// <summary>
+/// Scenario 5, replication lag: a delay on the links carrying the primary's WAL to the replicas, under load. The
+/// measured lag follows the injected delay, the &gt; 500 ms alert condition is observed, the lag returns under the
+/// 100 ms target once the delay is removed — and a region loss while the replicas trail shows an RPO about the lag.
+/// </summary>
+/// <remarks>
+/// Lag is the primary's view (pg_stat_replication.replay_lag: WAL flushed until the standby reports it replayed), so
+/// the link's delay counts. The region loss here cuts the region's links as it kills it — a lost region's in-flight
+/// WAL is lost with it; a bare kill would let the link server deliver the delayed bytes afterwards.
+/// </remarks>
+[TestFixture]
+[NonParallelizable]
+public sealed class ReplicationLagScenario
+{
+    private const string Name = "replication-lag";
+    private static readonly TimeSpan InjectedDelay = TimeSpan.FromMilliseconds(800);
+    private static readonly TimeSpan DelayBeforeLoss = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan SettleWindow = TimeSpan.FromSeconds(5);
+
+    [Test]
+    [Category("Gate")]
+    [Category("Drill")]
+    public async Task Lag_follows_the_injected_delay_raises_the_alert_clears_after_removal_and_sets_the_rpo_of_a_region_loss()
+    {
+        var environment = ScenarioSettings.Environment();
+        await using var run = await ScenarioRun.StartAsync(Name, environment);
+        var primary = run.Topology.Postgres.PrimaryRegion;
+        var replicationLinks = environment.Regions.Where(region => region.Name != primary).Select(region => $"{region.Name}-{primary}-pg").ToList();
+        var alert = environment.Replication.LagAlert;
+
+        var loadTask = run.StartLoad(callsPerSecond: 50, duration: TimeSpan.FromSeconds(27));
+        await run.StepAsync("steady state: 3 s of load, replicas streaming", () => run.UntilAsync(TimeSpan.FromSeconds(3)));
+        var delay = await run.StepAsync($"inject: {InjectedDelay.TotalMilliseconds:F0} ms more on {string.Join(", ", replicationLinks)} (WAL towards the replicas)",
+            () => run.InjectAsync($"replication delay {InjectedDelay.TotalMilliseconds:F0} ms", () => ShapeAllAsync(run, replicationLinks, InjectedDelay)));
+        await run.StepAsync("observe: the lag under the delay", () => run.UntilAsync(delay.Start + TimeSpan.FromSeconds(6)));
+        await run.StepAsync("heal: remove the delay", () => UnshapeAllAsync(run, replicationLinks));
+        run.EndFault(delay);
+        var removedAt = run.Now;
+        await run.StepAsync("observe: the lag drains", () => run.UntilAsync(removedAt + SettleWindow));
+
+        var delayed = run.LagSamples.Where(sample => sample.At >= delay.Start + TimeSpan.FromSeconds(2) && sample.At < removedAt).ToList();
+        foreach (var replica in LagAnalysis.Summarise(delayed, alert))
+        {
+            var expectedFloor = InjectedDelay;
+            var expectedCeiling = InjectedDelay + TimeSpan.FromMilliseconds(300);
+            run.Judge(new TargetVerdict(Name, $"lag follows the injected delay ({replica.Replica}, median)", Milliseconds(replica.P50),
+                $"{Milliseconds(expectedFloor)}–{Milliseconds(expectedCeiling)}", replica.P50 >= expectedFloor && replica.P50 <= expectedCeiling,
+                $"{replica.Samples} samples while delayed, max {Milliseconds(replica.Max)}"));
+            run.Judge(new TargetVerdict(Name, $"lag alert condition (> {Milliseconds(alert)}) observed ({replica.Replica})",
+                string.Create(CultureInfo.InvariantCulture, $"{replica.TimeAboveAlert.TotalSeconds:F1} s above"), "> 0 s while delayed", replica.TimeAboveAlert > TimeSpan.Zero));
+        }
+
+        var drained = run.LagSamples.Where(sample => sample.At >= removedAt && sample.At < removedAt + SettleWindow).ToList();
+        var returned = LagAnalysis.ReturnedUnder(drained, environment.Replication.LagTarget, removedAt);
+        var after = LagAnalysis.Summarise(drained.Where(sample => sample.At >= (returned ?? removedAt)), alert);
+        run.Judge(TargetVerdict.Below(Name, $"lag back under {Milliseconds(environment.Replication.LagTarget)} after the delay is removed", returned - removedAt, SettleWindow,
+            "until every replica's latest sample is under the target; after that: " + string.Join(", ", after.Select(replica => $"{replica.Replica} p50 {Milliseconds(replica.P50)} max {Milliseconds(replica.Max)}")),
+            missing: "not back"));
+
+        // A region loss while the replicas trail: what they had not received is lost.
+        await run.StepAsync($"inject: {DelayBeforeLoss.TotalSeconds:F0} s delay on the replication links, let the replicas fall behind",
+            () => run.InjectAsync($"replication delay {DelayBeforeLoss.TotalSeconds:F0} s", () => ShapeAllAsync(run, replicationLinks, DelayBeforeLoss)));
+        await run.UntilAsync(run.Now + DelayBeforeLoss + TimeSpan.FromSeconds(1));
+        // The most advanced replica is promoted, so the smallest of the replicas' latest lags is what the loss costs.
+        var lagAtLoss = run.LagSamples.GroupBy(sample => sample.Replica).Select(samples => (TimeSpan?)samples.Last().Lag).Min();
+        var loss = await run.StepAsync($"inject: {primary} lost (links cut, every process SIGKILLed) while its replicas trail",
+            () => run.InjectAsync($"lose {primary} during lag", async () =>
+            {
+                await run.Topology.IsolateRegionAsync(primary);
+                await run.Topology.KillRegionAsync(primary);
+            }));
+        await run.StepAsync("observe: the balancer marks it down; the standby with the most WAL is promoted", async () =>
+        {
+            await run.Topology.Sip.WaitUntilStateAsync(primary, BalancerServerStatus.Down, environment.DetectionTime + TimeSpan.FromSeconds(5));
+            await run.Topology.Postgres.PromoteAsync(await run.Topology.Postgres.MostAdvancedStandbyAsync());
+        });
+        var load = await run.StepAsync("observe: load runs to its end", () => loadTask);
+
+        var accounting = await run.StepAsync("verify: read every write back from the new primaries", () => Judgements.JudgeRpoAsync(run, Name, loss.Start));
+        var rpo = accounting[WriteStore.Postgres].Rpo;
+        var tolerance = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(500).Ticks, (lagAtLoss ?? TimeSpan.Zero).Ticks / 4));
+        run.Judge(new TargetVerdict(Name, "PostgreSQL RPO of a region loss during lag ≈ the lag", rpo is { } value ? Milliseconds(value) : "nothing lost",
+            lagAtLoss is { } lag ? $"{Milliseconds(lag)} ± {Milliseconds(tolerance)}" : "a lag sample before the loss",
+            rpo is { } measured && lagAtLoss is { } expected && (measured - expected).Duration() <= tolerance,
+            $"{accounting[WriteStore.Postgres].Lost.Count} acknowledged writes lost; the lag is the smallest of the replicas' last samples before the loss"));
+
+        await run.WriteReportAsync(ScenarioSettings.ReportDirectory, load);
+        Verdicts.AssertAllPassed(run);
+    }
+
+    private static async Task ShapeAllAsync(ScenarioRun run, IEnumerable<string> links, TimeSpan delay)
+    {
+        foreach (var link in links)
+        {
+            await run.Topology.ShapeLinkAsync(link, ToxicSpec.Latency(delay));
+        }
+    }
+
+    private static async Task UnshapeAllAsync(ScenarioRun run, IEnumerable<string> links)
+    {
+        foreach (var link in links)
+        {
+            await run.Topology.UnshapeLinkAsync(link);
+        }
+    }
+
+    private static string Milliseconds(TimeSpan value) => value.TotalMilliseconds.ToString("F0", CultureInfo.InvariantCulture) + " ms";
+}

@@ -9,7 +9,10 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 # -m:1: one test project at a time, so timing tests (link latency) never share the 2 cores
 # with another project's servers.
+# The filter keeps scenarios that are drill-only (they judge the documented setup and may miss by its design, e.g.
+# split brain with Sentinel alone) for ./resilience drill --suite drill; every other test and the gate runs.
 dotnet test VoxGuard.Resilience.sln -c Release --nologo -m:1 \
+  --filter "(TestCategory=Gate)|(TestCategory!=Drill)" \
   --logger "trx" --results-directory "$results" "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 # Sum the per-project summaries ("Passed!  - Failed: 0, Passed: 12, Skipped: 0, ...").

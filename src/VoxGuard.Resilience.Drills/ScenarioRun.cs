@@ -23,9 +23,12 @@ public sealed class ScenarioRun : IAsyncDisposable
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan LagInterval = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan RoleInterval = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan RoleQueryTimeout = TimeSpan.FromSeconds(1);
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentQueue<HealthTransition> _transitions = new();
     private readonly ConcurrentQueue<LagSample> _lag = new();
+    private readonly ConcurrentQueue<(WriteStore Store, RoleObservation Role)> _roles = new();
     private readonly List<FaultMarker> _faults = [];
     private readonly List<TargetVerdict> _verdicts = [];
     private readonly List<ScenarioStep> _steps = [];
@@ -38,7 +41,7 @@ public sealed class ScenarioRun : IAsyncDisposable
         Topology = topology;
         StartedAt = startedAt;
         StartedAtUtc = DateTimeOffset.UtcNow;
-        _pollers = Task.WhenAll(PollBalancerAsync(_stopping.Token), PollLagAsync(_stopping.Token));
+        _pollers = Task.WhenAll(PollBalancerAsync(_stopping.Token), PollLagAsync(_stopping.Token), PollRolesAsync(_stopping.Token));
     }
 
     /// <summary>The scenario's name (report file name).</summary>
@@ -67,6 +70,9 @@ public sealed class ScenarioRun : IAsyncDisposable
 
     /// <summary>Replication-lag samples so far.</summary>
     public IReadOnlyList<LagSample> LagSamples => [.. _lag];
+
+    /// <summary>Every node's role in one store as polled so far (every 200 ms; a node that does not answer claims nothing).</summary>
+    public IReadOnlyList<RoleObservation> RolesOf(WriteStore store) => [.. _roles.Where(entry => entry.Store == store).Select(entry => entry.Role)];
 
     /// <summary>Faults injected so far.</summary>
     public IReadOnlyList<FaultMarker> Faults => _faults;
@@ -338,6 +344,62 @@ public sealed class ScenarioRun : IAsyncDisposable
             }
 
             await Task.Delay(PollInterval, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Polls what every PostgreSQL and Redis node says it is, so a dual-primary window (split brain) shows on the
+    /// timeline; role changes also become transitions ("postgres/lagos" → "primary").
+    /// </summary>
+    private async Task PollRolesAsync(CancellationToken cancellationToken)
+    {
+        var last = new Dictionary<string, string>(StringComparer.Ordinal);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            foreach (var region in Environment.Regions)
+            {
+                foreach (var store in new[] { WriteStore.Postgres, WriteStore.Redis })
+                {
+                    var role = await RoleOfAsync(store, region.Name, cancellationToken).ConfigureAwait(false);
+                    var at = Now;
+                    _roles.Enqueue((store, new RoleObservation(at, region.Name, role is "primary")));
+                    var subject = $"{store.ToString().ToLowerInvariant()}/{region.Name}";
+                    if (!last.TryGetValue(subject, out var previous) || previous != role)
+                    {
+                        last[subject] = role;
+                        _transitions.Enqueue(new HealthTransition(at, subject, role));
+                    }
+                }
+            }
+
+            await Task.Delay(RoleInterval, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<string> RoleOfAsync(WriteStore store, string region, CancellationToken cancellationToken)
+    {
+        var process = store == WriteStore.Postgres ? Topology.Postgres.Processes[region] : Topology.Redis.Processes[region];
+        if (process.HasExited)
+        {
+            return "down";
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(RoleQueryTimeout);
+        try
+        {
+            if (store == WriteStore.Postgres)
+            {
+                var inRecovery = await Topology.Postgres.ScalarAsync(region, "SELECT pg_is_in_recovery()", timeout.Token).ConfigureAwait(false);
+                return inRecovery is false ? "primary" : "standby";
+            }
+
+            var reply = await RespClient.CommandAsync(Topology.Redis.EndPointOf(region), timeout.Token, "ROLE").ConfigureAwait(false);
+            return reply is object?[] { Length: > 0 } fields && fields[0] is "master" ? "primary" : "replica";
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            return "unreachable";
         }
     }
 

@@ -12,6 +12,7 @@ namespace VoxGuard.Resilience.Engine;
 public sealed class PostgresWriter
 {
     private const string User = "postgres";
+    private const string SynchronousWaitCancelled = "canceling wait for synchronous replication";
     private readonly StoreRoutes _routes;
     private readonly WriteLog _log;
     private readonly PrimaryTracker _primary;
@@ -41,12 +42,29 @@ public sealed class PostgresWriter
             try
             {
                 await using var connection = new NpgsqlConnection(ConnectionString(target, pooled: true));
+                string? unreplicated = null;
+                connection.Notice += (_, notice) =>
+                {
+                    if (notice.Notice.MessageText.StartsWith(SynchronousWaitCancelled, StringComparison.Ordinal))
+                    {
+                        unreplicated = notice.Notice.MessageText;
+                    }
+                };
                 await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
                 await using var command = new NpgsqlCommand("INSERT INTO voxguard_writes (id, region, call_id) VALUES ($1, $2, $3)", connection);
                 command.Parameters.Add(new NpgsqlParameter { Value = writeId });
                 command.Parameters.Add(new NpgsqlParameter { Value = _routes.Home.Name });
                 command.Parameters.Add(new NpgsqlParameter { Value = callId });
                 await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                if (unreplicated is not null)
+                {
+                    // The command timed out waiting for a synchronous standby; PostgreSQL then completes the commit
+                    // locally with only a warning. Acknowledging it would turn fencing into a local commit (an
+                    // isolated primary's writes would count as safe), so it is a failure of unknown fate, not retried.
+                    _log.Record(WriteOutcome.Failed, writeId, WriteStore.Postgres, target.Name, unreplicated);
+                    return false;
+                }
+
                 _log.Record(WriteOutcome.Acknowledged, writeId, WriteStore.Postgres, target.Name);
                 return true;
             }

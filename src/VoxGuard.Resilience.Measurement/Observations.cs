@@ -20,3 +20,9 @@ public sealed record WriteObservation(string Id, TimeSpan? Acknowledged);
 /// <param name="Replica">The replica (region name, optionally with the store: "abuja/postgres").</param>
 /// <param name="Lag">How far the replica trailed its primary.</param>
 public sealed record LagSample(TimeSpan At, string Replica, TimeSpan Lag);
+
+/// <summary>A node's role as polled: whether it claimed to be the primary (accepting writes) at that moment.</summary>
+/// <param name="At">When it was observed.</param>
+/// <param name="Node">The node, e.g. "lagos".</param>
+/// <param name="ClaimsPrimary">True when it answered as primary / master.</param>
+public sealed record RoleObservation(TimeSpan At, string Node, bool ClaimsPrimary);

@@ -264,6 +264,26 @@ public sealed class PostgresTier : IAsyncDisposable
     }
 
     /// <summary>
+    /// Fencing for a partition, the commit rule YugabyteDB's Raft gives: a commit is acknowledged only once
+    /// <paramref name="standbys"/> standby(s) in another region flushed it (synchronous_standby_names = ANY n), so an
+    /// isolated primary cannot acknowledge a write the other side will not have. Set on every node, so it holds
+    /// whichever one is promoted.
+    /// </summary>
+    public async Task<TopologyOperation> RequireSynchronousStandbysAsync(int standbys, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(standbys);
+        var started = Stopwatch.GetTimestamp();
+        var names = standbys == 0 ? string.Empty : $"ANY {standbys} ({string.Join(", ", _environment.Regions.Select(region => region.Name))})";
+        foreach (var region in _environment.Regions.Where(region => !_processes[region.Name].HasExited))
+        {
+            await ExecuteAsync(region.Name, $"ALTER SYSTEM SET synchronous_standby_names = '{names}'", cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(region.Name, "SELECT pg_reload_conf()", cancellationToken).ConfigureAwait(false);
+        }
+
+        return TopologyOperation.Since($"PostgreSQL commits wait for {standbys} standby(s)", started);
+    }
+
+    /// <summary>
     /// Makes a failed or isolated former primary (or any node) a standby of the current primary again: kills it if it
     /// still runs, rewinds it with pg_rewind (which discards what it wrote after the timelines forked), restarts it
     /// as a standby and returns when it reads a row written on the primary.

@@ -43,6 +43,7 @@ public sealed class RedisTier
     private readonly Dictionary<string, ManagedProcess> _processes;
     private readonly Dictionary<string, ManagedProcess> _sentinels;
     private readonly SemaphoreSlim _operations = new(1, 1);
+    private (int Replicas, int MaxLagSeconds)? _writeFencing;
 
     private RedisTier(EnvironmentDefinition environment, RunDirectory run, Dictionary<string, ManagedProcess> processes, Dictionary<string, ManagedProcess> sentinels)
     {
@@ -325,6 +326,24 @@ public sealed class RedisTier
     }
 
     /// <summary>
+    /// Fencing for a partition: every node refuses writes unless <paramref name="replicas"/> replicas acknowledged the
+    /// stream within <paramref name="maxLag"/> (min-replicas-to-write / min-replicas-max-lag), so an isolated master
+    /// stops accepting writes a new master will never have. Applies to nodes restarted later too.
+    /// </summary>
+    public async Task<TopologyOperation> RequireReplicasForWritesAsync(int replicas, TimeSpan maxLag, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(replicas);
+        var started = Stopwatch.GetTimestamp();
+        _writeFencing = (replicas, Math.Max(1, (int)Math.Ceiling(maxLag.TotalSeconds)));
+        foreach (var region in _environment.Regions.Where(region => !_processes[region.Name].HasExited))
+        {
+            await ApplyWriteFencingAsync(region, cancellationToken).ConfigureAwait(false);
+        }
+
+        return TopologyOperation.Since($"Redis writes need {replicas} replica(s) within {_writeFencing.Value.MaxLagSeconds} s", started);
+    }
+
+    /// <summary>
     /// Makes a failed or isolated former master (or any node) a replica of the current master again: restarts it
     /// (and its region's Sentinel) if it is down, or sends it REPLICAOF if it still runs; returns when it reads a
     /// write made on the master and the Sentinels count it as a healthy replica.
@@ -348,6 +367,7 @@ public sealed class RedisTier
                 await File.WriteAllTextAsync(_run.PathOf($"{region}-redis.conf"), ConfigFor(_environment, _run, node, master), cancellationToken).ConfigureAwait(false);
                 _processes[region] = await _run.StartProcessAsync(SpecFor(_run, node), cancellationToken).ConfigureAwait(false);
                 await _processes[region].WaitUntilReadyAsync(WaitStrategy.UntilTcpPortOpen(node.Redis.EndPoint).WithTimeout(ReadyTimeout), cancellationToken).ConfigureAwait(false);
+                await ApplyWriteFencingAsync(node, cancellationToken).ConfigureAwait(false);
             }
             else
             {
@@ -441,6 +461,16 @@ public sealed class RedisTier
 
     private static Dictionary<string, string?> Fields(object?[] pairs) =>
         Enumerable.Range(0, pairs.Length / 2).ToDictionary(i => (string)pairs[2 * i]!, i => pairs[(2 * i) + 1] as string, StringComparer.Ordinal);
+
+    private async Task ApplyWriteFencingAsync(RegionDefinition region, CancellationToken cancellationToken)
+    {
+        if (_writeFencing is { } fencing)
+        {
+            await RespClient.CommandAsync(region.Redis.EndPoint, cancellationToken, "CONFIG", "SET",
+                "min-replicas-to-write", fencing.Replicas.ToString(CultureInfo.InvariantCulture),
+                "min-replicas-max-lag", fencing.MaxLagSeconds.ToString(CultureInfo.InvariantCulture)).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>
     /// The Redis configuration of one region: its own address, its link-facing announcement, and the master it

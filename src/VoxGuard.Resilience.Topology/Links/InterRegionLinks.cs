@@ -73,9 +73,22 @@ public sealed class InterRegionLinks
     }
 
     /// <summary>Cuts <paramref name="region"/> off from every other region; clients inside it still reach its own services.</summary>
-    public async Task<LinkOperation> IsolateAsync(string region, IsolationMode mode = IsolationMode.Cut, CancellationToken cancellationToken = default)
+    public Task<LinkOperation> IsolateAsync(string region, IsolationMode mode = IsolationMode.Cut, CancellationToken cancellationToken = default) =>
+        PartitionAsync(LinksOf(region), $"isolate {region}", mode, cancellationToken);
+
+    /// <summary>
+    /// Partitions two regions from each other only (every link between them, both directions); each still reaches the
+    /// third. Undone by <see cref="HealBetweenAsync"/>.
+    /// </summary>
+    public Task<LinkOperation> IsolateBetweenAsync(string region, string other, IsolationMode mode = IsolationMode.Cut, CancellationToken cancellationToken = default) =>
+        PartitionAsync(LinksBetween(region, other), $"partition {region} | {other}", mode, cancellationToken);
+
+    /// <summary>Undoes <see cref="IsolateBetweenAsync"/>.</summary>
+    public Task<LinkOperation> HealBetweenAsync(string region, string other, CancellationToken cancellationToken = default) =>
+        RestoreAsync(LinksBetween(region, other), $"heal {region} | {other}", cancellationToken);
+
+    private async Task<LinkOperation> PartitionAsync(List<InterRegionLink> links, string what, IsolationMode mode, CancellationToken cancellationToken)
     {
-        var links = LinksOf(region);
         var started = Stopwatch.GetTimestamp();
         foreach (var link in links)
         {
@@ -93,13 +106,15 @@ public sealed class InterRegionLinks
         }
 
         await VerifyAsync(links, enabled: mode == IsolationMode.Blackhole, cancellationToken).ConfigureAwait(false);
-        return new LinkOperation($"isolate {region} ({mode.ToString().ToLowerInvariant()})", [.. links.Select(link => link.Name)], started, Stopwatch.GetTimestamp());
+        return new LinkOperation($"{what} ({mode.ToString().ToLowerInvariant()})", [.. links.Select(link => link.Name)], started, Stopwatch.GetTimestamp());
     }
 
     /// <summary>Undoes <see cref="IsolateAsync"/>: links enabled, blackholes removed, latencies as before.</summary>
-    public async Task<LinkOperation> HealAsync(string region, CancellationToken cancellationToken = default)
+    public Task<LinkOperation> HealAsync(string region, CancellationToken cancellationToken = default) =>
+        RestoreAsync(LinksOf(region), $"heal {region}", cancellationToken);
+
+    private async Task<LinkOperation> RestoreAsync(List<InterRegionLink> links, string what, CancellationToken cancellationToken)
     {
-        var links = LinksOf(region);
         var started = Stopwatch.GetTimestamp();
         foreach (var link in links)
         {
@@ -114,7 +129,7 @@ public sealed class InterRegionLinks
         }
 
         await VerifyAsync(links, enabled: true, cancellationToken).ConfigureAwait(false);
-        return new LinkOperation($"heal {region}", [.. links.Select(link => link.Name)], started, Stopwatch.GetTimestamp());
+        return new LinkOperation(what, [.. links.Select(link => link.Name)], started, Stopwatch.GetTimestamp());
     }
 
     /// <summary>Adds any toxic to one link (e.g. more latency on abuja-lagos-pg for a replication-lag scenario).</summary>
@@ -145,6 +160,14 @@ public sealed class InterRegionLinks
         }
 
         return new LinkOperation($"unshape {link.Name}: removed {(removed.Count == 0 ? "nothing" : string.Join(", ", removed))}", [link.Name], started, Stopwatch.GetTimestamp());
+    }
+
+    private List<InterRegionLink> LinksBetween(string region, string other)
+    {
+        var (one, two) = (_environment.Region(region).Name, _environment.Region(other).Name); // unknown names fail here
+        return one == two
+            ? throw new ArgumentException($"A partition needs two different regions, not {one} twice.", nameof(other))
+            : [.. Plan.Where(link => link.Touches(one) && link.Touches(two))];
     }
 
     private List<InterRegionLink> LinksOf(string region)

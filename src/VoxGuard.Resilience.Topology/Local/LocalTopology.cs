@@ -197,6 +197,14 @@ public sealed class LocalTopology : IAsyncDisposable
     public async Task<TopologyOperation> HealRegionAsync(string region, CancellationToken cancellationToken = default) =>
         FromLink(await Links.HealAsync(Environment.Region(region).Name, cancellationToken).ConfigureAwait(false));
 
+    /// <summary>Partitions two regions from each other only; both still reach the third region.</summary>
+    public async Task<TopologyOperation> IsolateBetweenAsync(string region, string other, IsolationMode mode = IsolationMode.Cut, CancellationToken cancellationToken = default) =>
+        FromLink(await Links.IsolateBetweenAsync(region, other, mode, cancellationToken).ConfigureAwait(false));
+
+    /// <summary>Undoes <see cref="IsolateBetweenAsync"/>.</summary>
+    public async Task<TopologyOperation> HealBetweenAsync(string region, string other, CancellationToken cancellationToken = default) =>
+        FromLink(await Links.HealBetweenAsync(region, other, cancellationToken).ConfigureAwait(false));
+
     /// <summary>Adds a toxic (latency, bandwidth, timeout, …) to one named link, e.g. lagos-abuja-pg.</summary>
     public async Task<TopologyOperation> ShapeLinkAsync(string link, ToxicSpec toxic, CancellationToken cancellationToken = default) =>
         FromLink(await Links.ShapeAsync(link, toxic, cancellationToken).ConfigureAwait(false));

@@ -115,6 +115,24 @@ public sealed class InterRegionLinksTests
     }
 
     [Test]
+    public async Task A_partition_between_two_regions_cuts_only_their_links_and_healing_restores_them()
+    {
+        var operation = await _links.IsolateBetweenAsync("lagos", "abuja");
+        var proxies = await _running.Client.GetProxiesAsync();
+        await _links.HealBetweenAsync("abuja", "lagos");
+        var healed = await _running.Client.GetProxiesAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(operation.Links, Is.Not.Empty.And.All.Contain("lagos").And.All.Contain("abuja"));
+            Assert.That(proxies.Values.Where(proxy => !proxy.Enabled).Select(proxy => proxy.Name), Is.EquivalentTo(operation.Links));
+            Assert.That(proxies["lagos-asaba-redis"].Enabled, Is.True, "lagos still reaches asaba");
+            Assert.That(healed.Values, Is.All.Matches<LinkProxy>(proxy => proxy.Enabled));
+            Assert.That(() => _links.IsolateBetweenAsync("lagos", "lagos"), Throws.ArgumentException);
+        });
+    }
+
+    [Test]
     public async Task Unshaping_a_link_removes_what_shaping_added_and_keeps_its_documented_latency()
     {
         await _links.ShapeAsync("abuja-lagos-pg", ToxicSpec.Latency(TimeSpan.FromMilliseconds(300)));

@@ -1,0 +1,102 @@
+using System.Globalization;
+using VoxGuard.Resilience.Drills;
+using VoxGuard.Resilience.Engine;
+using VoxGuard.Resilience.Links.Client;
+using VoxGuard.Resilience.Measurement;
+
+namespace VoxGuard.Resilience.Scenarios;
+
+/// <summary>
+/// Scenario 7, link degradation and flapping between Lagos and Abuja under load: first the links slow down
+/// (150 ± 50 ms more each way), then they drop and come back every 2 s (cut 0.7 s), a bounded number of times. A
+/// flapping link must not cost data or trigger a failover (one region losing one peer is no quorum), and service and
+/// replication must be back soon after it settles.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class LinkFlappingScenario
+{
+    private const string Name = "lagos-abuja-link-flapping";
+    private const int Flaps = 6;
+    private static readonly TimeSpan Degradation = TimeSpan.FromMilliseconds(150);
+    private static readonly TimeSpan DegradationJitter = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan CutFor = TimeSpan.FromMilliseconds(700);
+    private static readonly TimeSpan FlapPeriod = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan ReplicationSettles = TimeSpan.FromSeconds(5);
+
+    [Test]
+    [Category("Gate")]
+    [Category("Drill")]
+    public async Task A_degraded_then_flapping_link_loses_no_write_triggers_no_failover_and_service_comes_back()
+    {
+        var environment = ScenarioSettings.Environment();
+        var (one, other) = (environment.Primary.Name, environment.Regions.First(region => !region.IsPrimary).Name);
+        await using var run = await ScenarioRun.StartAsync(Name, environment);
+        var links = run.Topology.Links.Plan.Where(link => link.Touches(one) && link.Touches(other)).Select(link => link.Name).ToList();
+
+        var loadTask = run.StartLoad(callsPerSecond: 50, duration: TimeSpan.FromSeconds(3 + 4 + (Flaps * FlapPeriod.TotalSeconds) + 8));
+        await run.StepAsync("steady state: load before the link trouble", () => run.UntilAsync(TimeSpan.FromSeconds(3)));
+
+        var degraded = await run.StepAsync($"inject: {Degradation.TotalMilliseconds:F0} ± {DegradationJitter.TotalMilliseconds:F0} ms more on every {one}–{other} link", () =>
+            run.InjectAsync($"degrade {one}–{other}", async () =>
+            {
+                foreach (var link in links)
+                {
+                    await run.Topology.ShapeLinkAsync(link, ToxicSpec.Latency(Degradation, DegradationJitter));
+                }
+            }));
+        await run.UntilAsync(degraded.Start + TimeSpan.FromSeconds(4));
+        await run.StepAsync("heal: remove the degradation", async () =>
+        {
+            foreach (var link in links)
+            {
+                await run.Topology.UnshapeLinkAsync(link);
+            }
+
+            run.EndFault(degraded);
+        });
+
+        var flapping = await run.StepAsync($"inject: {Flaps} flaps — every {FlapPeriod.TotalSeconds:F0} s the {one}–{other} links drop for {CutFor.TotalMilliseconds:F0} ms", () =>
+            run.InjectAsync($"flap {one}–{other} ×{Flaps}", async () =>
+            {
+                var start = run.Now;
+                for (var flap = 0; flap < Flaps; flap++)
+                {
+                    await run.UntilAsync(start + (flap * FlapPeriod));
+                    await run.Topology.IsolateBetweenAsync(one, other);
+                    await run.UntilAsync(start + (flap * FlapPeriod) + CutFor);
+                    await run.Topology.HealBetweenAsync(one, other);
+                }
+            }));
+        run.EndFault(flapping);
+        var settledAt = run.Now;
+        var load = await run.StepAsync("observe: load runs to its end", () => loadTask);
+        var calls = run.CallsOf(load);
+
+        var recovery = RecoveryAnalysis.Analyse(calls, degraded.Start, TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(100), threshold: 0.99, minimumCalls: 10);
+        run.Judge(TargetVerdict.Below(Name, "service back and staying back (from the first degradation)", recovery.RecoveryTime, environment.Targets.Failover,
+            $"{recovery.FailedCalls} of {recovery.CallsAfterFault} calls from the degradation on failed; worst 1 s window {recovery.WorstWindowRatio:P1}"));
+        var returned = LagAnalysis.ReturnedUnder(run.LagSamples, environment.Replication.LagTarget, settledAt);
+        run.Judge(TargetVerdict.Below(Name, $"replication lag back under {environment.Replication.LagTarget.TotalMilliseconds:F0} ms after the last flap", returned - settledAt,
+            ReplicationSettles, missing: "not back"));
+        Judgements.JudgeSplit(run, Name, "split after the flapping (70/15/15)", calls, Judgements.Weights(run), settledAt + TimeSpan.FromSeconds(1), run.Now);
+
+        await run.StepAsync("verify: no failover, no dual primary, every acknowledged write read back", async () =>
+        {
+            foreach (var (store, accounting) in await Judgements.JudgeRpoAsync(run, Name, degraded.Start))
+            {
+                run.Judge(TargetVerdict.Zero(Name, $"{store} acknowledged writes lost", accounting.Lost.Count, $"{accounting.Acknowledged} acknowledged"));
+                var windows = SplitBrainAnalysis.DualPrimaryWindows(run.RolesOf(store), run.Now);
+                run.Judge(TargetVerdict.Zero(Name, $"{store} dual-primary windows", windows.Count,
+                    string.Join("; ", windows.Select(window => string.Create(CultureInfo.InvariantCulture, $"{string.Join(" + ", window.Nodes)} {window.From.TotalSeconds:F1}–{window.To.TotalSeconds:F1} s")))));
+            }
+
+            var redisMaster = await run.Topology.Redis.MasterRegionAsync();
+            run.Judge(new TargetVerdict(Name, "no failover (primaries stay put)", $"postgres {run.Topology.Postgres.PrimaryRegion}, redis {redisMaster.Name}", one,
+                run.Topology.Postgres.PrimaryRegion == one && redisMaster.Name == one));
+        });
+
+        await run.WriteReportAsync(ScenarioSettings.ReportDirectory, load);
+        Verdicts.AssertAllPassed(run);
+    }
+}

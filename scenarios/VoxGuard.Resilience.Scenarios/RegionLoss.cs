@@ -22,15 +22,16 @@ internal static class RegionLoss
 
     /// <summary>How long load runs after the fault: long enough to see recovery stay (17 s) or, with slow health checks,
     /// the whole detection plus 15 s — a documented-profile drill measures the full outage instead of a timeout.</summary>
+    /// <remarks>Capped at 90 s: a configuration that cannot detect at all (a negative control) needs no longer.</remarks>
     public static TimeSpan ObservedAfterFault(EnvironmentDefinition environment) =>
-        TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(17).Ticks, (environment.DetectionTime + TimeSpan.FromSeconds(15)).Ticks));
+        TimeSpan.FromTicks(Math.Clamp((environment.DetectionTime + TimeSpan.FromSeconds(15)).Ticks, TimeSpan.FromSeconds(17).Ticks, TimeSpan.FromSeconds(90).Ticks));
 
-    public static async Task<ScenarioRun> RunAsync(string name, EnvironmentDefinition environment, string lost)
+    public static async Task<ScenarioRun> RunAsync(string name, EnvironmentDefinition environment, string lost, TimeSpan? observeFor = null)
     {
         var run = await ScenarioRun.StartAsync(name, environment);
         try
         {
-            var observed = ObservedAfterFault(environment);
+            var observed = observeFor ?? ObservedAfterFault(environment);
             var loadTask = run.StartLoad(callsPerSecond: 50, duration: FaultAt + observed);
             await run.StepAsync("steady state: load through the balancer before the fault", () => run.UntilAsync(FaultAt));
             var fault = await run.StepAsync($"inject: SIGKILL every {lost} process", () => run.InjectAsync($"kill {lost}", () => run.Topology.KillRegionAsync(lost)));

@@ -6,8 +6,8 @@ namespace VoxGuard.Resilience.Scenarios;
 /// Scenario 2, Lagos region loss: every Lagos process SIGKILLed under load. Service is back within the failover
 /// target, traffic moves to Abuja/Asaba ≈ 50/50, new primaries are elected for both stores, RPO within target with
 /// the lost writes listed. Scenario 3, Abuja or Asaba loss: the primaries stay in Lagos, service stays within target
-/// and the lost region's share spreads over the others by their weights. And a negative control: a configuration that
-/// cannot fail over must fail the RTO verdict.
+/// and the lost region's share spreads over the others by their weights. (Its negative control is in
+/// <see cref="NegativeControls"/>.)
 /// </summary>
 [TestFixture]
 [NonParallelizable]
@@ -32,18 +32,5 @@ public sealed class RegionLossScenarios
         await using var run = await RegionLoss.RunAsync($"{lost}-region-loss", ScenarioSettings.Environment(), lost);
 
         Verdicts.AssertAllPassed(run);
-    }
-
-    [Test]
-    [Category("Gate")]
-    [Category("NegativeControl")]
-    public async Task Negative_control_a_balancer_that_never_marks_lagos_down_and_never_redispatches_misses_the_failover_target()
-    {
-        var broken = ScenarioSettings.EnvironmentWith(("rise: 2, fall: 3 }", "rise: 2, fall: 1000 }"), ("redispatch: true", "redispatch: false"));
-        await using var run = await RegionLoss.RunAsync("negative-control-no-failover", broken, lost: "lagos");
-        var failover = run.Verdicts.Single(verdict => verdict.Target.StartsWith("failover", StringComparison.Ordinal));
-        TestContext.Out.WriteLine($"{failover.Target}: {failover.Measured} — {failover.Detail}");
-
-        Assert.That(failover.Passed, Is.False, "the failover verdict must be able to fail: with these timings Lagos keeps its 70 % share while dead");
     }
 }

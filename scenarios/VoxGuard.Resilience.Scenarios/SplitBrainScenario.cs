@@ -2,6 +2,7 @@ using System.Globalization;
 using VoxGuard.Resilience.Drills;
 using VoxGuard.Resilience.Engine;
 using VoxGuard.Resilience.Measurement;
+using VoxGuard.Resilience.Topology.Environments;
 
 namespace VoxGuard.Resilience.Scenarios;
 
@@ -30,10 +31,31 @@ public sealed class SplitBrainScenario
     [TestCase(true, Category = "Gate,Drill")]
     public async Task Isolating_lagos_loses_no_acknowledged_write_to_a_split_brain(bool fenced)
     {
-        var name = fenced ? "lagos-isolation-fenced" : "lagos-isolation-as-documented";
-        var environment = ScenarioSettings.Environment();
+        await using var run = await RunAsync(fenced ? "lagos-isolation-fenced" : "lagos-isolation-as-documented", ScenarioSettings.Environment(), fenced);
+
+        Verdicts.AssertAllPassed(run);
+    }
+
+    /// <summary>The isolation procedure, shared with the negative control.</summary>
+    internal static async Task<ScenarioRun> RunAsync(string name, EnvironmentDefinition environment, bool fenced)
+    {
         var isolated = environment.Primary.Name;
-        await using var run = await ScenarioRun.StartAsync(name, environment);
+        var run = await ScenarioRun.StartAsync(name, environment);
+        try
+        {
+            await RunCoreAsync(run, name, isolated, fenced);
+            return run;
+        }
+        catch
+        {
+            await run.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static async Task RunCoreAsync(ScenarioRun run, string name, string isolated, bool fenced)
+    {
+        var environment = run.Environment;
         if (fenced)
         {
             await run.StepAsync("fencing: PostgreSQL commits wait for 1 standby elsewhere; Redis writes need 1 replica", async () =>
@@ -87,6 +109,5 @@ public sealed class SplitBrainScenario
         TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"calls during the partition: {during.Count(call => call.Succeeded)} of {during.Count} answered ({string.Join(", ", during.Where(call => call.Succeeded).GroupBy(call => call.Region).Select(group => $"{group.Key} {group.Count()}"))})"));
         await run.WriteReportAsync(ScenarioSettings.ReportDirectory, load);
-        Verdicts.AssertAllPassed(run);
     }
 }

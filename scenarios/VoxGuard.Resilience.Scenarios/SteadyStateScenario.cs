@@ -1,6 +1,6 @@
 using VoxGuard.Resilience.Drills;
-using VoxGuard.Resilience.Engine;
 using VoxGuard.Resilience.Measurement;
+using VoxGuard.Resilience.Topology.Environments;
 
 namespace VoxGuard.Resilience.Scenarios;
 
@@ -19,27 +19,42 @@ public sealed class SteadyStateScenario
     [Test]
     public async Task Steady_state_splits_traffic_by_weight_and_loses_nothing()
     {
-        var environment = ScenarioSettings.Environment();
-        await using var run = await ScenarioRun.StartAsync(Name, environment);
+        await using var run = await RunAsync(Name, ScenarioSettings.Environment());
 
-        var load = await run.StepAsync("steady state: 8 s of load, no fault", () => run.StartLoad(callsPerSecond: 50, duration: TimeSpan.FromSeconds(8)));
-        var calls = run.CallsOf(load);
-        var success = calls.Count == 0 ? 0 : 100.0 * calls.Count(call => call.Succeeded) / calls.Count;
-        run.Judge(TargetVerdict.AtLeast(Name, "call success", success, 99.9, $"{calls.Count} calls"));
-        Judgements.JudgeSplit(run, Name, "distribution deviation from 70/15/15", calls, Judgements.Weights(run), TimeSpan.Zero, run.Now);
-        await run.StepAsync("verify: read every write back from the primaries", async () =>
-        {
-            foreach (var (store, accounting) in await Judgements.JudgeRpoAsync(run, Name, faultStart: run.Now))
-            {
-                run.Judge(TargetVerdict.Zero(Name, $"{store} writes lost", accounting.Lost.Count, $"{accounting.Acknowledged} acknowledged"));
-            }
-        });
-        foreach (var lag in LagAnalysis.Summarise(run.LagSamples, environment.Replication.LagAlert))
-        {
-            run.Judge(TargetVerdict.Below(Name, $"replication lag p99 {lag.Replica}", lag.P99, environment.Replication.LagTarget, $"{lag.Samples} samples, max {lag.Max.TotalMilliseconds:F0} ms"));
-        }
-
-        await run.WriteReportAsync(ScenarioSettings.ReportDirectory, load);
         Verdicts.AssertAllPassed(run);
+    }
+
+    /// <summary>The steady-state procedure, shared with the negative controls that break one thing in it.</summary>
+    internal static async Task<ScenarioRun> RunAsync(string name, EnvironmentDefinition environment)
+    {
+        var run = await ScenarioRun.StartAsync(name, environment);
+        try
+        {
+            var load = await run.StepAsync("steady state: 8 s of load, no fault", () => run.StartLoad(callsPerSecond: 50, duration: TimeSpan.FromSeconds(8)));
+            var calls = run.CallsOf(load);
+            var success = calls.Count == 0 ? 0 : 100.0 * calls.Count(call => call.Succeeded) / calls.Count;
+            run.Judge(TargetVerdict.AtLeast(name, "call success", success, 99.9, $"{calls.Count} calls"));
+            Judgements.JudgeSplit(run, name, "distribution deviation from 70/15/15", calls, Judgements.Weights(run), TimeSpan.Zero, run.Now);
+            await run.StepAsync("verify: read every write back from the primaries", async () =>
+            {
+                foreach (var (store, accounting) in await Judgements.JudgeRpoAsync(run, name, faultStart: run.Now))
+                {
+                    run.Judge(TargetVerdict.Zero(name, $"{store} writes lost", accounting.Lost.Count, $"{accounting.Acknowledged} acknowledged"));
+                }
+            });
+
+            foreach (var lag in LagAnalysis.Summarise(run.LagSamples, environment.Replication.LagAlert))
+            {
+                run.Judge(TargetVerdict.Below(name, $"replication lag p99 {lag.Replica}", lag.P99, environment.Replication.LagTarget, $"{lag.Samples} samples, max {lag.Max.TotalMilliseconds:F0} ms"));
+            }
+
+            await run.WriteReportAsync(ScenarioSettings.ReportDirectory, load);
+            return run;
+        }
+        catch
+        {
+            await run.DisposeAsync();
+            throw;
+        }
     }
 }

@@ -1,0 +1,105 @@
+using VoxGuard.Resilience.Drills;
+using VoxGuard.Resilience.Links.Client;
+using VoxGuard.Resilience.Topology.SipTier;
+
+namespace VoxGuard.Resilience.Scenarios;
+
+/// <summary>
+/// Negative controls: for each asserted target, a deliberately broken configuration that must make that verdict
+/// fail. A control passes when its verdict misses; if a check could not fail, its control catches it. Each breaks one
+/// thing only, so a control that stops missing names the check that stopped working. Scenario names start with
+/// <c>negative-control</c> (the drill shows their misses as "missed as designed").
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+[Category("Gate")]
+[Category("NegativeControl")]
+public sealed class NegativeControls
+{
+    [Test]
+    public async Task A_balancer_that_never_marks_lagos_down_and_never_redispatches_misses_the_failover_target()
+    {
+        var broken = ScenarioSettings.EnvironmentWith(("rise: 2, fall: 3 }", "rise: 2, fall: 1000 }"), ("redispatch: true", "redispatch: false"));
+        // 17 s after the fault is plenty to show no recovery; the profile's detection time (500 s here) is not.
+        await using var run = await RegionLoss.RunAsync("negative-control-no-failover", broken, lost: "lagos", observeFor: TimeSpan.FromSeconds(17));
+
+        AssertMissed(run, "failover", "with these timings Lagos keeps its 70 % share while dead");
+    }
+
+    [Test]
+    public async Task Source_address_affinity_with_few_clients_misses_the_70_15_15_distribution()
+    {
+        // The guide's `balance source`: the load's few source addresses hash to whichever regions they hash to.
+        var broken = ScenarioSettings.EnvironmentWith(("mode: roundrobin", "mode: source"));
+        await using var run = await SteadyStateScenario.RunAsync("negative-control-source-affinity", broken);
+
+        AssertMissed(run, "distribution deviation", "source hashing of a handful of clients cannot hold 70/15/15");
+    }
+
+    [Test]
+    public async Task A_slow_link_to_abuja_misses_the_replication_lag_target()
+    {
+        var broken = ScenarioSettings.EnvironmentWith(("{ from: lagos, to: abuja, latency: 20ms }", "{ from: lagos, to: abuja, latency: 400ms }"));
+        await using var run = await SteadyStateScenario.RunAsync("negative-control-slow-replication", broken);
+
+        AssertMissed(run, "replication lag p99 abuja", "WAL crossing a 400 ms link trails by at least 200 ms");
+    }
+
+    [Test]
+    public async Task Replication_blackholed_longer_than_the_rpo_target_misses_the_rpo_target()
+    {
+        // The RPO target is scaled down to 2 s so the control fits the gate's budget; replication is blackholed for
+        // 4 s before Lagos is lost (links cut and processes killed), so about 4 s of acknowledged writes are gone.
+        var broken = ScenarioSettings.EnvironmentWith(("rpo: 60s", "rpo: 2s"));
+        await using var run = await ScenarioRun.StartAsync("negative-control-replication-blackholed", broken);
+        var primary = broken.Primary.Name;
+        var load = run.StartLoad(callsPerSecond: 50, duration: TimeSpan.FromSeconds(14));
+        await run.UntilAsync(TimeSpan.FromSeconds(3));
+        var replicationLinks = broken.Regions.Where(region => region.Name != primary)
+            .SelectMany(region => new[] { $"{region.Name}-{primary}-pg", $"{region.Name}-{primary}-redis" }).ToList();
+        await run.StepAsync("inject: blackhole replication towards the replicas", () => run.InjectAsync("blackhole replication", async () =>
+        {
+            foreach (var link in replicationLinks)
+            {
+                await run.Topology.ShapeLinkAsync(link, ToxicSpec.Timeout(TimeSpan.Zero));
+            }
+        }));
+        await run.UntilAsync(TimeSpan.FromSeconds(7));
+        var loss = await run.StepAsync($"inject: lose {primary}", () => run.InjectAsync($"lose {primary}", async () =>
+        {
+            await run.Topology.IsolateRegionAsync(primary);
+            await run.Topology.KillRegionAsync(primary);
+        }));
+        await run.StepAsync("observe: promotion on the survivors", async () =>
+        {
+            await run.Topology.Sip.WaitUntilStateAsync(primary, BalancerServerStatus.Down, broken.DetectionTime + TimeSpan.FromSeconds(5));
+            await run.Topology.Postgres.PromoteAsync(await run.Topology.Postgres.MostAdvancedStandbyAsync());
+        });
+        var result = await load;
+        await Judgements.JudgeRpoAsync(run, run.Name, loss.Start);
+        await run.WriteReportAsync(ScenarioSettings.ReportDirectory, result);
+
+        AssertMissed(run, "Postgres RPO", "4 s of writes never reached a replica");
+    }
+
+    [Test]
+    public async Task Isolating_lagos_without_fencing_misses_the_split_brain_prevented_promise()
+    {
+        await using var run = await SplitBrainScenario.RunAsync("negative-control-split-brain-unfenced", ScenarioSettings.Environment(), fenced: false);
+
+        AssertMissed(run, "acknowledged writes lost to the split brain", "an isolated primary without fencing acknowledges writes the majority never sees");
+    }
+
+    private static void AssertMissed(ScenarioRun run, string targetStart, string why)
+    {
+        var checks = run.Verdicts.Where(verdict => verdict.Target.StartsWith(targetStart, StringComparison.Ordinal)
+            || verdict.Target.Contains(targetStart, StringComparison.Ordinal)).ToList();
+        foreach (var verdict in checks)
+        {
+            TestContext.Out.WriteLine($"{(verdict.Passed ? "control: passed (!)" : "control: missed as designed")}  {verdict.Target}: {verdict.Measured} (required {verdict.Required}) — {verdict.Detail}");
+        }
+
+        Assert.That(checks, Is.Not.Empty, $"no verdict '{targetStart}' was judged");
+        Assert.That(checks.Any(verdict => !verdict.Passed), Is.True, $"the '{targetStart}' verdict must be able to fail: {why}");
+    }
+}

@@ -17,6 +17,13 @@ public enum BalancerMode
 
     /// <summary>Weighted round robin over connections: gives the 70/15/15 split exactly.</summary>
     RoundRobin,
+
+    /// <summary>
+    /// Active/standby by region priority (the geo-redundancy guide): every call to priority 1; on its failure to the
+    /// next healthy priority; back only after the failback delay at the health threshold. HAProxy backup servers in
+    /// priority order, with a failover controller holding the failback.
+    /// </summary>
+    Priority,
 }
 
 /// <summary>

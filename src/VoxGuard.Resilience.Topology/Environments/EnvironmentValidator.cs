@@ -161,6 +161,10 @@ internal static partial class EnvironmentValidator
         }
 
         CheckPort(problems, "balancer.sip_port", balancer.SipPort);
+        if (balancer.Mode == BalancerMode.Priority && balancer.Transport == BalancerTransport.Udp)
+        {
+            problems.Add("balancer.mode", "priority (active/standby) needs transport: tcp — it is built on HAProxy's backup servers; the UDP dispatcher offers roundrobin only");
+        }
 
         var health = balancer.HealthCheck;
         var intervalOk = Positive(problems, "balancer.health_check.interval", health.Interval);

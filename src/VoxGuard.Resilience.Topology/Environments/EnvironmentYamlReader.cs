@@ -51,6 +51,7 @@ internal static class EnvironmentYamlReader
     {
         ["source"] = BalancerMode.Source,
         ["roundrobin"] = BalancerMode.RoundRobin,
+        ["priority"] = BalancerMode.Priority,
     };
 
     private static readonly IPAddress NoAddress = IPAddress.Any;

@@ -42,6 +42,7 @@ public sealed class LocalTopology : IAsyncDisposable
         Redis = redis;
         Sip = sip;
         Startup = startup;
+        PriorityFailover = environment.Balancer.Mode == BalancerMode.Priority ? PriorityFailoverController.Start(sip) : null;
     }
 
     /// <summary>The environment (with its profile applied) this topology runs.</summary>
@@ -64,6 +65,9 @@ public sealed class LocalTopology : IAsyncDisposable
 
     /// <summary>The engines, the SIP proxies and the global balancer.</summary>
     public SipProxyTier Sip { get; }
+
+    /// <summary>With <c>balancer.mode: priority</c>, the controller holding failback and keeping the failover history.</summary>
+    public PriorityFailoverController? PriorityFailover { get; }
 
     /// <summary>Each start step with its timing, in order.</summary>
     public IReadOnlyList<TopologyOperation> Startup { get; }
@@ -330,6 +334,11 @@ public sealed class LocalTopology : IAsyncDisposable
 
         try
         {
+            if (PriorityFailover is not null)
+            {
+                await PriorityFailover.DisposeAsync().ConfigureAwait(false);
+            }
+
             await Sip.DisposeAsync().ConfigureAwait(false);
             await Postgres.DisposeAsync().ConfigureAwait(false);
             await Run.DisposeAsync().ConfigureAwait(false);

@@ -86,9 +86,22 @@ public static class HaproxyConfig
         Line(text, "    tcp-check expect string \"SIP/2.0 200\"");
         var interval = Milliseconds(check.Interval);
         Line(text, Invariant($"    default-server inter {interval}ms fastinter {interval}ms downinter {interval}ms rise {check.Rise} fall {check.Fall}"));
-        foreach (var region in environment.Regions)
+        if (balancer.Mode == BalancerMode.Priority)
         {
-            Line(text, Invariant($"    server {region.Name} {region.Sip.Address}:{region.Sip.TcpPort} weight {region.Weight} check"));
+            // Active/standby: priority 1 is the one active server; the others are backups in priority order, and
+            // without `option allbackups` HAProxy sends everything to the first usable one.
+            var ordered = environment.ByPriority;
+            foreach (var region in ordered)
+            {
+                Line(text, Invariant($"    server {region.Name} {region.Sip.Address}:{region.Sip.TcpPort} weight {region.Weight} check{(region == ordered[0] ? string.Empty : " backup")}"));
+            }
+        }
+        else
+        {
+            foreach (var region in environment.Regions)
+            {
+                Line(text, Invariant($"    server {region.Name} {region.Sip.Address}:{region.Sip.TcpPort} weight {region.Weight} check"));
+            }
         }
 
         return text.ToString();

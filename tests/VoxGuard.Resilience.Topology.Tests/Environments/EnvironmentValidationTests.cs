@@ -72,6 +72,16 @@ public sealed class EnvironmentValidationTests
     }
 
     [Test]
+    public void Priority_mode_over_udp_is_refused_naming_the_transport_it_needs()
+    {
+        var yaml = TinyEnvironment.With("mode: roundrobin", "mode: priority").Replace("transport: tcp", "transport: udp", StringComparison.Ordinal);
+
+        var error = TinyEnvironment.Refuse(yaml);
+
+        Assert.That(error.Problems.Single(), Does.StartWith("balancer.mode priority (active/standby) needs transport: tcp"));
+    }
+
+    [Test]
     public void A_tab_used_as_indentation_is_located_on_its_own_line()
     {
         var yaml = TinyEnvironment.With("  sip_port: 5060", "\tsip_port: 5060");

@@ -18,6 +18,7 @@ public sealed class SipConfigSyntaxTests
 
     [TestCase("ci", "roundrobin", true)]
     [TestCase("documented", "source", false)]
+    [TestCase("ci", "priority", true)]
     public async Task Haproxy_accepts_the_generated_configuration(string profile, string mode, bool redispatch)
     {
         var path = _run.PathOf("haproxy.cfg");

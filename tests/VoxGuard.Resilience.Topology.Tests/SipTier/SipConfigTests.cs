@@ -90,6 +90,21 @@ public sealed class SipConfigTests
     }
 
     [Test]
+    public void Haproxy_priority_mode_makes_priority_1_the_one_active_server_and_the_others_backups_in_order()
+    {
+        var priority = HaproxyConfig.For(SipEnvironments.InBlocks(41, mode: "priority"), _run);
+        var servers = priority.Split('\n').Where(line => line.TrimStart().StartsWith("server ", StringComparison.Ordinal)).Select(line => line.Trim()).ToList();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(servers.Select(line => line.Split(' ')[1]), Is.EqualTo(new[] { "lagos", "abuja", "asaba" }));
+            Assert.That(servers[0], Does.Not.Contain("backup"));
+            Assert.That(servers.Skip(1), Is.All.EndsWith(" check backup"));
+            Assert.That(priority, Does.Not.Contain("allbackups"), "only the first usable backup takes the calls");
+        });
+    }
+
+    [Test]
     public void Haproxy_redispatches_and_retries_only_when_the_environment_asks()
     {
         var with = HaproxyConfig.For(SipEnvironments.InBlocks(41, redispatch: true), _run);

@@ -14,7 +14,7 @@ namespace VoxGuard.Resilience.Topology.SipTier;
 /// <param name="Automatic">True when the controller decided it (always, here: there is no manual approval step).</param>
 /// <param name="OccurredAt">Wall-clock time, for the record.</param>
 /// <param name="At">When it happened on the policy's clock (offset the caller chose).</param>
-/// <param name="Duration">For a failover, how long the serving region had been failing (last seen up to the switch);
+/// <param name="Duration">For a failover, how long the serving region had been failing (last seen healthy to the switch);
 /// for a failback, how long the region had been back before traffic returned.</param>
 public sealed record FailoverRecord(string? From, string To, string Reason, bool Automatic, DateTimeOffset OccurredAt, TimeSpan At, TimeSpan Duration)
 {
@@ -67,7 +67,8 @@ public sealed class PriorityFailoverPolicy
     {
         ArgumentNullException.ThrowIfNull(states);
         var byRegion = states.ToDictionary(state => state.Region, StringComparer.Ordinal);
-        foreach (var state in states.Where(state => state.IsUp))
+        // Healthy, not merely up: HAProxy reports "UP 1/3" while checks already fail, so that counts as failing.
+        foreach (var state in states.Where(state => state.IsUp && !state.RawStatus.Contains('/', StringComparison.Ordinal)))
         {
             _lastUp[state.Region] = now;
         }

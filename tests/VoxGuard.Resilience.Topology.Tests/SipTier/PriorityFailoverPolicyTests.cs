@@ -16,6 +16,7 @@ public sealed class PriorityFailoverPolicyTests
         var policy = new PriorityFailoverPolicy(Environment());
         policy.Observe(States(lagos: true), S(0), Wall);
         policy.Observe(States(lagos: true), S(1), Wall);
+        policy.Observe([State("lagos", true, 70) with { RawStatus = "UP 1/3" }, State("abuja", true, 15), State("asaba", true, 15)], S(2), Wall); // already failing
 
         var changes = policy.Observe(States(lagos: false), S(2.5), Wall);
 

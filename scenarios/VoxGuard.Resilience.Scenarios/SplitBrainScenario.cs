@@ -25,7 +25,7 @@ namespace VoxGuard.Resilience.Scenarios;
 public sealed class SplitBrainScenario
 {
     private static readonly TimeSpan IsolateAt = TimeSpan.FromSeconds(3);
-    private static readonly TimeSpan PartitionFor = TimeSpan.FromSeconds(8);
+    private static readonly TimeSpan MinimumPartition = TimeSpan.FromSeconds(8);
 
     [TestCase(false, Category = "Drill")]
     [TestCase(true, Category = "Gate,Drill")]
@@ -65,7 +65,9 @@ public sealed class SplitBrainScenario
             });
         }
 
-        var loadTask = run.StartLoad(callsPerSecond: 50, duration: IsolateAt + PartitionFor + TimeSpan.FromSeconds(13));
+        // Long enough for the majority to act: the orchestrator waits the profile's detection time before promoting.
+        var partitionFor = TimeSpan.FromTicks(Math.Max(MinimumPartition.Ticks, (environment.DetectionTime + TimeSpan.FromSeconds(5)).Ticks));
+        var loadTask = run.StartLoad(callsPerSecond: 50, duration: IsolateAt + partitionFor + TimeSpan.FromSeconds(13));
         await run.StepAsync("steady state: load before the partition", () => run.UntilAsync(IsolateAt));
         var partition = await run.StepAsync($"inject: cut every link of {isolated} (its processes stay up, the balancer still reaches it)",
             () => run.InjectAsync($"isolate {isolated}", () => run.Topology.IsolateRegionAsync(isolated)));
@@ -78,7 +80,7 @@ public sealed class SplitBrainScenario
             await Topology.Processes.WaitStrategy.UntilAsync(async cancel => run.Topology.Redis.RegionAt(await run.Topology.Redis.MasterAccordingToAsync(majority, cancel)).Name != isolated,
                 TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(100), $"the Sentinels outside {isolated} to elect a new Redis master");
         });
-        await run.UntilAsync(partition.Start + PartitionFor);
+        await run.UntilAsync(partition.Start + partitionFor);
         await run.StepAsync($"heal: restore {isolated}'s links and rejoin it as a replica region (pg_rewind, REPLICAOF)", async () =>
         {
             await run.Topology.HealRegionAsync(isolated);

@@ -37,6 +37,7 @@ public static class TimelineChart
     private static readonly Color FailedColor = new(0xD6, 0x27, 0x28);
     private static readonly Color DownColor = new(0xB0, 0x00, 0x20);
     private static readonly Color UpColor = new(0x1A, 0x7F, 0x37);
+    private static readonly string[] KnownRegions = ["lagos", "abuja", "asaba"];
     private static readonly Color[] Palette = [new(0x1F, 0x77, 0xB4), new(0x2C, 0xA0, 0x2C), new(0x94, 0x67, 0xBD), new(0x8C, 0x56, 0x4B), new(0x17, 0xBE, 0xCF), new(0x7F, 0x7F, 0x7F)];
 
     /// <summary>Renders the chart of <paramref name="report"/> to a PNG file.</summary>
@@ -58,7 +59,7 @@ public static class TimelineChart
 
         using var callsPlot = CallsPlot(report, series, regionColors);
         using var successPlot = SuccessPlot(report, series, options);
-        using var lagPlot = LagPlot(report, series, options);
+        using var lagPlot = LagPlot(report, series, options, regionColors);
         Plot[] panels = [callsPlot, successPlot, lagPlot];
         foreach (var panel in panels)
         {
@@ -69,15 +70,22 @@ public static class TimelineChart
         using var surface = SKSurface.Create(new SKImageInfo(width, height));
         surface.Canvas.Clear(SKColors.White);
         // Fixed side margins so the three panels share one time axis, pixel for pixel.
-        float[] shares = [0.46f, 0.24f, 0.30f];
+        float[] shares = [0.47f, 0.23f, 0.30f];
         float top = 0;
         for (var i = 0; i < panels.Length; i++)
         {
             var bottom = i == panels.Length - 1 ? height : top + (height * shares[i]);
-            var panelTop = i == 0 ? 78f : 30f;
+            var panelTop = i == 0 ? 100f : 30f;
             var panelBottom = i == panels.Length - 1 ? 50f : 28f;
             panels[i].Layout.Fixed(new PixelPadding(LeftMargin, RightMargin, panelBottom, panelTop));
-            panels[i].Render(surface.Canvas, new PixelRect(0, width, bottom, top));
+            // Each panel on a surface of its own: a plot clears the whole canvas it renders on.
+            var panelHeight = (int)Math.Round(bottom - top);
+            using (var panelSurface = SKSurface.Create(new SKImageInfo(width, panelHeight)))
+            {
+                panels[i].Render(panelSurface.Canvas, new PixelRect(0, width, panelHeight, 0));
+                surface.Canvas.DrawSurface(panelSurface, 0, (float)Math.Round(top));
+            }
+
             top = bottom;
         }
 
@@ -93,22 +101,24 @@ public static class TimelineChart
         plot.Axes.Title.Label.Bold = true;
         plot.YLabel("calls / s (by the second placed)");
         var peak = 1.0;
-        foreach (var (region, counts) in series.AnsweredPerRegion)
+        // The documented regions first, in the order of their weights, so every chart's legend reads the same.
+        foreach (var (region, counts) in series.AnsweredPerRegion.OrderBy(pair => Array.IndexOf(KnownRegions, pair.Key) is var known and >= 0 ? known : KnownRegions.Length)
+            .ThenBy(pair => pair.Key, StringComparer.Ordinal))
         {
-            var line = plot.Add.ScatterLine(Centres(series.Seconds), counts, regionColors[region]);
+            var line = Steps(plot, series, counts, regionColors[region]);
             line.LineWidth = 2.5f;
             line.LegendText = $"answered by {region}";
             peak = Math.Max(peak, counts.Max());
         }
 
-        var failed = plot.Add.ScatterLine(Centres(series.Seconds), series.Failed, FailedColor);
+        var failed = Steps(plot, series, series.Failed, FailedColor);
         failed.LineWidth = 2.5f;
         failed.LinePattern = LinePattern.Solid;
         failed.LegendText = "failed";
         peak = Math.Max(peak, series.Failed.DefaultIfEmpty(0).Max());
         if (series.Seconds.Length <= 1 && series.Failed.All(count => count == 0) && series.AnsweredPerRegion.Count == 0)
         {
-            plot.Add.Text("no call timeline recorded", series.Duration / 2, peak / 2).LabelFontSize = 16;
+            Note(plot, "no call timeline recorded", series.Duration / 2, peak / 2);
         }
 
         var top = peak * 1.35;
@@ -124,9 +134,8 @@ public static class TimelineChart
         plot.YLabel("answered (% per 1 s)");
         var threshold = plot.Add.HorizontalLine(options.RecoveredPercent, 1.5f, Colors.Gray, LinePattern.Dashed);
         threshold.LegendText = $"{options.RecoveredPercent:0.#} % = service back";
-        var points = plot.Add.ScatterLine(Centres(series.Seconds), series.SuccessPercent, Colors.Black);
+        var points = Steps(plot, series, series.SuccessPercent, Colors.Black);
         points.LineWidth = 2;
-        points.MarkerSize = 4;
         points.LegendText = "answered / placed";
         plot.Axes.SetLimitsY(0, 109);
         MarkFaultsAndTransitions(plot, report, series, 109, labelled: false);
@@ -134,7 +143,7 @@ public static class TimelineChart
         return plot;
     }
 
-    private static Plot LagPlot(ScenarioReport report, TimelineSeries series, TimelineChartOptions options)
+    private static Plot LagPlot(ScenarioReport report, TimelineSeries series, TimelineChartOptions options, IReadOnlyDictionary<string, Color> regionColors)
     {
         var plot = new Plot();
         plot.XLabel("seconds since the scenario started");
@@ -144,14 +153,16 @@ public static class TimelineChart
         double Y(double milliseconds) => logarithmic ? Math.Log10(Math.Max(milliseconds, 1)) : milliseconds;
         plot.YLabel(logarithmic ? "replication lag (ms, log scale)" : "replication lag (ms)");
 
-        var target = plot.Add.HorizontalLine(Y(options.LagTarget), 1.5f, UpColor, LinePattern.Dashed);
+        var target = plot.Add.HorizontalLine(Y(options.LagTarget), 1.5f, Colors.DimGray, LinePattern.Dashed);
         target.LegendText = $"target {options.LagTarget:0} ms";
         var alert = plot.Add.HorizontalLine(Y(options.LagAlert), 1.5f, FailedColor, LinePattern.Dashed);
         alert.LegendText = $"alert {options.LagAlert:0} ms";
         var index = 0;
         foreach (var (replica, samples) in series.Lag)
         {
-            var line = plot.Add.ScatterLine(samples.At, samples.Milliseconds.Select(Y).ToArray(), Palette[(index++ + 3) % Palette.Length]);
+            // A replica in its region's colour (abuja/postgres as abuja in the calls panel).
+            var color = regionColors.TryGetValue(replica.Split('/')[0], out var regionColor) ? regionColor : Palette[(index++ + 3) % Palette.Length];
+            var line = plot.Add.ScatterLine(samples.At, samples.Milliseconds.Select(Y).ToArray(), color);
             line.LineWidth = 2;
             line.MarkerSize = 3;
             line.LegendText = replica;
@@ -159,7 +170,7 @@ public static class TimelineChart
 
         if (series.Lag.Count == 0)
         {
-            plot.Add.Text("no replication-lag samples recorded", series.Duration / 2, Y(options.LagAlert) / 2).LabelFontSize = 14;
+            Note(plot, "no replication-lag samples recorded", series.Duration / 2, Y(options.LagAlert) / 2);
         }
 
         double top;
@@ -200,8 +211,10 @@ public static class TimelineChart
             {
                 var label = plot.Add.Text($"fault: {fault.Name}{(fault.End is null ? " (never removed)" : string.Empty)}", start, top * 0.985);
                 label.LabelFontSize = 13;
+                label.LabelFontName = FontName;
                 label.LabelBold = true;
                 label.LabelFontColor = Colors.DarkOrange.Darken(0.3);
+                label.LabelBackgroundColor = Colors.White.WithAlpha(0.85);
                 label.LabelAlignment = Alignment.UpperLeft;
                 label.OffsetX = 4;
             }
@@ -226,12 +239,22 @@ public static class TimelineChart
                 // Stagger labels of transitions close together so they do not overprint.
                 var label = plot.Add.Text($"balancer: {region} {transition.State}", transition.At.TotalSeconds, top * (0.89 - (0.075 * (row++ % 4))));
                 label.LabelFontSize = 12;
+                label.LabelFontName = FontName;
                 label.LabelFontColor = down ? DownColor : UpColor;
                 label.LabelBackgroundColor = Colors.White.WithAlpha(0.85);
                 label.LabelAlignment = Alignment.UpperLeft;
                 label.OffsetX = 4;
             }
         }
+    }
+
+    private static void Note(Plot plot, string text, double x, double y)
+    {
+        var note = plot.Add.Text(text, x, y);
+        note.LabelFontSize = 15;
+        note.LabelFontName = FontName;
+        note.LabelFontColor = Colors.Gray;
+        note.LabelAlignment = Alignment.MiddleCenter;
     }
 
     private static void Legend(Plot plot)
@@ -255,10 +278,16 @@ public static class TimelineChart
                 _ => 4,
             })
             .Take(3)
-            .Select(verdict => $"{Clip(verdict.Target, 38)} {verdict.Measured} ({verdict.Required}) {(verdict.Passed ? "MET" : control ? "MISSED as designed" : "MISSED")}");
+            .Select(verdict => $"{Clip(verdict.Target, 34)}: {verdict.Measured} (required {verdict.Required}) {(verdict.Passed ? "met" : control ? "MISSED as designed" : "MISSED")}");
         var met = report.Verdicts.Count(verdict => verdict.Passed);
-        return string.Create(culture, $"{report.Scenario} — {report.Environment}/{report.Profile} — {report.StartedAt.UtcDateTime:yyyy-MM-dd HH:mm} UTC — {met} of {report.Verdicts.Count} targets met")
-            + "\n" + string.Join("  ·  ", key);
+        var lines = new List<string> { string.Create(culture, $"{(control ? "NEGATIVE CONTROL (broken on purpose): " : string.Empty)}{report.Scenario} — {report.Environment}/{report.Profile} — {report.StartedAt.UtcDateTime:yyyy-MM-dd HH:mm} UTC — {met} of {report.Verdicts.Count} targets met") };
+        // Key verdicts two to a line at most, so the title never runs off the image.
+        foreach (var pair in key.Chunk(2))
+        {
+            lines.Add(string.Join("  ·  ", pair));
+        }
+
+        return string.Join('\n', lines);
     }
 
     private static Dictionary<string, Color> RegionColors(TimelineSeries series, ScenarioReport report)
@@ -275,7 +304,15 @@ public static class TimelineChart
         return known;
     }
 
-    private static double[] Centres(double[] seconds) => [.. seconds.Select(second => second + 0.5)];
+    // Each 1 s window drawn flat across its second, so a reader sees when a count changed, not a slope between centres.
+    private static ScottPlot.Plottables.Scatter Steps(Plot plot, TimelineSeries series, double[] values, Color color)
+    {
+        double[] xs = [.. series.Seconds, series.Seconds.Length];
+        double[] ys = [.. values, values.Length == 0 ? 0 : values[^1]];
+        var line = plot.Add.ScatterLine(xs, ys, color);
+        line.ConnectStyle = ConnectStyle.StepHorizontal;
+        return line;
+    }
 
     private static string Milliseconds(double value) => value >= 1000
         ? (value / 1000).ToString("0.#", CultureInfo.InvariantCulture) + " s"

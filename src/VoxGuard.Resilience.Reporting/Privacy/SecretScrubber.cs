@@ -37,16 +37,17 @@ public static partial class SecretScrubber
     [GeneratedRegex(@"(?<prefix>(?<keyquote>[""'])" + SecretKeys + @"\k<keyquote>\s*:\s*(?<quote>[""']))(?:\\.|(?!\k<quote>).)*\k<quote>", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex QuotedKeyValue();
 
-    // password=hunter2, Password=hunter2; (connection strings), token: abc, PGPASSWORD=x
-    [GeneratedRegex(@"(?<prefix>\b" + SecretKeys + @"\s*[=:]\s*)(?![""'\s]|\*\*\*)[^\s;,&""']+", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    // password=hunter2, Password=hunter2; (connection strings), token: abc, PGPASSWORD="x" (same line only)
+    [GeneratedRegex(@"(?<prefix>\b" + SecretKeys + @"[ \t]*[=:][ \t]*[""']?)(?!\*\*\*)[^\s;,&""']+", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex KeyValue();
 
-    // Redis configuration and commands: requirepass x, masterauth x, sentinel auth-pass m x, AUTH [user] x
-    [GeneratedRegex(@"(?<prefix>\b(?:requirepass|masterauth|auth-pass|AUTH)\s+(?:\S+\s+(?=\S+\s*$))?)(?!\*\*\*)\S+", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Multiline)]
+    // Redis configuration and commands: requirepass x, masterauth x, sentinel auth-pass <master> x, AUTH [user] x.
+    // AUTH only in capitals, as a command: "auth failed for user" in a log line is prose.
+    [GeneratedRegex(@"(?<prefix>\b(?:(?i:requirepass|masterauth|auth-pass)|AUTH)[ \t]+(?:\S+[ \t]+(?=\S+[ \t]*$))?)(?!\*\*\*)(?>\S+)(?![ \t]+\*\*\*)", RegexOptions.CultureInvariant | RegexOptions.Multiline)]
     private static partial Regex ServerDirective();
 
-    // Authorization: Bearer abc / Basic abc
-    [GeneratedRegex(@"(?<prefix>\b(?:Bearer|Basic)\s+)(?!\*\*\*)[A-Za-z0-9\-._~+/=]{8,}", RegexOptions.CultureInvariant)]
+    // Authorization: Bearer abc / Authorization: Basic abc / a bare Bearer token
+    [GeneratedRegex(@"(?<prefix>\b(?i:authorization):[ \t]*(?:Bearer|Basic)[ \t]+|\bBearer[ \t]+)(?!\*\*\*)[A-Za-z0-9\-._~+/=]{8,}", RegexOptions.CultureInvariant)]
     private static partial Regex BearerToken();
 
     // postgres://user:secret@host, redis://:secret@host

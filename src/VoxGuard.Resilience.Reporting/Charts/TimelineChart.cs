@@ -75,8 +75,8 @@ public static class TimelineChart
         for (var i = 0; i < panels.Length; i++)
         {
             var bottom = i == panels.Length - 1 ? height : top + (height * shares[i]);
-            var panelTop = i == 0 ? 100f : 30f;
-            var panelBottom = i == panels.Length - 1 ? 50f : 28f;
+            var panelTop = i == 0 ? 110f : 30f;
+            var panelBottom = i == panels.Length - 1 ? 62f : 28f;
             panels[i].Layout.Fixed(new PixelPadding(LeftMargin, RightMargin, panelBottom, panelTop));
             // Each panel on a surface of its own: a plot clears the whole canvas it renders on.
             var panelHeight = (int)Math.Round(bottom - top);
@@ -89,6 +89,15 @@ public static class TimelineChart
             top = bottom;
         }
 
+        // The binning matches the failover verdict's; said once, so failures just before a fault are not misread.
+        using (var typeface = SKTypeface.FromFamilyName(FontName))
+        using (var font = new SKFont(typeface, 12))
+        using (var paint = new SKPaint { Color = SKColors.DimGray, IsAntialias = true })
+        {
+            surface.Canvas.DrawText("Calls count in the second they were placed, as the failover verdict counts them: calls in progress when a fault hits fail in the second(s) before it.",
+                8, height - 8, SKTextAlign.Left, font, paint);
+        }
+
         using var image = surface.Snapshot();
         using var data = image.Encode(SKEncodedImageFormat.Png, 100);
         return data.ToArray();
@@ -99,7 +108,7 @@ public static class TimelineChart
         var plot = new Plot();
         plot.Title(Title(report), size: 17);
         plot.Axes.Title.Label.Bold = true;
-        plot.YLabel("calls / s (by the second placed)");
+        plot.YLabel("calls placed per second");
         var peak = 1.0;
         // The documented regions first, in the order of their weights, so every chart's legend reads the same.
         foreach (var (region, counts) in series.AnsweredPerRegion.OrderBy(pair => Array.IndexOf(KnownRegions, pair.Key) is var known and >= 0 ? known : KnownRegions.Length)
@@ -199,17 +208,21 @@ public static class TimelineChart
 
     private static void MarkFaultsAndTransitions(Plot plot, ScenarioReport report, TimelineSeries series, double top, bool labelled)
     {
+        const double Row = 0.075;
+        var faultRow = 0;
         foreach (var fault in report.Faults)
         {
             var start = fault.Start.TotalSeconds;
             var end = fault.End?.TotalSeconds ?? series.Duration;
             var span = plot.Add.HorizontalSpan(start, Math.Max(end, start + 0.05), FaultFill);
             span.LineStyle.Width = 0;
+            plot.MoveToBack(span); // under the data, which must keep its colours
             var onset = plot.Add.VerticalLine(start, 2, Colors.DarkOrange);
             onset.LinePattern = LinePattern.Solid;
             if (labelled)
             {
-                var label = plot.Add.Text($"fault: {fault.Name}{(fault.End is null ? " (never removed)" : string.Empty)}", start, top * 0.985);
+                // Faults close together get labels on rows of their own (three rows, then round again).
+                var label = plot.Add.Text($"fault: {fault.Name}{(fault.End is null ? " (never removed)" : string.Empty)}", start, top * (0.985 - (Row * (faultRow++ % 3))));
                 label.LabelFontSize = 13;
                 label.LabelFontName = FontName;
                 label.LabelBold = true;
@@ -237,7 +250,8 @@ public static class TimelineChart
             if (labelled)
             {
                 // Stagger labels of transitions close together so they do not overprint.
-                var label = plot.Add.Text($"balancer: {region} {transition.State}", transition.At.TotalSeconds, top * (0.89 - (0.075 * (row++ % 4))));
+                var firstRow = 0.985 - (Row * Math.Min(faultRow, 3));
+                var label = plot.Add.Text($"balancer: {region} {transition.State}", transition.At.TotalSeconds, top * (firstRow - (Row * (row++ % 4))));
                 label.LabelFontSize = 12;
                 label.LabelFontName = FontName;
                 label.LabelFontColor = down ? DownColor : UpColor;
@@ -268,8 +282,10 @@ public static class TimelineChart
     {
         var culture = CultureInfo.InvariantCulture;
         var control = TargetClassification.IsNegativeControl(report.Scenario);
+        // Missed targets first: they are what the reader must not overlook.
         var key = report.Verdicts
-            .OrderBy(verdict => TargetClassification.KindOf(verdict) switch
+            .OrderBy(verdict => verdict.Passed)
+            .ThenBy(verdict => TargetClassification.KindOf(verdict) switch
             {
                 TargetKind.Recovery => 0,
                 TargetKind.DataLoss => 1,
@@ -278,13 +294,26 @@ public static class TimelineChart
                 _ => 4,
             })
             .Take(3)
-            .Select(verdict => $"{Clip(verdict.Target, 34)}: {verdict.Measured} (required {verdict.Required}) {(verdict.Passed ? "met" : control ? "MISSED as designed" : "MISSED")}");
+            .Select(verdict => $"{Clip(verdict.Target, 48)}: {verdict.Measured} (required {verdict.Required}) {(verdict.Passed ? "met" : control ? "MISSED as designed" : "MISSED")}");
         var met = report.Verdicts.Count(verdict => verdict.Passed);
         var lines = new List<string> { string.Create(culture, $"{(control ? "NEGATIVE CONTROL (broken on purpose): " : string.Empty)}{report.Scenario} — {report.Environment}/{report.Profile} — {report.StartedAt.UtcDateTime:yyyy-MM-dd HH:mm} UTC — {met} of {report.Verdicts.Count} targets met") };
-        // Key verdicts two to a line at most, so the title never runs off the image.
-        foreach (var pair in key.Chunk(2))
+        // Key verdicts wrapped so the title never runs off the image (about 120 characters fit a 1400 px line).
+        const int LineLength = 120;
+        var line = string.Empty;
+        foreach (var verdict in key)
         {
-            lines.Add(string.Join("  ·  ", pair));
+            if (line.Length > 0 && line.Length + verdict.Length + 5 > LineLength)
+            {
+                lines.Add(line);
+                line = string.Empty;
+            }
+
+            line = line.Length == 0 ? verdict : line + "  ·  " + verdict;
+        }
+
+        if (line.Length > 0)
+        {
+            lines.Add(line);
         }
 
         return string.Join('\n', lines);

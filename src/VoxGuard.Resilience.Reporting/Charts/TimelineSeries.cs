@@ -26,13 +26,22 @@ public sealed record TimelineSeries(
         ArgumentNullException.ThrowIfNull(calls);
         ArgumentNullException.ThrowIfNull(lag);
         var duration = new[] { scenarioSeconds, calls.Count == 0 ? 0 : calls.Max(call => call.End), lag.Count == 0 ? 0 : lag.Max(sample => sample.At) }.Max();
-        var windows = Math.Max(1, (int)Math.Ceiling(calls.Count == 0 ? 0 : calls.Max(call => call.Start) + 1e-9));
+        // Whole seconds of load only: the load ends about one call interval after the last call was placed, and a
+        // last second the load covered only in part would read as a drop in traffic.
+        var starts = calls.Select(call => call.Start).Order().ToArray();
+        var interval = starts.Length < 2 ? 1 : starts.Zip(starts.Skip(1), (earlier, later) => later - earlier).Order().ElementAt((starts.Length - 1) / 2);
+        var windows = Math.Max(1, starts.Length == 0 ? 1 : (int)Math.Floor(starts[^1] + interval + 1e-6));
         var seconds = Enumerable.Range(0, windows).Select(second => (double)second).ToArray();
         var answered = new SortedDictionary<string, double[]>(StringComparer.Ordinal);
         var failed = new double[windows];
         foreach (var call in calls)
         {
-            var window = Math.Clamp((int)Math.Floor(call.Start), 0, windows - 1);
+            var window = (int)Math.Floor(call.Start);
+            if (window < 0 || window >= windows)
+            {
+                continue;
+            }
+
             if (!call.Succeeded)
             {
                 failed[window]++;

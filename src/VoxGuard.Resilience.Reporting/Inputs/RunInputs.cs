@@ -20,6 +20,13 @@ public sealed record RunInputs(string RunDirectory, IReadOnlyList<ScenarioReport
 
     private static readonly JsonSerializerOptions OutcomeJson = new(JsonSerializerDefaults.Web);
 
+    // The evidence files an older report wrote beside itself without listing them (name suffixes).
+    private static readonly ScenarioAttachment[] UnlistedEvidence =
+    [
+        new("call timeline (CSV)", "calls.csv", "text/csv"),
+        new("replication lag samples (CSV)", "lag.csv", "text/csv"),
+    ];
+
     /// <summary>The scenarios folder of this run.</summary>
     public string ScenariosDirectory => Path.Combine(RunDirectory, ScenariosFolder);
 
@@ -82,8 +89,9 @@ public sealed record RunInputs(string RunDirectory, IReadOnlyList<ScenarioReport
         try
         {
             var report = JsonSerializer.Deserialize<ScenarioReport>(text, ScenarioReport.Json)!;
-            // Lists absent from older reports read as empty, never null.
-            return report with
+            // Reports of older harness versions: lists may be absent (read as empty), the start time too (estimated from
+            // the latest offset they hold), and the evidence files were not listed (found by their names).
+            report = report with
             {
                 Faults = report.Faults ?? [],
                 Transitions = report.Transitions ?? [],
@@ -91,6 +99,24 @@ public sealed record RunInputs(string RunDirectory, IReadOnlyList<ScenarioReport
                 Steps = report.Steps ?? [],
                 Attachments = report.Attachments ?? [],
             };
+            if (report.StartedAt == default)
+            {
+                var latest = report.Faults.Select(fault => fault.End ?? fault.Start).Concat(report.Transitions.Select(transition => transition.At))
+                    .Concat(report.Steps.Select(step => step.Stop)).DefaultIfEmpty(TimeSpan.Zero).Max();
+                report = report with { StartedAt = report.FinishedAt - latest };
+            }
+
+            if (report.Attachments.Count == 0)
+            {
+                var directory = Path.GetDirectoryName(path)!;
+                report = report with
+                {
+                    Attachments = [.. UnlistedEvidence.Select(evidence => evidence with { File = $"{report.Scenario}-{evidence.File}" })
+                        .Where(evidence => File.Exists(Path.Combine(directory, evidence.File)))],
+                };
+            }
+
+            return report;
         }
         catch (JsonException exception)
         {

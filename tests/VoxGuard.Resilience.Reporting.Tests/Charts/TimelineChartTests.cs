@@ -41,7 +41,7 @@ public sealed class TimelineChartTests
         [
             new(0.1, 0.6, true, "lagos"), new(0.5, 1.0, true, "lagos"), new(0.9, 1.4, true, "abuja"),
             new(1.2, 6.2, false, string.Empty), new(1.7, 2.2, true, "asaba"),
-            new(2.4, 2.9, false, string.Empty), new(2.5, 3.0, false, string.Empty),
+            new(2.4, 2.9, false, string.Empty), new(2.5, 3.0, false, string.Empty), new(2.9, 3.4, false, string.Empty),
         ];
         LagRow[] lag = [new(0.5, "abuja/postgres", 12), new(0.25, "abuja/postgres", 8), new(0.3, "asaba/postgres", 9)];
 
@@ -51,10 +51,21 @@ public sealed class TimelineChartTests
         Assert.That(series.AnsweredPerRegion["lagos"], Is.EqualTo(new double[] { 2, 0, 0 }));
         Assert.That(series.AnsweredPerRegion["abuja"], Is.EqualTo(new double[] { 1, 0, 0 }));
         Assert.That(series.AnsweredPerRegion["asaba"], Is.EqualTo(new double[] { 0, 1, 0 }));
-        Assert.That(series.Failed, Is.EqualTo(new double[] { 0, 1, 2 }));
+        Assert.That(series.Failed, Is.EqualTo(new double[] { 0, 1, 3 }));
         Assert.That(series.SuccessPercent, Is.EqualTo(new double[] { 100, 50, 0 }));
         Assert.That(series.Lag["abuja/postgres"].At, Is.EqualTo(new[] { 0.25, 0.5 }), "samples in time order");
         Assert.That(series.Duration, Is.EqualTo(6.2), "the chart covers the last call's end");
+    }
+
+    [Test]
+    public void A_last_second_the_load_covered_only_in_part_is_left_out_rather_than_shown_as_a_drop()
+    {
+        // 20 calls/s from 0 to 3.05 s: the second from 3 s holds one call and would read as traffic falling to 1/s.
+        var calls = Enumerable.Range(0, 62).Select(i => new CallRow(i * 0.05, (i * 0.05) + 0.5, true, "lagos")).ToList();
+
+        var series = TimelineSeries.From(calls, [], scenarioSeconds: 4);
+
+        Assert.That(series.AnsweredPerRegion["lagos"], Is.EqualTo(new double[] { 20, 20, 20 }));
     }
 
     [Test]

@@ -54,10 +54,10 @@ public sealed record AllureAttachment(
     [property: JsonPropertyName("source")] string Source,
     [property: JsonPropertyName("type")] string Type);
 
-/// <summary>A step: a phase of the scenario, a fault, a verdict.</summary>
-public sealed record AllureStep
+/// <summary>What a result and a step share (Allure's executable item): name, status, timing, sub-steps, attachments.</summary>
+public abstract record AllureExecutable
 {
-    /// <summary>What the step did.</summary>
+    /// <summary>What it is: the test's or the step's display name.</summary>
     [JsonPropertyName("name")]
     public required string Name { get; init; }
 
@@ -82,21 +82,24 @@ public sealed record AllureStep
     [JsonPropertyName("stop")]
     public required long Stop { get; init; }
 
-    /// <summary>Sub-steps.</summary>
+    /// <summary>Steps (phases, faults, verdicts).</summary>
     [JsonPropertyName("steps")]
     public IReadOnlyList<AllureStep> Steps { get; init; } = [];
 
-    /// <summary>Files shown with the step.</summary>
+    /// <summary>Files shown with it.</summary>
     [JsonPropertyName("attachments")]
     public IReadOnlyList<AllureAttachment> Attachments { get; init; } = [];
 
-    /// <summary>Values the step was run with (measured, required).</summary>
+    /// <summary>Values it ran with (environment and profile; a verdict's measured and required).</summary>
     [JsonPropertyName("parameters")]
     public IReadOnlyList<AllureParameter> Parameters { get; init; } = [];
 }
 
+/// <summary>A step: a phase of the scenario, a fault, a verdict.</summary>
+public sealed record AllureStep : AllureExecutable;
+
 /// <summary>One test's result: <c>&lt;uuid&gt;-result.json</c> in Allure's results format.</summary>
-public sealed record AllureResult
+public sealed record AllureResult : AllureExecutable
 {
     /// <summary>This result's id (also its file name's prefix).</summary>
     [JsonPropertyName("uuid")]
@@ -110,10 +113,6 @@ public sealed record AllureResult
     [JsonPropertyName("testCaseId")]
     public required string TestCaseId { get; init; }
 
-    /// <summary>The test's display name.</summary>
-    [JsonPropertyName("name")]
-    public required string Name { get; init; }
-
     /// <summary>The test's full name (namespace, class, method, arguments).</summary>
     [JsonPropertyName("fullName")]
     public required string FullName { get; init; }
@@ -123,42 +122,9 @@ public sealed record AllureResult
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Description { get; init; }
 
-    /// <summary>How the test ended.</summary>
-    [JsonPropertyName("status")]
-    public required AllureStatus Status { get; init; }
-
-    /// <summary>Why it did not pass.</summary>
-    [JsonPropertyName("statusDetails")]
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public AllureStatusDetails? StatusDetails { get; init; }
-
-    /// <summary>Always finished.</summary>
-    [JsonPropertyName("stage")]
-    public string Stage { get; init; } = "finished";
-
-    /// <summary>Start, milliseconds since the Unix epoch.</summary>
-    [JsonPropertyName("start")]
-    public required long Start { get; init; }
-
-    /// <summary>Stop, milliseconds since the Unix epoch.</summary>
-    [JsonPropertyName("stop")]
-    public required long Stop { get; init; }
-
-    /// <summary>Labels.</summary>
+    /// <summary>Labels: suite, feature, severity, epic, tags, host, framework.</summary>
     [JsonPropertyName("labels")]
     public IReadOnlyList<AllureLabel> Labels { get; init; } = [];
-
-    /// <summary>Parameters.</summary>
-    [JsonPropertyName("parameters")]
-    public IReadOnlyList<AllureParameter> Parameters { get; init; } = [];
-
-    /// <summary>Steps.</summary>
-    [JsonPropertyName("steps")]
-    public IReadOnlyList<AllureStep> Steps { get; init; } = [];
-
-    /// <summary>Files shown with the test.</summary>
-    [JsonPropertyName("attachments")]
-    public IReadOnlyList<AllureAttachment> Attachments { get; init; } = [];
 
     /// <summary>The JSON settings of results files.</summary>
     public static JsonSerializerOptions Json { get; } = new() { WriteIndented = true };

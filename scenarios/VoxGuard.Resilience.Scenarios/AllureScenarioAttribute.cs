@@ -74,7 +74,15 @@ public sealed class AllureScenarioAttribute : Attribute, ITestAction
         ArgumentNullException.ThrowIfNull(test);
         var result = TestContext.CurrentContext.Result;
         var start = _started.TryRemove(test.Id, out var started) ? started : DateTimeOffset.UtcNow;
-        WriteOutcome(ScenarioSettings.ReportDirectory, test, result.Outcome, result.Message, result.StackTrace, start, DateTimeOffset.UtcNow);
+        try
+        {
+            WriteOutcome(ScenarioSettings.ReportDirectory, test, result.Outcome, result.Message, result.StackTrace, start, DateTimeOffset.UtcNow);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            // The report loses this test's outcome (it is then judged by its verdicts); the test's own result stands.
+            TestContext.Progress.WriteLine($"AllureScenario: no outcome file for {test.FullName}: {exception.Message}");
+        }
     }
 
     /// <summary>Writes one test's outcome file and returns its path.</summary>

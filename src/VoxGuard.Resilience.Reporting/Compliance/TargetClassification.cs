@@ -51,7 +51,7 @@ public static class TargetClassification
             return TargetKind.SplitBrain;
         }
 
-        if (Has("rpo") || Has("writes lost") || Has("lost writes"))
+        if (Has("rpo") || (Has("write") && Has("lost")))
         {
             return TargetKind.DataLoss;
         }

@@ -89,7 +89,7 @@ public sealed record DrillTargetEntry(string Scenario, string Target, string Mea
 /// <summary>One NCC checklist item and this drill's evidence for it.</summary>
 /// <param name="Id">The item's id.</param>
 /// <param name="Requirement">The checklist's wording.</param>
-/// <param name="Evidence">"met", "missed", or "not evidenced by a drill".</param>
+/// <param name="Evidence">"supported" (every related target met), "contradicted" (one missed), "not evidenced by a drill", or "not evidenced by this run".</param>
 /// <param name="Targets">How many targets of the drill evidence it.</param>
 /// <param name="TargetsMet">How many of them were met.</param>
 public sealed record DrillNccEntry(string Id, string Requirement, string Evidence, int Targets, int TargetsMet);

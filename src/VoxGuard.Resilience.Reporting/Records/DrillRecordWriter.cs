@@ -44,9 +44,10 @@ public static class DrillRecordWriter
         {
             var relevant = evidential.Where(target => target.NccItems.Contains(item.Id)).ToList();
             var met = relevant.Count(target => target.Verdict == "met");
+            // A drill supports or contradicts a requirement; it cannot prove an SLA, so it never says "met".
             var evidence = item.EvidencedBy.Count == 0 ? "not evidenced by a drill"
                 : relevant.Count == 0 ? "not evidenced by this run (no scenario measured it)"
-                : met == relevant.Count ? "met" : "missed";
+                : met == relevant.Count ? "supported" : "contradicted";
             return new DrillNccEntry(item.Id, item.Requirement, evidence, relevant.Count, met);
         }).ToList();
 
@@ -125,7 +126,9 @@ public static class DrillRecordWriter
         text.AppendLine("| requirement | evidence from this drill |").AppendLine("|---|---|");
         foreach (var item in record.Ncc)
         {
-            var evidence = item.Targets == 0 ? item.Evidence : $"{item.Evidence}: {item.TargetsMet} of {item.Targets} target(s) met";
+            var evidence = item.Targets == 0 ? item.Evidence
+                : item.TargetsMet == item.Targets ? $"{item.Evidence}: all {item.Targets} related target(s) met"
+                : $"{item.Evidence}: {item.Targets - item.TargetsMet} of {item.Targets} related target(s) missed";
             text.AppendLine(culture, $"| {Cell(item.Requirement)} | {Cell(evidence)} |");
         }
 

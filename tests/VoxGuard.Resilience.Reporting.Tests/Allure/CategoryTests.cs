@@ -15,6 +15,8 @@ public sealed class CategoryTests
         yield return new TestCaseData(TargetVerdict.Below("lagos-region-loss", "detection (lagos marked down by the balancer)", TimeSpan.FromSeconds(40), Limit), "RTO exceeded");
         yield return new TestCaseData(TargetVerdict.Below("lagos-region-loss", "Postgres RPO", TimeSpan.FromSeconds(70), TimeSpan.FromMinutes(1)), "RPO exceeded");
         yield return new TestCaseData(TargetVerdict.Zero("steady-state", "Redis writes lost", 3), "RPO exceeded");
+        yield return new TestCaseData(TargetVerdict.Zero("lagos-failback", "Postgres writes acknowledged during or after failback and lost", 4), "RPO exceeded");
+        yield return new TestCaseData(TargetVerdict.Below("lagos-failback", "failback (rejoin, catch up, switch both stores back, weights)", TimeSpan.FromMinutes(16), TimeSpan.FromMinutes(15)), "RTO exceeded");
         yield return new TestCaseData(TargetVerdict.Zero("steady-state", "Postgres unexpected writes", 2), "Split-brain data loss");
         yield return new TestCaseData(TargetVerdict.Zero("split-brain-partition", "Postgres writes lost", 5), "Split-brain data loss");
         yield return new TestCaseData(TargetVerdict.AtMost("lagos-region-loss", "split after losing lagos (abuja 50/asaba 50)", 31, 20), "Distribution deviation");

@@ -27,13 +27,15 @@ public sealed class DrillRecordTests
         Assert.That(control.Verdict, Is.EqualTo("missed as designed"));
 
         var dr = record.Ncc.Single(item => item.Id == "disaster-recovery");
-        Assert.That((dr.Evidence, dr.Targets, dr.TargetsMet), Is.EqualTo(("missed", 3, 2)), "the control's targets are no evidence");
+        Assert.That((dr.Evidence, dr.Targets, dr.TargetsMet), Is.EqualTo(("contradicted", 3, 2)), "the control's targets are no evidence");
+        Assert.That(record.Ncc.Single(item => item.Id == "high-availability").Evidence, Is.EqualTo("contradicted"), "the failover missed");
         Assert.That(record.Ncc.Single(item => item.Id == "encryption-tls13").Evidence, Is.EqualTo("not evidenced by a drill"));
 
         var markdown = File.ReadAllText(summary.RecordMarkdownPath);
         Assert.That(markdown, Does.Contain("| lagos-region-loss | failover (service back and staying back) | 42.00 s | < 30.00 s | **MISSED** | high-availability, disaster-recovery |"));
         Assert.That(markdown, Does.Contain("missed as designed"));
         Assert.That(markdown, Does.Contain("oncall on drill-host"));
+        Assert.That(markdown, Does.Contain("| Disaster recovery: RPO <1 minute, RTO <15 minutes | contradicted: 1 of 3 related target(s) missed |"));
     }
 
     [Test]

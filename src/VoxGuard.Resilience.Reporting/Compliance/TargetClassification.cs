@@ -44,9 +44,12 @@ public static class TargetClassification
     {
         ArgumentNullException.ThrowIfNull(verdict);
         var target = verdict.Target.ToLowerInvariant();
-        var splitBrainScenario = verdict.Scenario.Contains("split-brain", StringComparison.OrdinalIgnoreCase);
+        // A partition (isolation, split brain) that loses writes loses them to the split: that is split-brain data loss.
+        var partitionScenario = verdict.Scenario.Contains("split-brain", StringComparison.OrdinalIgnoreCase)
+            || verdict.Scenario.Contains("isolation", StringComparison.OrdinalIgnoreCase);
         bool Has(string word) => target.Contains(word, StringComparison.Ordinal);
-        if (Has("unexpected") || (splitBrainScenario && (Has("write") || Has("rpo"))))
+        if (Has("unexpected") || Has("split brain") || Has("split-brain") || Has("dual-primary")
+            || (partitionScenario && (Has("write") || Has("rpo") || Has("lost"))))
         {
             return TargetKind.SplitBrain;
         }

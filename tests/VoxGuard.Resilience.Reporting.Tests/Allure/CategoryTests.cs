@@ -19,6 +19,8 @@ public sealed class CategoryTests
         yield return new TestCaseData(TargetVerdict.Below("lagos-failback", "failback (rejoin, catch up, switch both stores back, weights)", TimeSpan.FromMinutes(16), TimeSpan.FromMinutes(15)), "RTO exceeded");
         yield return new TestCaseData(TargetVerdict.Zero("steady-state", "Postgres unexpected writes", 2), "Split-brain data loss");
         yield return new TestCaseData(TargetVerdict.Zero("split-brain-partition", "Postgres writes lost", 5), "Split-brain data loss");
+        yield return new TestCaseData(TargetVerdict.Zero("lagos-isolation-as-documented", "Postgres acknowledged writes lost to the split brain (split brain prevented)", 282), "Split-brain data loss");
+        yield return new TestCaseData(TargetVerdict.Zero("lagos-abuja-link-flapping", "Redis dual-primary windows", 1), "Split-brain data loss");
         yield return new TestCaseData(TargetVerdict.AtMost("lagos-region-loss", "split after losing lagos (abuja 50/asaba 50)", 31, 20), "Distribution deviation");
         yield return new TestCaseData(TargetVerdict.AtMost("steady-state", "distribution deviation from 70/15/15", 25, 20), "Distribution deviation");
         yield return new TestCaseData(TargetVerdict.Below("steady-state", "replication lag p99 abuja/postgres", TimeSpan.FromMilliseconds(700), TimeSpan.FromMilliseconds(100)), "Replication lag above target");

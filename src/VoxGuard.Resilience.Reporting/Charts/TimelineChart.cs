@@ -37,6 +37,7 @@ public static class TimelineChart
     private static readonly Color FailedColor = new(0xD6, 0x27, 0x28);
     private static readonly Color DownColor = new(0xB0, 0x00, 0x20);
     private static readonly Color UpColor = new(0x1A, 0x7F, 0x37);
+    private static readonly Color PromotionColor = new(0x4B, 0x00, 0x82);
     private static readonly string[] KnownRegions = ["lagos", "abuja", "asaba"];
     private static readonly Color[] Palette = [new(0x1F, 0x77, 0xB4), new(0x2C, 0xA0, 0x2C), new(0x94, 0x67, 0xBD), new(0x8C, 0x56, 0x4B), new(0x17, 0xBE, 0xCF), new(0x7F, 0x7F, 0x7F)];
 
@@ -202,8 +203,31 @@ public static class TimelineChart
         }
 
         MarkFaultsAndTransitions(plot, report, series, top, labelled: false);
+        MarkPromotions(plot, report, top);
         Legend(plot);
         return plot;
+    }
+
+    // A store node becoming primary after the start (a promotion, or a second primary in a split brain) on the
+    // replication panel, where its effect on lag shows. The roles seen at the first poll are the starting state.
+    private static void MarkPromotions(Plot plot, ScenarioReport report, double top)
+    {
+        var row = 0;
+        foreach (var promotion in report.Transitions
+            .Where(transition => transition.State == "primary" && transition.At > TimeSpan.FromSeconds(1)
+                && (transition.Subject.StartsWith("postgres/", StringComparison.Ordinal) || transition.Subject.StartsWith("redis/", StringComparison.Ordinal)))
+            .OrderBy(transition => transition.At))
+        {
+            var line = plot.Add.VerticalLine(promotion.At.TotalSeconds, 1.5f, PromotionColor);
+            line.LinePattern = LinePattern.Dotted;
+            var label = plot.Add.Text($"{promotion.Subject} primary", promotion.At.TotalSeconds, top * (0.97 - (0.12 * (row++ % 4))));
+            label.LabelFontSize = 11;
+            label.LabelFontName = FontName;
+            label.LabelFontColor = PromotionColor;
+            label.LabelBackgroundColor = Colors.White.WithAlpha(0.85);
+            label.LabelAlignment = Alignment.UpperLeft;
+            label.OffsetX = 3;
+        }
     }
 
     private static void MarkFaultsAndTransitions(Plot plot, ScenarioReport report, TimelineSeries series, double top, bool labelled)

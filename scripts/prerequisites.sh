@@ -8,6 +8,7 @@ VOXGUARD_DEBIAN_PACKAGES=(
   kamailio        # the stand-in for OpenSIPS (one SIP proxy per region; also the UDP balancer)
   haproxy         # the global SIP balancer in front of the regions (SIP over TCP)
   sip-tester      # SIPp: the independent SIP implementation the harness is checked against
+  fonts-dejavu-core  # the font of the report's timeline charts (ScottPlot draws text with it; no font, no labels)
 )
 
 prerequisite_error() {
@@ -64,6 +65,11 @@ ensure_npm_tools() {
     const fs = require("fs");
     console.log(Object.keys(deps).filter(d => !fs.existsSync(`tools/node_modules/${d}/package.json`)).join(" "));
   ' 2>/dev/null) || prerequisite_error "Node.js is missing; install Node.js 20 and npm (apt-get install -y nodejs npm)."
+  # The Allure CLI (HTML reports) needs Node.js 20 or newer; without it reports are built without their HTML.
+  local node_major
+  node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  [ "$node_major" -ge 20 ] ||
+    printf 'resilience: Node.js %s is too old for the Allure CLI (20 or newer renders the HTML reports); reports are built without HTML.\n' "$(node --version 2>/dev/null)" >&2
   [ -z "$missing" ] && return 0
   command -v npm >/dev/null 2>&1 ||
     prerequisite_error "npm is missing; install it (apt-get install -y npm)."

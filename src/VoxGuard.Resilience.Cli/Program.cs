@@ -8,6 +8,7 @@ var root = new RootCommand("VoxGuard.Resilience: chaos and disaster-recovery val
     EnvironmentCommand.Create(),
     LinksCommand.Create(),
     LoadCommand.Create(),
+    ReportCommand.Create(),
 };
 foreach (var command in TopologyCommands.Create())
 {

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using VoxGuard.Resilience.Drills;
+using VoxGuard.Resilience.Reporting.Inputs;
 using VoxGuard.Resilience.Topology.Environments;
 
 namespace VoxGuard.Resilience.Cli.Commands;
@@ -69,11 +70,15 @@ internal static class DrillCommand
             }
 
             var testsExit = await RunScenariosAsync(category, environment, reportDirectory, cancellationToken).ConfigureAwait(false);
+            // Only scenario reports: the folder holds other JSON evidence too (each scenario's topology state).
             var reports = Directory.EnumerateFiles(reportDirectory, "*.json")
-                .Select(path => JsonSerializer.Deserialize<ScenarioReport>(File.ReadAllText(path), ScenarioReport.Json)!)
+                .Select(RunInputs.TryReadReport)
+                .OfType<ScenarioReport>()
                 .OrderBy(report => report.FinishedAt)
                 .ToList();
             Console.Write(Render(reports));
+            // The compliance report of the run (Allure, JUnit, drill record); its problems are printed, never the exit code's business.
+            await ReportCommand.BuildAsync(Path.GetDirectoryName(reportDirectory)!, cancellationToken).ConfigureAwait(false);
             var missed = reports.Where(report => !report.Scenario.StartsWith(NegativeControlPrefix, StringComparison.Ordinal)).SelectMany(report => report.Verdicts).Count(verdict => !verdict.Passed);
             if (missed > 0)
             {

@@ -1,0 +1,185 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using NUnit.Framework.Interfaces;
+
+namespace VoxGuard.Resilience.Scenarios;
+
+/// <summary>How much a scenario's failure matters, as Allure ranks it.</summary>
+public enum AllureSeverity
+{
+    /// <summary>The deployment cannot be trusted in production (failover, data loss).</summary>
+    Blocker,
+
+    /// <summary>A documented target of the deployment guide.</summary>
+    Critical,
+
+    /// <summary>An expected behaviour without a documented figure.</summary>
+    Normal,
+
+    /// <summary>A detail.</summary>
+    Minor,
+}
+
+/// <summary>
+/// Records each scenario test's NUnit outcome for the compliance report (<c>./resilience report</c>): the status, the
+/// message and stack trace, when it ran, the attribute's labels and which scenario reports the test wrote. One file per
+/// test, <c>&lt;ScenarioSettings.ReportDirectory&gt;/outcomes/&lt;test full name&gt;.json</c>, beside the scenario
+/// reports, because the scenario's own report cannot know how its test ended.
+/// </summary>
+/// <example><c>[AllureScenario("Region loss", AllureSeverity.Blocker, "failover", "rpo")]</c> on a scenario class.</example>
+[AttributeUsage(AttributeTargets.Class | AttributeTargets.Method, AllowMultiple = false, Inherited = true)]
+public sealed class AllureScenarioAttribute : Attribute, ITestAction
+{
+    /// <summary>The folder under the report directory holding the outcome files.</summary>
+    public const string OutcomesFolder = "outcomes";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _started = new(StringComparer.Ordinal);
+
+    /// <summary>Labels the scenario tests of a class or method.</summary>
+    /// <param name="feature">The Allure feature, e.g. "Region loss" (groups the scenarios in the report).</param>
+    /// <param name="severity">How much a failure matters.</param>
+    /// <param name="tags">Free tags, e.g. "failover", "rpo".</param>
+    public AllureScenarioAttribute(string feature, AllureSeverity severity = AllureSeverity.Normal, params string[] tags)
+    {
+        Feature = feature;
+        Severity = severity;
+        Tags = tags ?? [];
+    }
+
+    /// <summary>The Allure feature.</summary>
+    public string Feature { get; }
+
+    /// <summary>How much a failure matters.</summary>
+    public AllureSeverity Severity { get; }
+
+    /// <summary>Free tags.</summary>
+    public IReadOnlyList<string> Tags { get; }
+
+    /// <inheritdoc/>
+    public ActionTargets Targets => ActionTargets.Test;
+
+    /// <inheritdoc/>
+    public void BeforeTest(ITest test)
+    {
+        ArgumentNullException.ThrowIfNull(test);
+        _started[test.Id] = DateTimeOffset.UtcNow;
+    }
+
+    /// <inheritdoc/>
+    public void AfterTest(ITest test)
+    {
+        ArgumentNullException.ThrowIfNull(test);
+        var result = TestContext.CurrentContext.Result;
+        var start = _started.TryRemove(test.Id, out var started) ? started : DateTimeOffset.UtcNow;
+        try
+        {
+            WriteOutcome(ScenarioSettings.ReportDirectory, test, result.Outcome, result.Message, result.StackTrace, start, DateTimeOffset.UtcNow);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            // The report loses this test's outcome (it is then judged by its verdicts); the test's own result stands.
+            TestContext.Progress.WriteLine($"AllureScenario: no outcome file for {test.FullName}: {exception.Message}");
+        }
+    }
+
+    /// <summary>Writes one test's outcome file and returns its path.</summary>
+    internal string WriteOutcome(string reportDirectory, ITest test, ResultState state, string? message, string? stackTrace, DateTimeOffset start, DateTimeOffset stop)
+    {
+        var outcome = new
+        {
+            FullName = test.FullName,
+            test.Name,
+            test.ClassName,
+            test.MethodName,
+            Arguments = test.Arguments.Select(argument => Convert.ToString(argument, CultureInfo.InvariantCulture) ?? "null").ToArray(),
+            Status = StatusOf(state),
+            ResultState = state.ToString(),
+            Message = string.IsNullOrWhiteSpace(message) ? null : message,
+            StackTrace = string.IsNullOrWhiteSpace(stackTrace) ? null : stackTrace,
+            Start = start,
+            Stop = stop,
+            Feature,
+            Severity = Severity.ToString().ToLowerInvariant(),
+            Tags,
+            Scenarios = ScenariosWrittenBetween(reportDirectory, start, stop),
+        };
+        var directory = Path.Combine(reportDirectory, OutcomesFolder);
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, SafeFileName(test.FullName) + ".json");
+        File.WriteAllText(path, JsonSerializer.Serialize(outcome, Json));
+        return path;
+    }
+
+    /// <summary>
+    /// Allure's status for an NUnit result: an assertion failure in the test itself is <c>failed</c> (a missed
+    /// target); any other failure — an exception, a setup or teardown error, a cancellation — is <c>broken</c> (the
+    /// harness or the infrastructure, not the system under test).
+    /// </summary>
+    internal static string StatusOf(ResultState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        return state.Status switch
+        {
+            TestStatus.Passed or TestStatus.Warning => "passed",
+            TestStatus.Skipped or TestStatus.Inconclusive => "skipped",
+            TestStatus.Failed when state.Site == FailureSite.Test && string.IsNullOrEmpty(state.Label) => "failed",
+            _ => "broken",
+        };
+    }
+
+    /// <summary>A file name for a test's full name: unsafe characters replaced, long names cut and told apart by a hash.</summary>
+    internal static string SafeFileName(string fullName)
+    {
+        ArgumentNullException.ThrowIfNull(fullName);
+        var safe = new StringBuilder(fullName.Length);
+        foreach (var character in fullName)
+        {
+            safe.Append(char.IsAsciiLetterOrDigit(character) || character is '.' or '-' or '_' ? character : '_');
+        }
+
+        const int MaxLength = 120;
+        if (safe.Length <= MaxLength)
+        {
+            return safe.ToString();
+        }
+
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(fullName)))[..12];
+        return safe.ToString(0, MaxLength) + "-" + hash;
+    }
+
+    // Tests are NonParallelizable, so a scenario report finished while this test ran is this test's.
+    private static string[] ScenariosWrittenBetween(string reportDirectory, DateTimeOffset start, DateTimeOffset stop)
+    {
+        if (!Directory.Exists(reportDirectory))
+        {
+            return [];
+        }
+
+        var scenarios = new List<(DateTimeOffset FinishedAt, string Name)>();
+        foreach (var path in Directory.EnumerateFiles(reportDirectory, "*.json"))
+        {
+            try
+            {
+                using var document = JsonDocument.Parse(File.ReadAllText(path));
+                var root = document.RootElement;
+                if (root.ValueKind == JsonValueKind.Object
+                    && root.TryGetProperty("scenario", out var scenario) && scenario.ValueKind == JsonValueKind.String
+                    && root.TryGetProperty("verdicts", out _)
+                    && root.TryGetProperty("finishedAt", out var finished) && finished.TryGetDateTimeOffset(out var finishedAt)
+                    && finishedAt >= start && finishedAt <= stop)
+                {
+                    scenarios.Add((finishedAt, scenario.GetString()!));
+                }
+            }
+            catch (Exception exception) when (exception is JsonException or IOException)
+            {
+                // an evidence file (CSV-like JSON, topology state) or one being written: not a scenario report
+            }
+        }
+
+        return [.. scenarios.OrderBy(entry => entry.FinishedAt).Select(entry => entry.Name)];
+    }
+}

@@ -1,0 +1,151 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using VoxGuard.Resilience.Reporting.Allure;
+using VoxGuard.Resilience.Reporting.Compliance;
+using VoxGuard.Resilience.Reporting.Inputs;
+using VoxGuard.Resilience.Reporting.Privacy;
+
+namespace VoxGuard.Resilience.Reporting.Records;
+
+/// <summary>Builds a <see cref="DrillRecord"/> from a run and writes it as <c>drill-record.json</c> and <c>drill-record.md</c>.</summary>
+public static class DrillRecordWriter
+{
+    /// <summary>The record's JSON file name in the run directory.</summary>
+    public const string JsonFile = "drill-record.json";
+
+    /// <summary>The record's Markdown file name in the run directory.</summary>
+    public const string MarkdownFile = "drill-record.md";
+
+    /// <summary>The record of a run: its tests as judged, its targets, the NCC items they evidence, the evidence files' hashes.</summary>
+    public static DrillRecord Build(ReportContext context, IReadOnlyList<ScenarioTest> tests, string harnessCommit, DateTimeOffset recordedAt, IReadOnlyList<DrillEvidenceEntry> evidence)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(tests);
+        var entries = tests.Select(test =>
+        {
+            var judgement = TestJudgement.Of(test);
+            return new DrillTestEntry(test.FullName, Status(judgement.Status), test.IsNegativeControl, [.. test.Reports.Select(report => report.Scenario)],
+                judgement.Message is null ? null : SecretScrubber.Scrub(judgement.Message));
+        }).ToList();
+        var targets = tests.SelectMany(test => test.Reports.SelectMany(report => report.Verdicts.Select(verdict =>
+        {
+            var control = TargetClassification.IsNegativeControl(report.Scenario);
+            var outcome = control
+                ? verdict.Passed ? "met (the control could not miss)" : "missed as designed"
+                : verdict.Passed ? "met" : "missed";
+            return new DrillTargetEntry(verdict.Scenario, verdict.Target, verdict.Measured, verdict.Required, outcome,
+                verdict.Detail is null ? null : SecretScrubber.Scrub(verdict.Detail), NccChecklist.ItemsEvidencedBy(TargetClassification.KindOf(verdict)));
+        }))).ToList();
+
+        // A control's target is no evidence about the deployment: it ran a configuration broken on purpose.
+        var evidential = targets.Where(target => !TargetClassification.IsNegativeControl(target.Scenario)).ToList();
+        var ncc = NccChecklist.Items.Select(item =>
+        {
+            var relevant = evidential.Where(target => target.NccItems.Contains(item.Id)).ToList();
+            var met = relevant.Count(target => target.Verdict == "met");
+            // A drill supports or contradicts a requirement; it cannot prove an SLA, so it never says "met".
+            var evidence = item.EvidencedBy.Count == 0 ? "not evidenced by a drill"
+                : relevant.Count == 0 ? "not evidenced by this run (no scenario measured it)"
+                : met == relevant.Count ? "supported" : "contradicted";
+            return new DrillNccEntry(item.Id, item.Requirement, evidence, relevant.Count, met);
+        }).ToList();
+
+        var missed = evidential.Count(target => target.Verdict == "missed");
+        var broken = entries.Count(entry => entry.Status == "broken");
+        var conclusion = broken > 0
+            ? $"NOT TRUSTWORTHY: {broken} test(s) broken (harness or infrastructure error){(missed > 0 ? $"; {missed} target(s) missed" : string.Empty)}"
+            : missed > 0 ? $"{missed} of {evidential.Count} target(s) MISSED"
+            : evidential.Count == 0 ? "NO TARGET MEASURED"
+            : $"every target met ({evidential.Count})";
+        var reports = tests.SelectMany(test => test.Reports).ToList();
+        return new DrillRecord
+        {
+            RunId = context.RunId,
+            Conclusion = conclusion,
+            Environment = context.Environment,
+            Profile = context.Profile,
+            User = context.User,
+            Host = context.Host,
+            HarnessCommit = harnessCommit,
+            StartedAt = tests.Count == 0 ? recordedAt : tests.Min(test => test.Start),
+            FinishedAt = tests.Count == 0 ? recordedAt : tests.Max(test => test.Stop),
+            RecordedAt = recordedAt,
+            Tests = entries,
+            Targets = targets,
+            Ncc = ncc,
+            Evidence = evidence,
+        };
+    }
+
+    /// <summary>Writes <c>drill-record.json</c> and <c>drill-record.md</c> into the run directory; returns their paths.</summary>
+    public static (string Json, string Markdown) Write(DrillRecord record, string runDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var json = Path.Combine(runDirectory, JsonFile);
+        var markdown = Path.Combine(runDirectory, MarkdownFile);
+        File.WriteAllText(json, JsonSerializer.Serialize(record, DrillRecord.Json), new UTF8Encoding(false));
+        File.WriteAllText(markdown, Markdown(record), new UTF8Encoding(false));
+        return (json, markdown);
+    }
+
+    /// <summary>The record as Markdown, for a person.</summary>
+    public static string Markdown(DrillRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var culture = CultureInfo.InvariantCulture;
+        var text = new StringBuilder();
+        text.AppendLine(culture, $"# Disaster-recovery drill record: {record.RunId}").AppendLine();
+        text.AppendLine(culture, $"**Conclusion: {record.Conclusion}**").AppendLine();
+        text.AppendLine("| | |").AppendLine("|---|---|");
+        text.AppendLine(culture, $"| environment / profile | {Cell(record.Environment)} / {Cell(record.Profile)} |");
+        text.AppendLine(culture, $"| run by | {Cell(record.User)} on {Cell(record.Host)} |");
+        text.AppendLine(culture, $"| ran | {Utc(record.StartedAt)} → {Utc(record.FinishedAt)} |");
+        text.AppendLine(culture, $"| recorded | {Utc(record.RecordedAt)} |");
+        text.AppendLine(culture, $"| harness commit | {Cell(record.HarnessCommit)} |");
+        text.AppendLine(culture, $"| run directory | reports/{Cell(record.RunId)} |").AppendLine();
+
+        text.AppendLine("## Targets: measured vs required").AppendLine();
+        text.AppendLine("| scenario | target | measured | required | verdict | NCC items |").AppendLine("|---|---|---|---|---|---|");
+        foreach (var target in record.Targets)
+        {
+            var verdict = target.Verdict == "missed" ? "**MISSED**" : target.Verdict;
+            text.AppendLine(culture, $"| {Cell(target.Scenario)} | {Cell(target.Target)} | {Cell(target.Measured)} | {Cell(target.Required)} | {verdict} | {string.Join(", ", target.NccItems)} |");
+        }
+
+        text.AppendLine().AppendLine("Scenarios named `negative-control-…` run a configuration broken on purpose: their target is expected to miss (\"missed as designed\"), which shows the check can fail. They are not evidence about the deployment and are not counted as missed targets.").AppendLine();
+
+        text.AppendLine("## Tests").AppendLine();
+        text.AppendLine("| test | status | scenarios | why |").AppendLine("|---|---|---|---|");
+        foreach (var test in record.Tests)
+        {
+            text.AppendLine(culture, $"| {Cell(test.Test)}{(test.NegativeControl ? " (negative control)" : string.Empty)} | {test.Status} | {Cell(string.Join(", ", test.Scenarios))} | {Cell(test.Message ?? string.Empty)} |");
+        }
+
+        text.AppendLine().AppendLine("## NCC compliance checklist (multi-region deployment guide)").AppendLine();
+        text.AppendLine("| requirement | evidence from this drill |").AppendLine("|---|---|");
+        foreach (var item in record.Ncc)
+        {
+            var evidence = item.Targets == 0 ? item.Evidence
+                : item.TargetsMet == item.Targets ? $"{item.Evidence}: all {item.Targets} related target(s) met"
+                : $"{item.Evidence}: {item.Targets - item.TargetsMet} of {item.Targets} related target(s) missed";
+            text.AppendLine(culture, $"| {Cell(item.Requirement)} | {Cell(evidence)} |");
+        }
+
+        text.AppendLine().AppendLine("## Evidence files (SHA-256)").AppendLine();
+        text.AppendLine("Verify with `./resilience report --run reports/" + record.RunId + " --verify`: every file below must still have this hash.").AppendLine();
+        text.AppendLine("| file | bytes | sha256 |").AppendLine("|---|---|---|");
+        foreach (var file in record.Evidence)
+        {
+            text.AppendLine(culture, $"| {Cell(file.Path)} | {file.Bytes} | `{file.Sha256}` |");
+        }
+
+        return text.ToString();
+    }
+
+    private static string Status(AllureStatus status) => status.ToString().ToLowerInvariant();
+
+    private static string Utc(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
+
+    private static string Cell(string text) => text.Replace("|", "\\|", StringComparison.Ordinal).Replace("\r", string.Empty, StringComparison.Ordinal).Replace('\n', ' ');
+}

@@ -1,0 +1,85 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using VoxGuard.Resilience.Reporting.Records;
+using VoxGuard.Resilience.Reporting.Tests.Support;
+
+namespace VoxGuard.Resilience.Reporting.Tests.Records;
+
+public sealed class DrillRecordTests
+{
+    [Test]
+    public async Task The_record_says_who_when_where_with_which_commit_and_every_target_with_its_verdict()
+    {
+        using var run = FakeRun.Default();
+        var clock = new FixedTimeProvider(new DateTimeOffset(2026, 2, 3, 11, 0, 0, TimeSpan.Zero));
+        var summary = await ReportBuilder.BuildAsync(run.RunDirectory, new ReportOptions { HarnessCommit = "d363ee7", User = "oncall", Host = "drill-host", TimeProvider = clock });
+
+        var record = JsonSerializer.Deserialize<DrillRecord>(File.ReadAllText(summary.RecordJsonPath), DrillRecord.Json)!;
+        Assert.That((record.User, record.Host, record.HarnessCommit, record.Environment, record.Profile), Is.EqualTo(("oncall", "drill-host", "d363ee7", "local", "ci")));
+        Assert.That(record.RecordedAt, Is.EqualTo(clock.GetUtcNow()));
+        Assert.That(record.StartedAt, Is.EqualTo(FakeRun.Start.AddSeconds(-3)));
+        Assert.That(record.Conclusion, Does.StartWith("NOT TRUSTWORTHY: 1 test(s) broken").And.Contain("1 target(s) missed"));
+
+        var failover = record.Targets.Single(target => target is { Scenario: "lagos-region-loss", Target: "failover (service back and staying back)" });
+        Assert.That((failover.Measured, failover.Required, failover.Verdict), Is.EqualTo(("42.00 s", "< 30.00 s", "missed")));
+        Assert.That(failover.NccItems, Is.EquivalentTo(new[] { "high-availability", "disaster-recovery" }));
+        var control = record.Targets.Single(target => target is { Scenario: "negative-control-no-failover", Target: "failover (service back and staying back)" });
+        Assert.That(control.Verdict, Is.EqualTo("missed as designed"));
+
+        var dr = record.Ncc.Single(item => item.Id == "disaster-recovery");
+        Assert.That((dr.Evidence, dr.Targets, dr.TargetsMet), Is.EqualTo(("contradicted", 3, 2)), "the control's targets are no evidence");
+        Assert.That(record.Ncc.Single(item => item.Id == "high-availability").Evidence, Is.EqualTo("contradicted"), "the failover missed");
+        Assert.That(record.Ncc.Single(item => item.Id == "encryption-tls13").Evidence, Is.EqualTo("not evidenced by a drill"));
+
+        var markdown = File.ReadAllText(summary.RecordMarkdownPath);
+        Assert.That(markdown, Does.Contain("| lagos-region-loss | failover (service back and staying back) | 42.00 s | < 30.00 s | **MISSED** | high-availability, disaster-recovery |"));
+        Assert.That(markdown, Does.Contain("missed as designed"));
+        Assert.That(markdown, Does.Contain("oncall on drill-host"));
+        Assert.That(markdown, Does.Contain("| Disaster recovery: RPO <1 minute, RTO <15 minutes | contradicted: 1 of 3 related target(s) missed |"));
+    }
+
+    [Test]
+    public async Task Every_evidence_file_is_hashed_and_the_verification_passes_untouched()
+    {
+        using var run = FakeRun.Default();
+        var summary = await ReportBuilder.BuildAsync(run.RunDirectory);
+
+        var paths = summary.Record.Evidence.Select(entry => entry.Path).ToList();
+        Assert.That(paths, Does.Contain("scenarios/lagos-region-loss-calls.csv").And.Contain("scenarios/lagos-region-loss.json")
+            .And.Contain("charts/lagos-region-loss-timeline.png").And.Contain("junit.xml").And.Some.StartsWith("scenarios/outcomes/"));
+        var calls = summary.Record.Evidence.Single(entry => entry.Path == "scenarios/lagos-region-loss-calls.csv");
+        Assert.That(calls.Sha256, Is.EqualTo(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Path.Combine(run.RunDirectory, calls.Path))))));
+
+        var verification = DrillRecordVerifier.Verify(run.RunDirectory);
+        Assert.That(verification.Problems, Is.Empty);
+        Assert.That(verification.Intact, Is.True);
+        Assert.That(verification.Checked, Is.EqualTo(summary.Record.Evidence.Count));
+    }
+
+    [Test]
+    public async Task Verification_names_a_modified_a_missing_and_an_added_evidence_file()
+    {
+        using var run = FakeRun.Default();
+        await ReportBuilder.BuildAsync(run.RunDirectory);
+        File.AppendAllText(Path.Combine(run.ScenariosDirectory, "lagos-region-loss-calls.csv"), "30.0000,30.5000,True,lagos\n");
+        File.Delete(Path.Combine(run.ScenariosDirectory, "steady-state-lag.csv"));
+        File.WriteAllText(Path.Combine(run.ScenariosDirectory, "late.txt"), "added later");
+
+        var verification = DrillRecordVerifier.Verify(run.RunDirectory);
+
+        Assert.That(verification.Intact, Is.False);
+        Assert.That(verification.Problems, Has.Count.EqualTo(3));
+        Assert.That(verification.Problems, Has.One.StartsWith("modified: scenarios/lagos-region-loss-calls.csv (recorded sha256 "));
+        Assert.That(verification.Problems, Has.One.EqualTo("missing: scenarios/steady-state-lag.csv"));
+        Assert.That(verification.Problems, Has.One.StartsWith("not in the record: scenarios/late.txt"));
+    }
+
+    [Test]
+    public void Verifying_a_run_without_a_record_says_how_to_make_one()
+    {
+        using var run = FakeRun.Default();
+
+        Assert.That(() => DrillRecordVerifier.Verify(run.RunDirectory),
+            Throws.TypeOf<ReportException>().With.Message.Contains("has no drill record").And.Message.Contains("./resilience report --run"));
+    }
+}

@@ -11,6 +11,7 @@ namespace VoxGuard.Resilience.Scenarios;
 /// </summary>
 [TestFixture]
 [NonParallelizable]
+[AllureScenario("Failback", AllureSeverity.Critical, "failback", "rpo")]
 public sealed class FailbackScenario
 {
     private const string Name = "lagos-failback";

@@ -14,6 +14,7 @@ namespace VoxGuard.Resilience.Scenarios;
 /// </summary>
 [TestFixture]
 [NonParallelizable]
+[AllureScenario("Link degradation and flapping", AllureSeverity.Critical, "links", "rpo", "failover")]
 public sealed class LinkFlappingScenario
 {
     private const string Name = "lagos-abuja-link-flapping";

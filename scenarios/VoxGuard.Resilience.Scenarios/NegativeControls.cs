@@ -12,6 +12,7 @@ namespace VoxGuard.Resilience.Scenarios;
 /// </summary>
 [TestFixture]
 [NonParallelizable]
+[AllureScenario("Negative controls", AllureSeverity.Normal, "negative-control")]
 [Category("Gate")]
 [Category("NegativeControl")]
 public sealed class NegativeControls

@@ -14,6 +14,7 @@ namespace VoxGuard.Resilience.Scenarios;
 /// </summary>
 [TestFixture]
 [NonParallelizable]
+[AllureScenario("Priority failover and failback", AllureSeverity.Critical, "failover", "failback")]
 public sealed class PriorityFailoverScenario
 {
     private const string Name = "priority-failover-and-delayed-failback";

@@ -11,6 +11,7 @@ namespace VoxGuard.Resilience.Scenarios;
 /// </summary>
 [TestFixture]
 [NonParallelizable]
+[AllureScenario("Region loss", AllureSeverity.Blocker, "failover", "rpo", "distribution")]
 public sealed class RegionLossScenarios
 {
     [Test]

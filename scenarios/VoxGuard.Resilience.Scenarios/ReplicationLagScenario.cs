@@ -19,6 +19,7 @@ namespace VoxGuard.Resilience.Scenarios;
 /// </remarks>
 [TestFixture]
 [NonParallelizable]
+[AllureScenario("Replication lag", AllureSeverity.Critical, "replication-lag", "rpo")]
 public sealed class ReplicationLagScenario
 {
     private const string Name = "replication-lag";

@@ -5,7 +5,8 @@ namespace VoxGuard.Resilience.Scenarios;
 /// <summary>
 /// What the suites run against, from the environment variables <c>./resilience drill</c> sets: the environment
 /// (<c>VOXGUARD_ENVIRONMENT</c>, default local), the profile (<c>VOXGUARD_PROFILE</c>, default ci) and where reports go
-/// (<c>VOXGUARD_REPORT_DIR</c>, default reports/last-scenarios).
+/// (<c>VOXGUARD_REPORT_DIR</c>, default reports/last-scenarios/scenarios: a run directory's layout, so
+/// <c>./resilience report --run reports/last-scenarios</c> builds its report).
 /// </summary>
 internal static class ScenarioSettings
 {
@@ -15,7 +16,7 @@ internal static class ScenarioSettings
 
     public static string ReportDirectory => System.Environment.GetEnvironmentVariable("VOXGUARD_REPORT_DIR") is { Length: > 0 } directory
         ? directory
-        : Path.Combine(RepositoryRoot, "reports", "last-scenarios");
+        : Path.Combine(RepositoryRoot, "reports", "last-scenarios", "scenarios");
 
     /// <summary>The environment with the profile applied.</summary>
     public static EnvironmentDefinition Environment() => EnvironmentLoader.FromRepository().Load(EnvironmentName, Profile);

@@ -22,6 +22,7 @@ namespace VoxGuard.Resilience.Scenarios;
 /// </remarks>
 [TestFixture]
 [NonParallelizable]
+[AllureScenario("Split brain", AllureSeverity.Blocker, "split-brain", "rpo")]
 public sealed class SplitBrainScenario
 {
     private static readonly TimeSpan IsolateAt = TimeSpan.FromSeconds(3);

@@ -10,6 +10,7 @@ namespace VoxGuard.Resilience.Scenarios;
 /// </summary>
 [TestFixture]
 [NonParallelizable]
+[AllureScenario("Steady state", AllureSeverity.Critical, "distribution", "rpo", "replication-lag")]
 [Category("Gate")]
 [Category("Drill")]
 public sealed class SteadyStateScenario

@@ -81,7 +81,7 @@ public sealed record DrillTestEntry(string Test, string Status, bool NegativeCon
 /// <param name="Target">What was judged.</param>
 /// <param name="Measured">The measurement.</param>
 /// <param name="Required">The requirement.</param>
-/// <param name="Verdict">met, missed, or for a negative control "missed as designed" / "met (the control could not miss)".</param>
+/// <param name="Verdict">met, missed, or for a negative control "missed as designed" / "met (not what the control breaks)".</param>
 /// <param name="Detail">What a reader needs to see why.</param>
 /// <param name="NccItems">The NCC checklist items this target is evidence for.</param>
 public sealed record DrillTargetEntry(string Scenario, string Target, string Measured, string Required, string Verdict, string? Detail, IReadOnlyList<string> NccItems);

@@ -32,7 +32,7 @@ public static class DrillRecordWriter
         {
             var control = TargetClassification.IsNegativeControl(report.Scenario);
             var outcome = control
-                ? verdict.Passed ? "met (the control could not miss)" : "missed as designed"
+                ? verdict.Passed ? "met (not what the control breaks)" : "missed as designed"
                 : verdict.Passed ? "met" : "missed";
             return new DrillTargetEntry(verdict.Scenario, verdict.Target, verdict.Measured, verdict.Required, outcome,
                 verdict.Detail is null ? null : SecretScrubber.Scrub(verdict.Detail), NccChecklist.ItemsEvidencedBy(TargetClassification.KindOf(verdict)));

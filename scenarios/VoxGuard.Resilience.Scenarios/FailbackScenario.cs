@@ -25,7 +25,10 @@ public sealed class FailbackScenario
         await using var run = await RegionLoss.RunAsync(Name, environment, lost: "lagos");
 
         var loadStart = run.Now;
-        var loadTask = run.StartLoad(callsPerSecond: 50, duration: TimeSpan.FromSeconds(20));
+        // Failback waits for the balancer to see Lagos up again (rise × interval: 1 s in ci, 20 s documented), then 8 s
+        // of load show where traffic goes; with a fixed 20 s the documented drill ended before the failback did.
+        var loadTask = run.StartLoad(callsPerSecond: 50,
+            duration: TimeSpan.FromSeconds(2) + environment.Balancer.HealthCheck.RecoveryTime + TimeSpan.FromSeconds(10 + 8));
         await run.StepAsync("steady state: load on abuja and asaba after lagos's loss", () => run.UntilAsync(loadStart + TimeSpan.FromSeconds(2)));
         var failback = await run.StepAsync("heal: the documented failback (rejoin lagos, catch up, switch both stores back, weights 70/15/15)",
             () => run.InjectAsync("failback to lagos", async () => await run.Topology.FailbackAsync()));

@@ -32,7 +32,11 @@ public sealed class PriorityFailoverScenario
         var controller = run.Topology.PriorityFailover ?? throw new InvalidOperationException("The topology started no failover controller for balancer mode priority.");
         var shift = Stopwatch.GetElapsedTime(controller.StartedAt, run.StartedAt); // controller clock → scenario clock
 
-        var loadTask = run.StartLoad(callsPerSecond: 50, duration: TimeSpan.FromSeconds(3 + 4) + delay + TimeSpan.FromSeconds(8));
+        // Long enough for detection, the proxy's return (rise × interval), the failback delay and 8 s after it, whatever
+        // the profile: the documented one (50 s, 20 s, 300 s) ran out of load before its failback with a fixed window.
+        var check = environment.Balancer.HealthCheck;
+        var loadTask = run.StartLoad(callsPerSecond: 50,
+            duration: TimeSpan.FromSeconds(3 + 4) + check.DetectionTime + check.RecoveryTime + delay + TimeSpan.FromSeconds(8));
         await run.StepAsync($"steady state: every call to priority 1 ({first})", () => run.UntilAsync(TimeSpan.FromSeconds(3)));
         var fault = await run.StepAsync($"inject: {first}'s SIP proxy killed", () =>
             run.InjectAsync($"{first} SIP proxy down", () => run.Topology.Sip.Proxies[first].KillAsync()));

@@ -2,6 +2,7 @@ using System.Globalization;
 using VoxGuard.Resilience.Drills;
 using VoxGuard.Resilience.Engine;
 using VoxGuard.Resilience.Measurement;
+using VoxGuard.Resilience.Topology;
 using VoxGuard.Resilience.Topology.Environments;
 
 namespace VoxGuard.Resilience.Scenarios;
@@ -70,8 +71,10 @@ public sealed class SplitBrainScenario
         var partitionFor = TimeSpan.FromTicks(Math.Max(MinimumPartition.Ticks, (environment.DetectionTime + TimeSpan.FromSeconds(5)).Ticks));
         var loadTask = run.StartLoad(callsPerSecond: 50, duration: IsolateAt + partitionFor + TimeSpan.FromSeconds(13));
         await run.StepAsync("steady state: load before the partition", () => run.UntilAsync(IsolateAt));
+        TopologyOperation? cut = null;
         var partition = await run.StepAsync($"inject: cut every link of {isolated} (its processes stay up, the balancer still reaches it)",
-            () => run.InjectAsync($"isolate {isolated}", () => run.Topology.IsolateRegionAsync(isolated)));
+            () => run.InjectAsync($"isolate {isolated}", async () => cut = await run.Topology.IsolateRegionAsync(isolated)));
+        var partitioned = run.Offset(cut!.VerifiedAt); // every link cut: from here on nothing the isolated side acknowledges can reach the others
 
         await run.StepAsync("observe: the majority side elects new primaries (Sentinel for Redis; the orchestrator promotes PostgreSQL after the detection time)", async () =>
         {
@@ -100,9 +103,17 @@ public sealed class SplitBrainScenario
                     ? "no dual-primary window"
                     : string.Join("; ", windows.Select(window => string.Create(CultureInfo.InvariantCulture,
                         $"{string.Join(" + ", window.Nodes)} both primary {window.From.TotalSeconds:F1}–{window.To.TotalSeconds:F1} s ({window.Duration.TotalSeconds:F1} s)")));
+                // Diverged: acknowledged once the partition was complete, so only the isolated side ever had them — what
+                // split brain loses. Acknowledged before (asynchronous replication still in flight at the cut) is the
+                // stores' ordinary RPO, judged above and reported here.
+                var acknowledgedAt = run.WritesOf(store).Where(write => write.Acknowledged is not null)
+                    .ToDictionary(write => write.Id, write => write.Acknowledged!.Value, StringComparer.Ordinal);
                 var lost = accounting[store].Lost;
-                run.Judge(TargetVerdict.Zero(name, $"{store} acknowledged writes lost to the split brain (split brain prevented)", lost.Count,
-                    $"{dual}; lost: {(lost.Count == 0 ? "none" : string.Join(", ", lost.Take(5)) + (lost.Count > 5 ? $" … ({lost.Count})" : string.Empty))}"));
+                var diverged = lost.Where(id => acknowledgedAt.TryGetValue(id, out var at) && at >= partitioned).ToList();
+                run.Judge(TargetVerdict.Zero(name, $"{store} acknowledged writes lost to the split brain (split brain prevented)", diverged.Count,
+                    string.Create(CultureInfo.InvariantCulture, $"{dual}; acknowledged after the partition was complete ({partitioned.TotalSeconds:F2} s) and lost: ") +
+                    $"{(diverged.Count == 0 ? "none" : string.Join(", ", diverged.Take(5)) + (diverged.Count > 5 ? $" … ({diverged.Count})" : string.Empty))}; " +
+                    $"in flight at the cut and lost: {lost.Count - diverged.Count}"));
             }
         });
 

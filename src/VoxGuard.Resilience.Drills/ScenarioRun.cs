@@ -319,7 +319,8 @@ public sealed class ScenarioRun : IAsyncDisposable
         return text.ToString();
     }
 
-    private TimeSpan Offset(long timestamp) => TimeSpan.FromSeconds((double)(timestamp - StartedAt) / Stopwatch.Frequency);
+    /// <summary>A Stopwatch timestamp (e.g. a <c>TopologyOperation</c>'s) as an offset on the scenario's clock.</summary>
+    public TimeSpan Offset(long timestamp) => TimeSpan.FromSeconds((double)(timestamp - StartedAt) / Stopwatch.Frequency);
 
     private async Task PollBalancerAsync(CancellationToken cancellationToken)
     {

@@ -39,21 +39,11 @@ public sealed class LinkFlappingScenario
         await run.StepAsync("steady state: load before the link trouble", () => run.UntilAsync(TimeSpan.FromSeconds(3)));
 
         var degraded = await run.StepAsync($"inject: {Degradation.TotalMilliseconds:F0} ± {DegradationJitter.TotalMilliseconds:F0} ms more on every {one}–{other} link", () =>
-            run.InjectAsync($"degrade {one}–{other}", async () =>
-            {
-                foreach (var link in links)
-                {
-                    await run.Topology.ShapeLinkAsync(link, ToxicSpec.Latency(Degradation, DegradationJitter));
-                }
-            }));
+            run.InjectAsync($"degrade {one}–{other}", () => run.Topology.ShapeLinksAsync(links, ToxicSpec.Latency(Degradation, DegradationJitter))));
         await run.UntilAsync(degraded.Start + TimeSpan.FromSeconds(4));
         await run.StepAsync("heal: remove the degradation", async () =>
         {
-            foreach (var link in links)
-            {
-                await run.Topology.UnshapeLinkAsync(link);
-            }
-
+            await run.Topology.UnshapeLinksAsync(links);
             run.EndFault(degraded);
         });
 

@@ -58,13 +58,8 @@ public sealed class NegativeControls
         await run.UntilAsync(TimeSpan.FromSeconds(3));
         var replicationLinks = broken.Regions.Where(region => region.Name != primary)
             .SelectMany(region => new[] { $"{region.Name}-{primary}-pg", $"{region.Name}-{primary}-redis" }).ToList();
-        await run.StepAsync("inject: blackhole replication towards the replicas", () => run.InjectAsync("blackhole replication", async () =>
-        {
-            foreach (var link in replicationLinks)
-            {
-                await run.Topology.ShapeLinkAsync(link, ToxicSpec.Timeout(TimeSpan.Zero));
-            }
-        }));
+        await run.StepAsync("inject: blackhole replication towards the replicas", () => run.InjectAsync("blackhole replication",
+            () => run.Topology.ShapeLinksAsync(replicationLinks, ToxicSpec.Timeout(TimeSpan.Zero))));
         await run.UntilAsync(TimeSpan.FromSeconds(7));
         var loss = await run.StepAsync($"inject: lose {primary}", () => run.InjectAsync($"lose {primary}", async () =>
         {

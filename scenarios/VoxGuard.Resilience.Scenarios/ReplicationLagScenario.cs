@@ -41,9 +41,9 @@ public sealed class ReplicationLagScenario
         var loadTask = run.StartLoad(callsPerSecond: 50, duration: TimeSpan.FromSeconds(27));
         await run.StepAsync("steady state: 3 s of load, replicas streaming", () => run.UntilAsync(TimeSpan.FromSeconds(3)));
         var delay = await run.StepAsync($"inject: {InjectedDelay.TotalMilliseconds:F0} ms more on {string.Join(", ", replicationLinks)} (WAL towards the replicas)",
-            () => run.InjectAsync($"replication delay {InjectedDelay.TotalMilliseconds:F0} ms", () => ShapeAllAsync(run, replicationLinks, InjectedDelay)));
+            () => run.InjectAsync($"replication delay {InjectedDelay.TotalMilliseconds:F0} ms", () => run.Topology.ShapeLinksAsync(replicationLinks, ToxicSpec.Latency(InjectedDelay))));
         await run.StepAsync("observe: the lag under the delay", () => run.UntilAsync(delay.Start + TimeSpan.FromSeconds(6)));
-        await run.StepAsync("heal: remove the delay", () => UnshapeAllAsync(run, replicationLinks));
+        await run.StepAsync("heal: remove the delay", () => run.Topology.UnshapeLinksAsync(replicationLinks));
         run.EndFault(delay);
         var removedAt = run.Now;
         await run.StepAsync("observe: the lag drains", () => run.UntilAsync(removedAt + SettleWindow));
@@ -69,7 +69,7 @@ public sealed class ReplicationLagScenario
 
         // A region loss while the replicas trail: what they had not received is lost.
         var behind = await run.StepAsync($"inject: {DelayBeforeLoss.TotalSeconds:F0} s delay on the replication links, let the replicas fall behind",
-            () => run.InjectAsync($"replication delay {DelayBeforeLoss.TotalSeconds:F0} s", () => ShapeAllAsync(run, replicationLinks, DelayBeforeLoss)));
+            () => run.InjectAsync($"replication delay {DelayBeforeLoss.TotalSeconds:F0} s", () => run.Topology.ShapeLinksAsync(replicationLinks, ToxicSpec.Latency(DelayBeforeLoss))));
         await run.UntilAsync(behind.Start + DelayBeforeLoss + TimeSpan.FromSeconds(1));
         for (var waited = 0; waited < 50 && !EveryReplicaTrails(run, replicationLinks.Count, behind.Start); waited++)
         {
@@ -108,22 +108,6 @@ public sealed class ReplicationLagScenario
 
     private static bool EveryReplicaTrails(ScenarioRun run, int replicas, TimeSpan since) =>
         run.LagSamples.Where(sample => sample.At >= since && sample.Lag >= DelayBeforeLoss * 0.9).Select(sample => sample.Replica).Distinct().Count() >= replicas;
-
-    private static async Task ShapeAllAsync(ScenarioRun run, IEnumerable<string> links, TimeSpan delay)
-    {
-        foreach (var link in links)
-        {
-            await run.Topology.ShapeLinkAsync(link, ToxicSpec.Latency(delay));
-        }
-    }
-
-    private static async Task UnshapeAllAsync(ScenarioRun run, IEnumerable<string> links)
-    {
-        foreach (var link in links)
-        {
-            await run.Topology.UnshapeLinkAsync(link);
-        }
-    }
 
     private static string Milliseconds(TimeSpan value) => value.TotalMilliseconds.ToString("F0", CultureInfo.InvariantCulture) + " ms";
 }

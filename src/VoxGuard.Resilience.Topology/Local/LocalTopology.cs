@@ -217,6 +217,32 @@ public sealed class LocalTopology : IAsyncDisposable
     public async Task<TopologyOperation> UnshapeLinkAsync(string link, CancellationToken cancellationToken = default) =>
         FromLink(await Links.UnshapeAsync(link, cancellationToken).ConfigureAwait(false));
 
+    /// <summary>Adds the same toxic to several links (e.g. every WAL link towards the replicas), one after another.</summary>
+    public async Task<IReadOnlyList<TopologyOperation>> ShapeLinksAsync(IEnumerable<string> links, ToxicSpec toxic, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(links);
+        var operations = new List<TopologyOperation>();
+        foreach (var link in links)
+        {
+            operations.Add(await ShapeLinkAsync(link, toxic, cancellationToken).ConfigureAwait(false));
+        }
+
+        return operations;
+    }
+
+    /// <summary>Undoes <see cref="ShapeLinksAsync"/> (each link keeps its documented latency).</summary>
+    public async Task<IReadOnlyList<TopologyOperation>> UnshapeLinksAsync(IEnumerable<string> links, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(links);
+        var operations = new List<TopologyOperation>();
+        foreach (var link in links)
+        {
+            operations.Add(await UnshapeLinkAsync(link, cancellationToken).ConfigureAwait(false));
+        }
+
+        return operations;
+    }
+
     /// <summary>SIGSTOPs one node (its whole process group): alive but silent, as a hung server is.</summary>
     public async Task<TopologyOperation> PauseNodeAsync(string region, RegionNode node, CancellationToken cancellationToken = default)
     {

@@ -1,6 +1,5 @@
 using VoxGuard.Resilience.Drills;
 using VoxGuard.Resilience.Links.Client;
-using VoxGuard.Resilience.Topology.SipTier;
 
 namespace VoxGuard.Resilience.Scenarios;
 
@@ -61,16 +60,8 @@ public sealed class NegativeControls
         await run.StepAsync("inject: blackhole replication towards the replicas", () => run.InjectAsync("blackhole replication",
             () => run.Topology.ShapeLinksAsync(replicationLinks, ToxicSpec.Timeout(TimeSpan.Zero))));
         await run.UntilAsync(TimeSpan.FromSeconds(7));
-        var loss = await run.StepAsync($"inject: lose {primary}", () => run.InjectAsync($"lose {primary}", async () =>
-        {
-            await run.Topology.IsolateRegionAsync(primary);
-            await run.Topology.KillRegionAsync(primary);
-        }));
-        await run.StepAsync("observe: promotion on the survivors", async () =>
-        {
-            await run.Topology.Sip.WaitUntilStateAsync(primary, BalancerServerStatus.Down, broken.DetectionTime + TimeSpan.FromSeconds(5));
-            await run.Topology.Postgres.PromoteAsync(await run.Topology.Postgres.MostAdvancedStandbyAsync());
-        });
+        var loss = await RegionLoss.LoseWithLinksAsync(run, primary, $"lose {primary}");
+        await RegionLoss.FailOverFromAsync(run, primary);
         var result = await load;
         await Judgements.JudgeRpoAsync(run, run.Name, loss.Start);
         await run.WriteReportAsync(ScenarioSettings.ReportDirectory, result);

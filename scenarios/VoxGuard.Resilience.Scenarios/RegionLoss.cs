@@ -91,6 +91,25 @@ internal static class RegionLoss
         }
     }
 
+    /// <summary>
+    /// A region lost with its network: its links cut, then every process SIGKILLed, so WAL still in flight on a
+    /// delayed link is lost with it (a bare kill lets the link server deliver it afterwards).
+    /// </summary>
+    public static Task<FaultMarker> LoseWithLinksAsync(ScenarioRun run, string lost, string fault) =>
+        run.StepAsync($"inject: {lost} lost (links cut, every process SIGKILLed)", () => run.InjectAsync(fault, async () =>
+        {
+            await run.Topology.IsolateRegionAsync(lost);
+            await run.Topology.KillRegionAsync(lost);
+        }));
+
+    /// <summary>The failover as the deployment does it: the balancer marks the region down, the standby with the most WAL is promoted.</summary>
+    public static Task FailOverFromAsync(ScenarioRun run, string lost) =>
+        run.StepAsync($"observe: the balancer marks {lost} down; the standby with the most WAL is promoted", async () =>
+        {
+            await run.Topology.Sip.WaitUntilStateAsync(lost, BalancerServerStatus.Down, run.Environment.DetectionTime + TimeSpan.FromSeconds(5));
+            await run.Topology.Postgres.PromoteAsync(await run.Topology.Postgres.MostAdvancedStandbyAsync());
+        });
+
     private static async Task JudgeWritesAsync(ScenarioRun run, string name, FaultMarker fault, string lost)
     {
         await Judgements.JudgeRpoAsync(run, name, fault.Start);

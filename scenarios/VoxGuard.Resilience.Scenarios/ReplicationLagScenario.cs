@@ -3,7 +3,6 @@ using VoxGuard.Resilience.Drills;
 using VoxGuard.Resilience.Engine;
 using VoxGuard.Resilience.Links.Client;
 using VoxGuard.Resilience.Measurement;
-using VoxGuard.Resilience.Topology.SipTier;
 
 namespace VoxGuard.Resilience.Scenarios;
 
@@ -81,17 +80,8 @@ public sealed class ReplicationLagScenario
         // so a replica's latest sample can still be the 30 ms from before the delay (CI saw a 34 ms "lag at the loss").
         var lagAtLoss = run.LagSamples.Where(sample => sample.At >= behind.Start + DelayBeforeLoss)
             .GroupBy(sample => sample.Replica).Select(samples => (TimeSpan?)samples.Last().Lag).Min();
-        var loss = await run.StepAsync($"inject: {primary} lost (links cut, every process SIGKILLed) while its replicas trail",
-            () => run.InjectAsync($"lose {primary} during lag", async () =>
-            {
-                await run.Topology.IsolateRegionAsync(primary);
-                await run.Topology.KillRegionAsync(primary);
-            }));
-        await run.StepAsync("observe: the balancer marks it down; the standby with the most WAL is promoted", async () =>
-        {
-            await run.Topology.Sip.WaitUntilStateAsync(primary, BalancerServerStatus.Down, environment.DetectionTime + TimeSpan.FromSeconds(5));
-            await run.Topology.Postgres.PromoteAsync(await run.Topology.Postgres.MostAdvancedStandbyAsync());
-        });
+        var loss = await RegionLoss.LoseWithLinksAsync(run, primary, $"lose {primary} during lag");
+        await RegionLoss.FailOverFromAsync(run, primary);
         var load = await run.StepAsync("observe: load runs to its end", () => loadTask);
 
         var accounting = await run.StepAsync("verify: read every write back from the new primaries", () => Judgements.JudgeRpoAsync(run, Name, loss.Start));

@@ -132,6 +132,19 @@ public sealed class InterRegionLinks
         return new LinkOperation(what, [.. links.Select(link => link.Name)], started, Stopwatch.GetTimestamp());
     }
 
+    /// <summary>
+    /// The links of <paramref name="region"/> that are isolated now: cut (disabled) or blackholed, as the link server
+    /// reports them. Empty when the region is fully connected.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> IsolatedLinksAsync(string region, CancellationToken cancellationToken = default)
+    {
+        var links = LinksOf(region);
+        var proxies = await _client.GetProxiesAsync(cancellationToken).ConfigureAwait(false);
+        return [.. links.Where(link => proxies.TryGetValue(link.Name, out var proxy)
+                && (!proxy.Enabled || proxy.Toxics.Any(toxic => toxic.Name.StartsWith(BlackholeToxicPrefix, StringComparison.Ordinal))))
+            .Select(link => link.Name)];
+    }
+
     /// <summary>Adds any toxic to one link (e.g. more latency on abuja-lagos-pg for a replication-lag scenario).</summary>
     public async Task<LinkOperation> ShapeAsync(string linkName, ToxicSpec toxic, CancellationToken cancellationToken = default)
     {

@@ -193,6 +193,17 @@ public sealed class LocalTopology : IAsyncDisposable
         return TopologyOperation.Since($"kill every process of {region}", started);
     }
 
+    /// <summary>
+    /// Crash of a region's servers with its network intact: SIGKILL to every process group of it at once; verified when
+    /// all have exited. (<see cref="KillRegionAsync"/> is the loss of the whole region.)
+    /// </summary>
+    public async Task<TopologyOperation> CrashRegionAsync(string region, CancellationToken cancellationToken = default)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await Task.WhenAll(ProcessesOf(region).Select(process => process.KillAsync(cancellationToken))).ConfigureAwait(false);
+        return TopologyOperation.Since($"crash every process of {region} (network intact)", started);
+    }
+
     /// <summary>Cuts (or blackholes) every link of a region; its own clients still reach it.</summary>
     public async Task<TopologyOperation> IsolateRegionAsync(string region, IsolationMode mode = IsolationMode.Cut, CancellationToken cancellationToken = default) =>
         FromLink(await Links.IsolateAsync(Environment.Region(region).Name, mode, cancellationToken).ConfigureAwait(false));
@@ -257,6 +268,25 @@ public sealed class LocalTopology : IAsyncDisposable
         var started = Stopwatch.GetTimestamp();
         await NodeProcess(region, node).ResumeAsync(cancellationToken).ConfigureAwait(false);
         return TopologyOperation.Since($"resume {region}'s {node.ToString().ToLowerInvariant()}", started);
+    }
+
+    /// <summary>
+    /// SIGSTOPs every running process of a region (each whole process group) at once: a region that hangs without
+    /// dying. Verified when every one of them is stopped; processes that had already exited are left as they are.
+    /// </summary>
+    public async Task<TopologyOperation> PauseRegionAsync(string region, CancellationToken cancellationToken = default)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await Task.WhenAll(ProcessesOf(region).Where(process => !process.HasExited).Select(process => process.PauseAsync(cancellationToken))).ConfigureAwait(false);
+        return TopologyOperation.Since($"pause every process of {region} (SIGSTOP)", started);
+    }
+
+    /// <summary>SIGCONTs every paused process of a region; verified when none of them is stopped any more.</summary>
+    public async Task<TopologyOperation> ResumeRegionAsync(string region, CancellationToken cancellationToken = default)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await Task.WhenAll(ProcessesOf(region).Where(process => process.IsPaused).Select(process => process.ResumeAsync(cancellationToken))).ConfigureAwait(false);
+        return TopologyOperation.Since($"resume every process of {region} (SIGCONT)", started);
     }
 
     /// <summary>

@@ -10,7 +10,11 @@ namespace VoxGuard.Resilience.Topology.Local;
 /// <param name="Profile">The profile applied.</param>
 /// <param name="Source">The environment file.</param>
 /// <param name="LinkApi">The link server's API address.</param>
-public sealed record TopologyRecord(string Environment, string? Profile, string Source, string LinkApi)
+/// <param name="Control">The control channel's address (<see cref="TopologyControlServer"/>), or null: still starting, or
+/// written by a harness that had none (such records still read).</param>
+/// <param name="ControlToken">The secret every control request carries, so that only someone who can read the run
+/// directory (not a web page, not another user) drives the topology.</param>
+public sealed record TopologyRecord(string Environment, string? Profile, string Source, string LinkApi, string? Control = null, string? ControlToken = null)
 {
     /// <summary>The file name inside the run directory.</summary>
     public const string FileName = "topology.json";
@@ -18,11 +22,16 @@ public sealed record TopologyRecord(string Environment, string? Profile, string 
     /// <summary>The status snapshot's file name inside the run directory.</summary>
     public const string StatusFileName = "status.json";
 
-    /// <summary>Writes the record into the run directory.</summary>
+    /// <summary>Writes the record into the run directory, readable by its owner only (it may carry the control token).</summary>
     public void WriteTo(RunDirectory run)
     {
         ArgumentNullException.ThrowIfNull(run);
-        RunFiles.Write(run.PathOf(FileName), this);
+        var path = run.PathOf(FileName);
+        RunFiles.Write(path, this);
+        if (OperatingSystem.IsLinux())
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
     }
 
     /// <summary>Writes a status snapshot into the run directory (atomically: readers never see half a file).</summary>

@@ -50,8 +50,21 @@ public sealed class RunDirectory : IDisposable, IAsyncDisposable
         _disposeGrace = options.DisposeGracePeriod;
     }
 
-    /// <summary>/dev/shm/voxguard-resilience where /dev/shm exists (tmpfs: fast, gone at reboot), else /tmp/voxguard-resilience.</summary>
-    public static string DefaultRoot => DefaultRootFor(Directory.Exists("/dev/shm"));
+    /// <summary>
+    /// The environment variable that moves the default run root (an absolute path). Everything that finds runs by the
+    /// default root — <c>up</c>, <c>status</c>, <c>down</c>, <c>fault</c>, the reaper — then sees only that root, so a
+    /// test (or a second operator) cannot stop or reap topologies it did not start.
+    /// </summary>
+    public const string RunRootVariable = "VOXGUARD_RESILIENCE_RUN_ROOT";
+
+    /// <summary>
+    /// <see cref="RunRootVariable"/> when it holds an absolute path; else /dev/shm/voxguard-resilience where /dev/shm
+    /// exists (tmpfs: fast, gone at reboot), else /tmp/voxguard-resilience.
+    /// </summary>
+    public static string DefaultRoot =>
+        Environment.GetEnvironmentVariable(RunRootVariable) is { Length: > 0 } root && System.IO.Path.IsPathRooted(root)
+            ? System.IO.Path.GetFullPath(root)
+            : DefaultRootFor(Directory.Exists("/dev/shm"));
 
     /// <summary>The folder holding the run directories.</summary>
     public string Root { get; }

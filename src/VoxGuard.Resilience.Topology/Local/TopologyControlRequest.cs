@@ -1,0 +1,138 @@
+using VoxGuard.Resilience.Links.Client;
+using VoxGuard.Resilience.Topology.Links;
+
+namespace VoxGuard.Resilience.Topology.Local;
+
+/// <summary>The operations a <see cref="TopologyControlServer"/> performs on the topology it serves.</summary>
+public static class TopologyControlActions
+{
+    /// <summary>Region loss: <see cref="LocalTopology.KillRegionAsync"/>.</summary>
+    public const string Kill = "kill";
+
+    /// <summary>Every process of a region SIGKILLed, the network intact: <see cref="LocalTopology.CrashRegionAsync"/>.</summary>
+    public const string Crash = "crash";
+
+    /// <summary>Every link of a region cut or blackholed: <see cref="LocalTopology.IsolateRegionAsync"/>.</summary>
+    public const string Isolate = "isolate";
+
+    /// <summary>Every link of a region back: <see cref="LocalTopology.HealRegionAsync"/>.</summary>
+    public const string Heal = "heal";
+
+    /// <summary>Every process of a region SIGSTOPped: <see cref="LocalTopology.PauseRegionAsync"/>.</summary>
+    public const string Pause = "pause";
+
+    /// <summary>Every paused process of a region SIGCONTed: <see cref="LocalTopology.ResumeRegionAsync"/>.</summary>
+    public const string Resume = "resume";
+
+    /// <summary>Toxics added to one link: <see cref="LocalTopology.ShapeLinkAsync"/>.</summary>
+    public const string Shape = "shape";
+
+    /// <summary>The toxics <see cref="Shape"/> added removed: <see cref="LocalTopology.UnshapeLinkAsync"/>.</summary>
+    public const string Unshape = "unshape";
+
+    /// <summary>A failed or isolated region back as a replica region: <see cref="LocalTopology.RejoinRegionAsync"/>.</summary>
+    public const string Rejoin = "rejoin";
+
+    /// <summary>The documented failback: <see cref="LocalTopology.FailbackAsync"/>.</summary>
+    public const string Failback = "failback";
+
+    /// <summary>Every action, in the order the help lists them.</summary>
+    public static IReadOnlyList<string> All { get; } = [Kill, Crash, Isolate, Heal, Pause, Resume, Shape, Unshape, Rejoin, Failback];
+
+    /// <summary>The actions that name one region.</summary>
+    public static IReadOnlyList<string> OnRegion { get; } = [Kill, Crash, Isolate, Heal, Pause, Resume, Rejoin];
+}
+
+/// <summary>
+/// One request to the topology's control channel (the JSON body of <c>POST /requests</c>). Build it with the
+/// factories; <see cref="Validate"/> reports every problem of its shape in one message. Whether the region or link
+/// exists and is in a state the action applies to is checked by the server, against the topology.
+/// </summary>
+/// <param name="Action">One of <see cref="TopologyControlActions"/>.</param>
+public sealed record TopologyControlRequest(string Action)
+{
+    /// <summary>The region acted on (required for the region actions, optional for failback).</summary>
+    public string? Region { get; init; }
+
+    /// <summary>The link acted on (shape, unshape), e.g. lagos-abuja-pg.</summary>
+    public string? Link { get; init; }
+
+    /// <summary>For isolate: cut (default) or blackhole.</summary>
+    public string? Mode { get; init; }
+
+    /// <summary>For shape: the toxics to add, in order.</summary>
+    public IReadOnlyList<ToxicSpec>? Toxics { get; init; }
+
+    /// <summary>The isolation mode <see cref="Mode"/> names (cut when unset).</summary>
+    public IsolationMode IsolationMode => string.Equals(Mode, "blackhole", StringComparison.Ordinal) ? IsolationMode.Blackhole : IsolationMode.Cut;
+
+    /// <summary>A request acting on one region (kill, crash, heal, pause, resume, rejoin).</summary>
+    public static TopologyControlRequest OnRegion(string action, string region) => new(action) { Region = region };
+
+    /// <summary>Cut or blackhole every link of <paramref name="region"/>.</summary>
+    public static TopologyControlRequest Isolate(string region, string mode = "cut") => new(TopologyControlActions.Isolate) { Region = region, Mode = mode };
+
+    /// <summary>Add <paramref name="toxics"/> to <paramref name="link"/>.</summary>
+    public static TopologyControlRequest Shape(string link, IReadOnlyList<ToxicSpec> toxics) => new(TopologyControlActions.Shape) { Link = link, Toxics = toxics };
+
+    /// <summary>Remove what shape added to <paramref name="link"/>.</summary>
+    public static TopologyControlRequest Unshape(string link) => new(TopologyControlActions.Unshape) { Link = link };
+
+    /// <summary>Fail back to <paramref name="region"/> (the environment's primary when null).</summary>
+    public static TopologyControlRequest Failback(string? region = null) => new(TopologyControlActions.Failback) { Region = region };
+
+    /// <summary>Checks the request's shape; throws one <see cref="ArgumentException"/> naming every problem.</summary>
+    public void Validate()
+    {
+        var problems = new List<string>();
+        if (!TopologyControlActions.All.Contains(Action))
+        {
+            problems.Add($"unknown action '{Action}' (known: {string.Join(", ", TopologyControlActions.All)})");
+        }
+
+        var onRegion = TopologyControlActions.OnRegion.Contains(Action);
+        if (onRegion && string.IsNullOrWhiteSpace(Region))
+        {
+            problems.Add($"{Action} needs a region");
+        }
+
+        if (!onRegion && Action != TopologyControlActions.Failback && Region is not null)
+        {
+            problems.Add($"{Action} takes no region");
+        }
+
+        var onLink = Action is TopologyControlActions.Shape or TopologyControlActions.Unshape;
+        if (onLink && string.IsNullOrWhiteSpace(Link))
+        {
+            problems.Add($"{Action} needs a link");
+        }
+
+        if (!onLink && Link is not null)
+        {
+            problems.Add($"{Action} takes no link");
+        }
+
+        if (Mode is not null && (Action != TopologyControlActions.Isolate || Mode is not ("cut" or "blackhole")))
+        {
+            problems.Add(Action == TopologyControlActions.Isolate ? $"mode '{Mode}' must be cut or blackhole" : $"{Action} takes no mode");
+        }
+
+        if (Action == TopologyControlActions.Shape && (Toxics is null || Toxics.Count == 0))
+        {
+            problems.Add("shape needs at least one toxic");
+        }
+
+        if (Action != TopologyControlActions.Shape && Toxics is not null)
+        {
+            problems.Add($"{Action} takes no toxic");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException($"Invalid {Action} request: {string.Join("; ", problems)}.");
+        }
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => string.Join(' ', new[] { Action, Region, Link, Mode }.Where(part => part is not null));
+}

@@ -1,0 +1,485 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text.Json;
+using VoxGuard.Resilience.Links.Client;
+
+namespace VoxGuard.Resilience.Topology.Local;
+
+/// <summary>How a <see cref="TopologyControlServer"/> runs.</summary>
+public sealed record TopologyControlServerOptions
+{
+    /// <summary>How long one request may take, waiting for the one before it included (default 3 min: a failback
+    /// with the documented profile waits for slow balancer checks).</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromMinutes(3);
+
+    /// <summary>Run after every request, before it is answered (e.g. a fresh status snapshot, so that <c>status</c> run
+    /// right after a fault already shows it). Its failure is ignored.</summary>
+    public Func<CancellationToken, Task>? AfterRequest { get; init; }
+
+    /// <summary>The wall clock the answers' times are read from.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+}
+
+/// <summary>
+/// The control channel of a served topology: a small HTTP/1.1 JSON server on 127.0.0.1 (a free port) through which
+/// <c>./resilience fault …</c> and <c>failback</c>, run from another shell, act on the <see cref="LocalTopology"/> that
+/// <c>up</c> serves. Its address and token go into the run's <see cref="TopologyRecord"/>, where
+/// <see cref="RunningTopologies"/> finds them.
+/// </summary>
+/// <remarks>
+/// <c>POST /requests</c> with a <see cref="TopologyControlRequest"/>; the answer is always a
+/// <see cref="TopologyControlResponse"/> with status 200 (its <c>ok</c> says whether it was done); other statuses are
+/// protocol errors only (403 not loopback or wrong token, 404, 405, 413, 400 unreadable JSON). Requests run one at a
+/// time, each within <see cref="TopologyControlServerOptions.RequestTimeout"/>; each is checked against the topology
+/// before anything is done (region and link known, region in a state the fault applies to), and whatever goes wrong
+/// becomes one error in the answer: the topology keeps running.
+/// </remarks>
+public sealed class TopologyControlServer : IAsyncDisposable
+{
+    /// <summary>The header carrying <see cref="TopologyRecord.ControlToken"/>.</summary>
+    public const string TokenHeader = "X-VoxGuard-Control-Token";
+
+    /// <summary>The one route.</summary>
+    public const string RequestsPath = "/requests";
+
+    private const int MaxBodyBytes = 64 * 1024;
+    private const int BindAttempts = 20;
+    private static readonly TimeSpan AfterRequestTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly LocalTopology _topology;
+    private readonly TopologyControlServerOptions _options;
+    private readonly HttpListener _listener;
+    private readonly SemaphoreSlim _oneAtATime = new(1, 1);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly ConcurrentDictionary<Task, byte> _handling = new();
+    private readonly Task _accepting;
+    private string? _current;
+    private int _disposed;
+
+    private TopologyControlServer(LocalTopology topology, TopologyControlServerOptions options, HttpListener listener, Uri address)
+    {
+        _topology = topology;
+        _options = options;
+        _listener = listener;
+        Address = address;
+        Token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+        _accepting = Task.Run(AcceptAsync);
+    }
+
+    /// <summary>Where it listens, e.g. http://127.0.0.1:40123/.</summary>
+    public Uri Address { get; }
+
+    /// <summary>The secret requests must carry in <see cref="TokenHeader"/>.</summary>
+    public string Token { get; }
+
+    /// <summary>
+    /// Listens on a free port of 127.0.0.1 and publishes the address and token in the topology's run record.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The topology has no run record yet, or no port could be bound.</exception>
+    public static TopologyControlServer Start(LocalTopology topology, TopologyControlServerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(topology);
+        var record = TopologyRecord.TryRead(topology.Run.Path)
+            ?? throw new InvalidOperationException($"The run directory {topology.Run.Path} has no {TopologyRecord.FileName}: start the topology first.");
+        var (listener, address) = Listen();
+        var server = new TopologyControlServer(topology, options ?? new TopologyControlServerOptions(), listener, address);
+        (record with { Control = address.ToString(), ControlToken = server.Token }).WriteTo(topology.Run);
+        return server;
+    }
+
+    /// <summary>
+    /// Checks and carries out one request, after the one before it has finished; never throws for a bad or failed
+    /// request (the answer says what went wrong), only when <paramref name="cancellationToken"/> is cancelled.
+    /// </summary>
+    public async Task<TopologyControlResponse> ExecuteAsync(TopologyControlRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        try
+        {
+            request.Validate();
+        }
+        catch (ArgumentException exception)
+        {
+            return TopologyControlResponse.Failed(exception.Message);
+        }
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+        deadline.CancelAfter(_options.RequestTimeout);
+        try
+        {
+            await _oneAtATime.WaitAsync(deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return TopologyControlResponse.Failed(_stopping.IsCancellationRequested
+                ? StoppingMessage(request)
+                : $"Nothing was done: '{_current}' was still running after {Seconds(_options.RequestTimeout)}. Try '{request}' again once it has finished.");
+        }
+
+        var done = new List<TopologyOperation>();
+        try
+        {
+            _current = request.ToString();
+            var notes = await DispatchAsync(request, done, deadline.Token).ConfigureAwait(false);
+            return TopologyControlResponse.Done(Reports(done), notes);
+        }
+        catch (RequestRefusedException refused)
+        {
+            return TopologyControlResponse.Failed(refused.Message);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return TopologyControlResponse.Failed(_stopping.IsCancellationRequested
+                ? StoppingMessage(request)
+                : $"'{request}' did not finish within {Seconds(_options.RequestTimeout)} and was abandoned{Partly(done)}. The topology keeps running: ./resilience status shows its state.",
+                Reports(done));
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // Whatever the operation threw is the operator's error message; the topology and this server carry on.
+            return TopologyControlResponse.Failed(
+                $"'{request}' failed{Partly(done)}: {exception.Message} The topology keeps running: ./resilience status shows its state.", Reports(done));
+        }
+        finally
+        {
+            await AfterRequestAsync().ConfigureAwait(false);
+            _current = null;
+            _oneAtATime.Release();
+        }
+    }
+
+    /// <summary>Stops listening, abandons requests in progress, and waits for their answers to be sent. Idempotent.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _listener.Close();
+        await _accepting.ConfigureAwait(false);
+        await Task.WhenAll(_handling.Keys).ConfigureAwait(false);
+        _stopping.Dispose();
+        _oneAtATime.Dispose();
+    }
+
+    private async Task<IReadOnlyList<string>> DispatchAsync(TopologyControlRequest request, List<TopologyOperation> done, CancellationToken cancellationToken)
+    {
+        var topology = _topology;
+        switch (request.Action)
+        {
+            case TopologyControlActions.Kill:
+                done.Add(await topology.KillRegionAsync(RunningRegion(request), cancellationToken).ConfigureAwait(false));
+                return [];
+            case TopologyControlActions.Crash:
+                done.Add(await topology.CrashRegionAsync(RunningRegion(request), cancellationToken).ConfigureAwait(false));
+                return [];
+            case TopologyControlActions.Isolate:
+            {
+                var region = RunningRegion(request);
+                var isolated = await topology.Links.IsolatedLinksAsync(region, cancellationToken).ConfigureAwait(false);
+                if (isolated.Count > 0)
+                {
+                    throw new RequestRefusedException(
+                        $"{region} is already isolated ({isolated.Count} of its links cut or blackholed). Heal it first: ./resilience fault heal {region}.");
+                }
+
+                done.Add(await topology.IsolateRegionAsync(region, request.IsolationMode, cancellationToken).ConfigureAwait(false));
+                return [];
+            }
+
+            case TopologyControlActions.Heal:
+            {
+                // Idempotent on purpose: "heal" is a runbook's make-sure step, safe to run whatever the state.
+                var region = KnownRegion(request.Region!);
+                var wasIsolated = (await topology.Links.IsolatedLinksAsync(region, cancellationToken).ConfigureAwait(false)).Count > 0;
+                done.Add(await topology.HealRegionAsync(region, cancellationToken).ConfigureAwait(false));
+                return wasIsolated ? [] : [$"{region} was not isolated: every link of it was already up (nothing changed)."];
+            }
+
+            case TopologyControlActions.Pause:
+            {
+                var region = RunningRegion(request);
+                if (topology.ProcessesOf(region).Where(process => !process.HasExited).All(process => process.IsPaused))
+                {
+                    throw new RequestRefusedException($"{region} is already paused. Resume it with ./resilience fault resume {region}.");
+                }
+
+                done.Add(await topology.PauseRegionAsync(region, cancellationToken).ConfigureAwait(false));
+                return [];
+            }
+
+            case TopologyControlActions.Resume:
+            {
+                var region = KnownRegion(request.Region!);
+                if (!topology.ProcessesOf(region).Any(process => process.IsPaused))
+                {
+                    throw new RequestRefusedException($"{region} is not paused: no process of it is stopped. Nothing to resume.");
+                }
+
+                done.Add(await topology.ResumeRegionAsync(region, cancellationToken).ConfigureAwait(false));
+                return [];
+            }
+
+            case TopologyControlActions.Shape:
+            {
+                var link = KnownLink(request.Link!);
+                foreach (var toxic in request.Toxics!)
+                {
+                    CheckToxic(toxic);
+                    done.Add(await topology.ShapeLinkAsync(link, toxic, cancellationToken).ConfigureAwait(false));
+                }
+
+                return [];
+            }
+
+            case TopologyControlActions.Unshape:
+                done.Add(await topology.UnshapeLinkAsync(KnownLink(request.Link!), cancellationToken).ConfigureAwait(false));
+                return [];
+            case TopologyControlActions.Rejoin:
+                done.AddRange(await topology.RejoinRegionAsync(KnownRegion(request.Region!), cancellationToken).ConfigureAwait(false));
+                return [];
+            case TopologyControlActions.Failback:
+                done.AddRange(await topology.FailbackAsync(request.Region is null ? null : KnownRegion(request.Region), cancellationToken).ConfigureAwait(false));
+                return [];
+            default:
+                throw new RequestRefusedException($"Unknown action '{request.Action}'.");
+        }
+    }
+
+    /// <summary>The region's name, or a refusal naming the known ones.</summary>
+    private string KnownRegion(string name) =>
+        _topology.Environment.Regions.FirstOrDefault(region => region.Name == name)?.Name
+        ?? throw new RequestRefusedException(
+            $"Unknown region '{name}': the {_topology.Environment.Name} topology has {string.Join(", ", _topology.Environment.Regions.Select(region => region.Name))}. Nothing was done.");
+
+    /// <summary>A known region with at least one process running; a refusal when every process of it has exited.</summary>
+    private string RunningRegion(TopologyControlRequest request)
+    {
+        var region = KnownRegion(request.Region!);
+        if (_topology.ProcessesOf(region).All(process => process.HasExited))
+        {
+            throw new RequestRefusedException(
+                $"{region} is already down: every process of it has exited. Nothing was done. Bring it back with ./resilience rejoin {region} " +
+                "(as a replica region; ./resilience failback then makes the primary region primary again).");
+        }
+
+        return region;
+    }
+
+    /// <summary>The link's name, or a refusal naming some links and where to see them all.</summary>
+    private string KnownLink(string name)
+    {
+        var plan = _topology.Links.Plan;
+        if (plan.Any(link => link.Name == name))
+        {
+            return name;
+        }
+
+        // Names close to what was typed first (lagos-abuja → lagos-abuja-pg, …), else the first few.
+        var similar = plan.Where(link => link.Name.Contains(name, StringComparison.OrdinalIgnoreCase) || name.Contains(link.Name, StringComparison.OrdinalIgnoreCase)).ToList();
+        var examples = (similar.Count > 0 ? similar : plan).Take(6).Select(link => link.Name);
+        throw new RequestRefusedException(
+            $"Unknown link '{name}'. Links are named <from>-<to>-<service>, e.g. {string.Join(", ", examples)} ({plan.Count} in all; " +
+            $"curl -s {_topology.LinkServer.ApiAddress}proxies lists every one, ./resilience status prints the links API). Nothing was done.");
+    }
+
+    private static void CheckToxic(ToxicSpec toxic)
+    {
+        if (!ToxicArguments.Kinds.Contains(toxic.Type))
+        {
+            throw new RequestRefusedException($"Unknown toxic '{toxic.Type}' (known: {string.Join(", ", ToxicArguments.Kinds)}).");
+        }
+    }
+
+    private async Task AfterRequestAsync()
+    {
+        if (_options.AfterRequest is null || _stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+            timeout.CancelAfter(AfterRequestTimeout);
+            await _options.AfterRequest(timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            // A missed snapshot is retaken by up's own refresh a second later; the answer matters more.
+        }
+    }
+
+    private List<OperationReport> Reports(List<TopologyOperation> done)
+    {
+        var now = _options.TimeProvider.GetUtcNow();
+        var nowTimestamp = Stopwatch.GetTimestamp();
+        return [.. done.Select(operation => OperationReport.From(operation, now, nowTimestamp))];
+    }
+
+    private static string Partly(List<TopologyOperation> done) =>
+        done.Count == 0 ? string.Empty : $" after {string.Join(", ", done.Select(operation => operation.What))}";
+
+    private static string StoppingMessage(TopologyControlRequest request) =>
+        $"The topology is stopping (./resilience down or Ctrl-C); '{request}' was abandoned.";
+
+    private static string Seconds(TimeSpan span) => $"{span.TotalSeconds:F0} s";
+
+    private static (HttpListener Listener, Uri Address) Listen()
+    {
+        // HttpListener cannot bind port 0: take a free port from the kernel, then bind it; another process may win
+        // the port in between, hence the retries.
+        for (var attempt = 1; ; attempt++)
+        {
+            int port;
+            using (var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+            {
+                probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+                port = ((IPEndPoint)probe.LocalEndPoint!).Port;
+            }
+
+            var address = new Uri($"http://127.0.0.1:{port}/");
+            var listener = new HttpListener();
+            listener.Prefixes.Add(address.ToString());
+            try
+            {
+                listener.Start();
+                return (listener, address);
+            }
+            catch (HttpListenerException exception)
+            {
+                listener.Close();
+                if (attempt == BindAttempts)
+                {
+                    throw new InvalidOperationException($"The control channel could not listen on 127.0.0.1 after {BindAttempts} attempts: {exception.Message}", exception);
+                }
+            }
+        }
+    }
+
+    private async Task AcceptAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            HttpListenerContext context;
+            try
+            {
+                context = await _listener.GetContextAsync().ConfigureAwait(false);
+            }
+            catch (Exception exception) when (exception is HttpListenerException or ObjectDisposedException or InvalidOperationException)
+            {
+                return; // closed
+            }
+
+            var handling = HandleAsync(context);
+            _handling.TryAdd(handling, 0);
+            _ = handling.ContinueWith(finished => _handling.TryRemove(finished, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
+    private async Task HandleAsync(HttpListenerContext context)
+    {
+        var response = context.Response;
+        try
+        {
+            var request = context.Request;
+            if (!IPAddress.IsLoopback(request.RemoteEndPoint.Address))
+            {
+                await WriteAsync(response, 403, TopologyControlResponse.Failed("The control channel answers loopback clients only.")).ConfigureAwait(false);
+            }
+            else if (request.Url?.AbsolutePath != RequestsPath)
+            {
+                await WriteAsync(response, 404, TopologyControlResponse.Failed($"No such route; POST {RequestsPath}.")).ConfigureAwait(false);
+            }
+            else if (request.HttpMethod != "POST")
+            {
+                await WriteAsync(response, 405, TopologyControlResponse.Failed($"{RequestsPath} takes POST.")).ConfigureAwait(false);
+            }
+            else if (!CryptographicOperations.FixedTimeEquals(
+                System.Text.Encoding.UTF8.GetBytes(request.Headers[TokenHeader] ?? string.Empty), System.Text.Encoding.UTF8.GetBytes(Token)))
+            {
+                await WriteAsync(response, 403, TopologyControlResponse.Failed(
+                    $"Missing or wrong {TokenHeader}: use ./resilience fault …, which reads it from the run directory.")).ConfigureAwait(false);
+            }
+            else if (await ReadRequestAsync(request).ConfigureAwait(false) is not { } body)
+            {
+                await WriteAsync(response, 400, TopologyControlResponse.Failed($"The body is not a control request as JSON (at most {MaxBodyBytes} bytes).")).ConfigureAwait(false);
+            }
+            else
+            {
+                // Not cancelled by the server stopping: the request is then abandoned and answered as such.
+                await WriteAsync(response, 200, await ExecuteAsync(body, CancellationToken.None).ConfigureAwait(false)).ConfigureAwait(false);
+            }
+        }
+        catch (Exception exception) when (IsGone(exception))
+        {
+            // The client went away or the server is stopping: nobody to answer.
+        }
+        finally
+        {
+            try
+            {
+                response.Close();
+            }
+            catch (Exception exception) when (IsGone(exception))
+            {
+                // Already closed, or the connection is gone.
+            }
+        }
+    }
+
+    private static bool IsGone(Exception exception) => exception is HttpListenerException or IOException or ObjectDisposedException or InvalidOperationException;
+
+    private static async Task<TopologyControlRequest?> ReadRequestAsync(HttpListenerRequest request)
+    {
+        if (request.ContentLength64 > MaxBodyBytes)
+        {
+            return null;
+        }
+
+        var buffer = new MemoryStream();
+        var chunk = new byte[8192];
+        int read;
+        while ((read = await request.InputStream.ReadAsync(chunk).ConfigureAwait(false)) > 0)
+        {
+            if (buffer.Length + read > MaxBodyBytes)
+            {
+                return null;
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize<TopologyControlRequest>(buffer.ToArray(), TopologyControlJson.Options);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static async Task WriteAsync(HttpListenerResponse response, int status, TopologyControlResponse body)
+    {
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(body, TopologyControlJson.Options);
+        response.StatusCode = status;
+        response.ContentType = "application/json";
+        response.ContentLength64 = bytes.Length;
+        await response.OutputStream.WriteAsync(bytes).ConfigureAwait(false);
+    }
+
+    /// <summary>A request the topology's state does not allow; nothing was done.</summary>
+    private sealed class RequestRefusedException(string message) : Exception(message);
+}
+
+/// <summary>The JSON both ends of the control channel speak.</summary>
+internal static class TopologyControlJson
+{
+    public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.Web);
+}

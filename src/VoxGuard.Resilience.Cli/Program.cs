@@ -10,7 +10,7 @@ var root = new RootCommand("VoxGuard.Resilience: chaos and disaster-recovery val
     LoadCommand.Create(),
     ReportCommand.Create(),
 };
-foreach (var command in TopologyCommands.Create())
+foreach (var command in TopologyCommands.Create().Concat(FaultCommands.Create()))
 {
     root.Subcommands.Add(command);
 }
@@ -28,4 +28,8 @@ using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Reque
 using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, RequestStop);
 
 var invocation = new InvocationConfiguration { ProcessTerminationTimeout = null };
-return await root.Parse(args).InvokeAsync(invocation, stopping.Token);
+var parsed = root.Parse(args);
+var exitCode = await parsed.InvokeAsync(invocation, stopping.Token);
+
+// A command line that does not parse is bad input: exit 2 as documented (System.CommandLine's own is 1, "target missed").
+return parsed.Errors.Count > 0 ? ExitCodes.CannotRun : exitCode;

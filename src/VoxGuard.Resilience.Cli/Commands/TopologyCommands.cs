@@ -22,6 +22,9 @@ internal static class TopologyCommands
     private static readonly TimeSpan StatusInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan DownTimeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>What status, fault and failback say when nothing is up.</summary>
+    internal const string NoTopologyUp = "No topology is up. Start one with ./resilience up [--env local] [--profile ci].";
+
     public static IEnumerable<Command> Create() => [Up(), Status(), Down()];
 
     private static Command Up()
@@ -103,20 +106,23 @@ internal static class TopologyCommands
             await using (topology.ConfigureAwait(false))
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Up and verified healthy in {topology.StartupDuration.TotalSeconds:F2} s. Run directory {topology.Run.Path}"));
+                using var snapshots = new StatusSnapshots(topology);
                 var status = await topology.StatusAsync(cancellationToken).ConfigureAwait(false);
                 TopologyRecord.WriteStatus(topology.Run, status);
                 Console.Write(Render(status));
-                Console.WriteLine("Serving until Ctrl-C or ./resilience down (./resilience status shows the latest state).");
-                try
+                var control = TopologyControlServer.Start(topology, new TopologyControlServerOptions
                 {
-                    while (true)
-                    {
-                        await Task.Delay(StatusInterval, cancellationToken).ConfigureAwait(false);
-                        TopologyRecord.WriteStatus(topology.Run, await topology.StatusAsync(cancellationToken).ConfigureAwait(false));
-                    }
-                }
-                catch (OperationCanceledException)
+                    AfterRequest = snapshots.WriteAsync,
+                    Answered = (request, response) => Console.WriteLine(response.Ok
+                        ? $"  control: {request} done ({string.Join("; ", response.Operations.Select(operation => string.Create(CultureInfo.InvariantCulture, $"{operation.What} {operation.DurationMs:F0} ms")))})"
+                        : $"  control: {request} not done: {response.Error}"),
+                });
+                await using (control.ConfigureAwait(false))
                 {
+                    Console.WriteLine($"Control channel {control.Address} (./resilience fault …, promote, rejoin, failback from another shell).");
+                    Console.WriteLine("Serving until Ctrl-C or ./resilience down (./resilience status shows the latest state).");
+                    await snapshots.RefreshUntilCancelledAsync(StatusInterval,
+                        failure => Console.Error.WriteLine($"Status snapshot failed (retried every second): {failure}"), cancellationToken).ConfigureAwait(false);
                     Console.WriteLine("Stopping every server …");
                 }
 
@@ -138,13 +144,13 @@ internal static class TopologyCommands
             var running = RunningTopologies.Find();
             if (running.Count == 0)
             {
-                Console.Error.WriteLine("No topology is up. Start one with ./resilience up [--env local] [--profile ci].");
+                Console.Error.WriteLine(NoTopologyUp);
                 return ExitCodes.CannotRun;
             }
 
             foreach (var topology in running)
             {
-                Console.WriteLine($"Environment {topology.Record.Environment}, profile {topology.Record.Profile ?? "(none)"}, served by pid {topology.HarnessPid}; links API {topology.Record.LinkApi}");
+                Console.WriteLine($"Environment {topology.Record.Environment}, profile {topology.Record.Profile ?? "(none)"}, served by pid {topology.HarnessPid}; links API {topology.Record.LinkApi}; control {topology.Record.Control ?? "(none)"}");
                 if (topology.LatestStatus is { } status)
                 {
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Snapshot taken {(DateTimeOffset.UtcNow - status.TakenAt).TotalSeconds:F1} s ago:"));

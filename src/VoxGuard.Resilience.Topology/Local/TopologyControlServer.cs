@@ -19,6 +19,9 @@ public sealed record TopologyControlServerOptions
     /// right after a fault already shows it). Its failure is ignored.</summary>
     public Func<CancellationToken, Task>? AfterRequest { get; init; }
 
+    /// <summary>Told about every request answered (for the serving process's log). Its failure is ignored.</summary>
+    public Action<TopologyControlRequest, TopologyControlResponse>? Answered { get; init; }
+
     /// <summary>The wall clock the answers' times are read from.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }
@@ -240,6 +243,9 @@ public sealed class TopologyControlServer : IAsyncDisposable
             case TopologyControlActions.Unshape:
                 done.Add(await topology.UnshapeLinkAsync(KnownLink(request.Link!), cancellationToken).ConfigureAwait(false));
                 return [];
+            case TopologyControlActions.Promote:
+                done.AddRange(await topology.PromoteAsync(RunningRegion(request), cancellationToken).ConfigureAwait(false));
+                return [];
             case TopologyControlActions.Rejoin:
                 done.AddRange(await topology.RejoinRegionAsync(KnownRegion(request.Region!), cancellationToken).ConfigureAwait(false));
                 return [];
@@ -265,7 +271,7 @@ public sealed class TopologyControlServer : IAsyncDisposable
         {
             throw new RequestRefusedException(
                 $"{region} is already down: every process of it has exited. Nothing was done. Bring it back with ./resilience rejoin {region} " +
-                "(as a replica region; ./resilience failback then makes the primary region primary again).");
+                "(as a replica; if it held the primaries, ./resilience promote <another region> first; ./resilience failback returns them to the primary region).");
         }
 
         return region;
@@ -312,6 +318,18 @@ public sealed class TopologyControlServer : IAsyncDisposable
         catch (Exception exception) when (exception is not OutOfMemoryException)
         {
             // A missed snapshot is retaken by up's own refresh a second later; the answer matters more.
+        }
+    }
+
+    private void Tell(TopologyControlRequest request, TopologyControlResponse answer)
+    {
+        try
+        {
+            _options.Answered?.Invoke(request, answer);
+        }
+        catch (Exception exception) when (exception is IOException or InvalidOperationException)
+        {
+            // A log line that cannot be written does not change the answer.
         }
     }
 
@@ -413,7 +431,9 @@ public sealed class TopologyControlServer : IAsyncDisposable
             else
             {
                 // Not cancelled by the server stopping: the request is then abandoned and answered as such.
-                await WriteAsync(response, 200, await ExecuteAsync(body, CancellationToken.None).ConfigureAwait(false)).ConfigureAwait(false);
+                var answer = await ExecuteAsync(body, CancellationToken.None).ConfigureAwait(false);
+                Tell(body, answer);
+                await WriteAsync(response, 200, answer).ConfigureAwait(false);
             }
         }
         catch (Exception exception) when (IsGone(exception))

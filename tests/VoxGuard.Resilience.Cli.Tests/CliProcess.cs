@@ -25,6 +25,8 @@ internal sealed class CliProcess : IDisposable
 
     public int Id => _process.Id;
 
+    public bool HasExited => _process.HasExited;
+
     /// <summary>The repository's root (where VoxGuard.Resilience.sln is); the CLI runs from there, as ./resilience runs it.</summary>
     public static string RepositoryRoot
     {
@@ -42,6 +44,13 @@ internal sealed class CliProcess : IDisposable
         }
     }
 
+    /// <summary>
+    /// The run root every CLI these tests start uses (VOXGUARD_RESILIENCE_RUN_ROOT): <c>down</c> and <c>fault</c> then
+    /// see only the topologies these tests started, never one someone else serves on the default root. Short, because
+    /// HAProxy's stats socket path inside it must stay under 98 characters.
+    /// </summary>
+    public static string RunRoot { get; } = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : "/tmp", $"vgr-cli-{Environment.ProcessId}");
+
     public static CliProcess Start(params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet")
@@ -51,6 +60,7 @@ internal sealed class CliProcess : IDisposable
             UseShellExecute = false,
             WorkingDirectory = RepositoryRoot,
         };
+        start.Environment["VOXGUARD_RESILIENCE_RUN_ROOT"] = RunRoot;
         start.ArgumentList.Add(CliAssemblyPath);
         foreach (var argument in arguments)
         {

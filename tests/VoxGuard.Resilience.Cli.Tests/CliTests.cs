@@ -160,12 +160,7 @@ public sealed class LinksServeWithEnvironmentTests
     public async Task Links_serve_with_an_environment_creates_its_inter_region_links_and_removes_them_on_stop()
     {
         // The local environment moved to blocks 127.0.51-53.x so a running topology is never disturbed.
-        var yaml = (await File.ReadAllTextAsync(Path.Combine(CliProcess.RepositoryRoot, "environments", "local.yaml")))
-            .Replace("127.0.1.", "127.0.51.", StringComparison.Ordinal)
-            .Replace("127.0.2.", "127.0.52.", StringComparison.Ordinal)
-            .Replace("127.0.3.", "127.0.53.", StringComparison.Ordinal);
-        var file = Path.Combine(Path.GetTempPath(), $"voxguard-links-{Guid.NewGuid():N}.yaml");
-        await File.WriteAllTextAsync(file, yaml);
+        var file = EnvironmentFile.WriteInBlocks(51, 51);
         try
         {
             using var cli = CliProcess.Start("links", "serve", "--listen", "127.0.0.1:0", "--env", file);

@@ -5,7 +5,8 @@ namespace VoxGuard.Resilience.Cli.Tests;
 /// <summary>
 /// <c>up</c>, <c>status</c> and <c>down</c> as a user runs them, against the real servers. The environment is
 /// environments/local.yaml moved to blocks 127.0.131–133.x (balancer 127.0.0.131) with the ci profile, so a
-/// topology someone has up on the local addresses is not disturbed.
+/// topology someone has up on the local addresses is not disturbed; every CLI runs in the tests' own run root
+/// (<see cref="CliProcess.RunRoot"/>), so <c>down</c> stops and reaps only what these tests started.
 /// </summary>
 [TestFixture]
 [NonParallelizable]
@@ -16,16 +17,7 @@ public sealed class TopologyCommandTests
     private string _environmentFile = null!;
 
     [OneTimeSetUp]
-    public void WriteEnvironment()
-    {
-        var yaml = File.ReadAllText(Path.Combine(CliProcess.RepositoryRoot, "environments", "local.yaml"))
-            .Replace("127.0.1.", "127.0.131.", StringComparison.Ordinal)
-            .Replace("127.0.2.", "127.0.132.", StringComparison.Ordinal)
-            .Replace("127.0.3.", "127.0.133.", StringComparison.Ordinal)
-            .Replace("address: 127.0.0.10", "address: 127.0.0.131", StringComparison.Ordinal);
-        _environmentFile = Path.Combine(Path.GetTempPath(), $"voxguard-cli-{Guid.NewGuid():N}.yaml");
-        File.WriteAllText(_environmentFile, yaml);
-    }
+    public void WriteEnvironment() => _environmentFile = EnvironmentFile.WriteInBlocks(131, 131);
 
     [OneTimeTearDown]
     public void RemoveEnvironment() => File.Delete(_environmentFile);

@@ -88,9 +88,19 @@ public sealed record TopologyControlRequest(string Action)
     public void Validate()
     {
         var problems = new List<string>();
+        if (string.IsNullOrEmpty(Action))
+        {
+            throw new ArgumentException($"Invalid request: it names no action (known: {string.Join(", ", TopologyControlActions.All)}).");
+        }
+
         if (!TopologyControlActions.All.Contains(Action))
         {
             problems.Add($"unknown action '{Action}' (known: {string.Join(", ", TopologyControlActions.All)})");
+        }
+
+        foreach (var toxic in Toxics ?? [])
+        {
+            problems.AddRange(toxic is null ? ["a toxic is null"] : ToxicArguments.ProblemsOf(toxic));
         }
 
         var onRegion = TopologyControlActions.OnRegion.Contains(Action);

@@ -4,7 +4,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.Json;
-using VoxGuard.Resilience.Links.Client;
 
 namespace VoxGuard.Resilience.Topology.Local;
 
@@ -51,6 +50,7 @@ public sealed class TopologyControlServer : IAsyncDisposable
     private const int MaxBodyBytes = 64 * 1024;
     private const int BindAttempts = 20;
     private static readonly TimeSpan AfterRequestTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(10);
 
     private readonly LocalTopology _topology;
     private readonly TopologyControlServerOptions _options;
@@ -233,7 +233,6 @@ public sealed class TopologyControlServer : IAsyncDisposable
                 var link = KnownLink(request.Link!);
                 foreach (var toxic in request.Toxics!)
                 {
-                    CheckToxic(toxic);
                     done.Add(await topology.ShapeLinkAsync(link, toxic, cancellationToken).ConfigureAwait(false));
                 }
 
@@ -292,14 +291,6 @@ public sealed class TopologyControlServer : IAsyncDisposable
         throw new RequestRefusedException(
             $"Unknown link '{name}'. Links are named <from>-<to>-<service>, e.g. {string.Join(", ", examples)} ({plan.Count} in all; " +
             $"curl -s {_topology.LinkServer.ApiAddress}proxies lists every one, ./resilience status prints the links API). Nothing was done.");
-    }
-
-    private static void CheckToxic(ToxicSpec toxic)
-    {
-        if (!ToxicArguments.Kinds.Contains(toxic.Type))
-        {
-            throw new RequestRefusedException($"Unknown toxic '{toxic.Type}' (known: {string.Join(", ", ToxicArguments.Kinds)}).");
-        }
     }
 
     private async Task AfterRequestAsync()
@@ -424,9 +415,10 @@ public sealed class TopologyControlServer : IAsyncDisposable
                 await WriteAsync(response, 403, TopologyControlResponse.Failed(
                     $"Missing or wrong {TokenHeader}: use ./resilience fault …, which reads it from the run directory.")).ConfigureAwait(false);
             }
-            else if (await ReadRequestAsync(request).ConfigureAwait(false) is not { } body)
+            else if (await ReadRequestAsync(request, _stopping.Token).ConfigureAwait(false) is not { } body)
             {
-                await WriteAsync(response, 400, TopologyControlResponse.Failed($"The body is not a control request as JSON (at most {MaxBodyBytes} bytes).")).ConfigureAwait(false);
+                // Unreadable, too large, or not all sent within ReadTimeout.
+                await WriteAsync(response, 400, TopologyControlResponse.Failed($"The body is not a control request as JSON (at most {MaxBodyBytes} bytes, sent within {Seconds(ReadTimeout)}).")).ConfigureAwait(false);
             }
             else
             {
@@ -438,34 +430,39 @@ public sealed class TopologyControlServer : IAsyncDisposable
         }
         catch (Exception exception) when (IsGone(exception))
         {
-            // The client went away or the server is stopping: nobody to answer.
+            // The client went away, stalled mid-body, or the server is stopping: nobody to answer; drop the connection.
+            response.Abort();
+            return;
         }
-        finally
+
+        try
         {
-            try
-            {
-                response.Close();
-            }
-            catch (Exception exception) when (IsGone(exception))
-            {
-                // Already closed, or the connection is gone.
-            }
+            response.Close();
+        }
+        catch (Exception exception) when (IsGone(exception))
+        {
+            // The connection is gone.
         }
     }
 
-    private static bool IsGone(Exception exception) => exception is HttpListenerException or IOException or ObjectDisposedException or InvalidOperationException;
+    private static bool IsGone(Exception exception) =>
+        exception is HttpListenerException or IOException or ObjectDisposedException or InvalidOperationException or OperationCanceledException;
 
-    private static async Task<TopologyControlRequest?> ReadRequestAsync(HttpListenerRequest request)
+    private static async Task<TopologyControlRequest?> ReadRequestAsync(HttpListenerRequest request, CancellationToken stopping)
     {
         if (request.ContentLength64 > MaxBodyBytes)
         {
             return null;
         }
 
+        // A client that stalls mid-body must not hold a handler (and the server's disposal) forever.
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        reading.CancelAfter(ReadTimeout);
+
         var buffer = new MemoryStream();
         var chunk = new byte[8192];
         int read;
-        while ((read = await request.InputStream.ReadAsync(chunk).ConfigureAwait(false)) > 0)
+        while ((read = await ReadWithinAsync(request.InputStream, chunk, reading.Token, stopping).ConfigureAwait(false)) > 0)
         {
             if (buffer.Length + read > MaxBodyBytes)
             {
@@ -482,6 +479,20 @@ public sealed class TopologyControlServer : IAsyncDisposable
         catch (JsonException)
         {
             return null;
+        }
+    }
+
+    /// <summary>A read that gives up at <paramref name="deadline"/> as if the body had ended (0 bytes): the body is then incomplete JSON.</summary>
+    private static async Task<int> ReadWithinAsync(Stream stream, byte[] chunk, CancellationToken deadline, CancellationToken stopping)
+    {
+        try
+        {
+            // HttpListener's stream ignores the token once a read is pending; WaitAsync stops waiting for it.
+            return await stream.ReadAsync(chunk, deadline).AsTask().WaitAsync(deadline).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
+        {
+            return 0;
         }
     }
 

@@ -107,6 +107,45 @@ public sealed partial record ToxicArguments(string Kind)
         return [.. streams.Select(stream => spec! with { Stream = stream, Toxicity = toxicity })];
     }
 
+    /// <summary>
+    /// What is wrong with a toxic as it arrives over the wire (a kind this harness shapes with, attributes of that kind
+    /// and not negative, a stream, a toxicity from 0 to 1); empty when nothing is.
+    /// </summary>
+    public static IReadOnlyList<string> ProblemsOf(ToxicSpec toxic)
+    {
+        ArgumentNullException.ThrowIfNull(toxic);
+        if (!Kinds.Contains(toxic.Type))
+        {
+            return [$"unknown toxic '{toxic.Type}' (known: {string.Join(", ", Kinds)})"];
+        }
+
+        var takes = OptionsOf(toxic.Type).Select(option => option[2..].Replace('-', '_')).ToList(); // --average-size → average_size
+        var problems = new List<string>();
+        foreach (var (name, value) in toxic.Attributes ?? new Dictionary<string, long>())
+        {
+            if (!takes.Contains(name))
+            {
+                problems.Add($"{toxic.Type} has no attribute '{name}' (it takes {string.Join(", ", takes)})");
+            }
+            else if (value < 0)
+            {
+                problems.Add($"{toxic.Type} {name} {value} is negative");
+            }
+        }
+
+        if (!ToxicStreams.IsValid(toxic.Stream))
+        {
+            problems.Add($"stream '{toxic.Stream}' must be upstream or downstream");
+        }
+
+        if (toxic.Toxicity is < 0 or > 1 || double.IsNaN(toxic.Toxicity))
+        {
+            problems.Add($"toxicity {toxic.Toxicity} must be from 0 to 1");
+        }
+
+        return problems;
+    }
+
     /// <summary>The options a kind takes, for the help and for the errors.</summary>
     public static IReadOnlyList<string> OptionsOf(string kind) => kind switch
     {

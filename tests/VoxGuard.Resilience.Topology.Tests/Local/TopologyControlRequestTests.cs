@@ -54,6 +54,26 @@ public sealed class TopologyControlRequestTests
     }
 
     [Test]
+    public void A_request_without_an_action_says_so() =>
+        Assert.That(Assert.Throws<ArgumentException>(new TopologyControlRequest(null!).Validate)!.Message, Does.StartWith("Invalid request: it names no action"));
+
+    [Test]
+    public void A_toxic_from_the_wire_is_checked_like_one_typed()
+    {
+        var request = TopologyControlRequest.Shape("lagos-abuja-pg",
+        [
+            new ToxicSpec("latency", new Dictionary<string, long> { ["latency"] = -5, ["rate"] = 1 }) { Stream = "sideways", Toxicity = 1.5 },
+            new ToxicSpec("noop", new Dictionary<string, long>()),
+            null!,
+        ]);
+
+        Assert.That(Assert.Throws<ArgumentException>(request.Validate)!.Message, Is.EqualTo(
+            "Invalid shape request: latency latency -5 is negative; latency has no attribute 'rate' (it takes latency, jitter); " +
+            "stream 'sideways' must be upstream or downstream; toxicity 1.5 must be from 0 to 1; " +
+            "unknown toxic 'noop' (known: latency, bandwidth, timeout, slow_close, reset_peer, limit_data, slicer); a toxic is null."));
+    }
+
+    [Test]
     public void Isolation_mode_is_cut_unless_blackhole_is_asked_for() => Assert.Multiple(() =>
     {
         Assert.That(TopologyControlRequest.OnRegion("isolate", "lagos").IsolationMode, Is.EqualTo(IsolationMode.Cut));

@@ -110,13 +110,17 @@ internal static class TopologyCommands
                 var status = await topology.StatusAsync(cancellationToken).ConfigureAwait(false);
                 TopologyRecord.WriteStatus(topology.Run, status);
                 Console.Write(Render(status));
-                var control = TopologyControlServer.Start(topology, new TopologyControlServerOptions
+                TopologyControlServer control;
+                try
                 {
-                    AfterRequest = snapshots.WriteAsync,
-                    Answered = (request, response) => Console.WriteLine(response.Ok
-                        ? $"  control: {request} done ({string.Join("; ", response.Operations.Select(operation => string.Create(CultureInfo.InvariantCulture, $"{operation.What} {operation.DurationMs:F0} ms")))})"
-                        : $"  control: {request} not done: {response.Error}"),
-                });
+                    control = TopologyControlServer.Start(topology, ControlOptions(snapshots));
+                }
+                catch (InvalidOperationException exception)
+                {
+                    await Console.Error.WriteLineAsync($"{exception.Message} Stopping every server.").ConfigureAwait(false);
+                    return ExitCodes.CannotRun; // the topology is disposed on the way out
+                }
+
                 await using (control.ConfigureAwait(false))
                 {
                     Console.WriteLine($"Control channel {control.Address} (./resilience fault …, promote, rejoin, failback from another shell).");
@@ -135,6 +139,15 @@ internal static class TopologyCommands
         });
         return command;
     }
+
+    /// <summary>The control channel of up: a fresh snapshot after every request, and a log line for every answer.</summary>
+    private static TopologyControlServerOptions ControlOptions(StatusSnapshots snapshots) => new()
+    {
+        AfterRequest = snapshots.WriteAsync,
+        Answered = (request, response) => Console.WriteLine(response.Ok
+            ? $"  control: {request} done ({string.Join("; ", response.Operations.Select(operation => string.Create(CultureInfo.InvariantCulture, $"{operation.What} {operation.DurationMs:F0} ms")))})"
+            : $"  control: {request} not done: {response.Error}"),
+    };
 
     private static Command Status()
     {

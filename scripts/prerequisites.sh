@@ -5,6 +5,9 @@
 VOXGUARD_DEBIAN_PACKAGES=(
   redis-server    # the stand-in for DragonflyDB (one per region); also brings redis-cli
   postgresql-15   # the stand-in for YugabyteDB (one per region, streaming replication)
+  patroni         # orchestrates PostgreSQL: leader election, promotion, rewind, switchover (the failover is its own)
+  etcd-server     # Patroni's quorum: one etcd member per region
+  etcd-client     # etcdctl, to inspect the quorum by hand
   kamailio        # the stand-in for OpenSIPS (one SIP proxy per region; also the UDP balancer)
   haproxy         # the global SIP balancer in front of the regions (SIP over TCP)
   sip-tester      # SIPp: the independent SIP implementation the harness is checked against

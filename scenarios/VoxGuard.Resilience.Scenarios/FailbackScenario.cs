@@ -51,9 +51,7 @@ public sealed class FailbackScenario
         var after = DistributionAnalysis.Measure(calls, expected, failbackEnd + TimeSpan.FromSeconds(1), run.Now);
         run.Judge(TargetVerdict.AtMost(Name, "split after failback (70/15/15)", after.MaxRelativeDeviation, environment.Targets.DistributionDeviationAlertPercent,
             string.Join(", ", after.Shares.Select(share => $"{share.Key} {share.Value:F1} %")) + $" of {after.Answered} answered"));
-        var redisMaster = await run.Topology.Redis.MasterRegionAsync();
-        run.Judge(new TargetVerdict(Name, "primaries back in lagos", $"postgres {run.Topology.Postgres.PrimaryRegion}, redis {redisMaster.Name}", "lagos",
-            run.Topology.Postgres.PrimaryRegion == "lagos" && redisMaster.Name == "lagos"));
+        await Judgements.JudgePrimariesAsync(run, Name, "primaries back in lagos", region => region == "lagos", "lagos");
         await run.WriteReportAsync(ScenarioSettings.ReportDirectory, load);
         Verdicts.AssertAllPassed(run);
     }

@@ -82,9 +82,7 @@ public sealed class LinkFlappingScenario
                     string.Join("; ", windows.Select(window => string.Create(CultureInfo.InvariantCulture, $"{string.Join(" + ", window.Nodes)} {window.From.TotalSeconds:F1}–{window.To.TotalSeconds:F1} s")))));
             }
 
-            var redisMaster = await run.Topology.Redis.MasterRegionAsync();
-            run.Judge(new TargetVerdict(Name, "no failover (primaries stay put)", $"postgres {run.Topology.Postgres.PrimaryRegion}, redis {redisMaster.Name}", one,
-                run.Topology.Postgres.PrimaryRegion == one && redisMaster.Name == one));
+            await Judgements.JudgePrimariesAsync(run, Name, "no failover (primaries stay put)", region => region == one, one);
         });
 
         await run.WriteReportAsync(ScenarioSettings.ReportDirectory, load);

@@ -27,6 +27,18 @@ public sealed class NegativeControls
     }
 
     [Test]
+    public async Task Patroni_in_maintenance_mode_never_promotes_a_standby_and_misses_the_failover_target()
+    {
+        // Patroni paused before the load: it watches and elects nobody, so PostgreSQL has no primary after Lagos's loss and
+        // every call (each writes to both stores) fails however well the balancer and Sentinel do their part.
+        await using var run = await RegionLoss.RunAsync("negative-control-patroni-paused", ScenarioSettings.Environment(), lost: "lagos",
+            beforeLoad: run => run.StepAsync("configure: Patroni maintenance mode (no automatic failover)", () => run.Topology.Postgres.SetMaintenanceModeAsync(paused: true)));
+
+        AssertMissed(run, "failover (service back", "no PostgreSQL primary is ever elected while Patroni is paused");
+        AssertMissed(run, "Postgres failover by itself", "Patroni in maintenance mode promotes nobody");
+    }
+
+    [Test]
     public async Task Source_address_affinity_with_few_clients_misses_the_70_15_15_distribution()
     {
         // The guide's `balance source`: the load's few source addresses hash to whichever regions they hash to.
@@ -60,8 +72,8 @@ public sealed class NegativeControls
         await run.StepAsync("inject: blackhole replication towards the replicas", () => run.InjectAsync("blackhole replication",
             () => run.Topology.ShapeLinksAsync(replicationLinks, ToxicSpec.Timeout(TimeSpan.Zero))));
         await run.UntilAsync(TimeSpan.FromSeconds(7));
-        var loss = await RegionLoss.LoseWithLinksAsync(run, primary, $"lose {primary}");
-        await RegionLoss.FailOverFromAsync(run, primary);
+        var loss = await RegionLoss.LoseAsync(run, primary, $"lose {primary}");
+        await RegionLoss.ObserveFailoverAsync(run, primary);
         var result = await load;
         await Judgements.JudgeRpoAsync(run, run.Name, loss.Start);
         await run.WriteReportAsync(ScenarioSettings.ReportDirectory, result);
@@ -72,7 +84,7 @@ public sealed class NegativeControls
     [Test]
     public async Task Isolating_lagos_without_fencing_misses_the_split_brain_prevented_promise()
     {
-        await using var run = await SplitBrainScenario.RunAsync("negative-control-split-brain-unfenced", ScenarioSettings.Environment(), fenced: false);
+        await using var run = await SplitBrainScenario.RunAsync("negative-control-split-brain-unfenced", SplitBrainScenario.Configured(fenced: false));
 
         AssertMissed(run, "acknowledged writes lost to the split brain", "an isolated primary without fencing acknowledges writes the majority never sees");
     }

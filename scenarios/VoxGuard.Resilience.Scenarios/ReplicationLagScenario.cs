@@ -33,7 +33,7 @@ public sealed class ReplicationLagScenario
     {
         var environment = ScenarioSettings.Environment();
         await using var run = await ScenarioRun.StartAsync(Name, environment);
-        var primary = run.Topology.Postgres.PrimaryRegion;
+        var primary = await run.Topology.Postgres.PrimaryRegionAsync();
         var replicationLinks = environment.Regions.Where(region => region.Name != primary).Select(region => $"{region.Name}-{primary}-pg").ToList();
         var alert = environment.Replication.LagAlert;
 
@@ -75,13 +75,13 @@ public sealed class ReplicationLagScenario
             await Task.Delay(100); // on a busy host the delayed WAL's feedback can take a little longer to show
         }
 
-        // The most advanced replica is promoted, so the smallest of the replicas' latest lags is what the loss costs.
+        // Patroni promotes the most advanced replica, so the smallest of the replicas' latest lags is what the loss costs.
         // Only samples taken once delayed WAL can have arrived: replay_lag keeps its last value while no feedback comes,
         // so a replica's latest sample can still be the 30 ms from before the delay (CI saw a 34 ms "lag at the loss").
         var lagAtLoss = run.LagSamples.Where(sample => sample.At >= behind.Start + DelayBeforeLoss)
             .GroupBy(sample => sample.Replica).Select(samples => (TimeSpan?)samples.Last().Lag).Min();
-        var loss = await RegionLoss.LoseWithLinksAsync(run, primary, $"lose {primary} during lag");
-        await RegionLoss.FailOverFromAsync(run, primary);
+        var loss = await RegionLoss.LoseAsync(run, primary, $"lose {primary} during lag");
+        await RegionLoss.ObserveFailoverAsync(run, primary);
         var load = await run.StepAsync("observe: load runs to its end", () => loadTask);
 
         var accounting = await run.StepAsync("verify: read every write back from the new primaries", () => Judgements.JudgeRpoAsync(run, Name, loss.Start));

@@ -9,17 +9,19 @@ namespace VoxGuard.Resilience.Scenarios;
 
 /// <summary>
 /// Scenario 4, Lagos isolation (split brain): Lagos cut off from the other regions by its links alone, its processes
-/// alive and its clients (the balancer) still reaching it, under load. The majority side acts as the deployment does:
-/// Sentinel elects a new Redis master; the orchestrator promotes a PostgreSQL standby once Lagos has been unreachable
-/// for the detection time. After healing, Lagos rejoins. Measured: the dual-primary window of each store (polled
-/// roles) and every acknowledged write lost — which asserts the guide's promise that split brain is prevented.
+/// alive and its clients (the balancer) still reaching it, under load. The topology acts by itself: Lagos's Patroni
+/// loses the etcd quorum and demotes its node, the majority's Patroni promotes a standby once the leader key expires,
+/// Sentinel elects a new Redis master. After healing, Lagos rejoins (the documented procedure). Measured: the
+/// dual-primary window of each store (polled roles) and every acknowledged write lost — which asserts the guide's
+/// promise that split brain is prevented.
 /// </summary>
 /// <remarks>
-/// Two configurations. As documented (Redis + Sentinel alone; the PostgreSQL stand-in replicating asynchronously),
-/// the isolated Lagos keeps acknowledging writes the new primaries never see: the promise is not kept and the verdict
-/// says so (drill suite only — it misses by design of the setup, not of the harness). Fenced (the commit rule
-/// YugabyteDB's Raft gives — a PostgreSQL commit waits for a standby in another region — and Redis
-/// min-replicas-to-write 1): the isolated side cannot acknowledge what the majority will not have; that one gates.
+/// Two configurations, both the environment's own (<c>database.commit</c>). async (PostgreSQL's default, Sentinel
+/// alone): the isolated Lagos acknowledges writes until Patroni demotes it and Redis keeps taking them; the promise
+/// is not kept and the verdict says so (drill suite only — it misses by design of the setup, not of the harness).
+/// majority (the commit rule YugabyteDB's Raft gives: Patroni's strict synchronous mode, a commit waits for a standby
+/// in another region; Redis min-replicas-to-write 1): the isolated side cannot acknowledge what the majority will not
+/// have; that one gates.
 /// </remarks>
 [TestFixture]
 [NonParallelizable]
@@ -33,19 +35,23 @@ public sealed class SplitBrainScenario
     [TestCase(true, Category = "Gate,Drill")]
     public async Task Isolating_lagos_loses_no_acknowledged_write_to_a_split_brain(bool fenced)
     {
-        await using var run = await RunAsync(fenced ? "lagos-isolation-fenced" : "lagos-isolation-as-documented", ScenarioSettings.Environment(), fenced);
+        await using var run = await RunAsync(fenced ? "lagos-isolation-fenced" : "lagos-isolation-as-documented", Configured(fenced));
 
         Verdicts.AssertAllPassed(run);
     }
 
+    /// <summary>The environment with its commit rule: majority (fenced) or async (PostgreSQL's default).</summary>
+    internal static EnvironmentDefinition Configured(bool fenced) =>
+        fenced ? ScenarioSettings.EnvironmentWith(("commit: async", "commit: majority")) : ScenarioSettings.Environment();
+
     /// <summary>The isolation procedure, shared with the negative control.</summary>
-    internal static async Task<ScenarioRun> RunAsync(string name, EnvironmentDefinition environment, bool fenced)
+    internal static async Task<ScenarioRun> RunAsync(string name, EnvironmentDefinition environment)
     {
         var isolated = environment.Primary.Name;
         var run = await ScenarioRun.StartAsync(name, environment);
         try
         {
-            await RunCoreAsync(run, name, isolated, fenced);
+            await RunCoreAsync(run, name, isolated);
             return run;
         }
         catch
@@ -55,20 +61,15 @@ public sealed class SplitBrainScenario
         }
     }
 
-    private static async Task RunCoreAsync(ScenarioRun run, string name, string isolated, bool fenced)
+    private static async Task RunCoreAsync(ScenarioRun run, string name, string isolated)
     {
         var environment = run.Environment;
-        if (fenced)
-        {
-            await run.StepAsync("fencing: PostgreSQL commits wait for 1 standby elsewhere; Redis writes need 1 replica", async () =>
-            {
-                await run.Topology.Postgres.RequireSynchronousStandbysAsync(1);
-                await run.Topology.Redis.RequireReplicasForWritesAsync(1, TimeSpan.FromSeconds(1));
-            });
-        }
+        TestContext.Out.WriteLine($"commit rule: {environment.Database.Commit.ToString().ToLowerInvariant()}");
 
-        // Long enough for the majority to act: the orchestrator waits the profile's detection time before promoting.
-        var partitionFor = TimeSpan.FromTicks(Math.Max(MinimumPartition.Ticks, (environment.DetectionTime + TimeSpan.FromSeconds(5)).Ticks));
+        // Long enough for the majority to act by itself: the balancer's detection, and Patroni's election once the
+        // isolated leader's key has expired (ttl + loop_wait + retry_timeout at worst).
+        var majorityActs = TimeSpan.FromTicks(Math.Max(environment.DetectionTime.Ticks, environment.Database.WorstFailover.Ticks));
+        var partitionFor = TimeSpan.FromTicks(Math.Max(MinimumPartition.Ticks, (majorityActs + TimeSpan.FromSeconds(5)).Ticks));
         var loadTask = run.StartLoad(callsPerSecond: 50, duration: IsolateAt + partitionFor + TimeSpan.FromSeconds(13));
         await run.StepAsync("steady state: load before the partition", () => run.UntilAsync(IsolateAt));
         TopologyOperation? cut = null;
@@ -76,16 +77,16 @@ public sealed class SplitBrainScenario
             () => run.InjectAsync($"isolate {isolated}", async () => cut = await run.Topology.IsolateRegionAsync(isolated)));
         var partitioned = run.Offset(cut!.VerifiedAt); // every link cut: from here on nothing the isolated side acknowledges can reach the others
 
-        await run.StepAsync("observe: the majority side elects new primaries (Sentinel for Redis; the orchestrator promotes PostgreSQL after the detection time)", async () =>
+        await run.StepAsync("observe: the majority side elects new primaries by itself (Patroni once the leader key expires, Sentinel for Redis)", async () =>
         {
-            await run.UntilAsync(partition.Start + environment.DetectionTime);
-            await run.Topology.Postgres.PromoteAsync(await run.Topology.Postgres.MostAdvancedStandbyAsync());
             var majority = environment.Regions.First(region => region.Name != isolated).Name;
             await Topology.Processes.WaitStrategy.UntilAsync(async cancel => run.Topology.Redis.RegionAt(await run.Topology.Redis.MasterAccordingToAsync(majority, cancel)).Name != isolated,
-                TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(100), $"the Sentinels outside {isolated} to elect a new Redis master");
+                partitionFor, TimeSpan.FromMilliseconds(100), $"the Sentinels outside {isolated} to elect a new Redis master");
+            await Topology.Processes.WaitStrategy.UntilAsync(async cancel => (await run.Topology.Postgres.PrimaryRegionsAsync(cancel)).Any(region => region != isolated),
+                partitionFor, TimeSpan.FromMilliseconds(100), $"Patroni outside {isolated} to promote a standby");
         });
         await run.UntilAsync(partition.Start + partitionFor);
-        await run.StepAsync($"heal: restore {isolated}'s links and rejoin it as a replica region (pg_rewind, REPLICAOF)", async () =>
+        await run.StepAsync($"heal: restore {isolated}'s links and rejoin it as a replica region (Patroni rewinds it; REPLICAOF)", async () =>
         {
             await run.Topology.HealRegionAsync(isolated);
             run.EndFault(partition);

@@ -188,7 +188,9 @@ public sealed class ScenarioRun : IAsyncDisposable
     {
         if (store == WriteStore.Postgres)
         {
-            await using var connection = new NpgsqlConnection(Topology.Postgres.ConnectionStringOf(Topology.Postgres.PrimaryRegion));
+            // Whichever node the servers say is the primary now (observed, never what the harness did).
+            var primary = await Topology.Postgres.PrimaryRegionAsync(Environment.Database.WorstFailover, cancellationToken).ConfigureAwait(false);
+            await using var connection = new NpgsqlConnection(Topology.Postgres.ConnectionStringOf(primary));
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
             await using var command = new NpgsqlCommand("SELECT id FROM voxguard_writes", connection);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -408,9 +410,8 @@ public sealed class ScenarioRun : IAsyncDisposable
     {
         while (!cancellationToken.IsCancellationRequested)
         {
-            var primary = Topology.Postgres.PrimaryRegion;
-            var process = Topology.Postgres.Processes[primary];
-            if (!process.HasExited && !process.IsPaused)
+            // Asked of the servers each time: Patroni may have promoted another node since the last sample.
+            foreach (var primary in await Topology.Postgres.PrimaryRegionsAsync(cancellationToken).ConfigureAwait(false))
             {
                 try
                 {

@@ -5,14 +5,14 @@ using VoxGuard.Resilience.Topology.Local;
 namespace VoxGuard.Resilience.Cli.Commands;
 
 /// <summary>
-/// <c>fault …</c>, <c>promote</c>, <c>rejoin</c>, <c>failback</c>: the game-day operator's tools. Each sends one request through the
+/// <c>fault …</c>, <c>rejoin</c>, <c>failback</c>: the game-day operator's tools. Each sends one request through the
 /// control channel of the topology <c>./resilience up</c> serves (found in the run root, like <c>status</c>), prints what
 /// was done and when it was verified, and exits 0; a request that cannot apply (no topology up, unknown region or link,
 /// a region already down, …) changes nothing and exits 2 with one message.
 /// </summary>
 internal static class FaultCommands
 {
-    public static IEnumerable<Command> Create() => [Fault(), Promote(), Rejoin(), Failback()];
+    public static IEnumerable<Command> Create() => [Fault(), Rejoin(), Failback()];
 
     private static Command Fault()
     {
@@ -27,9 +27,6 @@ internal static class FaultCommands
         fault.Subcommands.Add(Unshape());
         return fault;
     }
-
-    private static Command Promote() =>
-        OnRegion(TopologyControlActions.Promote, "Fail over by hand: make a region the primary of both stores (PostgreSQL promoted, Redis failed over), the others following it.");
 
     private static Command Rejoin() =>
         OnRegion(TopologyControlActions.Rejoin, "Bring a crashed, killed or isolated region back as a replica region (servers restarted, stores rejoined, balancer UP).");

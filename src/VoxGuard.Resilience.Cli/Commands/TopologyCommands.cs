@@ -123,7 +123,7 @@ internal static class TopologyCommands
 
                 await using (control.ConfigureAwait(false))
                 {
-                    Console.WriteLine($"Control channel {control.Address} (./resilience fault …, promote, rejoin, failback from another shell).");
+                    Console.WriteLine($"Control channel {control.Address} (./resilience fault …, rejoin, failback from another shell).");
                     Console.WriteLine("Serving until Ctrl-C or ./resilience down (./resilience status shows the latest state).");
                     await snapshots.RefreshUntilCancelledAsync(StatusInterval,
                         failure => Console.Error.WriteLine($"Status snapshot failed (retried every second): {failure}"), cancellationToken).ConfigureAwait(false);

@@ -35,6 +35,9 @@ public sealed record EnvironmentDefinition(
     /// </summary>
     public string Yaml { get; init; } = string.Empty;
 
+    /// <summary>The database stand-in's commit rule and Patroni timings (Patroni's defaults when the file has none).</summary>
+    public DatabaseDefinition Database { get; init; } = DatabaseDefinition.PatroniDefaults;
+
     /// <summary>The one region with role primary.</summary>
     public RegionDefinition Primary => Regions.Single(region => region.IsPrimary);
 

@@ -23,6 +23,35 @@ internal static partial class EnvironmentValidator
         CheckReplication(environment.Replication, problems);
         CheckTargets(environment, names, problems);
         CheckFailback(environment.Failback, problems);
+        CheckDatabase(environment.Database, problems);
+    }
+
+    // Patroni's documented rules: ttl ≥ 20 s, loop_wait ≥ 1 s, retry_timeout ≥ 3 s, loop_wait + 2 × retry_timeout ≤ ttl;
+    // whole seconds (Patroni takes integers).
+    private static void CheckDatabase(DatabaseDefinition database, ProblemList problems)
+    {
+        foreach (var (key, value, minimum) in new[] { ("ttl", database.Ttl, 20), ("loop_wait", database.LoopWait, 1), ("retry_timeout", database.RetryTimeout, 3) })
+        {
+            if (!problems.IsReadable($"database.{key}"))
+            {
+                continue;
+            }
+
+            if (value.Ticks % TimeSpan.TicksPerSecond != 0 || value < TimeSpan.FromSeconds(minimum))
+            {
+                problems.Add($"database.{key}", $"is {DurationText.Format(value)}; Patroni needs whole seconds, at least {minimum}s");
+            }
+        }
+
+        if (database.LoopWait + (2 * database.RetryTimeout) > database.Ttl)
+        {
+            problems.Add("database.ttl", $"is {DurationText.Format(database.Ttl)}; Patroni needs loop_wait + 2 × retry_timeout ({DurationText.Format(database.LoopWait + (2 * database.RetryTimeout))}) or more");
+        }
+
+        if (problems.IsReadable("database.maximum_lag_on_failover") && database.MaximumLagOnFailoverBytes < 0)
+        {
+            problems.Add("database.maximum_lag_on_failover", $"is {database.MaximumLagOnFailoverBytes}; a number of WAL bytes, 0 or more");
+        }
     }
 
     private static void CheckName(EnvironmentDefinition environment, ProblemList problems)
@@ -110,7 +139,11 @@ internal static partial class EnvironmentValidator
             CheckAddress(problems, $"{at}.sip.address", region.Sip.Address, blockReadable ? region.AddressBlock : null);
             CheckPort(problems, $"{at}.sip.udp_port", region.Sip.UdpPort);
             CheckPort(problems, $"{at}.sip.tcp_port", region.Sip.TcpPort);
-            foreach (var (key, endpoint) in new[] { ("engine", region.Engine), ("redis", region.Redis), ("sentinel", region.Sentinel), ("postgres", region.Postgres) })
+            foreach (var (key, endpoint) in new[]
+                     {
+                         ("engine", region.Engine), ("redis", region.Redis), ("sentinel", region.Sentinel), ("postgres", region.Postgres),
+                         ("patroni", region.Patroni), ("etcd", region.Etcd), ("etcd_peer", region.EtcdPeer),
+                     })
             {
                 CheckAddress(problems, $"{at}.{key}.address", endpoint.Address, blockReadable ? region.AddressBlock : null);
                 CheckPort(problems, $"{at}.{key}.port", endpoint.Port);

@@ -9,14 +9,14 @@ namespace VoxGuard.Resilience.Topology.Environments;
 internal static class EnvironmentYamlReader
 {
     public static readonly string[] RootKeys =
-        ["name", "description", "default_profile", "regions", "balancer", "links", "replication", "targets", "failback", "profiles"];
+        ["name", "description", "default_profile", "regions", "balancer", "links", "replication", "targets", "failback", "database", "profiles"];
 
     /// <summary>What a profile may set: its description and any section of the file (lists are replaced whole).</summary>
     public static readonly string[] ProfileKeys =
-        ["description", "regions", "balancer", "links", "replication", "targets", "failback"];
+        ["description", "regions", "balancer", "links", "replication", "targets", "failback", "database"];
 
     private static readonly string[] RegionKeys =
-        ["name", "role", "address_block", "weight", "priority", "sip", "engine", "redis", "sentinel", "postgres"];
+        ["name", "role", "address_block", "weight", "priority", "sip", "engine", "redis", "sentinel", "postgres", "patroni", "etcd", "etcd_peer"];
 
     private static readonly string[] SipKeys = ["address", "udp_port", "tcp_port"];
     private static readonly string[] ServiceKeys = ["address", "port"];
@@ -34,6 +34,13 @@ internal static class EnvironmentYamlReader
         ["failover", "rpo", "rto", "traffic_split_after_primary_loss", "distribution_deviation_alert"];
 
     private static readonly string[] FailbackKeys = ["enabled", "delay", "health_threshold"];
+    private static readonly string[] DatabaseKeys = ["commit", "ttl", "loop_wait", "retry_timeout", "maximum_lag_on_failover"];
+
+    private static readonly Dictionary<string, CommitRule> CommitRules = new(StringComparer.Ordinal)
+    {
+        ["async"] = CommitRule.Async,
+        ["majority"] = CommitRule.Majority,
+    };
 
     private static readonly Dictionary<string, RegionRole> Roles = new(StringComparer.Ordinal)
     {
@@ -70,7 +77,10 @@ internal static class EnvironmentYamlReader
             Links: ReadLinks(root),
             Replication: ReadReplication(root.Section("replication", required: true, ReplicationKeys)),
             Targets: ReadTargets(root.Section("targets", required: true, TargetKeys)),
-            Failback: ReadFailback(root.Section("failback", required: true, FailbackKeys)));
+            Failback: ReadFailback(root.Section("failback", required: true, FailbackKeys)))
+        {
+            Database = ReadDatabase(root.Section("database", required: false, DatabaseKeys)),
+        };
 
     private static List<RegionDefinition> ReadRegions(YamlSection root)
     {
@@ -78,6 +88,7 @@ internal static class EnvironmentYamlReader
         foreach (var item in root.Sequence("regions", required: true) ?? [])
         {
             var region = YamlSection.FromItem(root.Problems, item, RegionKeys);
+            var postgres = ReadService(region?.Section("postgres", required: true, ServiceKeys));
             regions.Add(new RegionDefinition(
                 Name: region?.String("name", required: true) ?? string.Empty,
                 Role: region?.Choice("role", required: true, Roles) ?? RegionRole.Replica,
@@ -88,7 +99,10 @@ internal static class EnvironmentYamlReader
                 Engine: ReadService(region?.Section("engine", required: true, ServiceKeys)),
                 Redis: ReadService(region?.Section("redis", required: true, ServiceKeys)),
                 Sentinel: ReadService(region?.Section("sentinel", required: true, ServiceKeys)),
-                Postgres: ReadService(region?.Section("postgres", required: true, ServiceKeys))));
+                Postgres: postgres,
+                Patroni: ReadService(region?.Section("patroni", required: false, ServiceKeys), postgres.Address, RegionDefinition.DefaultPatroniPort),
+                Etcd: ReadService(region?.Section("etcd", required: false, ServiceKeys), postgres.Address, RegionDefinition.DefaultEtcdPort),
+                EtcdPeer: ReadService(region?.Section("etcd_peer", required: false, ServiceKeys), postgres.Address, RegionDefinition.DefaultEtcdPeerPort)));
         }
 
         return regions;
@@ -102,6 +116,13 @@ internal static class EnvironmentYamlReader
 
     private static ServiceEndpoint ReadService(YamlSection? service) =>
         new(service?.Address("address", required: true) ?? NoAddress, service?.Int("port", required: true) ?? 0);
+
+    // An optional service: where the file names none, it sits on the database host (the PostgreSQL address) at its
+    // program's own default port, as Patroni and etcd do on a YugabyteDB-like node.
+    private static ServiceEndpoint ReadService(YamlSection? service, IPAddress host, int defaultPort) =>
+        service is null
+            ? new(host, defaultPort)
+            : new(service.Address("address", required: false) ?? host, service.Int("port", required: false) ?? defaultPort);
 
     private static BalancerDefinition ReadBalancer(YamlSection? balancer)
     {
@@ -160,6 +181,19 @@ internal static class EnvironmentYamlReader
             Rto: targets?.Duration("rto", required: true) ?? TimeSpan.Zero,
             TrafficSplitAfterPrimaryLoss: split,
             DistributionDeviationAlertPercent: targets?.Number("distribution_deviation_alert", required: true) ?? 0);
+    }
+
+    private static DatabaseDefinition ReadDatabase(YamlSection? database)
+    {
+        var defaults = DatabaseDefinition.PatroniDefaults;
+        return database is null
+            ? defaults
+            : new DatabaseDefinition(
+                database.Choice("commit", required: false, CommitRules) ?? defaults.Commit,
+                database.Duration("ttl", required: false) ?? defaults.Ttl,
+                database.Duration("loop_wait", required: false) ?? defaults.LoopWait,
+                database.Duration("retry_timeout", required: false) ?? defaults.RetryTimeout,
+                database.Int("maximum_lag_on_failover", required: false) ?? defaults.MaximumLagOnFailoverBytes);
     }
 
     private static FailbackDefinition ReadFailback(YamlSection? failback) =>

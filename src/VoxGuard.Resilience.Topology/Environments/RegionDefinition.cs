@@ -26,6 +26,9 @@ public enum RegionRole
 /// <param name="Redis">Redis standing in for DragonflyDB.</param>
 /// <param name="Sentinel">The Redis Sentinel watching the data tier.</param>
 /// <param name="Postgres">PostgreSQL standing in for YugabyteDB.</param>
+/// <param name="Patroni">Patroni's REST API, the orchestrator of the region's PostgreSQL.</param>
+/// <param name="Etcd">The region's etcd member: where clients (Patroni) reach it.</param>
+/// <param name="EtcdPeer">The region's etcd member: where the other members reach it (Raft).</param>
 public sealed record RegionDefinition(
     string Name,
     RegionRole Role,
@@ -36,8 +39,20 @@ public sealed record RegionDefinition(
     ServiceEndpoint Engine,
     ServiceEndpoint Redis,
     ServiceEndpoint Sentinel,
-    ServiceEndpoint Postgres)
+    ServiceEndpoint Postgres,
+    ServiceEndpoint Patroni,
+    ServiceEndpoint Etcd,
+    ServiceEndpoint EtcdPeer)
 {
+    /// <summary>Patroni's REST API port when the file names none (Patroni's own default), on the PostgreSQL address.</summary>
+    public const int DefaultPatroniPort = 8008;
+
+    /// <summary>etcd's client port when the file names none (etcd's own default), on the PostgreSQL address.</summary>
+    public const int DefaultEtcdPort = 2379;
+
+    /// <summary>etcd's peer port when the file names none (etcd's own default), on the PostgreSQL address.</summary>
+    public const int DefaultEtcdPeerPort = 2380;
+
     public bool IsPrimary => Role == RegionRole.Primary;
 
     /// <summary>The TCP endpoint of a service (SIP: its TCP port).</summary>
@@ -48,6 +63,9 @@ public sealed record RegionDefinition(
         RegionService.Redis => Redis.EndPoint,
         RegionService.Sentinel => Sentinel.EndPoint,
         RegionService.Postgres => Postgres.EndPoint,
+        RegionService.Patroni => Patroni.EndPoint,
+        RegionService.Etcd => Etcd.EndPoint,
+        RegionService.EtcdPeer => EtcdPeer.EndPoint,
         _ => throw new ArgumentOutOfRangeException(nameof(service), service, "Unknown region service."),
     };
 
@@ -60,5 +78,8 @@ public sealed record RegionDefinition(
         new(RegionService.Redis, TransportProtocol.Tcp, Redis.EndPoint),
         new(RegionService.Sentinel, TransportProtocol.Tcp, Sentinel.EndPoint),
         new(RegionService.Postgres, TransportProtocol.Tcp, Postgres.EndPoint),
+        new(RegionService.Patroni, TransportProtocol.Tcp, Patroni.EndPoint),
+        new(RegionService.Etcd, TransportProtocol.Tcp, Etcd.EndPoint),
+        new(RegionService.EtcdPeer, TransportProtocol.Tcp, EtcdPeer.EndPoint),
     ];
 }

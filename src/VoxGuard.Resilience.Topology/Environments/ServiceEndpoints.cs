@@ -10,6 +10,15 @@ public enum RegionService
     Redis,
     Sentinel,
     Postgres,
+
+    /// <summary>Patroni's REST API beside the region's PostgreSQL (health endpoints, switchover, leader race).</summary>
+    Patroni,
+
+    /// <summary>The region's etcd member, client side (Patroni's distributed configuration store).</summary>
+    Etcd,
+
+    /// <summary>The region's etcd member, peer side (Raft between members).</summary>
+    EtcdPeer,
 }
 
 /// <summary>A transport a socket is bound for; UDP and TCP may share a port.</summary>
@@ -24,9 +33,10 @@ public static class RegionServices
 {
     /// <summary>Every service, in the order links are expanded.</summary>
     public static IReadOnlyList<RegionService> All { get; } =
-        [RegionService.Sip, RegionService.Engine, RegionService.Redis, RegionService.Sentinel, RegionService.Postgres];
+        [RegionService.Sip, RegionService.Engine, RegionService.Redis, RegionService.Sentinel, RegionService.Postgres,
+         RegionService.Patroni, RegionService.Etcd, RegionService.EtcdPeer];
 
-    /// <summary>The suffix of the link carrying this service: sip, engine, redis, sentinel, pg.</summary>
+    /// <summary>The suffix of the link carrying this service: sip, engine, redis, sentinel, pg, patroni, etcd, etcd-peer.</summary>
     public static string LinkSuffix(this RegionService service) => service switch
     {
         RegionService.Sip => "sip",
@@ -34,13 +44,17 @@ public static class RegionServices
         RegionService.Redis => "redis",
         RegionService.Sentinel => "sentinel",
         RegionService.Postgres => "pg",
+        RegionService.Patroni => "patroni",
+        RegionService.Etcd => "etcd",
+        RegionService.EtcdPeer => "etcd-peer",
         _ => throw new ArgumentOutOfRangeException(nameof(service), service, "Unknown region service."),
     };
 
-    /// <summary>The key of this service in a region of the YAML file: sip, engine, redis, sentinel, postgres.</summary>
+    /// <summary>The key of this service in a region of the YAML file: sip, engine, redis, sentinel, postgres, patroni, etcd, etcd_peer.</summary>
     public static string YamlKey(this RegionService service) => service switch
     {
         RegionService.Postgres => "postgres",
+        RegionService.EtcdPeer => "etcd_peer",
         _ => service.LinkSuffix(),
     };
 

@@ -14,8 +14,9 @@ namespace VoxGuard.Resilience.Topology.Local;
 
 /// <summary>
 /// The whole miniature deployment of one environment on this machine: the link server with every inter-region link,
-/// the switchboard, PostgreSQL, Redis with Sentinels, and the SIP side (engines, a Kamailio per region, the global
-/// balancer) — and the operations scenarios inject faults and recover with. Every operation returns once the state it
+/// the switchboard, PostgreSQL under Patroni with its etcd, Redis with Sentinels, and the SIP side (engines, a Kamailio per region, the global
+/// balancer) — and the operations scenarios inject faults with, and the documented recovery procedure (rejoin, failback).
+/// Failover itself is the topology's own: the balancer's checks, Sentinel and Patroni. Every operation returns once the state it
 /// promised is verified, with timestamps on the run's one clock.
 /// </summary>
 /// <remarks>
@@ -124,6 +125,12 @@ public sealed class LocalTopology : IAsyncDisposable
             var redisStart = RedisTier.StartAsync(environment, run, cancellationToken);
             await Task.WhenAll(postgresStart, redisStart).ConfigureAwait(false);
             postgres = postgresStart.Result;
+            if (environment.Database.Commit == CommitRule.Majority)
+            {
+                // The same rule for the cache: a Redis master acknowledges a write only with a replica in sync (≤ 1 s behind).
+                await redisStart.Result.RequireReplicasForWritesAsync(1, TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+            }
+
             steps.Add(TopologyOperation.Since("PostgreSQL and Redis replicating, Sentinels agreeing", step));
             options.Progress?.Invoke(steps[^1]);
 
@@ -163,14 +170,17 @@ public sealed class LocalTopology : IAsyncDisposable
         }
     }
 
-    /// <summary>Every server of a region: proxy, engine, Redis, Sentinel, PostgreSQL (the latest process of each).</summary>
+    /// <summary>
+    /// Every server process of a region the harness started: proxy, engine, Redis, Sentinel, Patroni and the etcd member
+    /// (the latest process of each). PostgreSQL itself runs under Patroni, outside these; <see cref="PostgresTier"/> reaches it.
+    /// </summary>
     public IReadOnlyList<ManagedProcess> ProcessesOf(string region)
     {
         var name = Environment.Region(region).Name;
-        return [Sip.Proxies[name], Sip.Engines[name], Redis.Processes[name], Redis.Sentinels[name], Postgres.Processes[name]];
+        return [Sip.Proxies[name], Sip.Engines[name], Redis.Processes[name], Redis.Sentinels[name], Postgres.Processes[name], Postgres.Etcd.Members[name]];
     }
 
-    /// <summary>The process of one node: <paramref name="node"/> is sip, engine, redis, sentinel or postgres.</summary>
+    /// <summary>The process of one node: sip, engine, redis, sentinel, postgres (its Patroni) or etcd.</summary>
     public ManagedProcess NodeProcess(string region, RegionNode node)
     {
         var name = Environment.Region(region).Name;
@@ -181,28 +191,34 @@ public sealed class LocalTopology : IAsyncDisposable
             RegionNode.Redis => Redis.Processes[name],
             RegionNode.Sentinel => Redis.Sentinels[name],
             RegionNode.Postgres => Postgres.Processes[name],
+            RegionNode.Etcd => Postgres.Etcd.Members[name],
             _ => throw new ArgumentOutOfRangeException(nameof(node), node, "Unknown node."),
         };
     }
 
-    /// <summary>Hard loss of a region: SIGKILL to every process group of it at once; verified when all have exited.</summary>
+    /// <summary>
+    /// Loss of a region with its network: every link of it cut and every process of it SIGKILLed together, so bytes a
+    /// link had not yet delivered are lost with the region. Verified when the links are cut and every process has exited.
+    /// </summary>
     public async Task<TopologyOperation> KillRegionAsync(string region, CancellationToken cancellationToken = default)
     {
+        var name = Environment.Region(region).Name;
         var started = Stopwatch.GetTimestamp();
-        await Task.WhenAll(ProcessesOf(region).Select(process => process.KillAsync(cancellationToken))).ConfigureAwait(false);
-        return TopologyOperation.Since($"kill every process of {region}", started);
+        await Task.WhenAll(Links.IsolateAsync(name, IsolationMode.Cut, cancellationToken), CrashProcessesAsync(name, cancellationToken)).ConfigureAwait(false);
+        return TopologyOperation.Since($"lose {name}: every link cut, every process SIGKILLed", started);
     }
 
-    /// <summary>
-    /// Crash of a region's servers with its network intact: SIGKILL to every process group of it at once; verified when
-    /// all have exited. (<see cref="KillRegionAsync"/> is the loss of the whole region.)
-    /// </summary>
+    /// <summary>A crash of every process of a region, its network intact: SIGKILL to all at once; verified when all have exited.</summary>
     public async Task<TopologyOperation> CrashRegionAsync(string region, CancellationToken cancellationToken = default)
     {
+        var name = Environment.Region(region).Name;
         var started = Stopwatch.GetTimestamp();
-        await Task.WhenAll(ProcessesOf(region).Select(process => process.KillAsync(cancellationToken))).ConfigureAwait(false);
-        return TopologyOperation.Since($"crash every process of {region} (network intact)", started);
+        await CrashProcessesAsync(name, cancellationToken).ConfigureAwait(false);
+        return TopologyOperation.Since($"crash every process of {name} (network intact)", started);
     }
+
+    private Task CrashProcessesAsync(string region, CancellationToken cancellationToken) =>
+        Task.WhenAll(ProcessesOf(region).Select(process => process.KillAsync(cancellationToken)).Append(Postgres.KillRegionAsync(region, cancellationToken)));
 
     /// <summary>Cuts (or blackholes) every link of a region; its own clients still reach it.</summary>
     public async Task<TopologyOperation> IsolateRegionAsync(string region, IsolationMode mode = IsolationMode.Cut, CancellationToken cancellationToken = default) =>
@@ -258,7 +274,15 @@ public sealed class LocalTopology : IAsyncDisposable
     public async Task<TopologyOperation> PauseNodeAsync(string region, RegionNode node, CancellationToken cancellationToken = default)
     {
         var started = Stopwatch.GetTimestamp();
-        await NodeProcess(region, node).PauseAsync(cancellationToken).ConfigureAwait(false);
+        if (node == RegionNode.Postgres)
+        {
+            await Postgres.SetNodeFrozenAsync(region, frozen: true, cancellationToken).ConfigureAwait(false); // Patroni and PostgreSQL
+        }
+        else
+        {
+            await NodeProcess(region, node).PauseAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         return TopologyOperation.Since($"pause {region}'s {node.ToString().ToLowerInvariant()}", started);
     }
 
@@ -266,7 +290,15 @@ public sealed class LocalTopology : IAsyncDisposable
     public async Task<TopologyOperation> ResumeNodeAsync(string region, RegionNode node, CancellationToken cancellationToken = default)
     {
         var started = Stopwatch.GetTimestamp();
-        await NodeProcess(region, node).ResumeAsync(cancellationToken).ConfigureAwait(false);
+        if (node == RegionNode.Postgres)
+        {
+            await Postgres.SetNodeFrozenAsync(region, frozen: false, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await NodeProcess(region, node).ResumeAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         return TopologyOperation.Since($"resume {region}'s {node.ToString().ToLowerInvariant()}", started);
     }
 
@@ -278,6 +310,7 @@ public sealed class LocalTopology : IAsyncDisposable
     {
         var started = Stopwatch.GetTimestamp();
         await Task.WhenAll(ProcessesOf(region).Where(process => !process.HasExited).Select(process => process.PauseAsync(cancellationToken))).ConfigureAwait(false);
+        await Postgres.SetNodeFrozenAsync(region, frozen: true, cancellationToken).ConfigureAwait(false); // PostgreSQL lives outside Patroni's group
         return TopologyOperation.Since($"pause every process of {region} (SIGSTOP)", started);
     }
 
@@ -285,30 +318,21 @@ public sealed class LocalTopology : IAsyncDisposable
     public async Task<TopologyOperation> ResumeRegionAsync(string region, CancellationToken cancellationToken = default)
     {
         var started = Stopwatch.GetTimestamp();
+        await Postgres.SetNodeFrozenAsync(region, frozen: false, cancellationToken).ConfigureAwait(false);
         await Task.WhenAll(ProcessesOf(region).Where(process => process.IsPaused).Select(process => process.ResumeAsync(cancellationToken))).ConfigureAwait(false);
         return TopologyOperation.Since($"resume every process of {region} (SIGCONT)", started);
     }
 
     /// <summary>
-    /// Makes <paramref name="region"/> the primary of both stores: PostgreSQL promoted (the other standbys follow),
-    /// Redis failed over through the Sentinels. Returns each store's operation.
-    /// </summary>
-    public async Task<IReadOnlyList<TopologyOperation>> PromoteAsync(string region, CancellationToken cancellationToken = default)
-    {
-        var postgres = Postgres.PromoteAsync(region, cancellationToken);
-        var redis = Redis.FailoverToAsync(region, cancellationToken);
-        return await Task.WhenAll(postgres, redis).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// Brings a failed or isolated region back as a replica region: its SIP proxy and engine restarted if down, its
-    /// PostgreSQL rewound into a standby of the current primary, its Redis (and Sentinel) a replica of the current
+    /// Brings a lost or isolated region back as a replica region (the first step of the documented recovery): its links
+    /// restored, its SIP proxy and engine restarted if down, its etcd member and Patroni started again if down (Patroni
+    /// rewinds PostgreSQL into a standby of the current primary), its Redis (and Sentinel) a replica of the current
     /// master, and the balancer reporting it up again.
     /// </summary>
     public async Task<IReadOnlyList<TopologyOperation>> RejoinRegionAsync(string region, CancellationToken cancellationToken = default)
     {
         var name = Environment.Region(region).Name;
-        var steps = new List<TopologyOperation>();
+        var steps = new List<TopologyOperation> { await HealRegionAsync(name, cancellationToken).ConfigureAwait(false) };
         var started = Stopwatch.GetTimestamp();
         if (Sip.Engines[name].HasExited)
         {
@@ -323,7 +347,7 @@ public sealed class LocalTopology : IAsyncDisposable
         await Sip.WaitUntilStateAsync(name, BalancerServerStatus.Up, BalancerTimeout, cancellationToken).ConfigureAwait(false);
         steps.Add(TopologyOperation.Since($"{name}'s SIP proxy and engine up, balancer reports it UP", started));
         steps.AddRange(await Task.WhenAll(
-            Postgres.RejoinAsStandbyAsync(name, cancellationToken),
+            Postgres.RejoinAsync(name, cancellationToken),
             Redis.RejoinAsReplicaAsync(name, cancellationToken)).ConfigureAwait(false));
         return steps;
     }
@@ -342,7 +366,7 @@ public sealed class LocalTopology : IAsyncDisposable
             steps.AddRange(await RejoinRegionAsync(target.Name, cancellationToken).ConfigureAwait(false));
         }
 
-        if (Postgres.PrimaryRegion != target.Name)
+        if (await Postgres.PrimaryRegionAsync(BalancerTimeout, cancellationToken).ConfigureAwait(false) != target.Name)
         {
             steps.Add(await Postgres.SwitchoverToAsync(target.Name, cancellationToken).ConfigureAwait(false));
         }
@@ -493,8 +517,11 @@ public enum RegionNode
     /// <summary>The region's Sentinel.</summary>
     Sentinel,
 
-    /// <summary>The PostgreSQL node.</summary>
+    /// <summary>The PostgreSQL node (its Patroni; pausing it freezes PostgreSQL too).</summary>
     Postgres,
+
+    /// <summary>The region's etcd member.</summary>
+    Etcd,
 }
 
 /// <summary>How to start a <see cref="LocalTopology"/>.</summary>

@@ -30,8 +30,6 @@ public static class TopologyControlActions
     /// <summary>The toxics <see cref="Shape"/> added removed: <see cref="LocalTopology.UnshapeLinkAsync"/>.</summary>
     public const string Unshape = "unshape";
 
-    /// <summary>A region made the primary of both stores (manual failover): <see cref="LocalTopology.PromoteAsync"/>.</summary>
-    public const string Promote = "promote";
 
     /// <summary>A failed or isolated region back as a replica region: <see cref="LocalTopology.RejoinRegionAsync"/>.</summary>
     public const string Rejoin = "rejoin";
@@ -40,10 +38,10 @@ public static class TopologyControlActions
     public const string Failback = "failback";
 
     /// <summary>Every action, in the order the help lists them.</summary>
-    public static IReadOnlyList<string> All { get; } = [Kill, Crash, Isolate, Heal, Pause, Resume, Shape, Unshape, Promote, Rejoin, Failback];
+    public static IReadOnlyList<string> All { get; } = [Kill, Crash, Isolate, Heal, Pause, Resume, Shape, Unshape, Rejoin, Failback];
 
     /// <summary>The actions that name one region.</summary>
-    public static IReadOnlyList<string> OnRegion { get; } = [Kill, Crash, Isolate, Heal, Pause, Resume, Promote, Rejoin];
+    public static IReadOnlyList<string> OnRegion { get; } = [Kill, Crash, Isolate, Heal, Pause, Resume, Rejoin];
 }
 
 /// <summary>
@@ -69,7 +67,7 @@ public sealed record TopologyControlRequest(string Action)
     /// <summary>The isolation mode <see cref="Mode"/> names (cut when unset).</summary>
     public IsolationMode IsolationMode => string.Equals(Mode, "blackhole", StringComparison.Ordinal) ? IsolationMode.Blackhole : IsolationMode.Cut;
 
-    /// <summary>A request acting on one region (kill, crash, heal, pause, resume, promote, rejoin).</summary>
+    /// <summary>A request acting on one region (kill, crash, heal, pause, resume, rejoin).</summary>
     public static TopologyControlRequest OnRegion(string action, string region) => new(action) { Region = region };
 
     /// <summary>Cut or blackhole every link of <paramref name="region"/>.</summary>

@@ -242,9 +242,6 @@ public sealed class TopologyControlServer : IAsyncDisposable
             case TopologyControlActions.Unshape:
                 done.Add(await topology.UnshapeLinkAsync(KnownLink(request.Link!), cancellationToken).ConfigureAwait(false));
                 return [];
-            case TopologyControlActions.Promote:
-                done.AddRange(await topology.PromoteAsync(RunningRegion(request), cancellationToken).ConfigureAwait(false));
-                return [];
             case TopologyControlActions.Rejoin:
                 done.AddRange(await topology.RejoinRegionAsync(KnownRegion(request.Region!), cancellationToken).ConfigureAwait(false));
                 return [];
@@ -270,7 +267,7 @@ public sealed class TopologyControlServer : IAsyncDisposable
         {
             throw new RequestRefusedException(
                 $"{region} is already down: every process of it has exited. Nothing was done. Bring it back with ./resilience rejoin {region} " +
-                "(as a replica; if it held the primaries, ./resilience promote <another region> first; ./resilience failback returns them to the primary region).");
+                "(as a replica, once the topology has failed over by itself; ./resilience failback returns the primaries to the primary region).");
         }
 
         return region;

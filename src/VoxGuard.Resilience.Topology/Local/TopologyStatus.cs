@@ -8,7 +8,7 @@ namespace VoxGuard.Resilience.Topology.Local;
 
 /// <summary>One server in the status table.</summary>
 /// <param name="Region">Its region, or "global" for the balancer.</param>
-/// <param name="Node">sip, engine, redis, sentinel, postgres or balancer.</param>
+/// <param name="Node">sip, engine, redis, sentinel, postgres, patroni, etcd or balancer.</param>
 /// <param name="Role">What it is doing: primary/standby, master/replica, proxy, …</param>
 /// <param name="Health">running, paused or down, and what its peers think of it (balancer check, master link).</param>
 /// <param name="Replication">Replication position and lag, or whom a Sentinel names as master.</param>
@@ -50,6 +50,11 @@ public sealed record TopologyStatus(string Environment, string? Profile, DateTim
             rows.Add(new NodeStatusRow(name, "postgres", node.Role is "primary" or "standby" ? node.Role : "-",
                 node.Role is "primary" or "standby" ? node.Upstream is null ? "running" : $"running, from {node.Upstream}" : node.Role,
                 Position("lsn", node.Lsn, node.LagBytes)));
+            rows.Add(new NodeStatusRow(name, "patroni", node.Patroni?.Role switch { null => "-", "master" or "primary" => "leader", var role => role },
+                node.Patroni is null ? "down or silent" : node.Patroni.State,
+                node.Patroni is null ? "-" : string.Create(CultureInfo.InvariantCulture, $"timeline {node.Patroni.Timeline?.ToString(CultureInfo.InvariantCulture) ?? "-"}{(node.Patroni.Paused ? ", maintenance mode" : string.Empty)}")));
+            rows.Add(new NodeStatusRow(name, "etcd", "member", node.Etcd ?? "-",
+                string.Create(CultureInfo.InvariantCulture, $"quorum: {postgres.Count(each => each.Etcd == "healthy")}/{postgres.Count} members healthy")));
         }
 
         rows.Add(new NodeStatusRow("global", "balancer",

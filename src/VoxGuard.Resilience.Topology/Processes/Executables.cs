@@ -9,7 +9,13 @@ internal static class Executables
     /// <summary>Switches to an unprivileged user and execs, keeping the PID (runuser would fork).</summary>
     public const string Setpriv = "setpriv";
 
-    /// <summary>The Debian package of setsid and setpriv.</summary>
+    /// <summary>Gives a server a mount namespace of its own (for its own /etc/hosts), keeping the PID.</summary>
+    public const string Unshare = "unshare";
+
+    /// <summary>The shell that bind-mounts the hosts file inside the new namespace, then execs.</summary>
+    public const string Shell = "/bin/sh";
+
+    /// <summary>The Debian package of setsid, setpriv and unshare.</summary>
     public const string WrapperPackage = "util-linux";
 
     // Servers live in sbin; a non-root PATH often lacks it.

@@ -66,6 +66,14 @@ public sealed class ProcessSpec
     public string? RunAsUser { get; init; }
 
     /// <summary>
+    /// A file the server sees as its /etc/hosts, in a mount namespace of its own (<c>unshare --mount</c>, then a bind
+    /// mount; both exec, so the PID is kept; its children inherit the view). Names such as <c>pg-lagos</c> then resolve,
+    /// for this server only, to the address its region reaches Lagos at — the way one name means one thing per region.
+    /// Needs a root harness. Null (the default) leaves the machine's /etc/hosts.
+    /// </summary>
+    public string? HostsFile { get; init; }
+
+    /// <summary>
     /// Checks before anything starts that every executable is installed (and setpriv where a spec runs as another
     /// user); throws one <see cref="ServerProcessException"/> naming every missing one and the packages to install.
     /// </summary>
@@ -83,6 +91,11 @@ public sealed class ProcessSpec
             if (spec.RunAsUser is not null && Executables.Resolve(Executables.Setpriv) is null)
             {
                 missing.Add(new MissingExecutable(spec.Name, Executables.Setpriv, Executables.WrapperPackage));
+            }
+
+            if (spec.HostsFile is not null && Executables.Resolve(Executables.Unshare) is null)
+            {
+                missing.Add(new MissingExecutable(spec.Name, Executables.Unshare, Executables.WrapperPackage));
             }
         }
 
@@ -117,6 +130,11 @@ public sealed class ProcessSpec
         if (WorkingDirectory is not null && !Path.IsPathRooted(WorkingDirectory))
         {
             problems.Add($"working directory '{WorkingDirectory}' must be an absolute path");
+        }
+
+        if (HostsFile is not null && !Path.IsPathRooted(HostsFile))
+        {
+            problems.Add($"hosts file '{HostsFile}' must be an absolute path");
         }
 
         if (RunAsUser is not null && (RunAsUser.Length == 0 || !RunAsUser.All(IsNameCharacter)))

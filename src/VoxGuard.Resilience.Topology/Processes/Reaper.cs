@@ -78,6 +78,8 @@ public static class Reaper
 
             if (complete)
             {
+                // Servers that left their group (PostgreSQL under Patroni) are found by their PID files before the directory goes.
+                DetachedServer.KillEveryOneUnder(directory);
                 reaped.Add(runId);
                 toRemove.Add(directory);
             }

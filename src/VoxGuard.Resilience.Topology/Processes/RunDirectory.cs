@@ -323,6 +323,8 @@ public sealed class RunDirectory : IDisposable, IAsyncDisposable
 
     private void RemoveDirectory(List<Exception> failures)
     {
+        // A server that left its process group (PostgreSQL under Patroni) is found only by its PID file in here.
+        DetachedServer.KillEveryOneUnder(Path);
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -383,6 +385,22 @@ public sealed class RunDirectory : IDisposable, IAsyncDisposable
 
         var commandLine = new List<string> { setsid! };
         var wrappers = new HashSet<string>(StringComparer.Ordinal) { Executables.RealPath(setsid!) };
+        if (spec.HostsFile is { } hosts)
+        {
+            var unshare = Executables.Resolve(Executables.Unshare)
+                ?? throw ServerProcessException.NotInstalled([new MissingExecutable(spec.Name, Executables.Unshare, Executables.WrapperPackage)]);
+            if (!Signals.IsRoot)
+            {
+                throw ServerProcessException.NotRoot(spec);
+            }
+
+            // Private propagation: the bind mount stays inside this server's namespace.
+            commandLine.AddRange([unshare, "--mount", "--propagation", "private", "--",
+                Executables.Shell, "-c", "mount --bind \"$0\" /etc/hosts && exec \"$@\"", hosts]);
+            wrappers.Add(Executables.RealPath(unshare));
+            wrappers.Add(Executables.RealPath(Executables.Shell));
+        }
+
         if (spec.RunAsUser is { } user)
         {
             var group = Executables.PrimaryGroup(user) ?? throw ServerProcessException.NoSuchUser(spec);

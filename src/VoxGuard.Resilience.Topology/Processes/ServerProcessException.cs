@@ -59,7 +59,7 @@ public sealed class ServerProcessException : Exception
             spec.Name, spec.Executable);
 
     internal static ServerProcessException NotRoot(ProcessSpec spec) =>
-        new($"Cannot start {spec.Name} as user {spec.RunAsUser}: switching users (setpriv) needs a root harness. "
+        new($"Cannot start {spec.Name}{(spec.RunAsUser is null ? string.Empty : $" as user {spec.RunAsUser}")}: switching users (setpriv) and a server's own /etc/hosts (unshare) need a root harness. "
             + "Run the harness as root (sudo ./resilience …).", spec.Name, spec.Executable);
 
     internal static ServerProcessException AlreadyRunning(ManagedProcess running) =>

@@ -16,7 +16,6 @@ public sealed class TopologyControlRequestTests
     [TestCase("heal")]
     [TestCase("pause")]
     [TestCase("resume")]
-    [TestCase("promote")]
     [TestCase("rejoin")]
     public void A_region_action_with_a_region_is_valid(string action) =>
         Assert.DoesNotThrow(() => TopologyControlRequest.OnRegion(action, "abuja").Validate());
@@ -41,7 +40,7 @@ public sealed class TopologyControlRequestTests
         Assert.That(error.Message, Is.EqualTo("Invalid pause request: pause needs a region; pause takes no link; pause takes no mode."));
     }
 
-    [TestCase("explode", "abuja", null, "unknown action 'explode' (known: kill, crash, isolate, heal, pause, resume, shape, unshape, promote, rejoin, failback)")]
+    [TestCase("explode", "abuja", null, "unknown action 'explode' (known: kill, crash, isolate, heal, pause, resume, shape, unshape, rejoin, failback)")]
     [TestCase("kill", " ", null, "kill needs a region")]
     [TestCase("isolate", "lagos", "sideways", "mode 'sideways' must be cut or blackhole")]
     [TestCase("shape", null, null, "shape needs a link; shape needs at least one toxic")]

@@ -50,6 +50,7 @@ internal static class TinyEnvironment
         "    balancer:",
         "      health_check: { interval: 500ms, timeout: 500ms, rise: 2, fall: 3 }",
         "    failback: { delay: 5s }",
+        "    database: { ttl: 20s, loop_wait: 1s, retry_timeout: 3s }",
         string.Empty,
     ]);
 

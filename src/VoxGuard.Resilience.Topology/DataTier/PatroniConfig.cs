@@ -1,0 +1,107 @@
+using System.Globalization;
+using System.Text;
+using VoxGuard.Resilience.Topology.Environments;
+
+namespace VoxGuard.Resilience.Topology.DataTier;
+
+/// <summary>
+/// The patroni.yml of one region's node: the cluster-wide settings Patroni writes into etcd at bootstrap (timings,
+/// commit rule, PostgreSQL parameters) and the node's own (addresses, directories). Addresses other nodes dial are
+/// <see cref="RegionHosts"/> names, so they resolve through the links in every other region.
+/// </summary>
+public static class PatroniConfig
+{
+    /// <summary>The Patroni cluster's name (its scope in etcd).</summary>
+    public const string Scope = "voxguard";
+
+    /// <summary>The patroni.yml text for <paramref name="region"/>'s node.</summary>
+    /// <param name="environment">The environment (its <see cref="EnvironmentDefinition.Database"/> gives the timings and commit rule).</param>
+    /// <param name="region">The node's region.</param>
+    /// <param name="dataDirectory">The node's PGDATA (empty until Patroni bootstraps or clones it).</param>
+    /// <param name="socketDirectory">The node's unix socket directory (every node listens on the same port).</param>
+    /// <param name="pgpass">Where Patroni may write its .pgpass.</param>
+    public static string For(EnvironmentDefinition environment, RegionDefinition region, string dataDirectory, string socketDirectory, string pgpass)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        ArgumentNullException.ThrowIfNull(region);
+        var database = environment.Database;
+        var majority = database.Commit == CommitRule.Majority;
+        var etcdHosts = new[] { region }.Concat(environment.Regions.Where(each => each.Name != region.Name))
+            .Select(each => $"{RegionHosts.Etcd(each.Name)}:{each.Etcd.Port}");
+        var culture = CultureInfo.InvariantCulture;
+        var text = new StringBuilder();
+        text.AppendLine(culture, $"# Written by VoxGuard.Resilience for {region.Name}'s node (environment {environment.Name}).");
+        text.AppendLine(culture, $"scope: {Scope}");
+        text.AppendLine(culture, $"name: {region.Name}");
+        text.AppendLine("log:");
+        text.AppendLine("  level: INFO");
+        text.AppendLine("restapi:");
+        text.AppendLine(culture, $"  listen: {region.Patroni.EndPoint}");
+        text.AppendLine(culture, $"  connect_address: {RegionHosts.Patroni(region.Name)}:{region.Patroni.Port}");
+        text.AppendLine("etcd3:");
+        text.AppendLine(culture, $"  hosts: [{string.Join(", ", etcdHosts)}]");
+        text.AppendLine("bootstrap:");
+        text.AppendLine("  dcs:");
+        text.AppendLine(culture, $"    ttl: {(int)database.Ttl.TotalSeconds}");
+        text.AppendLine(culture, $"    loop_wait: {(int)database.LoopWait.TotalSeconds}");
+        text.AppendLine(culture, $"    retry_timeout: {(int)database.RetryTimeout.TotalSeconds}");
+        text.AppendLine(culture, $"    maximum_lag_on_failover: {database.MaximumLagOnFailoverBytes}");
+        // majority: a commit waits for a standby (in another region: one node per region); strict, so a primary with no
+        // standby reachable acknowledges nothing rather than falling back to local commits.
+        text.AppendLine(culture, $"    synchronous_mode: {(majority ? "true" : "false")}");
+        text.AppendLine(culture, $"    synchronous_mode_strict: {(majority ? "true" : "false")}");
+        text.AppendLine("    postgresql:");
+        text.AppendLine("      use_pg_rewind: true");
+        text.AppendLine("      use_slots: true");
+        text.AppendLine("      remove_data_directory_on_rewind_failure: true");
+        text.AppendLine("      remove_data_directory_on_diverged_timelines: true");
+        text.AppendLine("      parameters:");
+        foreach (var (name, value) in ClusterParameters)
+        {
+            text.AppendLine(culture, $"        {name}: {value}");
+        }
+
+        text.AppendLine("  initdb:");
+        text.AppendLine("    - encoding: UTF8");
+        text.AppendLine("    - locale: C");
+        text.AppendLine("    - no-sync");
+        text.AppendLine("postgresql:");
+        text.AppendLine(culture, $"  listen: {region.Postgres.EndPoint}");
+        text.AppendLine(culture, $"  connect_address: {RegionHosts.Postgres(region.Name)}:{region.Postgres.Port}");
+        text.AppendLine(culture, $"  data_dir: {dataDirectory}");
+        text.AppendLine("  bin_dir: /usr/lib/postgresql/15/bin");
+        text.AppendLine(culture, $"  pgpass: {pgpass}");
+        text.AppendLine("  authentication:");
+        text.AppendLine(culture, $"    superuser: {{ username: {PostgresTier.User} }}");
+        text.AppendLine(culture, $"    replication: {{ username: {PostgresTier.User} }}");
+        text.AppendLine(culture, $"    rewind: {{ username: {PostgresTier.User} }}");
+        text.AppendLine("  basebackup:");
+        text.AppendLine("    - checkpoint: fast");
+        text.AppendLine("  parameters:");
+        text.AppendLine(culture, $"    unix_socket_directories: '{socketDirectory}'");
+        text.AppendLine("  pg_hba:");
+        text.AppendLine("    - local all all trust");
+        text.AppendLine("    - host all all 127.0.0.0/8 trust");
+        text.AppendLine("    - host replication all 127.0.0.0/8 trust");
+        return text.ToString();
+    }
+
+    // What every node runs with (Patroni keeps them in etcd). fsync off: the data lives on tmpfs and a region loss
+    // kills processes, never the machine, so durability against power loss would only cost time.
+    private static readonly (string Name, string Value)[] ClusterParameters =
+    [
+        ("wal_level", "replica"),
+        ("hot_standby", "'on'"),
+        ("wal_log_hints", "'on'"),
+        ("max_connections", "100"),
+        ("max_wal_senders", "10"),
+        ("max_replication_slots", "10"),
+        ("wal_keep_size", "128MB"),
+        ("shared_buffers", "16MB"),
+        ("fsync", "'off'"),
+        // A standby retries its WAL source every 100 ms instead of 5 s: recovery and re-pointing finish sooner.
+        ("wal_retrieve_retry_interval", "100ms"),
+        // Dynamic shared memory as files in the data directory: a killed node's segments go with the run directory.
+        ("dynamic_shared_memory_type", "mmap"),
+    ];
+}

@@ -60,7 +60,7 @@ public sealed class FaultCommandTests
             Assert.That(crash.ExitCode, Is.Zero, crash.Error);
             Assert.That(crash.Output, Does.StartWith("crash abuja: done and verified."));
             Assert.That(crash.Output, Does.Match(@"\d\d:\d\d:\d\d\.\d{3} → \d\d:\d\d:\d\d\.\d{3} UTC +\d+ ms  crash every process of abuja \(network intact\)"));
-            Assert.That(RowsOf(status.Output, "abuja"), Has.Count.EqualTo(5).And.All.Contain(" down "), status.Output);
+            Assert.That(RowsOf(status.Output, "abuja"), Has.Count.EqualTo(7).And.All.Contain(" down "), status.Output);
             Assert.That(RowsOf(status.Output, "lagos"), Has.All.Contain(" running"), status.Output);
             Assert.That(_up.Output, Does.Contain("control: crash abuja done"));
         });

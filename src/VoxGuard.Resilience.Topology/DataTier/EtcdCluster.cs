@@ -142,6 +142,7 @@ public sealed class EtcdCluster : IAsyncDisposable
                 "--initial-cluster-state", "new",
                 "--initial-cluster-token", $"voxguard-{run.RunId}",
                 "--pre-vote",
+                "--enable-v2=true", // Patroni's etcd (v2) client: see PatroniConfig
                 "--logger", "zap",
                 "--log-level", "warn",
             ],

@@ -38,7 +38,11 @@ public static class PatroniConfig
         text.AppendLine("restapi:");
         text.AppendLine(culture, $"  listen: {region.Patroni.EndPoint}");
         text.AppendLine(culture, $"  connect_address: {RegionHosts.Patroni(region.Name)}:{region.Patroni.Port}");
-        text.AppendLine("etcd3:");
+        // etcd's v2 API, not etcd3: Patroni 3.0.2 (Debian 12) renews its leader key over etcd3 with an unconditional put
+        // when its cached view is stale, so an isolated former leader that comes back steals the key from the leader the
+        // majority elected meanwhile (seen here: two primaries on two timelines 2). Its v2 client renews with
+        // compare-and-swap (prevValue), which cannot.
+        text.AppendLine("etcd:");
         text.AppendLine(culture, $"  hosts: [{string.Join(", ", etcdHosts)}]");
         text.AppendLine("bootstrap:");
         text.AppendLine("  dcs:");

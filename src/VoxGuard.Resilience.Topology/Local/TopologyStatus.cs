@@ -51,9 +51,9 @@ public sealed record TopologyStatus(string Environment, string? Profile, DateTim
                 node.Role is "primary" or "standby" ? node.Upstream is null ? "running" : $"running, from {node.Upstream}" : node.Role,
                 Position("lsn", node.Lsn, node.LagBytes)));
             rows.Add(new NodeStatusRow(name, "patroni", node.Patroni?.Role switch { null => "-", "master" or "primary" => "leader", var role => role },
-                node.Patroni is null ? "down or silent" : node.Patroni.State,
+                node.Role is "down" or "paused" ? node.Role : node.Patroni?.State ?? "not answering",
                 node.Patroni is null ? "-" : string.Create(CultureInfo.InvariantCulture, $"timeline {node.Patroni.Timeline?.ToString(CultureInfo.InvariantCulture) ?? "-"}{(node.Patroni.Paused ? ", maintenance mode" : string.Empty)}")));
-            rows.Add(new NodeStatusRow(name, "etcd", "member", node.Etcd ?? "-",
+            rows.Add(new NodeStatusRow(name, "etcd", "member", node.Etcd switch { "healthy" => "running", "no quorum" => "running, no quorum", var other => other ?? "-" },
                 string.Create(CultureInfo.InvariantCulture, $"quorum: {postgres.Count(each => each.Etcd == "healthy")}/{postgres.Count} members healthy")));
         }
 

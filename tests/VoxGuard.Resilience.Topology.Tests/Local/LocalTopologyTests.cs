@@ -53,7 +53,7 @@ public sealed class LocalTopologyTests
             Assert.That(Rows(status, "sip").Select(row => row.Replication), Is.All.StartWith("balancer: UP (L7OK)"));
             Assert.That(Rows(status, "postgres").Select(row => row.Role), Is.EqualTo(new[] { "primary", "standby", "standby" }));
             Assert.That(Rows(status, "patroni").Select(row => row.Role), Is.EqualTo(new[] { "leader", "replica", "replica" }));
-            Assert.That(Rows(status, "etcd").Select(row => row.Health), Is.All.EqualTo("healthy"));
+            Assert.That(Rows(status, "etcd").Select(row => row.Health), Is.All.EqualTo("running"));
             Assert.That(Rows(status, "redis").Select(row => row.Role), Is.EqualTo(new[] { "master", "replica", "replica" }));
             Assert.That(Rows(status, "sentinel").Select(row => row.Replication), Is.All.EqualTo("names lagos master"));
             Assert.That(Rows(status, "engine").Select(row => row.Health), Is.All.EqualTo("running"));

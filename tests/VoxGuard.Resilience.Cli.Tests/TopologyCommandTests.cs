@@ -64,7 +64,9 @@ public sealed class TopologyCommandTests
             Assert.That(down.ExitCode, Is.Zero, down.Error);
             Assert.That(down.Output, Does.Contain("1 abandoned run(s) reaped"));
             Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.131.3"), 6379)), Is.False);
-            Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.132.4"), 5432)), Is.False);
+            Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.132.4"), 5432)), Is.False, "PostgreSQL, detached from its Patroni, found by its postmaster.pid");
+            Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.132.4"), 8008)), Is.False, "Patroni's API");
+            Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.131.5"), 2379)), Is.False, "etcd");
             Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.133.1"), 5060)), Is.False);
         });
     }

@@ -32,7 +32,7 @@ public sealed class CallDataPath : IDisposable
         var routes = new StoreRoutes(environment, home);
         _log = WriteLog.Open(writeLogPath);
         Postgres = new PostgresWriter(routes, environment.Primary, _log);
-        Redis = new RedisWriter(routes, environment.Primary, _log);
+        Redis = new RedisWriter(routes, environment.Primary, _log, environment.Database.Commit);
         // Unique across engine restarts: region, process and start time.
         _idPrefix = string.Create(CultureInfo.InvariantCulture, $"{home.Name}-{Environment.ProcessId}-{DateTime.UtcNow:HHmmssfff}-");
     }

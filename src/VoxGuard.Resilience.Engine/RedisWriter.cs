@@ -7,7 +7,9 @@ namespace VoxGuard.Resilience.Engine;
 /// <summary>
 /// Updates session state in the current Redis master, which it learns from its own region's Sentinel (as the real
 /// engine's client does), acknowledging a write only after the master's reply. On a refused write (READONLY after a
-/// failover, connection refused, timeout) it asks the Sentinel again and retries once under a new id.
+/// failover, connection refused, timeout) it asks the Sentinel again and retries once under a new id. With the
+/// environment's <c>commit: majority</c> a write counts only once a replica has it too (<c>WAIT 1</c>): the same rule
+/// as PostgreSQL's synchronous standby, so a master lost with its region takes no acknowledged write with it.
 /// </summary>
 public sealed class RedisWriter : IAsyncDisposable
 {
@@ -15,12 +17,16 @@ public sealed class RedisWriter : IAsyncDisposable
     public const string KeyPrefix = "voxguard:write:";
 
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(2);
+
+    // Within the command timeout: a replica that has not confirmed in 1.5 s is as good as none.
+    private const string ReplicaWaitMilliseconds = "1500";
     private readonly StoreRoutes _routes;
     private readonly WriteLog _log;
     private readonly PrimaryTracker _master;
     private readonly RespConnectionPool _connections = new();
+    private readonly bool _waitForReplica;
 
-    public RedisWriter(StoreRoutes routes, RegionDefinition initialMaster, WriteLog log)
+    public RedisWriter(StoreRoutes routes, RegionDefinition initialMaster, WriteLog log, CommitRule commit = CommitRule.Async)
     {
         ArgumentNullException.ThrowIfNull(routes);
         ArgumentNullException.ThrowIfNull(initialMaster);
@@ -28,6 +34,7 @@ public sealed class RedisWriter : IAsyncDisposable
         _routes = routes;
         _log = log;
         _master = new PrimaryTracker(initialMaster, AskSentinelAsync);
+        _waitForReplica = commit == CommitRule.Majority;
     }
 
     /// <summary>The region this engine currently writes session state to.</summary>
@@ -47,6 +54,13 @@ public sealed class RedisWriter : IAsyncDisposable
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 timeout.CancelAfter(CommandTimeout);
                 await _connections.CommandAsync(_routes.To(target, RegionService.Redis), timeout.Token, "SET", KeyPrefix + writeId, _routes.Home.Name).ConfigureAwait(false);
+                if (_waitForReplica && Convert.ToInt64(await _connections.CommandAsync(_routes.To(target, RegionService.Redis), timeout.Token, "WAIT", "1", ReplicaWaitMilliseconds).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) < 1)
+                {
+                    // Written on the master only: its fate is unknown (a failover may drop it), so it is not acknowledged.
+                    _log.Record(WriteOutcome.Failed, writeId, WriteStore.Redis, target.Name, "no replica confirmed it (WAIT 1)");
+                    return false;
+                }
+
                 _log.Record(WriteOutcome.Acknowledged, writeId, WriteStore.Redis, target.Name);
                 return true;
             }

@@ -1,0 +1,198 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using Npgsql;
+using VoxGuard.Resilience.Engine;
+using VoxGuard.Resilience.Tests.Shared;
+using VoxGuard.Resilience.Topology.DataTier;
+
+namespace VoxGuard.Resilience.Cli.Tests;
+
+/// <summary>
+/// The game day a new user runs, exactly: <c>./resilience up --profile ci</c> (ACM engines, <c>commit: majority</c>), a
+/// third-party SIP client — SIPp following the route set — at 50 calls/s over TCP through the balancer, and
+/// <c>./resilience fault kill lagos</c> as the only action. Nothing else touches the topology: the calls must come back
+/// by themselves (the balancer, Sentinel and Patroni) within the 30 s failover target, split 50/50 between Abuja and
+/// Asaba, and no write an engine acknowledged may be missing from the stores afterwards. Blocks 127.0.71–73.x,
+/// balancer 127.0.0.70, the tests' own run root.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+[Category("Functional")]
+public sealed class GameDayWithSippTests
+{
+    private const int CallsPerSecond = 50;
+    private static readonly TimeSpan KillAfter = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan LoadFor = TimeSpan.FromSeconds(50);
+    private static readonly TimeSpan FailoverTarget = TimeSpan.FromSeconds(30);
+    private static readonly IPEndPoint Balancer = new(IPAddress.Parse("127.0.0.70"), 5060);
+    private string _environmentFile = null!;
+    private string _workDirectory = null!;
+    private CliProcess _up = null!;
+
+    [OneTimeSetUp]
+    public async Task StartAsync()
+    {
+        _environmentFile = EnvironmentFile.WriteInBlocks(71, 70);
+        var yaml = await File.ReadAllTextAsync(_environmentFile);
+        Assert.That(yaml, Does.Contain("commit: async"), "environments/local.yaml names its commit rule");
+        await File.WriteAllTextAsync(_environmentFile, yaml.Replace("commit: async", "commit: majority", StringComparison.Ordinal));
+        _workDirectory = Directory.CreateTempSubdirectory("voxguard-gameday-").FullName;
+        _up = CliProcess.Start("up", "--env", _environmentFile, "--profile", "ci", "--link-api", "127.0.0.1:0");
+        await _up.WaitForOutputAsync("Serving until", TimeSpan.FromSeconds(90));
+    }
+
+    [OneTimeTearDown]
+    public async Task StopAsync()
+    {
+        if (_up is not null && !_up.HasExited)
+        {
+            await CliProcess.RunAsync("down");
+        }
+
+        _up?.Dispose();
+        File.Delete(_environmentFile);
+        Directory.Delete(_workDirectory, recursive: true);
+    }
+
+    [Test]
+    public async Task Killing_lagos_under_sipp_load_recovers_by_itself_within_30_s_splits_50_50_and_loses_no_acknowledged_write()
+    {
+        var scenario = Path.Combine(_workDirectory, "caller.xml");
+        await File.WriteAllTextAsync(scenario, SippScenarios.CallerFollowingRouteSet);
+        var callLog = Path.Combine(_workDirectory, "calls.log");
+        var calls = (int)(LoadFor.TotalSeconds * CallsPerSecond);
+        using var sipp = StartSipp(scenario, callLog, calls);
+        var loadStarted = Stopwatch.GetTimestamp();
+
+        await Task.Delay(KillAfter);
+        var killAt = Stopwatch.GetElapsedTime(loadStarted);
+        var kill = await CliProcess.RunAsync("fault", "kill", "lagos");
+        var sippExited = sipp.WaitForExit(TimeSpan.FromSeconds(120));
+        var answered = ReadAnswered(callLog);
+
+        // Call n is placed (n - 1) / rate seconds after the start: one-second windows of calls, judged like the drill's RTO.
+        var windows = (calls + CallsPerSecond - 1) / CallsPerSecond;
+        var answeredIn = new int[windows];
+        foreach (var call in answered.Keys)
+        {
+            answeredIn[(call - 1) / CallsPerSecond]++;
+        }
+
+        var killWindow = (int)Math.Floor(killAt.TotalSeconds);
+        var recoveredWindow = Enumerable.Range(killWindow, windows - killWindow)
+            .FirstOrDefault(start => Enumerable.Range(start, windows - start).All(window => answeredIn[window] >= CallsPerSecond * 0.98), -1);
+        var failover = recoveredWindow < 0 ? (TimeSpan?)null : TimeSpan.FromSeconds(recoveredWindow) - killAt;
+        var after = answered.Where(call => recoveredWindow >= 0 && (call.Key - 1) / CallsPerSecond >= recoveredWindow).Select(call => call.Value).ToList();
+        var abuja = after.Count == 0 ? 0 : 100.0 * after.Count(region => region == "abuja") / after.Count;
+        var asaba = after.Count == 0 ? 0 : 100.0 * after.Count(region => region == "asaba") / after.Count;
+
+        var run = Path.GetDirectoryName(Directory.EnumerateFiles(CliProcess.RunRoot, "topology.json", SearchOption.AllDirectories).Single())!;
+        var lost = await LostWritesAsync(run);
+        TestContext.Out.WriteLine(kill.Output);
+        TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{answered.Count} of {calls} calls answered; lagos killed {killAt.TotalSeconds:F1} s in; calls back and staying back {failover?.TotalSeconds:F1} s later; after: abuja {abuja:F1} %, asaba {asaba:F1} % of {after.Count}; lost writes: postgres {lost.Postgres.Count} of {lost.PostgresAcknowledged}, redis {lost.Redis.Count} of {lost.RedisAcknowledged}"));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(kill.ExitCode, Is.Zero, kill.Error);
+            Assert.That(sippExited, Is.True, "SIPp finished its bounded run");
+            Assert.That(answeredIn.Take(killWindow).All(count => count >= CallsPerSecond * 0.98), Is.True, "every call answered before the kill");
+            Assert.That(failover, Is.Not.Null.And.LessThan(FailoverTarget), "calls come back by themselves and stay back within the failover target");
+            Assert.That(windows - recoveredWindow, Is.GreaterThanOrEqualTo(10), "at least 10 s of evidence that service stayed back");
+            Assert.That(after, Has.None.EqualTo("lagos"));
+            Assert.That(abuja, Is.InRange(40.0, 60.0), "Abuja/Asaba 50/50 after Lagos's loss (within the 20 % deviation alert)");
+            Assert.That(asaba, Is.InRange(40.0, 60.0));
+            Assert.That(lost.PostgresAcknowledged, Is.GreaterThan(1000));
+            Assert.That(lost.Postgres, Is.Empty, "commit: majority — no PostgreSQL write an engine acknowledged is lost");
+            Assert.That(lost.Redis, Is.Empty, "nor a Redis one");
+        });
+    }
+
+    private Process StartSipp(string scenario, string callLog, int calls)
+    {
+        var start = new ProcessStartInfo("sipp")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            WorkingDirectory = _workDirectory,
+        };
+        foreach (var argument in new[]
+                 {
+                     Balancer.ToString(), "-sf", scenario, "-i", "127.0.0.1", "-t", "tn", "-max_socket", "1000",
+                     "-m", calls.ToString(CultureInfo.InvariantCulture), "-r", CallsPerSecond.ToString(CultureInfo.InvariantCulture), "-rp", "1000",
+                     "-recv_timeout", "5000", "-timeout", "90s", "-nostdin", "-trace_logs", "-log_file", callLog,
+                 })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var process = Process.Start(start)!;
+        process.StandardInput.Close();
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    /// <summary>"call-number region" per answered call, from the scenario's log action.</summary>
+    private static Dictionary<int, string> ReadAnswered(string callLog) =>
+        File.Exists(callLog)
+            ? File.ReadLines(callLog).Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                .Where(fields => fields.Length == 2 && int.TryParse(fields[0], CultureInfo.InvariantCulture, out _))
+                .GroupBy(fields => int.Parse(fields[0], CultureInfo.InvariantCulture)).ToDictionary(group => group.Key, group => group.First()[1])
+            : [];
+
+    /// <summary>Every write the engines logged as acknowledged, read back from whichever nodes are the primaries now.</summary>
+    private static async Task<(List<string> Postgres, int PostgresAcknowledged, List<string> Redis, int RedisAcknowledged)> LostWritesAsync(string run)
+    {
+        var entries = Directory.EnumerateFiles(run, "*-writes.tsv").SelectMany(WriteLog.Read).ToList();
+        HashSet<string> Acknowledged(WriteStore store) => [.. entries.Where(entry => entry.Store == store && entry.Outcome == WriteOutcome.Acknowledged).Select(entry => entry.Id)];
+        var postgresAcknowledged = Acknowledged(WriteStore.Postgres);
+        var redisAcknowledged = Acknowledged(WriteStore.Redis);
+
+        var postgresRead = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var block in new[] { 71, 72, 73 })
+        {
+            await using var connection = new NpgsqlConnection($"Host=127.0.{block}.4;Port=5432;Username=postgres;Database=postgres;Pooling=false;Timeout=3");
+            try
+            {
+                await connection.OpenAsync();
+            }
+            catch (NpgsqlException)
+            {
+                continue; // lagos, lost
+            }
+
+            await using var role = new NpgsqlCommand("SELECT pg_is_in_recovery()", connection);
+            if ((bool)(await role.ExecuteScalarAsync())!)
+            {
+                continue;
+            }
+
+            await using var read = new NpgsqlCommand("SELECT id FROM voxguard_writes", connection);
+            await using var reader = await read.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                postgresRead.Add(reader.GetString(0));
+            }
+        }
+
+        var redisRead = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var block in new[] { 72, 73 })
+        {
+            var endpoint = new IPEndPoint(IPAddress.Parse($"127.0.{block}.3"), 6379);
+            if (await RespClient.CommandAsync(endpoint, CancellationToken.None, "ROLE") is object?[] { Length: > 0 } role && role[0] is "master")
+            {
+                var keys = (object?[])(await RespClient.CommandAsync(endpoint, CancellationToken.None, "KEYS", RedisWriter.KeyPrefix + "*"))!;
+                redisRead.UnionWith(keys.Cast<string>().Select(key => key[RedisWriter.KeyPrefix.Length..]));
+            }
+        }
+
+        return ([.. postgresAcknowledged.Except(postgresRead)], postgresAcknowledged.Count, [.. redisAcknowledged.Except(redisRead)], redisAcknowledged.Count);
+    }
+}

@@ -127,8 +127,7 @@ internal static class RegionLoss
             try
             {
                 await run.Topology.Sip.WaitUntilStateAsync(lost, BalancerServerStatus.Down, bound);
-                await Topology.Processes.WaitStrategy.UntilAsync(async cancel => (await run.Topology.Postgres.PrimaryRegionsAsync(cancel)).Any(region => region != lost),
-                    bound, TimeSpan.FromMilliseconds(200), $"Patroni to promote a node outside {lost}");
+                await run.Topology.Postgres.WaitUntilPrimaryOutsideAsync(lost, bound);
             }
             catch (Exception exception) when (exception is TimeoutException or Topology.Processes.ServerProcessException)
             {

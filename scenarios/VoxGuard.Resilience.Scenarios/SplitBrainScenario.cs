@@ -82,8 +82,7 @@ public sealed class SplitBrainScenario
             var majority = environment.Regions.First(region => region.Name != isolated).Name;
             await Topology.Processes.WaitStrategy.UntilAsync(async cancel => run.Topology.Redis.RegionAt(await run.Topology.Redis.MasterAccordingToAsync(majority, cancel)).Name != isolated,
                 partitionFor, TimeSpan.FromMilliseconds(100), $"the Sentinels outside {isolated} to elect a new Redis master");
-            await Topology.Processes.WaitStrategy.UntilAsync(async cancel => (await run.Topology.Postgres.PrimaryRegionsAsync(cancel)).Any(region => region != isolated),
-                partitionFor, TimeSpan.FromMilliseconds(100), $"Patroni outside {isolated} to promote a standby");
+            await run.Topology.Postgres.WaitUntilPrimaryOutsideAsync(isolated, partitionFor);
         });
         await run.UntilAsync(partition.Start + partitionFor);
         await run.StepAsync($"heal: restore {isolated}'s links and rejoin it as a replica region (Patroni rewinds it; REPLICAOF)", async () =>

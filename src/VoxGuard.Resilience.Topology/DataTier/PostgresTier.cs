@@ -277,6 +277,22 @@ public sealed class PostgresTier : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Watches, without acting, until a node outside <paramref name="region"/> answers as primary (Patroni promoted it);
+    /// returns its region. The lost or isolated region's own node may still claim to be primary meanwhile.
+    /// </summary>
+    /// <exception cref="TimeoutException">No node outside <paramref name="region"/> became primary within the timeout.</exception>
+    public async Task<string> WaitUntilPrimaryOutsideAsync(string region, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        string? elected = null;
+        await WaitStrategy.UntilAsync(async cancel =>
+            {
+                elected = (await PrimaryRegionsAsync(cancel).ConfigureAwait(false)).FirstOrDefault(primary => primary != region);
+                return elected is not null;
+            }, timeout, TimeSpan.FromMilliseconds(100), $"Patroni to promote a node outside {region}", cancellationToken: cancellationToken).ConfigureAwait(false);
+        return elected!;
+    }
+
     /// <summary>A region's node as the server says: primary, standby, or null when it cannot be asked (down, paused, unreachable).</summary>
     public async Task<string?> RoleOfAsync(string region, CancellationToken cancellationToken = default)
     {

@@ -493,7 +493,9 @@ public sealed class RedisTier
             "daemonize no",
             $"dir {run.PathOf($"{region.Name}-redis")}",
             "save \"\"",
-            "appendonly no",
+            // The environment's persistence (backups.redis): the AOF logs every write, flushed as appendfsync says.
+            environment.Backups.Redis.AppendOnly ? "appendonly yes" : "appendonly no",
+            $"appendfsync {environment.Backups.Redis.AppendFsync switch { RedisAppendFsync.Always => "always", RedisAppendFsync.No => "no", _ => "everysec" }}",
             "repl-diskless-sync yes",
             "repl-diskless-sync-delay 0",
             $"replica-announce-ip {announced.Address}",

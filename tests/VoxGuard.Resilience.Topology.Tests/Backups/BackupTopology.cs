@@ -49,7 +49,7 @@ internal sealed class BackupTopology : IAsyncDisposable
     public static EnvironmentDefinition EnvironmentWith(string backupsYaml) =>
         TinyEnvironment.Parse(RunningLinks.TinyEnvironmentInBlocks(171).Yaml.Replace("profiles:", $"backups: {backupsYaml}\nprofiles:", StringComparison.Ordinal));
 
-    public static async Task<BackupTopology> StartAsync(EnvironmentDefinition environment, bool withRedis)
+    public static async Task<BackupTopology> StartAsync(EnvironmentDefinition environment, bool withPostgres = true, bool withRedis = false)
     {
         var started = Stopwatch.GetTimestamp();
         var links = await RunningLinks.StartAsync(environment);
@@ -57,9 +57,13 @@ internal sealed class BackupTopology : IAsyncDisposable
         var topology = new BackupTopology(environment, links, switchboard, RunDirectory.Create());
         try
         {
-            topology.Backups = await PostgresBackups.StartAsync(environment, topology.Run);
-            topology.Postgres = await PostgresTier.StartAsync(environment, topology.Run, topology.Backups.Archiving);
-            await topology.Backups.CreateStanzaAsync("lagos");
+            if (withPostgres)
+            {
+                topology.Backups = await PostgresBackups.StartAsync(environment, topology.Run);
+                topology.Postgres = await PostgresTier.StartAsync(environment, topology.Run, topology.Backups.Archiving);
+                await topology.Backups.CreateStanzaAsync("lagos");
+            }
+
             if (withRedis)
             {
                 topology.Redis = await RedisTier.StartAsync(environment, topology.Run);
@@ -113,9 +117,21 @@ internal sealed class BackupTopology : IAsyncDisposable
             .Select(Path.GetFileName)
             .Where(name => int.TryParse(name, out _))
             .Select(name => int.Parse(name!, System.Globalization.CultureInfo.InvariantCulture))
-            .Where(pid => Proc.IsRunning(pid) && Proc.Environ(pid).Contains($"{RunDirectory.RunIdVariable}={runId}\0", StringComparison.Ordinal))
+            .Where(pid => Proc.IsRunning(pid) && EnvironOf(pid).Contains($"{RunDirectory.RunIdVariable}={runId}\0", StringComparison.Ordinal))
             .Select(pid => $"{pid} {Proc.Comm(pid)}"),
     ];
+
+    private static string EnvironOf(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/environ");
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return string.Empty;
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {

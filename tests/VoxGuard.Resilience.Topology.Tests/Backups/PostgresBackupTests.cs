@@ -19,7 +19,7 @@ public sealed class PostgresBackupTests
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        _topology = await BackupTopology.StartAsync(BackupTopology.EnvironmentWith("{ wal_archiving: true, archive_timeout: 1s }"), withRedis: false);
+        _topology = await BackupTopology.StartAsync(BackupTopology.EnvironmentWith("{ wal_archiving: true, archive_timeout: 1s }"));
         TestContext.Progress.WriteLine($"links, TLS servers, Patroni cluster, stanza and archive check ready in {_topology.StartedIn.TotalSeconds:F1} s");
     }
 

@@ -8,6 +8,7 @@ VOXGUARD_DEBIAN_PACKAGES=(
   patroni         # orchestrates PostgreSQL: leader election, promotion, rewind, switchover (the failover is its own)
   etcd-server     # Patroni's quorum: one etcd member per region
   etcd-client     # etcdctl, to inspect the quorum by hand
+  pgbackrest      # PostgreSQL backups: full/incremental, continuous WAL archiving, restores (a TLS server per database host)
   kamailio        # the stand-in for OpenSIPS (one SIP proxy per region; also the UDP balancer)
   haproxy         # the global SIP balancer in front of the regions (SIP over TCP)
   sip-tester      # SIPp: the independent SIP implementation the harness is checked against

@@ -25,6 +25,7 @@ internal sealed class PgBackRestConfig
         _environment = environment;
         _run = run;
         Root = run.PathOf("pgbackrest");
+        Stores = new BackupStores(environment, run);
     }
 
     /// <summary>Everything pgBackRest writes in the run except the repositories (owned by postgres).</summary>
@@ -47,11 +48,11 @@ internal sealed class PgBackRestConfig
 
     public string ServerConfig(string region) => Path.Combine(Root, $"{region}-server.conf");
 
-    /// <summary>Where a repository lives: its path from the environment, else backups/&lt;name&gt; in the run directory.</summary>
-    public string StoreOf(BackupRepositoryDefinition repository) => repository.Path ?? _run.PathOf(Path.Combine("backups", repository.Name));
+    /// <summary>The repositories on disk.</summary>
+    public BackupStores Stores { get; }
 
     /// <summary>pgBackRest's repository inside a store.</summary>
-    public string PgBackRestRepositoryOf(BackupRepositoryDefinition repository) => Path.Combine(StoreOf(repository), "pgbackrest");
+    public string PgBackRestRepositoryOf(BackupRepositoryDefinition repository) => Path.Combine(Stores.StoreOf(repository), "pgbackrest");
 
     /// <summary>The archive_command of a region's node.</summary>
     public string ArchiveCommand(string region) =>

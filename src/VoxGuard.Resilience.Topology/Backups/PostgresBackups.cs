@@ -62,7 +62,7 @@ public sealed class PostgresBackups : IAsyncDisposable
     public IReadOnlyDictionary<string, ManagedProcess> Servers => _servers;
 
     /// <summary>Where a repository lives on disk (pgBackRest's files are in its pgbackrest folder).</summary>
-    public string StoreOf(string repository) => _config.StoreOf(RepositoryNamed(repository));
+    public string StoreOf(string repository) => _config.Stores.StoreOf(RepositoryNamed(repository));
 
     /// <summary>Every program this needs, for checking prerequisites before anything starts.</summary>
     public static IReadOnlyList<ProcessSpec> SpecsFor(EnvironmentDefinition environment, RunDirectory run)
@@ -321,9 +321,7 @@ public sealed class PostgresBackups : IAsyncDisposable
             WorkingDirectory = config.Root,
         };
 
-    private BackupRepositoryDefinition RepositoryNamed(string name) =>
-        _environment.Backups.Repository(name)
-        ?? throw new ArgumentException($"No backup repository '{name}' in environment {_environment.Name} (known: {string.Join(", ", _environment.Backups.Repositories.Select(repository => repository.Name))}).", nameof(name));
+    private BackupRepositoryDefinition RepositoryNamed(string name) => _config.Stores.Repository(name);
 
     private async Task PrepareAsync(CancellationToken cancellationToken)
     {

@@ -58,7 +58,7 @@ public sealed class RedisBackups
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
     private readonly EnvironmentDefinition _environment;
     private readonly RunDirectory _run;
-    private readonly PgBackRestConfig _stores;
+    private readonly BackupStores _stores;
     private int _restores;
 
     /// <summary>Backups of <paramref name="environment"/>'s Redis nodes into its repositories (see <see cref="BackupsDefinition.Repositories"/>).</summary>
@@ -68,7 +68,7 @@ public sealed class RedisBackups
         ArgumentNullException.ThrowIfNull(run);
         _environment = environment;
         _run = run;
-        _stores = new PgBackRestConfig(environment, run);
+        _stores = new BackupStores(environment, run);
     }
 
     /// <summary>Where a repository keeps its Redis backups.</summary>
@@ -261,9 +261,7 @@ public sealed class RedisBackups
         return (target, region, region.Redis.EndPoint);
     }
 
-    private BackupRepositoryDefinition RepositoryNamed(string name) =>
-        _environment.Backups.Repository(name)
-        ?? throw new ArgumentException($"No backup repository '{name}' in environment {_environment.Name} (known: {string.Join(", ", _environment.Backups.Repositories.Select(repository => repository.Name))}).", nameof(name));
+    private BackupRepositoryDefinition RepositoryNamed(string name) => _stores.Repository(name);
 
     private static object Config(object? reply) => reply is object?[] { Length: 2 } pair && pair[1] is string value ? value : throw new RespErrorException($"unexpected CONFIG GET reply {reply}");
 

@@ -110,8 +110,19 @@ internal sealed class BackupTopology : IAsyncDisposable
             $"WAL segment {segment} to reach every repository");
     }
 
+    /// <summary>
+    /// Disposes everything, then asserts that no process the run started is left: TLS servers, pgBackRest commands,
+    /// archive_command children, restored servers (each carries the run's id in its environment).
+    /// </summary>
+    public async Task StopAndCheckNothingIsLeftAsync()
+    {
+        var runId = Run.RunId;
+        await DisposeAsync();
+        Assert.That(ProcessesOfRun(runId), Is.Empty, "every process the fixture started is gone");
+    }
+
     /// <summary>Every live process that carries <paramref name="runId"/> in its environment (what the run started, and their children).</summary>
-    public static IReadOnlyList<string> ProcessesOfRun(string runId) =>
+    private static IReadOnlyList<string> ProcessesOfRun(string runId) =>
     [
         .. Directory.EnumerateDirectories("/proc")
             .Select(Path.GetFileName)

@@ -24,12 +24,7 @@ public sealed class PostgresBackupTests
     }
 
     [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        var runId = _topology.Run.RunId;
-        await _topology.DisposeAsync();
-        Assert.That(BackupTopology.ProcessesOfRun(runId), Is.Empty, "every process the fixture started (TLS servers, pgBackRest commands, archive_command, restored servers) is gone");
-    }
+    public async Task StopAsync() => await _topology.StopAndCheckNothingIsLeftAsync();
 
     [Test]
     [Order(1)]

@@ -19,12 +19,7 @@ public sealed class PostgresBackupWithoutArchivingTests
         _topology = await BackupTopology.StartAsync(BackupTopology.EnvironmentWith("{ wal_archiving: false, archive_timeout: 1s }"));
 
     [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        var runId = _topology.Run.RunId;
-        await _topology.DisposeAsync();
-        Assert.That(BackupTopology.ProcessesOfRun(runId), Is.Empty, "every process the fixture started is gone");
-    }
+    public async Task StopAsync() => await _topology.StopAndCheckNothingIsLeftAsync();
 
     [Test]
     [Order(1)]

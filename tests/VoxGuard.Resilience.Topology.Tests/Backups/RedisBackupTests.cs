@@ -25,12 +25,7 @@ public sealed class RedisBackupTests
     }
 
     [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        var runId = _topology.Run.RunId;
-        await _topology.DisposeAsync();
-        Assert.That(BackupTopology.ProcessesOfRun(runId), Is.Empty, "every process the fixture started is gone");
-    }
+    public async Task StopAsync() => await _topology.StopAndCheckNothingIsLeftAsync();
 
     [Test]
     [Order(1)]

@@ -75,9 +75,15 @@ public sealed class RedisBackups
     public string StoreOf(string repository) => System.IO.Path.Combine(_stores.StoreOf(RepositoryNamed(repository)), "redis");
 
     /// <summary>
-    /// The guide's procedure on the Redis of <paramref name="repository"/>'s region: <c>BGSAVE</c>, wait until
-    /// <c>LASTSAVE</c> changes (polled every 20 ms; the guide sleeps 5 s), copy <c>dump.rdb</c> into the repository.
+    /// The guide's procedure on the Redis of <paramref name="repository"/>'s region: <c>BGSAVE</c>, wait until the save is
+    /// done (polled every 20 ms; the guide sleeps 5 s between LASTSAVE checks), copy <c>dump.rdb</c> into the repository.
     /// </summary>
+    /// <remarks>
+    /// The guide waits for <c>LASTSAVE</c> to change. LASTSAVE counts whole seconds, so it cannot show a save that ends in
+    /// the second of the one before (a replica writes the master's snapshot as its dump.rdb at its first sync): the guide's
+    /// loop would wait forever, or copy the older file. The harness waits for what LASTSAVE stands for: no save running and
+    /// dump.rdb written after BGSAVE was asked. LASTSAVE is still read, for <see cref="RedisBackup.SavedAt"/>.
+    /// </remarks>
     public async Task<RedisBackup> BackupRdbAsync(string repository = "repo1", CancellationToken cancellationToken = default)
     {
         var (target, region, node) = Source(repository);
@@ -86,19 +92,21 @@ public sealed class RedisBackups
         var file = (string)Config(await RespClient.CommandAsync(node, cancellationToken, "CONFIG", "GET", "dbfilename").ConfigureAwait(false));
         var keys = (long)(await RespClient.CommandAsync(node, cancellationToken, "DBSIZE").ConfigureAwait(false))!;
         var before = (long)(await RespClient.CommandAsync(node, cancellationToken, "LASTSAVE").ConfigureAwait(false))!;
-        var savesBefore = await SavesAsync(node, cancellationToken).ConfigureAwait(false);
+        var dump = System.IO.Path.Combine(directory, file);
+        // File times come from the kernel's coarse clock (a few ms behind the precise one).
+        var asked = DateTime.UtcNow - TimeSpan.FromMilliseconds(20);
         await StartSaveAsync(node, cancellationToken).ConfigureAwait(false);
         long lastSave = before;
         await WaitStrategy.UntilAsync(
             async cancel =>
             {
                 lastSave = (long)(await RespClient.CommandAsync(node, cancel, "LASTSAVE").ConfigureAwait(false))!;
-                // LASTSAVE counts whole seconds: a second save within the same second shows in the save counter only.
-                return lastSave != before || await SavesAsync(node, cancel).ConfigureAwait(false) > savesBefore;
+                var info = await RespClient.InfoAsync(node, "persistence", cancel).ConfigureAwait(false);
+                return info.GetValueOrDefault("rdb_bgsave_in_progress") == "0" && File.Exists(dump) && File.GetLastWriteTimeUtc(dump) >= asked;
             },
             SaveTimeout,
             TimeSpan.FromMilliseconds(20),
-            $"{region.Name}'s Redis ({node}) to finish BGSAVE (LASTSAVE to change from {before})",
+            $"{region.Name}'s Redis ({node}) to finish BGSAVE (LASTSAVE was {before}; {dump} to be rewritten)",
             null,
             cancellationToken).ConfigureAwait(false);
         var persistence = await RespClient.InfoAsync(node, "persistence", cancellationToken).ConfigureAwait(false);
@@ -109,7 +117,7 @@ public sealed class RedisBackups
         }
 
         var folder = NewFolder(target, RedisBackupKind.Rdb);
-        File.Copy(System.IO.Path.Combine(directory, file), System.IO.Path.Combine(folder, "dump.rdb"));
+        File.Copy(dump, System.IO.Path.Combine(folder, "dump.rdb"));
         return Seal(target, region, folder, RedisBackupKind.Rdb, DateTimeOffset.FromUnixTimeSeconds(lastSave), keys, started);
     }
 
@@ -265,12 +273,10 @@ public sealed class RedisBackups
 
     private static object Config(object? reply) => reply is object?[] { Length: 2 } pair && pair[1] is string value ? value : throw new RespErrorException($"unexpected CONFIG GET reply {reply}");
 
-    private static async Task<long> SavesAsync(IPEndPoint node, CancellationToken cancellationToken) =>
-        long.TryParse((await RespClient.InfoAsync(node, "persistence", cancellationToken).ConfigureAwait(false)).GetValueOrDefault("rdb_saves"), CultureInfo.InvariantCulture, out var saves)
-            ? saves
-            : 0;
-
-    /// <summary>BGSAVE; when a save (or an AOF rewrite) is already running, waits for it and asks again.</summary>
+    /// <summary>
+    /// BGSAVE SCHEDULE (after an AOF rewrite that is running: a replica rewrites its AOF after every full sync); when a
+    /// save is already running, waits for it and asks again.
+    /// </summary>
     private static async Task StartSaveAsync(IPEndPoint node, CancellationToken cancellationToken)
     {
         await WaitStrategy.UntilAsync(
@@ -278,7 +284,7 @@ public sealed class RedisBackups
             {
                 try
                 {
-                    await RespClient.CommandAsync(node, cancel, "BGSAVE").ConfigureAwait(false);
+                    await RespClient.CommandAsync(node, cancel, "BGSAVE", "SCHEDULE").ConfigureAwait(false);
                     return true;
                 }
                 catch (RespErrorException exception) when (exception.Message.Contains("in progress", StringComparison.OrdinalIgnoreCase))

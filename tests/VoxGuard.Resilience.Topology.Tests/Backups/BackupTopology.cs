@@ -59,9 +59,13 @@ internal sealed class BackupTopology : IAsyncDisposable
         {
             if (withPostgres)
             {
+                var phase = Stopwatch.GetTimestamp();
                 topology.Backups = await PostgresBackups.StartAsync(environment, topology.Run);
+                var servers = Stopwatch.GetElapsedTime(phase);
                 topology.Postgres = await PostgresTier.StartAsync(environment, topology.Run, topology.Backups.Archiving);
-                await topology.Backups.CreateStanzaAsync("lagos");
+                var cluster = Stopwatch.GetElapsedTime(phase) - servers;
+                var stanza = await topology.Backups.CreateStanzaAsync("lagos");
+                TestContext.Progress.WriteLine($"TLS servers {servers.TotalSeconds:F1} s, Patroni cluster {cluster.TotalSeconds:F1} s, stanza + archive check {stanza.Duration.TotalSeconds:F1} s");
             }
 
             if (withRedis)

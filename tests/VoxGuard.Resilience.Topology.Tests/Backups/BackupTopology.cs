@@ -45,9 +45,12 @@ internal sealed class BackupTopology : IAsyncDisposable
 
     private int _restores;
 
-    /// <summary>The tiny environment in blocks 171–173 with a backups section (<paramref name="backupsYaml"/>, flow mapping).</summary>
+    /// <summary>
+    /// The tiny environment in blocks 171–173 with a backups section (<paramref name="backupsYaml"/>, flow mapping), ci
+    /// profile: Patroni's smallest timings (with its defaults the standbys clone only at its next 10 s loop).
+    /// </summary>
     public static EnvironmentDefinition EnvironmentWith(string backupsYaml) =>
-        TinyEnvironment.Parse(RunningLinks.TinyEnvironmentInBlocks(171).Yaml.Replace("profiles:", $"backups: {backupsYaml}\nprofiles:", StringComparison.Ordinal));
+        TinyEnvironment.Parse(RunningLinks.TinyEnvironmentInBlocks(171).Yaml.Replace("profiles:", $"backups: {backupsYaml}\nprofiles:", StringComparison.Ordinal), "ci");
 
     public static async Task<BackupTopology> StartAsync(EnvironmentDefinition environment, bool withPostgres = true, bool withRedis = false)
     {

@@ -12,6 +12,9 @@ public enum BackupProblem
     /// <summary>The repository's server cannot be reached from the region that needs it (down, or its link cut).</summary>
     RepositoryUnreachable,
 
+    /// <summary>The primary's pgBackRest TLS server cannot be reached from the repository's host (down, or its link cut).</summary>
+    PrimaryUnreachable,
+
     /// <summary>The restore's target directory is in use (not empty, or a running server's data directory).</summary>
     TargetInUse,
 

@@ -154,7 +154,8 @@ public sealed class PostgresBackups : IAsyncDisposable
     /// Without continuous archiving the archive is open for the backup's own WAL only.
     /// </summary>
     /// <returns>pgBackRest's record of the new backup and how long it took.</returns>
-    /// <exception cref="BackupException">The repository or the primary cannot be reached, or pgBackRest failed.</exception>
+    /// <exception cref="BackupException">There is no primary, the primary's server cannot be reached from the repository's
+    /// host (<see cref="BackupProblem.PrimaryUnreachable"/>: a cut link, a dead server), or pgBackRest failed.</exception>
     public async Task<PostgresBackup> BackupAsync(PgBackRestBackupType type, string repository = "repo1", CancellationToken cancellationToken = default)
     {
         var target = RepositoryNamed(repository);
@@ -166,6 +167,13 @@ public sealed class PostgresBackups : IAsyncDisposable
             _ => "incr",
         };
         var primary = await PrimaryRegionAsync(cancellationToken).ConfigureAwait(false);
+        if (await HandshakeAsync(host, primary, cancellationToken).ConfigureAwait(false) is { } why)
+        {
+            throw new BackupException(BackupProblem.PrimaryUnreachable,
+                $"Cannot back up into {target.Name}: the primary's server cannot be reached from {host.Name}, where the backup runs: {why}. "
+                + $"Start {primary.Name}'s server (PostgresBackups.RestartServerAsync(\"{primary.Name}\")) or heal the link, or back up into a repository of {primary.Name}.");
+        }
+
         await WriteRepositoryHostConfigAsync(host, primary, cancellationToken).ConfigureAwait(false);
         OpenArchive();
         CommandResult result;
@@ -429,16 +437,25 @@ public sealed class PostgresBackups : IAsyncDisposable
     {
         foreach (var repository in repositories)
         {
-            var host = _environment.Region(repository.Region);
-            var endpoint = host.Name == from.Name
-                ? host.PgBackRest.EndPoint
-                : new IPEndPoint(InterRegionLinkPlan.GatewayAddress(_environment, from, host), host.PgBackRest.Port);
-            var path = host.Name == from.Name ? $"{host.Name}'s pgBackRest TLS server at {endpoint}" : $"{host.Name}'s pgBackRest TLS server through link {from.Name}-{host.Name}-pgbackrest ({endpoint})";
-            if (await BackupTls.HandshakeAsync(_config.TlsDirectory, RegionHosts.PgBackRest(host.Name), endpoint, ProbeTimeout, cancellationToken).ConfigureAwait(false) is { } why)
+            if (await HandshakeAsync(from, _environment.Region(repository.Region), cancellationToken).ConfigureAwait(false) is { } why)
             {
-                throw Unreachable(repository, from, $"{path}: {why}");
+                throw Unreachable(repository, from, why);
             }
         }
+    }
+
+    /// <summary>
+    /// A TLS handshake from <paramref name="from"/> with <paramref name="host"/>'s server, where <paramref name="from"/>
+    /// reaches it (its own address, or the gateway of their link); null when it succeeds, else what went wrong and where.
+    /// </summary>
+    private async Task<string?> HandshakeAsync(RegionDefinition from, RegionDefinition host, CancellationToken cancellationToken)
+    {
+        var endpoint = host.Name == from.Name
+            ? host.PgBackRest.EndPoint
+            : new IPEndPoint(InterRegionLinkPlan.GatewayAddress(_environment, from, host), host.PgBackRest.Port);
+        var path = host.Name == from.Name ? $"{host.Name}'s pgBackRest TLS server at {endpoint}" : $"{host.Name}'s pgBackRest TLS server through link {from.Name}-{host.Name}-pgbackrest ({endpoint})";
+        var why = await BackupTls.HandshakeAsync(_config.TlsDirectory, RegionHosts.PgBackRest(host.Name), endpoint, ProbeTimeout, cancellationToken).ConfigureAwait(false);
+        return why is null ? null : $"{path}: {why}";
     }
 
     private static BackupException Unreachable(BackupRepositoryDefinition repository, RegionDefinition from, string why) =>

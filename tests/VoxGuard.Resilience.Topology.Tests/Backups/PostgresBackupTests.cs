@@ -58,19 +58,31 @@ public sealed class PostgresBackupTests
 
     [Test]
     [Order(2)]
-    public async Task A_backup_into_abuja_crosses_the_link_and_restores_in_abuja_from_repo2()
+    public async Task A_backup_into_abuja_reads_the_primary_through_the_link_and_restores_in_abuja_from_repo2()
     {
-        var toxicsBefore = await _topology.Links.Client.GetProxyAsync("abuja-lagos-pgbackrest");
+        await _topology.Links.Client.DisableProxyAsync("abuja-lagos-pgbackrest");
+        BackupException cut;
+        try
+        {
+            cut = Assert.ThrowsAsync<BackupException>(() => _topology.Backups.BackupAsync(PgBackRestBackupType.Full, "repo2"))!;
+        }
+        finally
+        {
+            await _topology.Links.Client.EnableProxyAsync("abuja-lagos-pgbackrest");
+        }
+
         var backup = await _topology.Backups.BackupAsync(PgBackRestBackupType.Full, "repo2");
         var info = await _topology.Backups.InfoAsync();
         var restore = await _topology.Backups.RestoreAsync(new PostgresRestoreRequest("abuja", _topology.FreshDirectory("repo2")) { Repository = "repo2" });
         await using var restored = await RestoredPostgres.StartAsync(_topology.Environment, _topology.Run, restore, _topology.SpareEndPoint("abuja", 5432));
         var rows = await restored.CountRowsAsync(BackupTopology.Table);
+        TestContext.Out.WriteLine(cut.Message);
         TestContext.Out.WriteLine($"repo2 full through abuja-lagos-pgbackrest {backup.Elapsed.TotalSeconds:F2} s; restore in abuja {restore.Elapsed.TotalSeconds:F2} s; replay {restored.RecoveryTime.TotalSeconds:F2} s");
 
         Assert.Multiple(() =>
         {
-            Assert.That(toxicsBefore.Enabled, Is.True);
+            Assert.That(cut.Problem, Is.EqualTo(BackupProblem.PrimaryUnreachable), "with the link cut, abuja cannot read lagos's primary");
+            Assert.That(cut.Message, Does.Contain("from abuja").And.Contain("link abuja-lagos-pgbackrest"));
             Assert.That(backup.Set.RepositoryKey, Is.EqualTo(2));
             Assert.That(info.BackupsIn(2), Has.Count.EqualTo(1));
             Assert.That(info.Repositories.Select(repository => repository.Code), Is.All.EqualTo(0), "both repositories answer");

@@ -168,3 +168,22 @@ internal sealed class BackupTopology : IAsyncDisposable
         await Links.DisposeAsync();
     }
 }
+
+/// <summary>
+/// A fixture sharing one <see cref="BackupTopology"/> across its tests (a start costs seconds), stopped after the last
+/// one with a check that nothing it started is left running.
+/// </summary>
+[NonParallelizable]
+[Category("Functional")]
+public abstract class BackupTopologyFixture
+{
+    private protected BackupTopology Topology { get; private set; } = null!;
+
+    [OneTimeSetUp]
+    public async Task StartTopologyAsync() => Topology = await StartAsync();
+
+    [OneTimeTearDown]
+    public async Task StopTopologyAsync() => await Topology.StopAndCheckNothingIsLeftAsync();
+
+    private protected abstract Task<BackupTopology> StartAsync();
+}

@@ -10,35 +10,28 @@ namespace VoxGuard.Resilience.Topology.Tests.Backups;
 /// blocks 127.0.171–173.x.
 /// </summary>
 [TestFixture]
-[NonParallelizable]
-[Category("Functional")]
-public sealed class PostgresBackupTests
+public sealed class PostgresBackupTests : BackupTopologyFixture
 {
-    private BackupTopology _topology = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync()
+    private protected override async Task<BackupTopology> StartAsync()
     {
-        _topology = await BackupTopology.StartAsync(BackupTopology.EnvironmentWith("{ wal_archiving: true, archive_timeout: 1s }"));
-        TestContext.Progress.WriteLine($"links, TLS servers, Patroni cluster, stanza and archive check ready in {_topology.StartedIn.TotalSeconds:F1} s");
+        var topology = await BackupTopology.StartAsync(BackupTopology.EnvironmentWith("{ wal_archiving: true, archive_timeout: 1s }"));
+        TestContext.Progress.WriteLine($"links, TLS servers, Patroni cluster, stanza and archive check ready in {topology.StartedIn.TotalSeconds:F1} s");
+        return topology;
     }
-
-    [OneTimeTearDown]
-    public async Task StopAsync() => await _topology.StopAndCheckNothingIsLeftAsync();
 
     [Test]
     [Order(1)]
     public async Task A_full_then_an_incremental_backup_restore_every_row_and_the_archived_rows_written_after_them()
     {
-        await _topology.InsertAsync("before-full", 1000);
-        var full = await _topology.Backups.BackupAsync(PgBackRestBackupType.Full, "repo1");
-        await _topology.InsertAsync("before-incr", 500);
-        var incremental = await _topology.Backups.BackupAsync(PgBackRestBackupType.Incremental, "repo1");
-        await _topology.InsertAsync("after-backups", 100);
-        await _topology.WaitUntilArchivedAsync(TimeSpan.FromSeconds(30));
+        await Topology.InsertAsync("before-full", 1000);
+        var full = await Topology.Backups.BackupAsync(PgBackRestBackupType.Full, "repo1");
+        await Topology.InsertAsync("before-incr", 500);
+        var incremental = await Topology.Backups.BackupAsync(PgBackRestBackupType.Incremental, "repo1");
+        await Topology.InsertAsync("after-backups", 100);
+        await Topology.WaitUntilArchivedAsync(TimeSpan.FromSeconds(30));
 
-        var restore = await _topology.Backups.RestoreAsync(new PostgresRestoreRequest("lagos", _topology.FreshDirectory("repo1")) { Repository = "repo1" });
-        await using var restored = await RestoredPostgres.StartAsync(_topology.Environment, _topology.Run, restore, _topology.SpareEndPoint("lagos", 5432));
+        var restore = await Topology.Backups.RestoreAsync(new PostgresRestoreRequest("lagos", Topology.FreshDirectory("repo1")) { Repository = "repo1" });
+        await using var restored = await RestoredPostgres.StartAsync(Topology.Environment, Topology.Run, restore, Topology.SpareEndPoint("lagos", 5432));
         var rows = await restored.CountRowsAsync(BackupTopology.Table);
         var afterBackups = (long)(await restored.ScalarAsync($"SELECT count(*) FROM {BackupTopology.Table} WHERE id LIKE 'after-backups-%'"))!;
         TestContext.Out.WriteLine($"full {full.Elapsed.TotalSeconds:F2} s ({full.Set.RepositorySize / 1024} KiB), incremental {incremental.Elapsed.TotalSeconds:F2} s "
@@ -60,21 +53,21 @@ public sealed class PostgresBackupTests
     [Order(2)]
     public async Task A_backup_into_abuja_reads_the_primary_through_the_link_and_restores_in_abuja_from_repo2()
     {
-        await _topology.Links.Client.DisableProxyAsync("abuja-lagos-pgbackrest");
+        await Topology.Links.Client.DisableProxyAsync("abuja-lagos-pgbackrest");
         BackupException cut;
         try
         {
-            cut = Assert.ThrowsAsync<BackupException>(() => _topology.Backups.BackupAsync(PgBackRestBackupType.Full, "repo2"))!;
+            cut = Assert.ThrowsAsync<BackupException>(() => Topology.Backups.BackupAsync(PgBackRestBackupType.Full, "repo2"))!;
         }
         finally
         {
-            await _topology.Links.Client.EnableProxyAsync("abuja-lagos-pgbackrest");
+            await Topology.Links.Client.EnableProxyAsync("abuja-lagos-pgbackrest");
         }
 
-        var backup = await _topology.Backups.BackupAsync(PgBackRestBackupType.Full, "repo2");
-        var info = await _topology.Backups.InfoAsync();
-        var restore = await _topology.Backups.RestoreAsync(new PostgresRestoreRequest("abuja", _topology.FreshDirectory("repo2")) { Repository = "repo2" });
-        await using var restored = await RestoredPostgres.StartAsync(_topology.Environment, _topology.Run, restore, _topology.SpareEndPoint("abuja", 5432));
+        var backup = await Topology.Backups.BackupAsync(PgBackRestBackupType.Full, "repo2");
+        var info = await Topology.Backups.InfoAsync();
+        var restore = await Topology.Backups.RestoreAsync(new PostgresRestoreRequest("abuja", Topology.FreshDirectory("repo2")) { Repository = "repo2" });
+        await using var restored = await RestoredPostgres.StartAsync(Topology.Environment, Topology.Run, restore, Topology.SpareEndPoint("abuja", 5432));
         var rows = await restored.CountRowsAsync(BackupTopology.Table);
         TestContext.Out.WriteLine(cut.Message);
         TestContext.Out.WriteLine($"repo2 full through abuja-lagos-pgbackrest {backup.Elapsed.TotalSeconds:F2} s; restore in abuja {restore.Elapsed.TotalSeconds:F2} s; replay {restored.RecoveryTime.TotalSeconds:F2} s");
@@ -94,9 +87,9 @@ public sealed class PostgresBackupTests
     [Order(3)]
     public async Task A_restore_never_writes_into_a_running_nodes_data_directory()
     {
-        var lagosData = _topology.Run.PathOf("lagos-pg");
+        var lagosData = Topology.Run.PathOf("lagos-pg");
 
-        var refused = Assert.ThrowsAsync<BackupException>(() => _topology.Backups.RestoreAsync(new PostgresRestoreRequest("lagos", lagosData)))!;
+        var refused = Assert.ThrowsAsync<BackupException>(() => Topology.Backups.RestoreAsync(new PostgresRestoreRequest("lagos", lagosData)))!;
 
         Assert.Multiple(() =>
         {
@@ -109,12 +102,12 @@ public sealed class PostgresBackupTests
     [Order(4)]
     public async Task A_repository_whose_server_is_down_is_named_at_once()
     {
-        await _topology.Backups.Servers["abuja"].KillAsync();
+        await Topology.Backups.Servers["abuja"].KillAsync();
         try
         {
             var started = Stopwatch.GetTimestamp();
             var refused = Assert.ThrowsAsync<BackupException>(() =>
-                _topology.Backups.RestoreAsync(new PostgresRestoreRequest("lagos", _topology.FreshDirectory("unreachable")) { Repository = "repo2" }))!;
+                Topology.Backups.RestoreAsync(new PostgresRestoreRequest("lagos", Topology.FreshDirectory("unreachable")) { Repository = "repo2" }))!;
             var took = Stopwatch.GetElapsedTime(started);
             TestContext.Out.WriteLine(refused.Message);
 
@@ -127,7 +120,7 @@ public sealed class PostgresBackupTests
         }
         finally
         {
-            await _topology.Backups.RestartServerAsync("abuja");
+            await Topology.Backups.RestartServerAsync("abuja");
         }
     }
 
@@ -135,10 +128,10 @@ public sealed class PostgresBackupTests
     [Order(5)]
     public async Task A_flipped_byte_in_a_backup_is_refused_by_the_restore_and_found_by_verify()
     {
-        var info = await _topology.Backups.InfoAsync();
+        var info = await Topology.Backups.InfoAsync();
         var latest = info.LatestIn(1)!;
-        var relation = (string)(await _topology.Postgres.ScalarAsync("lagos", $"SELECT pg_relation_filepath('{BackupTopology.Table}')"))!;
-        var file = Directory.EnumerateFiles(Path.Combine(_topology.Backups.StoreOf("repo1"), "pgbackrest", "backup", PostgresBackups.Stanza, latest.Label, "pg_data"),
+        var relation = (string)(await Topology.Postgres.ScalarAsync("lagos", $"SELECT pg_relation_filepath('{BackupTopology.Table}')"))!;
+        var file = Directory.EnumerateFiles(Path.Combine(Topology.Backups.StoreOf("repo1"), "pgbackrest", "backup", PostgresBackups.Stanza, latest.Label, "pg_data"),
             Path.GetFileName(relation) + ".*", SearchOption.AllDirectories).First(path => path.Contains(relation, StringComparison.Ordinal));
         var original = await File.ReadAllBytesAsync(file);
         var damaged = (byte[])original.Clone();
@@ -146,9 +139,9 @@ public sealed class PostgresBackupTests
         await File.WriteAllBytesAsync(file, damaged);
         try
         {
-            var verification = await _topology.Backups.VerifyAsync("repo1");
+            var verification = await Topology.Backups.VerifyAsync("repo1");
             var refused = Assert.ThrowsAsync<BackupException>(() =>
-                _topology.Backups.RestoreAsync(new PostgresRestoreRequest("lagos", _topology.FreshDirectory("corrupt")) { Repository = "repo1" }))!;
+                Topology.Backups.RestoreAsync(new PostgresRestoreRequest("lagos", Topology.FreshDirectory("corrupt")) { Repository = "repo1" }))!;
             TestContext.Out.WriteLine(refused.Message);
             TestContext.Out.WriteLine(string.Join('\n', verification.Report));
 
@@ -165,7 +158,7 @@ public sealed class PostgresBackupTests
             await File.WriteAllBytesAsync(file, original);
         }
 
-        var again = await _topology.Backups.VerifyAsync("repo1");
+        var again = await Topology.Backups.VerifyAsync("repo1");
         Assert.That(again.IsValid, Is.True, $"the byte put back, the repository verifies again: {string.Join(" / ", again.Report)}");
     }
 }

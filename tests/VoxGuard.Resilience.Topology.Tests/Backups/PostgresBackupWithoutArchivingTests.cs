@@ -8,31 +8,23 @@ namespace VoxGuard.Resilience.Topology.Tests.Backups;
 /// first restore of a stanza with no backup yet. Blocks 127.0.171–173.x (after <see cref="PostgresBackupTests"/>).
 /// </summary>
 [TestFixture]
-[NonParallelizable]
-[Category("Functional")]
-public sealed class PostgresBackupWithoutArchivingTests
+public sealed class PostgresBackupWithoutArchivingTests : BackupTopologyFixture
 {
-    private BackupTopology _topology = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync() =>
-        _topology = await BackupTopology.StartAsync(BackupTopology.EnvironmentWith("{ wal_archiving: false, archive_timeout: 1s }"));
-
-    [OneTimeTearDown]
-    public async Task StopAsync() => await _topology.StopAndCheckNothingIsLeftAsync();
+    private protected override Task<BackupTopology> StartAsync() =>
+        BackupTopology.StartAsync(BackupTopology.EnvironmentWith("{ wal_archiving: false, archive_timeout: 1s }"));
 
     [Test]
     [Order(1)]
     public void A_restore_before_any_backup_says_there_is_none_yet()
     {
         var refused = Assert.ThrowsAsync<BackupException>(() =>
-            _topology.Backups.RestoreAsync(new PostgresRestoreRequest("lagos", _topology.FreshDirectory("none"))))!;
+            Topology.Backups.RestoreAsync(new PostgresRestoreRequest("lagos", Topology.FreshDirectory("none"))))!;
 
         Assert.Multiple(() =>
         {
             Assert.That(refused.Problem, Is.EqualTo(BackupProblem.NoBackup));
             Assert.That(refused.Message, Does.StartWith("No PostgreSQL backup to restore yet: repo1 (lagos) and repo2 (abuja) hold no backup").And.Contain("BackupAsync"));
-            Assert.That(Directory.Exists(_topology.Run.PathOf("restored-none-1")), Is.False, "nothing was created");
+            Assert.That(Directory.Exists(Topology.Run.PathOf("restored-none-1")), Is.False, "nothing was created");
         });
     }
 
@@ -40,16 +32,16 @@ public sealed class PostgresBackupWithoutArchivingTests
     [Order(2)]
     public async Task Rows_written_after_the_backup_are_lost_without_archiving()
     {
-        await _topology.InsertAsync("in-backup", 1000);
-        var full = await _topology.Backups.BackupAsync(PgBackRestBackupType.Full, "repo1");
-        await _topology.InsertAsync("after-backup", 100);
+        await Topology.InsertAsync("in-backup", 1000);
+        var full = await Topology.Backups.BackupAsync(PgBackRestBackupType.Full, "repo1");
+        await Topology.InsertAsync("after-backup", 100);
         // Segments completed now are let go, as with archive_mode off: archive_timeout switches one every second.
-        var switched = (string)(await _topology.Postgres.ScalarAsync("lagos", "SELECT pg_walfile_name(pg_switch_wal())"))!;
+        var switched = (string)(await Topology.Postgres.ScalarAsync("lagos", "SELECT pg_walfile_name(pg_switch_wal())"))!;
         await Task.Delay(TimeSpan.FromSeconds(2)); // two archive_timeouts: the archiver has handled the switched segment
-        var info = await _topology.Backups.InfoAsync();
+        var info = await Topology.Backups.InfoAsync();
 
-        var restore = await _topology.Backups.RestoreAsync(new PostgresRestoreRequest("lagos", _topology.FreshDirectory("no-archive")) { Repository = "repo1" });
-        await using var restored = await RestoredPostgres.StartAsync(_topology.Environment, _topology.Run, restore, _topology.SpareEndPoint("lagos", 5432));
+        var restore = await Topology.Backups.RestoreAsync(new PostgresRestoreRequest("lagos", Topology.FreshDirectory("no-archive")) { Repository = "repo1" });
+        await using var restored = await RestoredPostgres.StartAsync(Topology.Environment, Topology.Run, restore, Topology.SpareEndPoint("lagos", 5432));
         var rows = await restored.CountRowsAsync(BackupTopology.Table);
         TestContext.Out.WriteLine($"full {full.Elapsed.TotalSeconds:F2} s; archive holds up to {info.Archives.Single(archive => archive.RepositoryKey == 1).Max}, segment {switched} was let go; restored {rows} rows");
 

@@ -9,23 +9,17 @@ namespace VoxGuard.Resilience.Topology.Tests.Backups;
 /// restores into fresh servers whose keys are counted, and the errors. Blocks 127.0.171–173.x.
 /// </summary>
 [TestFixture]
-[NonParallelizable]
-[Category("Functional")]
-public sealed class RedisBackupTests
+public sealed class RedisBackupTests : BackupTopologyFixture
 {
-    private BackupTopology _topology = null!;
     private RedisBackups _backups = null!;
 
-    [OneTimeSetUp]
-    public async Task StartAsync()
+    private protected override async Task<BackupTopology> StartAsync()
     {
-        _topology = await BackupTopology.StartAsync(
+        var topology = await BackupTopology.StartAsync(
             BackupTopology.EnvironmentWith("{ redis: { appendonly: true, appendfsync: everysec } }"), withPostgres: false, withRedis: true);
-        _backups = new RedisBackups(_topology.Environment, _topology.Run);
+        _backups = new RedisBackups(topology.Environment, topology.Run);
+        return topology;
     }
-
-    [OneTimeTearDown]
-    public async Task StopAsync() => await _topology.StopAndCheckNothingIsLeftAsync();
 
     [Test]
     [Order(1)]
@@ -48,7 +42,7 @@ public sealed class RedisBackupTests
         var backup = await _backups.BackupRdbAsync("repo1");
         await WriteKeysAsync("after", 50);
 
-        await using var restored = await _backups.RestoreAsync(_backups.Latest("repo1", RedisBackupKind.Rdb), "lagos", _topology.SpareEndPoint("lagos", 6379));
+        await using var restored = await _backups.RestoreAsync(_backups.Latest("repo1", RedisBackupKind.Rdb), "lagos", Topology.SpareEndPoint("lagos", 6379));
         var keys = await restored.KeyCountAsync();
         TestContext.Out.WriteLine($"BGSAVE + copy {backup.Elapsed.TotalMilliseconds:F0} ms ({backup.Bytes} bytes, {backup.Keys} keys); load {restored.LoadTime.TotalMilliseconds:F0} ms");
 
@@ -66,10 +60,10 @@ public sealed class RedisBackupTests
     [Order(3)]
     public async Task Abujas_store_gets_its_copy_from_abujas_replica_and_restores_in_abuja()
     {
-        await _topology.Redis!.WaitUntilReplicatedAsync("voxguard:backup:marker", TimeSpan.FromSeconds(10));
+        await Topology.Redis!.WaitUntilReplicatedAsync("voxguard:backup:marker", TimeSpan.FromSeconds(10));
         var backup = await _backups.BackupRdbAsync("repo2");
 
-        await using var restored = await _backups.RestoreAsync(backup, "abuja", _topology.SpareEndPoint("abuja", 6379));
+        await using var restored = await _backups.RestoreAsync(backup, "abuja", Topology.SpareEndPoint("abuja", 6379));
         var keys = await restored.KeyCountAsync();
         var replicated = await restored.GetAsync("voxguard:backup:after:49");
 
@@ -88,7 +82,7 @@ public sealed class RedisBackupTests
         await WriteKeysAsync("aof", 200);
         var backup = await _backups.BackupAofAsync("repo1");
 
-        await using var restored = await _backups.RestoreAsync(backup, "lagos", _topology.SpareEndPoint("lagos", 6379, 1));
+        await using var restored = await _backups.RestoreAsync(backup, "lagos", Topology.SpareEndPoint("lagos", 6379, 1));
         var keys = await restored.KeyCountAsync();
         TestContext.Out.WriteLine($"AOF copy {backup.Elapsed.TotalMilliseconds:F0} ms ({backup.Bytes} bytes); load {restored.LoadTime.TotalMilliseconds:F0} ms");
 
@@ -110,7 +104,7 @@ public sealed class RedisBackupTests
         var content = await File.ReadAllBytesAsync(file);
         await File.WriteAllBytesAsync(file, content[..(content.Length / 2)]);
 
-        var refused = Assert.ThrowsAsync<BackupException>(() => _backups.RestoreAsync(backup, "lagos", _topology.SpareEndPoint("lagos", 6379, 2)))!;
+        var refused = Assert.ThrowsAsync<BackupException>(() => _backups.RestoreAsync(backup, "lagos", Topology.SpareEndPoint("lagos", 6379, 2)))!;
         TestContext.Out.WriteLine(refused.Message);
 
         Assert.Multiple(() =>
@@ -122,7 +116,7 @@ public sealed class RedisBackupTests
 
     private async Task WriteKeysAsync(string prefix, int count)
     {
-        await using var connection = await RespConnection.OpenAsync(_topology.Environment.Region("lagos").Redis.EndPoint, CancellationToken.None);
+        await using var connection = await RespConnection.OpenAsync(Topology.Environment.Region("lagos").Redis.EndPoint, CancellationToken.None);
         for (var i = 0; i < count; i++)
         {
             await connection.CommandAsync(CancellationToken.None, "SET", $"voxguard:backup:{prefix}:{i}", $"v{i}");

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using VoxGuard.Resilience.Links;
 using VoxGuard.Resilience.Links.Client;
 using VoxGuard.Resilience.Links.Toxics;
+using VoxGuard.Resilience.Topology.Backups;
 using VoxGuard.Resilience.Topology.DataTier;
 using VoxGuard.Resilience.Topology.Environments;
 using VoxGuard.Resilience.Topology.Links;
@@ -31,8 +32,10 @@ public sealed class LocalTopology : IAsyncDisposable
     private int _disposed;
 
     private LocalTopology(EnvironmentDefinition environment, RunDirectory run, LinkServer linkServer, LinkClient linkClient, InterRegionLinks links,
-        LinkSwitchboard switchboard, PostgresTier postgres, RedisTier redis, SipProxyTier sip, IReadOnlyList<TopologyOperation> startup)
+        LinkSwitchboard switchboard, PostgresTier postgres, RedisTier redis, SipProxyTier sip, IReadOnlyList<TopologyOperation> startup, PostgresBackups? backups)
     {
+        Backups = backups;
+        RedisBackups = backups is null ? null : new RedisBackups(environment, run);
         Environment = environment;
         Run = run;
         LinkServer = linkServer;
@@ -64,6 +67,15 @@ public sealed class LocalTopology : IAsyncDisposable
     /// <summary>The Redis nodes and Sentinels (the DragonflyDB stand-in).</summary>
     public RedisTier Redis { get; }
 
+    /// <summary>
+    /// With <see cref="LocalTopologyOptions.Backups"/>: pgBackRest over the PostgreSQL nodes (a TLS server per database
+    /// host, WAL archived into the environment's repositories from the start); null otherwise.
+    /// </summary>
+    public PostgresBackups? Backups { get; }
+
+    /// <summary>With <see cref="LocalTopologyOptions.Backups"/>: the guide's Redis backups into the same repositories; null otherwise.</summary>
+    public RedisBackups? RedisBackups { get; }
+
     /// <summary>The engines, the SIP proxies and the global balancer.</summary>
     public SipProxyTier Sip { get; }
 
@@ -93,7 +105,7 @@ public sealed class LocalTopology : IAsyncDisposable
         var run = RunDirectory.Create(options.RunDirectory);
         try
         {
-            CheckPrerequisites(environment, run, options.Engines);
+            CheckPrerequisites(environment, run, options);
             CheckAddressesFree(environment, options);
             steps.Add(TopologyOperation.Since("check binaries and addresses", started));
         }
@@ -107,6 +119,7 @@ public sealed class LocalTopology : IAsyncDisposable
         LinkClient? client = null;
         LinkSwitchboard? switchboard = null;
         PostgresTier? postgres = null;
+        PostgresBackups? backups = null;
         try
         {
             var step = Stopwatch.GetTimestamp();
@@ -119,9 +132,18 @@ public sealed class LocalTopology : IAsyncDisposable
             steps.Add(TopologyOperation.Since($"links up ({links.Plan.Count} directed links, API {linkServer.ApiAddress})", step));
             options.Progress?.Invoke(steps[^1]);
 
+            if (options.Backups)
+            {
+                // Before PostgreSQL: its archive_command names the TLS servers' configuration.
+                step = Stopwatch.GetTimestamp();
+                backups = await PostgresBackups.StartAsync(environment, run, cancellationToken).ConfigureAwait(false);
+                steps.Add(TopologyOperation.Since($"pgBackRest TLS servers up, repositories {string.Join(", ", environment.Backups.Repositories.Select(repository => $"{repository.Name} ({repository.Region})"))}", step));
+                options.Progress?.Invoke(steps[^1]);
+            }
+
             // The data tiers start side by side: they share nothing but the links.
             step = Stopwatch.GetTimestamp();
-            var postgresStart = PostgresTier.StartAsync(environment, run, cancellationToken);
+            var postgresStart = PostgresTier.StartAsync(environment, run, backups?.Archiving, cancellationToken);
             var redisStart = RedisTier.StartAsync(environment, run, cancellationToken);
             await Task.WhenAll(postgresStart, redisStart).ConfigureAwait(false);
             postgres = postgresStart.Result;
@@ -133,6 +155,11 @@ public sealed class LocalTopology : IAsyncDisposable
 
             steps.Add(TopologyOperation.Since("PostgreSQL and Redis replicating, Sentinels agreeing", step));
             options.Progress?.Invoke(steps[^1]);
+            if (backups is not null)
+            {
+                steps.Add(await backups.CreateStanzaAsync(environment.Primary.Name, cancellationToken).ConfigureAwait(false));
+                options.Progress?.Invoke(steps[^1]);
+            }
 
             step = Stopwatch.GetTimestamp();
             var sip = await SipProxyTier.StartAsync(environment, run, options.Engines, cancellationToken).ConfigureAwait(false);
@@ -140,13 +167,18 @@ public sealed class LocalTopology : IAsyncDisposable
             options.Progress?.Invoke(steps[^1]);
 
             new TopologyRecord(environment.Name, environment.Profile?.Name, environment.Source, linkServer.ApiAddress.ToString()).WriteTo(run);
-            return new LocalTopology(environment, run, linkServer, client, links, switchboard, postgres, redisStart.Result, sip, steps);
+            return new LocalTopology(environment, run, linkServer, client, links, switchboard, postgres, redisStart.Result, sip, steps, backups);
         }
         catch (Exception exception)
         {
             if (postgres is not null)
             {
                 await postgres.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (backups is not null)
+            {
+                await backups.DisposeAsync().ConfigureAwait(false);
             }
 
             await run.DisposeAsync().ConfigureAwait(false);
@@ -171,13 +203,15 @@ public sealed class LocalTopology : IAsyncDisposable
     }
 
     /// <summary>
-    /// Every server process of a region the harness started: proxy, engine, Redis, Sentinel, Patroni and the etcd member
-    /// (the latest process of each). PostgreSQL itself runs under Patroni, outside these; <see cref="PostgresTier"/> reaches it.
+    /// Every server process of a region the harness started: proxy, engine, Redis, Sentinel, Patroni, the etcd member and,
+    /// with backups, the pgBackRest TLS server (the latest process of each). PostgreSQL itself runs under Patroni, outside
+    /// these; <see cref="PostgresTier"/> reaches it.
     /// </summary>
     public IReadOnlyList<ManagedProcess> ProcessesOf(string region)
     {
         var name = Environment.Region(region).Name;
-        return [Sip.Proxies[name], Sip.Engines[name], Redis.Processes[name], Redis.Sentinels[name], Postgres.Processes[name], Postgres.Etcd.Members[name]];
+        ManagedProcess[] processes = [Sip.Proxies[name], Sip.Engines[name], Redis.Processes[name], Redis.Sentinels[name], Postgres.Processes[name], Postgres.Etcd.Members[name]];
+        return Backups is null ? processes : [.. processes, Backups.Servers[name]];
     }
 
     /// <summary>The process of one node: sip, engine, redis, sentinel, postgres (its Patroni) or etcd.</summary>
@@ -346,6 +380,11 @@ public sealed class LocalTopology : IAsyncDisposable
 
         await Sip.WaitUntilStateAsync(name, BalancerServerStatus.Up, BalancerTimeout, cancellationToken).ConfigureAwait(false);
         steps.Add(TopologyOperation.Since($"{name}'s SIP proxy and engine up, balancer reports it UP", started));
+        if (Backups is not null && Backups.Servers[name].HasExited)
+        {
+            steps.Add(await Backups.RestartServerAsync(name, cancellationToken).ConfigureAwait(false));
+        }
+
         steps.AddRange(await Task.WhenAll(
             Postgres.RejoinAsync(name, cancellationToken),
             Redis.RejoinAsReplicaAsync(name, cancellationToken)).ConfigureAwait(false));
@@ -421,6 +460,11 @@ public sealed class LocalTopology : IAsyncDisposable
 
             await Sip.DisposeAsync().ConfigureAwait(false);
             await Postgres.DisposeAsync().ConfigureAwait(false);
+            if (Backups is not null)
+            {
+                await Backups.DisposeAsync().ConfigureAwait(false);
+            }
+
             await Run.DisposeAsync().ConfigureAwait(false);
         }
         finally
@@ -435,12 +479,17 @@ public sealed class LocalTopology : IAsyncDisposable
 
     private static TopologyOperation FromLink(LinkOperation operation) => new(operation.What, operation.StartedAt, operation.VerifiedAt);
 
-    private static void CheckPrerequisites(EnvironmentDefinition environment, RunDirectory run, IEngineLauncher engines)
+    private static void CheckPrerequisites(EnvironmentDefinition environment, RunDirectory run, LocalTopologyOptions options)
     {
         var specs = new List<ProcessSpec>();
         specs.AddRange(PostgresTier.SpecsFor(environment, run));
         specs.AddRange(RedisTier.SpecsFor(environment, run));
-        specs.AddRange(SipProxyTier.SpecsFor(environment, run, engines));
+        specs.AddRange(SipProxyTier.SpecsFor(environment, run, options.Engines));
+        if (options.Backups)
+        {
+            specs.AddRange(PostgresBackups.SpecsFor(environment, run));
+        }
+
         try
         {
             ProcessSpec.EnsureInstalled(specs);
@@ -538,6 +587,12 @@ public sealed record LocalTopologyOptions
 
     /// <summary>Told about each start step as it completes (for live progress).</summary>
     public Action<TopologyOperation>? Progress { get; init; }
+
+    /// <summary>
+    /// Backups on (default off): pgBackRest's TLS servers, PostgreSQL archiving into the environment's repositories from
+    /// the start (<c>backups</c> section), the stanza created and checked; see <see cref="LocalTopology.Backups"/>.
+    /// </summary>
+    public bool Backups { get; init; }
 }
 
 /// <summary>The topology could not start; the message names the problem and the fix.</summary>

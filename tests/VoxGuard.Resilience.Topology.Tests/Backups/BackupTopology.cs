@@ -129,7 +129,7 @@ internal sealed class BackupTopology : IAsyncDisposable
     }
 
     /// <summary>Every live process that carries <paramref name="runId"/> in its environment (what the run started, and their children).</summary>
-    private static IReadOnlyList<string> ProcessesOfRun(string runId) =>
+    public static IReadOnlyList<string> ProcessesOfRun(string runId) =>
     [
         .. Directory.EnumerateDirectories("/proc")
             .Select(Path.GetFileName)

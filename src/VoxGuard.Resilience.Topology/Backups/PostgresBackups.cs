@@ -470,6 +470,17 @@ public sealed class PostgresBackups : IAsyncDisposable
             throw new ArgumentException($"The restore's data directory '{directory}' must be an absolute path.", nameof(directory));
         }
 
+        // Inside a running server's data directory is its data too, even where the directory itself is new.
+        for (var parent = Path.GetDirectoryName(Path.GetFullPath(directory)); parent is not null; parent = Path.GetDirectoryName(parent))
+        {
+            var parentPid = Path.Combine(parent, "postmaster.pid");
+            if (File.Exists(parentPid) && DetachedServer.ProcessesOf(parentPid) is [var owner, ..])
+            {
+                throw new BackupException(BackupProblem.TargetInUse, string.Create(CultureInfo.InvariantCulture,
+                    $"Will not restore into {directory}: it is inside {parent}, the data directory of a running PostgreSQL (pid {owner}). A restore never writes over existing data; give it a fresh directory outside every data directory."));
+            }
+        }
+
         if (!Directory.Exists(directory) || !Directory.EnumerateFileSystemEntries(directory).Any())
         {
             return;

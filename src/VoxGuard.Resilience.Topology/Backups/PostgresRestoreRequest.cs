@@ -48,7 +48,9 @@ public sealed record RecoveryTarget(RecoveryTargetKind Kind, DateTimeOffset? Tim
 /// <summary>A restore to make: from which repository and backup, into which fresh directory, replaying how far.</summary>
 /// <param name="Region">The region the restore runs in (its database host's configuration; other regions' repositories
 /// through its links).</param>
-/// <param name="DataDirectory">A fresh directory (absent or empty; an absolute path) to restore into.</param>
+/// <param name="DataDirectory">A fresh directory (absent or empty; an absolute path) to restore into. One level below the
+/// run directory (<c>RunDirectory.PathOf("restored-…")</c>) is where the run's teardown and the reaper look for a
+/// server's postmaster.pid.</param>
 public sealed record PostgresRestoreRequest(string Region, string DataDirectory)
 {
     /// <summary>The repository (repo1, repo2); null: pgBackRest's choice, the first holding a backup for the target.</summary>

@@ -90,11 +90,15 @@ public sealed class PostgresBackupTests : BackupTopologyFixture
         var lagosData = Topology.Run.PathOf("lagos-pg");
 
         var refused = Assert.ThrowsAsync<BackupException>(() => Topology.Backups.RestoreAsync(new PostgresRestoreRequest("lagos", lagosData)))!;
+        var inside = Assert.ThrowsAsync<BackupException>(() => Topology.Backups.RestoreAsync(new PostgresRestoreRequest("lagos", Path.Combine(lagosData, "restored"))))!;
 
         Assert.Multiple(() =>
         {
             Assert.That(refused.Problem, Is.EqualTo(BackupProblem.TargetInUse));
             Assert.That(refused.Message, Does.Contain("data directory of a running PostgreSQL").And.Contain("fresh directory"));
+            Assert.That(inside.Problem, Is.EqualTo(BackupProblem.TargetInUse));
+            Assert.That(inside.Message, Does.Contain($"it is inside {lagosData}, the data directory of a running PostgreSQL"));
+            Assert.That(Directory.Exists(Path.Combine(lagosData, "restored")), Is.False, "nothing was written there");
         });
     }
 

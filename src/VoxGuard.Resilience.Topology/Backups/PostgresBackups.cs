@@ -129,7 +129,7 @@ public sealed class PostgresBackups : IAsyncDisposable
         var created = await PgBackRestAsync(region, _config.DatabaseHostConfig(region.Name), ["stanza-create"], ShortCommandTimeout, cancellationToken).ConfigureAwait(false);
         ThrowIfFailed(created, $"create stanza {Stanza} in every repository from {region.Name}'s database host");
 
-        OpenArchive();
+        OpenArchive(); // for good with continuous archiving, for the check alone without
         try
         {
             // check switches WAL and waits until the segment is in every repository; the switch also wakes an archiver
@@ -175,7 +175,13 @@ public sealed class PostgresBackups : IAsyncDisposable
         }
 
         await WriteRepositoryHostConfigAsync(host, primary, cancellationToken).ConfigureAwait(false);
-        OpenArchive();
+        // Continuous archiving keeps the archive open all along; without it, it opens for the backup's own WAL.
+        var gated = !_environment.Backups.WalArchiving;
+        if (gated)
+        {
+            OpenArchive();
+        }
+
         CommandResult result;
         try
         {
@@ -184,7 +190,7 @@ public sealed class PostgresBackups : IAsyncDisposable
         }
         finally
         {
-            if (!_environment.Backups.WalArchiving)
+            if (gated)
             {
                 CloseArchive();
             }

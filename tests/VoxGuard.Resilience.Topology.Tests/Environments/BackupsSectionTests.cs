@@ -123,4 +123,18 @@ public sealed class BackupsSectionTests
 
         Assert.That(error.Problems.Single(), Does.StartWith("backups.time_compression is 0.5; a factor of 1 (real time) or more").And.EndWith("in profile 'ci')"));
     }
+
+    [Test]
+    public void Each_database_host_serves_pgbackrest_on_its_postgres_address_unless_the_file_says_otherwise()
+    {
+        var environment = TinyEnvironment.Parse(TinyEnvironment.With("postgres: { address: 127.0.2.4, port: 5432 } }",
+            "postgres: { address: 127.0.2.4, port: 5432 }, pgbackrest: { address: 127.0.2.6, port: 9432 } }"));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(environment.Region("lagos").PgBackRest, Is.EqualTo(new ServiceEndpoint(System.Net.IPAddress.Parse("127.0.1.4"), 8432)), "pgBackRest's own default port");
+            Assert.That(environment.Region("abuja").PgBackRest, Is.EqualTo(new ServiceEndpoint(System.Net.IPAddress.Parse("127.0.2.6"), 9432)));
+            Assert.That(environment.ExpandLinks([RegionService.PgBackRest]).Select(link => link.Name), Is.EqualTo(new[] { "lagos-abuja-pgbackrest", "lagos-asaba-pgbackrest", "abuja-asaba-pgbackrest" }));
+        });
+    }
 }

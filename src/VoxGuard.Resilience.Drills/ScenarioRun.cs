@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Npgsql;
+using VoxGuard.Resilience.Contracts;
 using VoxGuard.Resilience.Engine;
 using VoxGuard.Resilience.Measurement;
 using VoxGuard.Resilience.Sip.Load;
@@ -35,9 +36,10 @@ public sealed class ScenarioRun : IAsyncDisposable
     private readonly Dictionary<WriteStore, WriteAccountingResult> _accounting = [];
     private readonly Task _pollers;
 
-    private ScenarioRun(string name, LocalTopology topology, long startedAt)
+    private ScenarioRun(string name, LocalTopology topology, long startedAt, bool negativeControl)
     {
         Name = name;
+        IsNegativeControl = negativeControl;
         Topology = topology;
         StartedAt = startedAt;
         StartedAtUtc = DateTimeOffset.UtcNow;
@@ -46,6 +48,9 @@ public sealed class ScenarioRun : IAsyncDisposable
 
     /// <summary>The scenario's name (report file name).</summary>
     public string Name { get; }
+
+    /// <summary>True for a negative control: a configuration broken on purpose so that one target must miss. Every verdict it judges says so.</summary>
+    public bool IsNegativeControl { get; }
 
     /// <summary>The topology under test.</summary>
     public LocalTopology Topology { get; }
@@ -74,6 +79,25 @@ public sealed class ScenarioRun : IAsyncDisposable
     /// <summary>Every node's role in one store as polled so far (every 200 ms; a node that does not answer claims nothing).</summary>
     public IReadOnlyList<RoleObservation> RolesOf(WriteStore store) => [.. _roles.Where(entry => entry.Store == store).Select(entry => entry.Role)];
 
+    /// <summary>
+    /// Which nodes of each store answer as primary now: waits until the role poller has asked every node again after
+    /// this call (a node that does not answer claims nothing), then takes each node's latest answer. Keyed by store
+    /// name (Postgres, Redis).
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, IReadOnlyList<string>>> PrimariesNowAsync(CancellationToken cancellationToken = default)
+    {
+        var since = Now;
+        var stores = new[] { WriteStore.Postgres, WriteStore.Redis };
+        // One poll round asks six nodes with a 1 s timeout each: a few rounds' worth is the bound.
+        var deadline = since + TimeSpan.FromSeconds(10);
+        while (Now < deadline && !stores.All(store => Environment.Regions.All(region => RolesOf(store).Any(role => role.Node == region.Name && role.At >= since))))
+        {
+            await Task.Delay(RoleInterval, cancellationToken).ConfigureAwait(false);
+        }
+
+        return stores.ToDictionary(store => store.ToString(), store => TargetJudge.PrimariesNow(RolesOf(store).Where(role => role.At >= since)), StringComparer.Ordinal);
+    }
+
     /// <summary>Faults injected so far.</summary>
     public IReadOnlyList<FaultMarker> Faults => _faults;
 
@@ -81,10 +105,14 @@ public sealed class ScenarioRun : IAsyncDisposable
     public IReadOnlyList<TargetVerdict> Verdicts => _verdicts;
 
     /// <summary>Starts a topology of <paramref name="environment"/> with the ACM engines and begins recording.</summary>
-    public static async Task<ScenarioRun> StartAsync(string name, EnvironmentDefinition environment, CancellationToken cancellationToken = default)
+    /// <param name="name">The scenario's name (its report's file name).</param>
+    /// <param name="environment">The environment, profile applied.</param>
+    /// <param name="negativeControl">True when the environment is broken on purpose so a target must miss.</param>
+    /// <param name="cancellationToken">Stops the start.</param>
+    public static async Task<ScenarioRun> StartAsync(string name, EnvironmentDefinition environment, bool negativeControl = false, CancellationToken cancellationToken = default)
     {
         var topology = await LocalTopology.StartAsync(environment, new LocalTopologyOptions { Engines = EngineLauncher.Instance }, cancellationToken).ConfigureAwait(false);
-        return new ScenarioRun(name, topology, Stopwatch.GetTimestamp());
+        return new ScenarioRun(name, topology, Stopwatch.GetTimestamp(), negativeControl);
     }
 
     /// <summary>
@@ -219,12 +247,13 @@ public sealed class ScenarioRun : IAsyncDisposable
         return accounting;
     }
 
-    /// <summary>Records a verdict (reported whether or not it passed).</summary>
+    /// <summary>Records a verdict (reported whether or not it passed), as this scenario's and, in a negative control, as the control's.</summary>
     public TargetVerdict Judge(TargetVerdict verdict)
     {
         ArgumentNullException.ThrowIfNull(verdict);
-        _verdicts.Add(verdict);
-        return verdict;
+        var judged = verdict with { Scenario = Name, NegativeControl = IsNegativeControl };
+        _verdicts.Add(judged);
+        return judged;
     }
 
     /// <summary>
@@ -285,7 +314,7 @@ public sealed class ScenarioRun : IAsyncDisposable
 
         var report = new ScenarioReport(Name, Environment.Name, Environment.Profile?.Name, StartedAtUtc, DateTimeOffset.UtcNow, _verdicts, _faults, Transitions,
             LagAnalysis.Summarise(LagSamples, Environment.Replication.LagAlert), _steps, attachments);
-        await File.WriteAllTextAsync(Path.Combine(directory, $"{Name}.json"), JsonSerializer.Serialize(report, ScenarioReport.Json), cancellationToken).ConfigureAwait(false);
+        await File.WriteAllTextAsync(Path.Combine(directory, ScenarioReport.FileName(Name)), JsonSerializer.Serialize(report, ScenarioReport.Json), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -435,30 +464,4 @@ public sealed class ScenarioRun : IAsyncDisposable
             await Task.Delay(LagInterval, cancellationToken).ConfigureAwait(false);
         }
     }
-}
-
-/// <summary>
-/// What a scenario writes (<c>&lt;scenario&gt;.json</c>) for the drill summary and the compliance report. Offsets
-/// (steps, faults, transitions, and the CSV attachments' seconds) count from <see cref="StartedAt"/>.
-/// </summary>
-/// <param name="Scenario">Its name, also the prefix of its attachment files.</param>
-/// <param name="Environment">The environment's name.</param>
-/// <param name="Profile">The profile applied, if any.</param>
-/// <param name="StartedAt">Wall-clock time of offset zero.</param>
-/// <param name="FinishedAt">Wall-clock time the report was written.</param>
-/// <param name="Verdicts">Every target judged.</param>
-/// <param name="Faults">Every fault injected.</param>
-/// <param name="Transitions">Balancer and store state changes seen.</param>
-/// <param name="Lag">Replication lag per replica.</param>
-/// <param name="Steps">The phases in order.</param>
-/// <param name="Attachments">The evidence files beside the report.</param>
-public sealed record ScenarioReport(string Scenario, string Environment, string? Profile, DateTimeOffset StartedAt, DateTimeOffset FinishedAt,
-    IReadOnlyList<TargetVerdict> Verdicts, IReadOnlyList<FaultMarker> Faults, IReadOnlyList<HealthTransition> Transitions, IReadOnlyList<LagSummary> Lag,
-    IReadOnlyList<ScenarioStep> Steps, IReadOnlyList<ScenarioAttachment> Attachments)
-{
-    /// <summary>The JSON settings of report files.</summary>
-    public static JsonSerializerOptions Json { get; } = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
-
-    /// <summary>True when every verdict passed.</summary>
-    public bool Passed => Verdicts.All(verdict => verdict.Passed);
 }

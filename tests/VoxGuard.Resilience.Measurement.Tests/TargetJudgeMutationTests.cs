@@ -35,6 +35,11 @@ public sealed class TargetJudgeMutationTests
             OutsideLagos(postgres: [Role(30, "lagos", false), Role(30, "abuja", true), Role(30, "asaba", false)]),
             OutsideLagos(postgres: [Role(30, "lagos", true), Role(30, "abuja", true), Role(30, "asaba", false)]));
 
+        // Failover: "no failover (primaries stay put)" under a flapping link — abuja took over.
+        yield return Case("no failover", TargetKind.Failover,
+            StayInLagos(postgres: [Role(40, "lagos", true), Role(40, "abuja", false)]),
+            StayInLagos(postgres: [Role(40, "lagos", false), Role(40, "abuja", true)]));
+
         // Failback: "primaries back in lagos" — abuja still answers as primary after the switchover.
         yield return Case("primaries back in lagos", TargetKind.Failback,
             BackInLagos(postgres: [Role(50, "lagos", true), Role(50, "abuja", false)]),
@@ -130,11 +135,17 @@ public sealed class TargetJudgeMutationTests
     private static TestCaseData Case(string name, TargetKind kind, TargetVerdict healthy, TargetVerdict broken) =>
         new TestCaseData(kind, healthy, broken).SetName($"{kind}: {name} passes healthy, misses broken");
 
-    private static TargetVerdict OutsideLagos(IReadOnlyList<RoleObservation> postgres) => TargetJudge.Primaries(TargetKind.Failover, "primaries outside lagos",
-        new Dictionary<string, IReadOnlyList<string>> { ["Postgres"] = TargetJudge.PrimariesNow(postgres), ["Redis"] = ["abuja"] }, region => region != "lagos", "neither in lagos");
+    private static TargetVerdict OutsideLagos(IReadOnlyList<RoleObservation> postgres) =>
+        Placement(TargetKind.Failover, "primaries outside lagos", postgres, redisPrimary: "abuja", region => region != "lagos");
 
-    private static TargetVerdict BackInLagos(IReadOnlyList<RoleObservation> postgres) => TargetJudge.Primaries(TargetKind.Failback, "primaries back in lagos",
-        new Dictionary<string, IReadOnlyList<string>> { ["Postgres"] = TargetJudge.PrimariesNow(postgres), ["Redis"] = ["lagos"] }, region => region == "lagos", "lagos");
+    private static TargetVerdict StayInLagos(IReadOnlyList<RoleObservation> postgres) =>
+        Placement(TargetKind.Failover, "no failover (primaries stay put)", postgres, redisPrimary: "lagos", region => region == "lagos");
+
+    private static TargetVerdict BackInLagos(IReadOnlyList<RoleObservation> postgres) =>
+        Placement(TargetKind.Failback, "primaries back in lagos", postgres, redisPrimary: "lagos", region => region == "lagos");
+
+    private static TargetVerdict Placement(TargetKind kind, string target, IReadOnlyList<RoleObservation> postgres, string redisPrimary, Func<string, bool> expected) =>
+        TargetJudge.Primaries(kind, target, new Dictionary<string, IReadOnlyList<string>> { ["Postgres"] = TargetJudge.PrimariesNow(postgres), ["Redis"] = [redisPrimary] }, expected, target);
 
     private static HealthTransition Up(string region, double at) => new(TimeSpan.FromSeconds(at), $"balancer/{region}", "UP");
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using VoxGuard.Resilience.Engine;
 using VoxGuard.Resilience.Measurement;
 using VoxGuard.Resilience.Sip.Load;
+using VoxGuard.Resilience.Tests.Shared;
 using VoxGuard.Resilience.Topology.DataTier;
 using VoxGuard.Resilience.Topology.Environments;
 using VoxGuard.Resilience.Topology.Processes;
@@ -21,7 +22,7 @@ namespace VoxGuard.Resilience.Drills.Tests;
 public sealed class ScenarioRunTests
 {
     private const string Lost = "lagos";
-    private static readonly EnvironmentDefinition Environment = TestEnvironment.LocalInBlocks(181);
+    private static readonly EnvironmentDefinition Environment = EnvironmentLoader.Parse(LocalEnvironmentInBlocks.Yaml(181, 181), "local-in-181.yaml", "ci");
     private static readonly TimeSpan PollerBound = TimeSpan.FromSeconds(5);
     private static readonly string[] Survivors = ["abuja", "asaba"];
 

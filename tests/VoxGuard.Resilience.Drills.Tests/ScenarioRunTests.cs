@@ -40,11 +40,6 @@ public sealed class ScenarioRunTests
     {
         if (_run is not null)
         {
-            foreach (var transition in _run.Transitions)
-            {
-                TestContext.Out.WriteLine($"{transition.At.TotalSeconds,8:F3} s  {transition.Subject,-16} {transition.State}");
-            }
-
             var runDirectory = _run.Topology.Run.Path;
             await _run.DisposeAsync();
             Assert.That(Directory.Exists(runDirectory), Is.False, "disposing the run removes its run directory");
@@ -208,6 +203,10 @@ public sealed class ScenarioRunTests
         // Only watched: Patroni and Sentinel must elect among the survivors by themselves.
         var bound = Environment.Database.WorstFailover + TimeSpan.FromSeconds(10);
         await ObserveAsync("a primary outside lagos in both stores", () => Stores.All(store => PromotedAfterFault(store) is not null), bound);
+        foreach (var transition in _run.Transitions.Where(transition => transition.At >= _fault.Start))
+        {
+            TestContext.Out.WriteLine($"fault + {(transition.At - _fault.Start).TotalSeconds,6:F2} s  {transition.Subject,-16} {transition.State}");
+        }
 
         Assert.Multiple(() =>
         {

@@ -36,6 +36,10 @@ public sealed class ScenarioRun : IAsyncDisposable
     private readonly Dictionary<WriteStore, WriteAccountingResult> _accounting = [];
     private readonly Task _pollers;
 
+    // The PostgreSQL nodes that answered as primary in the role poller's latest sweep: where the lag poller reads
+    // pg_stat_replication (two during a split brain, none during an election).
+    private volatile IReadOnlyList<string> _postgresPrimaries = [];
+
     private ScenarioRun(string name, LocalTopology topology, long startedAt, bool negativeControl)
     {
         Name = name;
@@ -329,9 +333,12 @@ public sealed class ScenarioRun : IAsyncDisposable
         {
             // stopping
         }
-
-        await Topology.DisposeAsync().ConfigureAwait(false);
-        _stopping.Dispose();
+        finally
+        {
+            // Even when a poller failed: its servers must not outlive the run.
+            await Topology.DisposeAsync().ConfigureAwait(false);
+            _stopping.Dispose();
+        }
     }
 
     private string ServerLogs()
@@ -381,13 +388,15 @@ public sealed class ScenarioRun : IAsyncDisposable
 
     /// <summary>
     /// Polls what every PostgreSQL and Redis node says it is, so a dual-primary window (split brain) shows on the
-    /// timeline; role changes also become transitions ("postgres/lagos" → "primary").
+    /// timeline; role changes also become transitions ("postgres/lagos" → "primary"). Each sweep's PostgreSQL
+    /// primaries are also where the lag poller samples next.
     /// </summary>
     private async Task PollRolesAsync(CancellationToken cancellationToken)
     {
         var last = new Dictionary<string, string>(StringComparer.Ordinal);
         while (!cancellationToken.IsCancellationRequested)
         {
+            var postgresPrimaries = new List<string>();
             foreach (var region in Environment.Regions)
             {
                 foreach (var store in new[] { WriteStore.Postgres, WriteStore.Redis })
@@ -395,6 +404,11 @@ public sealed class ScenarioRun : IAsyncDisposable
                     var role = await RoleOfAsync(store, region.Name, cancellationToken).ConfigureAwait(false);
                     var at = Now;
                     _roles.Enqueue((store, new RoleObservation(at, region.Name, role is "primary")));
+                    if (store == WriteStore.Postgres && role is "primary")
+                    {
+                        postgresPrimaries.Add(region.Name);
+                    }
+
                     var subject = $"{store.ToString().ToLowerInvariant()}/{region.Name}";
                     if (!last.TryGetValue(subject, out var previous) || previous != role)
                     {
@@ -404,10 +418,12 @@ public sealed class ScenarioRun : IAsyncDisposable
                 }
             }
 
+            _postgresPrimaries = postgresPrimaries;
             await Task.Delay(RoleInterval, cancellationToken).ConfigureAwait(false);
         }
     }
 
+    /// <summary>What a node says it is: primary, standby / replica, unreachable (no answer in time), or down (its process exited).</summary>
     private async Task<string> RoleOfAsync(WriteStore store, string region, CancellationToken cancellationToken)
     {
         var process = store == WriteStore.Postgres ? Topology.Postgres.Processes[region] : Topology.Redis.Processes[region];
@@ -416,16 +432,15 @@ public sealed class ScenarioRun : IAsyncDisposable
             return "down";
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(RoleQueryTimeout);
         try
         {
             if (store == WriteStore.Postgres)
             {
-                var inRecovery = await Topology.Postgres.ScalarAsync(region, "SELECT pg_is_in_recovery()", timeout.Token).ConfigureAwait(false);
-                return inRecovery is false ? "primary" : "standby";
+                return await Topology.Postgres.RoleOfAsync(region, RoleQueryTimeout, cancellationToken).ConfigureAwait(false) ?? "unreachable";
             }
 
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(RoleQueryTimeout);
             var reply = await RespClient.CommandAsync(Topology.Redis.EndPointOf(region), timeout.Token, "ROLE").ConfigureAwait(false);
             return reply is object?[] { Length: > 0 } fields && fields[0] is "master" ? "primary" : "replica";
         }
@@ -439,8 +454,8 @@ public sealed class ScenarioRun : IAsyncDisposable
     {
         while (!cancellationToken.IsCancellationRequested)
         {
-            // Asked of the servers each time: Patroni may have promoted another node since the last sample.
-            foreach (var primary in await Topology.Postgres.PrimaryRegionsAsync(cancellationToken).ConfigureAwait(false))
+            // The primaries the role poller saw last (Patroni may have promoted another node since the previous sample).
+            foreach (var primary in _postgresPrimaries)
             {
                 try
                 {

@@ -183,10 +183,10 @@ internal static class DrillCommand
         var text = new StringBuilder();
         var culture = CultureInfo.InvariantCulture;
         text.AppendLine();
-        text.AppendLine(culture, $"  {"scenario",-30} {"target",-52} {"kind",-12} {"measured",-16} {"required",-12} verdict");
+        text.AppendLine(culture, $"  {"scenario",-30} {"target",-52} {"kind",-12} {"measured",-24} {"required",-16} verdict");
         foreach (var verdict in reports.SelectMany(report => report.Verdicts))
         {
-            text.AppendLine(culture, $"  {Clip(verdict.Scenario, 30),-30} {Clip(verdict.Target, 52),-52} {TargetKinds.Label(verdict.Kind),-12} {Clip(verdict.Measured, 16),-16} {verdict.Required,-12} {Outcome(verdict)}");
+            text.AppendLine(culture, $"  {Clip(verdict.Scenario, 30),-30} {Clip(verdict.Target, 52),-52} {TargetKinds.Label(verdict.Kind),-12} {Clip(verdict.Measured, 24),-24} {Clip(verdict.Required, 16),-16} {Outcome(verdict)}");
         }
 
         return text.ToString();

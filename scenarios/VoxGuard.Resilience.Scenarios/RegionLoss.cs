@@ -20,17 +20,16 @@ internal static class RegionLoss
 {
     public static readonly TimeSpan FaultAt = TimeSpan.FromSeconds(5);
 
-    /// <summary>How long load runs after the fault: long enough to see recovery stay (17 s) or, with slow health checks,
-    /// the whole detection plus 15 s — a documented-profile drill measures the full outage instead of a timeout.</summary>
-    /// <remarks>Capped at 90 s: a configuration that cannot detect at all (a negative control) needs no longer.</remarks>
     /// <summary>
-    /// How long load runs after the fault: the slower of the balancer's detection and Patroni's worst election, plus
-    /// 15 s to see recovery stay — a documented-profile drill measures the full outage instead of a timeout.
+    /// How long load runs after the fault: the balancer's detection — and, when the lost region holds the primaries,
+    /// Patroni's worst election — plus 15 s to see recovery stay, so a documented-profile drill measures the full
+    /// outage instead of a timeout. Losing a replica region elects nobody, so it does not wait for an election.
     /// </summary>
-    /// <remarks>Capped at 90 s: a configuration that cannot fail over at all (a negative control) needs no longer.</remarks>
-    public static TimeSpan ObservedAfterFault(EnvironmentDefinition environment)
+    /// <remarks>At least 17 s; capped at 90 s: a configuration that cannot fail over at all (a negative control) needs no longer.</remarks>
+    public static TimeSpan ObservedAfterFault(EnvironmentDefinition environment, string lost)
     {
-        var slowest = TimeSpan.FromTicks(Math.Max(environment.DetectionTime.Ticks, environment.Database.WorstFailover.Ticks));
+        var election = environment.Region(lost).IsPrimary ? environment.Database.WorstFailover : TimeSpan.Zero;
+        var slowest = TimeSpan.FromTicks(Math.Max(environment.DetectionTime.Ticks, election.Ticks));
         return TimeSpan.FromTicks(Math.Clamp((slowest + TimeSpan.FromSeconds(15)).Ticks, TimeSpan.FromSeconds(17).Ticks, TimeSpan.FromSeconds(90).Ticks));
     }
 
@@ -51,7 +50,7 @@ internal static class RegionLoss
                 await beforeLoad(run);
             }
 
-            var observed = observeFor ?? ObservedAfterFault(environment);
+            var observed = observeFor ?? ObservedAfterFault(environment, lost);
             var loadTask = run.StartLoad(callsPerSecond: 50, duration: FaultAt + observed);
             await run.StepAsync("steady state: load through the balancer before the fault", () => run.UntilAsync(FaultAt));
             var fault = await LoseAsync(run, lost, $"lose {lost}");

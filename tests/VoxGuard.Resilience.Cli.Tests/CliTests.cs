@@ -174,7 +174,7 @@ public sealed class LinksServeWithEnvironmentTests
 
             Assert.Multiple(() =>
             {
-                Assert.That(proxies, Has.Count.EqualTo(48), "3 pairs × 8 services × 2 directions");
+                Assert.That(proxies, Has.Count.EqualTo(54), "3 pairs × 9 services × 2 directions");
                 Assert.That(switchboardWasListening, Is.True, "lagos's link-facing postgres address");
                 Assert.That(proxies["abuja-lagos-pg"].Listen, Is.EqualTo("127.0.52.100:5432"));
                 Assert.That(proxies["abuja-lagos-pg"].Upstream, Is.EqualTo("127.0.51.4:5432"));

@@ -106,7 +106,7 @@ public sealed class FaultCommandTests
             Assert.That(failback.Error, Does.Contain("Unknown region 'tokyo'"));
             Assert.That(link.ExitCode, Is.EqualTo(2));
             Assert.That(link.Error, Does.Contain("Unknown link 'lagos-tokyo-pg'. Links are named <from>-<to>-<service>, e.g. lagos-abuja-")
-                .And.Contain("48 in all").And.Contain($"curl -s {_linkApi}proxies").And.Contain("./resilience status"));
+                .And.Contain("54 in all").And.Contain($"curl -s {_linkApi}proxies").And.Contain("./resilience status"));
         });
     }
 

@@ -20,7 +20,8 @@ public static class PatroniConfig
     /// <param name="dataDirectory">The node's PGDATA (empty until Patroni bootstraps or clones it).</param>
     /// <param name="socketDirectory">The node's unix socket directory (every node listens on the same port).</param>
     /// <param name="pgpass">Where Patroni may write its .pgpass.</param>
-    public static string For(EnvironmentDefinition environment, RegionDefinition region, string dataDirectory, string socketDirectory, string pgpass)
+    /// <param name="archiving">WAL archiving (archive_mode on, the region's archive_command, archive_timeout); null: none.</param>
+    public static string For(EnvironmentDefinition environment, RegionDefinition region, string dataDirectory, string socketDirectory, string pgpass, WalArchiving? archiving = null)
     {
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(region);
@@ -83,6 +84,15 @@ public static class PatroniConfig
         text.AppendLine("    - checkpoint: fast");
         text.AppendLine("  parameters:");
         text.AppendLine(culture, $"    unix_socket_directories: '{socketDirectory}'");
+        if (archiving is not null)
+        {
+            // Node-local: each region's command names its own pgBackRest configuration. archive_mode needs a restart, so
+            // it is set from the start; the command itself lets WAL go until the stanza exists (see PostgresBackups).
+            text.AppendLine("    archive_mode: 'on'");
+            text.AppendLine(culture, $"    archive_command: '{archiving.CommandByRegion[region.Name].Replace("'", "''", StringComparison.Ordinal)}'");
+            text.AppendLine(culture, $"    archive_timeout: {(int)archiving.Timeout.TotalSeconds}");
+        }
+
         text.AppendLine("  pg_hba:");
         text.AppendLine("    - local all all trust");
         text.AppendLine("    - host all all 127.0.0.0/8 trust");

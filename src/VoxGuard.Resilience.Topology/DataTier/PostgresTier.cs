@@ -68,7 +68,15 @@ public sealed class PostgresTier : IAsyncDisposable
     /// others (which clone it through the links), and returns when a row inserted on the primary is readable on every
     /// standby.
     /// </summary>
-    public static async Task<PostgresTier> StartAsync(EnvironmentDefinition environment, RunDirectory run, CancellationToken cancellationToken = default)
+    public static Task<PostgresTier> StartAsync(EnvironmentDefinition environment, RunDirectory run, CancellationToken cancellationToken = default) =>
+        StartAsync(environment, run, archiving: null, cancellationToken);
+
+    /// <summary>
+    /// Starts the tier as <see cref="StartAsync(EnvironmentDefinition, RunDirectory, CancellationToken)"/> does, every node
+    /// with <paramref name="archiving"/>'s <c>archive_command</c> and <c>archive_timeout</c> (archive_mode on) when given:
+    /// the settings <see cref="Backups.PostgresBackups.Archiving"/> gives.
+    /// </summary>
+    public static async Task<PostgresTier> StartAsync(EnvironmentDefinition environment, RunDirectory run, WalArchiving? archiving, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(run);
@@ -77,7 +85,7 @@ public sealed class PostgresTier : IAsyncDisposable
         await RegionHosts.WriteAsync(environment, run, cancellationToken).ConfigureAwait(false);
         foreach (var region in environment.Regions)
         {
-            await PrepareNodeAsync(environment, run, region, cancellationToken).ConfigureAwait(false);
+            await PrepareNodeAsync(environment, run, region, archiving, cancellationToken).ConfigureAwait(false);
         }
 
         var etcd = await EtcdCluster.StartAsync(environment, run, cancellationToken).ConfigureAwait(false);
@@ -559,16 +567,18 @@ public sealed class PostgresTier : IAsyncDisposable
 
     private string PidFileOf(string region) => Path.Combine(DataDirectory(_run, _environment.Region(region)), PidFileName);
 
-    private static string DataDirectory(RunDirectory run, RegionDefinition region) => run.PathOf($"{region.Name}-pg");
+    /// <summary>A region's PGDATA in a run.</summary>
+    internal static string DataDirectory(RunDirectory run, RegionDefinition region) => run.PathOf($"{region.Name}-pg");
 
-    private static string SocketDirectory(RunDirectory run, RegionDefinition region) => run.PathOf($"{region.Name}-pg-socket");
+    /// <summary>A region's unix socket directory in a run.</summary>
+    internal static string SocketDirectory(RunDirectory run, RegionDefinition region) => run.PathOf($"{region.Name}-pg-socket");
 
     private static string HomeDirectory(RunDirectory run, RegionDefinition region) => run.PathOf($"{region.Name}-patroni");
 
     private static string ConfigFile(RunDirectory run, RegionDefinition region) => Path.Combine(HomeDirectory(run, region), "patroni.yml");
 
     /// <summary>The node's directories, owned by postgres (PGDATA empty: Patroni bootstraps or clones into it), and its patroni.yml.</summary>
-    private static async Task PrepareNodeAsync(EnvironmentDefinition environment, RunDirectory run, RegionDefinition region, CancellationToken cancellationToken)
+    private static async Task PrepareNodeAsync(EnvironmentDefinition environment, RunDirectory run, RegionDefinition region, WalArchiving? archiving, CancellationToken cancellationToken)
     {
         foreach (var directory in new[] { DataDirectory(run, region), SocketDirectory(run, region), HomeDirectory(run, region) })
         {
@@ -583,7 +593,7 @@ public sealed class PostgresTier : IAsyncDisposable
             }
         }
 
-        var config = PatroniConfig.For(environment, region, DataDirectory(run, region), SocketDirectory(run, region), Path.Combine(HomeDirectory(run, region), "pgpass"));
+        var config = PatroniConfig.For(environment, region, DataDirectory(run, region), SocketDirectory(run, region), Path.Combine(HomeDirectory(run, region), "pgpass"), archiving);
         await File.WriteAllTextAsync(ConfigFile(run, region), config, cancellationToken).ConfigureAwait(false);
     }
 
@@ -598,6 +608,14 @@ public sealed class PostgresTier : IAsyncDisposable
             Environment = new Dictionary<string, string?> { ["HOME"] = HomeDirectory(run, region), ["PYTHONUNBUFFERED"] = "1" },
         };
 }
+
+/// <summary>
+/// Continuous archiving of every node's WAL: PostgreSQL's <c>archive_command</c> per region (archive_mode on) and its
+/// <c>archive_timeout</c>. Node-local Patroni parameters: each region's command names its own configuration.
+/// </summary>
+/// <param name="CommandByRegion">The archive_command of each region's node.</param>
+/// <param name="Timeout">archive_timeout: a segment is switched at least this often while there are writes (0: never forced).</param>
+public sealed record WalArchiving(IReadOnlyDictionary<string, string> CommandByRegion, TimeSpan Timeout);
 
 /// <summary>One PostgreSQL node as <see cref="PostgresTier.StatusAsync"/> saw it.</summary>
 /// <param name="Region">The node's region.</param>

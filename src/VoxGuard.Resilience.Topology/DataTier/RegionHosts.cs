@@ -7,7 +7,7 @@ namespace VoxGuard.Resilience.Topology.DataTier;
 
 /// <summary>
 /// One name per database host that means, in each region, the address that region reaches it at: <c>pg-lagos</c>,
-/// <c>patroni-lagos</c> and <c>etcd-lagos</c> are Lagos's own addresses inside Lagos and Lagos's gateway addresses
+/// <c>patroni-lagos</c>, <c>etcd-lagos</c> and <c>pgbackrest-lagos</c> are Lagos's own addresses inside Lagos and Lagos's gateway addresses
 /// (its links) inside Abuja and Asaba. Each etcd member and Patroni node sees its region's hosts file as /etc/hosts
 /// (<see cref="ProcessSpec.HostsFile"/>).
 /// </summary>
@@ -29,6 +29,9 @@ public static class RegionHosts
     /// <summary>The name of <paramref name="region"/>'s etcd member host (its client and peer URLs).</summary>
     public static string Etcd(string region) => $"etcd-{region}";
 
+    /// <summary>The name of <paramref name="region"/>'s pgBackRest TLS server host (backups, WAL archive, restores).</summary>
+    public static string PgBackRest(string region) => $"pgbackrest-{region}";
+
     /// <summary>The hosts file of <paramref name="observer"/>'s servers, as text.</summary>
     public static string For(EnvironmentDefinition environment, RegionDefinition observer)
     {
@@ -44,6 +47,7 @@ public static class RegionHosts
             text.Append(gateway ?? region.Postgres.Address).Append('\t').Append(Postgres(region.Name)).Append('\n');
             text.Append(gateway ?? region.Patroni.Address).Append('\t').Append(Patroni(region.Name)).Append('\n');
             text.Append(gateway ?? region.Etcd.Address).Append('\t').Append(Etcd(region.Name)).Append('\n');
+            text.Append(gateway ?? region.PgBackRest.Address).Append('\t').Append(PgBackRest(region.Name)).Append('\n');
         }
 
         return text.ToString();

@@ -38,6 +38,18 @@ public sealed record EnvironmentDefinition(
     /// <summary>The database stand-in's commit rule and Patroni timings (Patroni's defaults when the file has none).</summary>
     public DatabaseDefinition Database { get; init; } = DatabaseDefinition.PatroniDefaults;
 
+    /// <summary>
+    /// The backup strategy: schedule, WAL archiving, retention, repositories, Redis persistence, time compression (the
+    /// guide's, on this environment's regions, when the file has no <c>backups</c> section).
+    /// </summary>
+    public BackupsDefinition Backups
+    {
+        get => _backups ?? BackupsDefinition.GuideDefaults(Regions);
+        init => _backups = value;
+    }
+
+    private readonly BackupsDefinition? _backups;
+
     /// <summary>The one region with role primary.</summary>
     public RegionDefinition Primary => Regions.Single(region => region.IsPrimary);
 

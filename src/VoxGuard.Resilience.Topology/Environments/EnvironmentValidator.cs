@@ -24,6 +24,108 @@ internal static partial class EnvironmentValidator
         CheckTargets(environment, names, problems);
         CheckFailback(environment.Failback, problems);
         CheckDatabase(environment.Database, problems);
+        CheckBackups(environment.Backups, names, problems);
+    }
+
+    private static void CheckBackups(BackupsDefinition backups, List<string>? regionNames, ProblemList problems)
+    {
+        var fullOk = Positive(problems, "backups.full.every", backups.Full.Every);
+        var incrementalOk = Positive(problems, "backups.incremental.every", backups.Incremental.Every);
+        if (fullOk && incrementalOk && backups.Incremental.Every > backups.Full.Every)
+        {
+            problems.Add("backups.incremental.every", $"is {DurationText.Format(backups.Incremental.Every)}, longer than the full interval {DurationText.Format(backups.Full.Every)}; an incremental would never run");
+        }
+
+        if (problems.IsReadable("backups.utc_offset") && backups.UtcOffset.Duration() > TimeSpan.FromHours(14))
+        {
+            problems.Add("backups.utc_offset", $"is {DurationText.Format(backups.UtcOffset)}; a clock's offset from UTC is between -14h and 14h (WAT is 1h)");
+        }
+
+        if (problems.IsReadable("backups.archive_timeout") && (backups.ArchiveTimeout < TimeSpan.Zero || backups.ArchiveTimeout.Ticks % TimeSpan.TicksPerSecond != 0))
+        {
+            problems.Add("backups.archive_timeout", $"is {DurationText.Format(backups.ArchiveTimeout)}; PostgreSQL takes whole seconds, 0s (never force a switch) or more");
+        }
+
+        if (problems.IsReadable("backups.retention.online_days") && backups.Retention.OnlineDays < 1)
+        {
+            problems.Add("backups.retention.online_days", "must be 1 or more (the guide keeps 30 days online)");
+        }
+
+        if (problems.IsReadable("backups.retention.archived_years") && backups.Retention.ArchivedYears < 0)
+        {
+            problems.Add("backups.retention.archived_years", "must be 0 or more (the guide archives for 7 years)");
+        }
+
+        CheckRepositories(backups.Repositories, regionNames, problems);
+
+        if (!problems.IsReadable("backups.time_compression"))
+        {
+            return;
+        }
+
+        if (backups.TimeCompression < 1)
+        {
+            problems.Add("backups.time_compression", string.Create(CultureInfo.InvariantCulture, $"is {backups.TimeCompression}; a factor of 1 (real time) or more"));
+            return;
+        }
+
+        var shortest = fullOk && incrementalOk ? backups.Compress(TimeSpan.FromTicks(Math.Min(backups.Full.Every.Ticks, backups.Incremental.Every.Ticks))) : TimeSpan.MaxValue;
+        if (shortest < BackupsDefinition.MinimumCompressedInterval)
+        {
+            var largest = Math.Floor(Math.Min(backups.Full.Every.Ticks, backups.Incremental.Every.Ticks) / (double)BackupsDefinition.MinimumCompressedInterval.Ticks);
+            problems.Add("backups.time_compression", string.Create(CultureInfo.InvariantCulture,
+                $"{backups.TimeCompression} runs a backup every {shortest.TotalMilliseconds:0.#}ms; a backup takes 2–3 s here, so keep every compressed interval at {DurationText.Format(BackupsDefinition.MinimumCompressedInterval)} or more (time_compression {largest} at most)"));
+        }
+    }
+
+    private static void CheckRepositories(IReadOnlyList<BackupRepositoryDefinition> repositories, List<string>? regionNames, ProblemList problems)
+    {
+        if (!problems.IsReadable("backups.repositories"))
+        {
+            return;
+        }
+
+        if (repositories.Count == 0)
+        {
+            problems.Add("backups.repositories", "must name at least one repository (the guide: object storage in Lagos, a replica in Abuja)");
+            return;
+        }
+
+        var names = new Dictionary<string, int>(StringComparer.Ordinal);
+        var paths = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < repositories.Count; i++)
+        {
+            var repository = repositories[i];
+            var at = $"backups.repositories[{i}]";
+            if (problems.IsReadable($"{at}.name"))
+            {
+                if (repository.Index is < 1 or > 256)
+                {
+                    problems.Add($"{at}.name", $"'{repository.Name}' must be repo1 … repo256 (pgBackRest's repository names)");
+                }
+                else if (!names.TryAdd(repository.Name, i))
+                {
+                    problems.Add($"{at}.name", $"'{repository.Name}' is already the name of backups.repositories[{names[repository.Name]}]; repository names must be unique");
+                }
+            }
+
+            if (problems.IsReadable($"{at}.region") && regionNames is not null && !regionNames.Contains(repository.Region, StringComparer.Ordinal))
+            {
+                problems.Add($"{at}.region", $"'{repository.Region}' is not a region (known: {EnvironmentException.Known(regionNames)})");
+            }
+
+            if (repository.Path is { } path && problems.IsReadable($"{at}.path"))
+            {
+                if (!Path.IsPathRooted(path))
+                {
+                    problems.Add($"{at}.path", $"'{path}' must be an absolute path (or leave it out: the repository then lives in the run directory)");
+                }
+                else if (!paths.TryAdd(Path.GetFullPath(path), i))
+                {
+                    problems.Add($"{at}.path", $"'{path}' is already the path of backups.repositories[{paths[Path.GetFullPath(path)]}]; each repository needs a place of its own");
+                }
+            }
+        }
     }
 
     // Patroni's documented rules: ttl ≥ 20 s, loop_wait ≥ 1 s, retry_timeout ≥ 3 s, loop_wait + 2 × retry_timeout ≤ ttl;
@@ -142,7 +244,7 @@ internal static partial class EnvironmentValidator
             foreach (var (key, endpoint) in new[]
                      {
                          ("engine", region.Engine), ("redis", region.Redis), ("sentinel", region.Sentinel), ("postgres", region.Postgres),
-                         ("patroni", region.Patroni), ("etcd", region.Etcd), ("etcd_peer", region.EtcdPeer),
+                         ("patroni", region.Patroni), ("etcd", region.Etcd), ("etcd_peer", region.EtcdPeer), ("pgbackrest", region.PgBackRest),
                      })
             {
                 CheckAddress(problems, $"{at}.{key}.address", endpoint.Address, blockReadable ? region.AddressBlock : null);

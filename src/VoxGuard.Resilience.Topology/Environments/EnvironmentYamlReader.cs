@@ -9,14 +9,14 @@ namespace VoxGuard.Resilience.Topology.Environments;
 internal static class EnvironmentYamlReader
 {
     public static readonly string[] RootKeys =
-        ["name", "description", "default_profile", "regions", "balancer", "links", "replication", "targets", "failback", "database", "profiles"];
+        ["name", "description", "default_profile", "regions", "balancer", "links", "replication", "targets", "failback", "database", "backups", "profiles"];
 
     /// <summary>What a profile may set: its description and any section of the file (lists are replaced whole).</summary>
     public static readonly string[] ProfileKeys =
-        ["description", "regions", "balancer", "links", "replication", "targets", "failback", "database"];
+        ["description", "regions", "balancer", "links", "replication", "targets", "failback", "database", "backups"];
 
     private static readonly string[] RegionKeys =
-        ["name", "role", "address_block", "weight", "priority", "sip", "engine", "redis", "sentinel", "postgres", "patroni", "etcd", "etcd_peer"];
+        ["name", "role", "address_block", "weight", "priority", "sip", "engine", "redis", "sentinel", "postgres", "patroni", "etcd", "etcd_peer", "pgbackrest"];
 
     private static readonly string[] SipKeys = ["address", "udp_port", "tcp_port"];
     private static readonly string[] ServiceKeys = ["address", "port"];
@@ -35,6 +35,21 @@ internal static class EnvironmentYamlReader
 
     private static readonly string[] FailbackKeys = ["enabled", "delay", "health_threshold"];
     private static readonly string[] DatabaseKeys = ["commit", "ttl", "loop_wait", "retry_timeout", "maximum_lag_on_failover"];
+
+    private static readonly string[] BackupsKeys =
+        ["full", "incremental", "utc_offset", "wal_archiving", "archive_timeout", "retention", "repositories", "redis", "time_compression"];
+
+    private static readonly string[] BackupIntervalKeys = ["every", "at"];
+    private static readonly string[] RetentionKeys = ["online_days", "archived_years"];
+    private static readonly string[] RepositoryKeys = ["name", "region", "path"];
+    private static readonly string[] RedisPersistenceKeys = ["appendonly", "appendfsync"];
+
+    private static readonly Dictionary<string, RedisAppendFsync> AppendFsyncs = new(StringComparer.Ordinal)
+    {
+        ["always"] = RedisAppendFsync.Always,
+        ["everysec"] = RedisAppendFsync.EverySec,
+        ["no"] = RedisAppendFsync.No,
+    };
 
     private static readonly Dictionary<string, CommitRule> CommitRules = new(StringComparer.Ordinal)
     {
@@ -65,8 +80,9 @@ internal static class EnvironmentYamlReader
     private static readonly IPNetwork NoNetwork = new(IPAddress.Any, 0);
 
     public static EnvironmentDefinition Read(
-        YamlSection root, string source, ProfileDefinition? profile, IReadOnlyList<string> profiles) =>
-        new(
+        YamlSection root, string source, ProfileDefinition? profile, IReadOnlyList<string> profiles)
+    {
+        var environment = new EnvironmentDefinition(
             Name: root.String("name", required: true) ?? string.Empty,
             Description: root.String("description", required: false) ?? string.Empty,
             Source: source,
@@ -81,6 +97,9 @@ internal static class EnvironmentYamlReader
         {
             Database = ReadDatabase(root.Section("database", required: false, DatabaseKeys)),
         };
+        var backups = root.Section("backups", required: false, BackupsKeys);
+        return backups is null ? environment : environment with { Backups = ReadBackups(backups, environment.Regions) };
+    }
 
     private static List<RegionDefinition> ReadRegions(YamlSection root)
     {
@@ -102,7 +121,10 @@ internal static class EnvironmentYamlReader
                 Postgres: postgres,
                 Patroni: ReadService(region?.Section("patroni", required: false, ServiceKeys), postgres.Address, RegionDefinition.DefaultPatroniPort),
                 Etcd: ReadService(region?.Section("etcd", required: false, ServiceKeys), postgres.Address, RegionDefinition.DefaultEtcdPort),
-                EtcdPeer: ReadService(region?.Section("etcd_peer", required: false, ServiceKeys), postgres.Address, RegionDefinition.DefaultEtcdPeerPort)));
+                EtcdPeer: ReadService(region?.Section("etcd_peer", required: false, ServiceKeys), postgres.Address, RegionDefinition.DefaultEtcdPeerPort))
+            {
+                PgBackRest = ReadService(region?.Section("pgbackrest", required: false, ServiceKeys), postgres.Address, RegionDefinition.DefaultPgBackRestPort),
+            });
         }
 
         return regions;
@@ -194,6 +216,72 @@ internal static class EnvironmentYamlReader
                 database.Duration("loop_wait", required: false) ?? defaults.LoopWait,
                 database.Duration("retry_timeout", required: false) ?? defaults.RetryTimeout,
                 database.Int("maximum_lag_on_failover", required: false) ?? defaults.MaximumLagOnFailoverBytes);
+    }
+
+    // Every key is optional: what the file leaves out is the guide's (on the file's regions).
+    private static BackupsDefinition ReadBackups(YamlSection backups, IReadOnlyList<RegionDefinition> regions)
+    {
+        var guide = BackupsDefinition.GuideDefaults(regions);
+        var retention = backups.Section("retention", required: false, RetentionKeys);
+        var redis = backups.Section("redis", required: false, RedisPersistenceKeys);
+        return new BackupsDefinition(
+            ReadBackupInterval(backups.Section("full", required: false, BackupIntervalKeys), guide.Full),
+            ReadBackupInterval(backups.Section("incremental", required: false, BackupIntervalKeys), guide.Incremental),
+            backups.Duration("utc_offset", required: false) ?? guide.UtcOffset,
+            backups.Bool("wal_archiving", required: false) ?? guide.WalArchiving,
+            backups.Duration("archive_timeout", required: false) ?? guide.ArchiveTimeout,
+            new BackupRetention(
+                retention?.Int("online_days", required: false) ?? guide.Retention.OnlineDays,
+                retention?.Int("archived_years", required: false) ?? guide.Retention.ArchivedYears),
+            ReadRepositories(backups) ?? guide.Repositories,
+            new RedisPersistence(
+                redis?.Bool("appendonly", required: false) ?? guide.Redis.AppendOnly,
+                redis?.Choice("appendfsync", required: false, AppendFsyncs) ?? guide.Redis.AppendFsync),
+            backups.Number("time_compression", required: false) ?? guide.TimeCompression);
+    }
+
+    private static BackupInterval ReadBackupInterval(YamlSection? interval, BackupInterval guide)
+    {
+        if (interval is null)
+        {
+            return guide;
+        }
+
+        var at = interval.String("at", required: false);
+        TimeOnly? time = guide.At;
+        if (at is not null)
+        {
+            time = TimeOnly.TryParseExact(at, "HH:mm", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var parsed)
+                ? parsed
+                : null;
+            if (time is null)
+            {
+                interval.Problems.AddUnreadable($"{interval.Path}.at", $"'{at}' is not a time of day; write it as HH:MM on the schedule's clock, e.g. \"02:00\"");
+            }
+        }
+
+        return new BackupInterval(interval.Duration("every", required: false) ?? guide.Every, time);
+    }
+
+    private static List<BackupRepositoryDefinition>? ReadRepositories(YamlSection backups)
+    {
+        var items = backups.Sequence("repositories", required: false);
+        if (items is null)
+        {
+            return null;
+        }
+
+        var repositories = new List<BackupRepositoryDefinition>();
+        foreach (var item in items)
+        {
+            var repository = YamlSection.FromItem(backups.Problems, item, RepositoryKeys);
+            repositories.Add(new BackupRepositoryDefinition(
+                repository?.String("name", required: true) ?? string.Empty,
+                repository?.String("region", required: true) ?? string.Empty,
+                repository?.String("path", required: false)));
+        }
+
+        return repositories;
     }
 
     private static FailbackDefinition ReadFailback(YamlSection? failback) =>

@@ -53,7 +53,22 @@ public sealed record RegionDefinition(
     /// <summary>etcd's peer port when the file names none (etcd's own default), on the PostgreSQL address.</summary>
     public const int DefaultEtcdPeerPort = 2380;
 
+    /// <summary>pgBackRest's TLS server port when the file names none (pgBackRest's own default), on the PostgreSQL address.</summary>
+    public const int DefaultPgBackRestPort = 8432;
+
+    private readonly ServiceEndpoint? _pgBackRest;
+
     public bool IsPrimary => Role == RegionRole.Primary;
+
+    /// <summary>
+    /// The pgBackRest TLS server of the region's database host: where backups read the region's PostgreSQL and where
+    /// the region's repository (if it holds one) is written. Default: the PostgreSQL address, port 8432.
+    /// </summary>
+    public ServiceEndpoint PgBackRest
+    {
+        get => _pgBackRest ?? new ServiceEndpoint(Postgres.Address, DefaultPgBackRestPort);
+        init => _pgBackRest = value;
+    }
 
     /// <summary>The TCP endpoint of a service (SIP: its TCP port).</summary>
     public IPEndPoint EndPointOf(RegionService service) => service switch
@@ -66,6 +81,7 @@ public sealed record RegionDefinition(
         RegionService.Patroni => Patroni.EndPoint,
         RegionService.Etcd => Etcd.EndPoint,
         RegionService.EtcdPeer => EtcdPeer.EndPoint,
+        RegionService.PgBackRest => PgBackRest.EndPoint,
         _ => throw new ArgumentOutOfRangeException(nameof(service), service, "Unknown region service."),
     };
 
@@ -81,5 +97,6 @@ public sealed record RegionDefinition(
         new(RegionService.Patroni, TransportProtocol.Tcp, Patroni.EndPoint),
         new(RegionService.Etcd, TransportProtocol.Tcp, Etcd.EndPoint),
         new(RegionService.EtcdPeer, TransportProtocol.Tcp, EtcdPeer.EndPoint),
+        new(RegionService.PgBackRest, TransportProtocol.Tcp, PgBackRest.EndPoint),
     ];
 }

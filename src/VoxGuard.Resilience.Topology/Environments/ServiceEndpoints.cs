@@ -19,6 +19,9 @@ public enum RegionService
 
     /// <summary>The region's etcd member, peer side (Raft between members).</summary>
     EtcdPeer,
+
+    /// <summary>The pgBackRest TLS server of the region's database host (backups, WAL archive, restores).</summary>
+    PgBackRest,
 }
 
 /// <summary>A transport a socket is bound for; UDP and TCP may share a port.</summary>
@@ -34,9 +37,9 @@ public static class RegionServices
     /// <summary>Every service, in the order links are expanded.</summary>
     public static IReadOnlyList<RegionService> All { get; } =
         [RegionService.Sip, RegionService.Engine, RegionService.Redis, RegionService.Sentinel, RegionService.Postgres,
-         RegionService.Patroni, RegionService.Etcd, RegionService.EtcdPeer];
+         RegionService.Patroni, RegionService.Etcd, RegionService.EtcdPeer, RegionService.PgBackRest];
 
-    /// <summary>The suffix of the link carrying this service: sip, engine, redis, sentinel, pg, patroni, etcd, etcd-peer.</summary>
+    /// <summary>The suffix of the link carrying this service: sip, engine, redis, sentinel, pg, patroni, etcd, etcd-peer, pgbackrest.</summary>
     public static string LinkSuffix(this RegionService service) => service switch
     {
         RegionService.Sip => "sip",
@@ -47,10 +50,11 @@ public static class RegionServices
         RegionService.Patroni => "patroni",
         RegionService.Etcd => "etcd",
         RegionService.EtcdPeer => "etcd-peer",
+        RegionService.PgBackRest => "pgbackrest",
         _ => throw new ArgumentOutOfRangeException(nameof(service), service, "Unknown region service."),
     };
 
-    /// <summary>The key of this service in a region of the YAML file: sip, engine, redis, sentinel, postgres, patroni, etcd, etcd_peer.</summary>
+    /// <summary>The key of this service in a region of the YAML file: sip, engine, redis, sentinel, postgres, patroni, etcd, etcd_peer, pgbackrest.</summary>
     public static string YamlKey(this RegionService service) => service switch
     {
         RegionService.Postgres => "postgres",

@@ -14,7 +14,7 @@ namespace VoxGuard.Resilience.Topology.Processes;
 /// </remarks>
 internal static class DetachedServer
 {
-    /// <summary>The server recorded in <paramref name="pidFile"/> and its children, or empty when it is not running.</summary>
+    /// <summary>The server recorded in <paramref name="pidFile"/> and its descendants, or empty when it is not running.</summary>
     public static IReadOnlyList<int> ProcessesOf(string pidFile)
     {
         var leader = LeaderOf(pidFile);
@@ -23,14 +23,23 @@ internal static class DetachedServer
             return [];
         }
 
-        var processes = new List<int> { leader.Value };
+        // Descendants too, not only children: a backend's archive_command (sh, then pgbackrest archive-push) must not
+        // outlive its server.
+        var parents = new Dictionary<int, int>();
         foreach (var directory in Directory.EnumerateDirectories("/proc"))
         {
             if (int.TryParse(Path.GetFileName(directory), CultureInfo.InvariantCulture, out var pid)
-                && ProcFs.TryReadStat(pid, out var stat) && stat.ParentPid == leader.Value && !stat.IsGone)
+                && ProcFs.TryReadStat(pid, out var stat) && !stat.IsGone)
             {
-                processes.Add(pid);
+                parents[pid] = stat.ParentPid;
             }
+        }
+
+        var processes = new List<int> { leader.Value };
+        for (var index = 0; index < processes.Count; index++)
+        {
+            var parent = processes[index];
+            processes.AddRange(parents.Where(pair => pair.Value == parent).Select(pair => pair.Key));
         }
 
         return processes;

@@ -152,12 +152,12 @@ public sealed class LocalEnvironmentTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(links, Has.Count.EqualTo(3 * 8));
+            Assert.That(links, Has.Count.EqualTo(3 * 9));
             Assert.That(links.Select(link => link.Name), Is.Unique);
             Assert.That(links.Where(link => link.From == "lagos" && link.To == "abuja").Select(link => link.Name), Is.EqualTo(new[]
             {
                 "lagos-abuja-sip", "lagos-abuja-engine", "lagos-abuja-redis", "lagos-abuja-sentinel", "lagos-abuja-pg",
-                "lagos-abuja-patroni", "lagos-abuja-etcd", "lagos-abuja-etcd-peer",
+                "lagos-abuja-patroni", "lagos-abuja-etcd", "lagos-abuja-etcd-peer", "lagos-abuja-pgbackrest",
             }));
             Assert.That(links.Single(link => link.Name == "abuja-asaba-pg").Latency, Is.EqualTo(TimeSpan.FromMilliseconds(25)));
             Assert.That(links.Single(link => link.Name == "lagos-asaba-redis").Service, Is.EqualTo(RegionService.Redis));

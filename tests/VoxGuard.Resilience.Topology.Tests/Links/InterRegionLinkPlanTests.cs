@@ -17,7 +17,7 @@ public sealed class InterRegionLinkPlanTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(plan, Has.Count.EqualTo(3 * 8 * 2), "3 pairs × 8 services (sip, engine, redis, sentinel, pg, patroni, etcd, etcd-peer) × 2 directions");
+            Assert.That(plan, Has.Count.EqualTo(3 * 9 * 2), "3 pairs × 9 services (sip, engine, redis, sentinel, pg, patroni, etcd, etcd-peer, pgbackrest) × 2 directions");
             Assert.That(plan.Select(link => link.Name), Is.Unique);
             Assert.That(plan.Select(link => link.Name), Does.Contain("lagos-abuja-pg").And.Contain("abuja-lagos-pg").And.Contain("asaba-abuja-sentinel").And.Contain("abuja-lagos-etcd-peer"));
         });

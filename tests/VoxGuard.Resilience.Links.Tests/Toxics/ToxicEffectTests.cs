@@ -66,6 +66,25 @@ public sealed class ToxicEffectTests
         });
     }
 
+    // The fastest of 200 round trips, each path measured in turn with the other so both see the same host: noise only
+    // adds, so the floors compare the paths themselves. The link's own cost is two more loopback hops and a hand-over
+    // between its read and write loops (tens of µs: `./resilience bench links`); 0.5 ms leaves room for a busy host
+    // without letting a real delay (the smallest latency toxic is 1 ms) pass.
+    [Test]
+    public async Task A_link_without_toxics_adds_under_half_a_millisecond_to_the_fastest_round_trip()
+    {
+        await using var echo = new EchoServer(EchoServerMode.EchoOnOwnThread);
+        var listen = await _links.ProxyAsync("lagos-abuja", echo.Address);
+        using var direct = await LoopbackConnection.OpenAsync(echo.Endpoint);
+        using var viaLink = await LoopbackConnection.OpenAsync(listen);
+
+        var series = await LoopbackConnection.MeasureRoundTripsInTurnOnOwnThreadAsync([direct, viaLink], 200);
+
+        var (directFloor, linkFloor) = (series[0].Min(), series[1].Min());
+        TestContext.Out.WriteLine($"fastest round trip: direct {directFloor:F3} ms, through the link {linkFloor:F3} ms; p50 {Percentile(series[0], 0.5):F3} / {Percentile(series[1], 0.5):F3} ms");
+        Assert.That(linkFloor - directFloor, Is.LessThan(0.5));
+    }
+
     [Test]
     public async Task Latency_toxics_on_both_streams_add_up()
     {

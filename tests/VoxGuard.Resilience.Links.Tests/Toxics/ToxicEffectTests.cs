@@ -32,8 +32,8 @@ public sealed class ToxicEffectTests
     // The tail is measured by ./resilience bench links (p99 20.2–20.5 ms for 20 ms on a quiet host), not asserted
     // here: this Firecracker VM loses CPU to its host in bursts (steal up to 19 %; a baseline spread of 7.7 ms and an
     // added p99 of 45 ms were seen with nothing else running), which failed p99 and even noise-adjusted p95 bounds
-    // three attempts in a row. What no host noise can fake: no chunk ever arrives early, and the delays centre on the
-    // set latency.
+    // three attempts in a row (docs/measured-facts.md, "Host noise on the test machine"). What no host noise can fake:
+    // no chunk ever arrives early, and the delays centre on the set latency.
     [Test]
     public async Task Latency_delays_every_chunk_by_at_least_the_set_time_and_centres_on_it()
     {

@@ -25,6 +25,7 @@ public sealed class NegativeControls
         await using var run = await RegionLoss.RunAsync("negative-control-no-failover", broken, lost: "lagos", observeFor: TimeSpan.FromSeconds(17), negativeControl: true);
 
         AssertMissed(run, TargetKind.Failover, "failover", "with these timings Lagos keeps its 70 % share while dead");
+        AssertMissed(run, TargetKind.Failover, "detection", "a balancer that needs 1000 failed checks never marks lagos down within the observation");
     }
 
     [Test]
@@ -37,6 +38,7 @@ public sealed class NegativeControls
 
         AssertMissed(run, TargetKind.Failover, "failover (service back", "no PostgreSQL primary is ever elected while Patroni is paused");
         AssertMissed(run, TargetKind.Failover, "Postgres failover by itself", "Patroni in maintenance mode promotes nobody");
+        AssertMissed(run, TargetKind.Failover, "primaries outside lagos", "no PostgreSQL node answers as primary: lagos is dead and nobody was promoted");
     }
 
     [Test]
@@ -80,6 +82,7 @@ public sealed class NegativeControls
         await run.WriteReportAsync(ScenarioSettings.ReportDirectory, result);
 
         AssertMissed(run, TargetKind.DataLoss, "Postgres RPO", "4 s of writes never reached a replica");
+        AssertMissed(run, TargetKind.DataLoss, "Redis RPO", "4 s of writes never reached a replica");
     }
 
     [Test]

@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using NUnit.Framework.Interfaces;
+using NUnit.Framework.Internal;
+using VoxGuard.Resilience.Contracts;
 
 namespace VoxGuard.Resilience.Scenarios;
 
@@ -33,9 +35,10 @@ public enum AllureSeverity
 public sealed class AllureScenarioAttribute : Attribute, ITestAction
 {
     /// <summary>The folder under the report directory holding the outcome files.</summary>
-    public const string OutcomesFolder = "outcomes";
+    public const string OutcomesFolder = RunLayout.OutcomesFolder;
+    /// <summary>The NUnit category of negative controls.</summary>
+    public const string NegativeControlCategory = "NegativeControl";
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
     private readonly ConcurrentDictionary<string, DateTimeOffset> _started = new(StringComparer.Ordinal);
 
     /// <summary>Labels the scenario tests of a class or method.</summary>
@@ -88,29 +91,42 @@ public sealed class AllureScenarioAttribute : Attribute, ITestAction
     /// <summary>Writes one test's outcome file and returns its path.</summary>
     internal string WriteOutcome(string reportDirectory, ITest test, ResultState state, string? message, string? stackTrace, DateTimeOffset start, DateTimeOffset stop)
     {
-        var outcome = new
-        {
-            FullName = test.FullName,
+        var outcome = new TestOutcome(
+            test.FullName,
             test.Name,
             test.ClassName,
             test.MethodName,
-            Arguments = test.Arguments.Select(argument => Convert.ToString(argument, CultureInfo.InvariantCulture) ?? "null").ToArray(),
-            Status = StatusOf(state),
-            ResultState = state.ToString(),
-            Message = string.IsNullOrWhiteSpace(message) ? null : message,
-            StackTrace = string.IsNullOrWhiteSpace(stackTrace) ? null : stackTrace,
-            Start = start,
-            Stop = stop,
+            [.. test.Arguments.Select(argument => Convert.ToString(argument, CultureInfo.InvariantCulture) ?? "null")],
+            StatusOf(state),
+            state.ToString(),
+            string.IsNullOrWhiteSpace(message) ? null : message,
+            string.IsNullOrWhiteSpace(stackTrace) ? null : stackTrace,
+            start,
+            stop,
             Feature,
-            Severity = Severity.ToString().ToLowerInvariant(),
+            Severity.ToString().ToLowerInvariant(),
             Tags,
-            Scenarios = ScenariosWrittenBetween(reportDirectory, start, stop),
-        };
+            ScenariosWrittenBetween(reportDirectory, start, stop),
+            NegativeControl: IsNegativeControl(test));
         var directory = Path.Combine(reportDirectory, OutcomesFolder);
         Directory.CreateDirectory(directory);
         var path = Path.Combine(directory, SafeFileName(test.FullName) + ".json");
-        File.WriteAllText(path, JsonSerializer.Serialize(outcome, Json));
+        File.WriteAllText(path, JsonSerializer.Serialize(outcome, ScenarioReport.Json));
         return path;
+    }
+
+    /// <summary>True for a test of the negative controls (NUnit category NegativeControl, on the test or its fixture).</summary>
+    internal static bool IsNegativeControl(ITest test)
+    {
+        for (var node = test; node is not null; node = node.Parent)
+        {
+            if (node.Properties[PropertyNames.Category].Contains(NegativeControlCategory))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

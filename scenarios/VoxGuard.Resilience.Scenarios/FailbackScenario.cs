@@ -1,3 +1,4 @@
+using VoxGuard.Resilience.Contracts;
 using VoxGuard.Resilience.Drills;
 using VoxGuard.Resilience.Engine;
 using VoxGuard.Resilience.Measurement;
@@ -36,22 +37,20 @@ public sealed class FailbackScenario
         var failbackEnd = run.Faults.Single(fault => fault.Name == failback.Name).End!.Value;
         var load = await run.StepAsync("observe: load runs to its end", () => loadTask);
 
-        run.Judge(TargetVerdict.Below(Name, "failback (rejoin, catch up, switch both stores back, weights)", failbackEnd - failback.Start, environment.Targets.Rto));
+        run.Judge(TargetVerdict.Below(TargetKind.Failback, "failback (rejoin, catch up, switch both stores back, weights)", failbackEnd - failback.Start, environment.Targets.Rto));
         foreach (var store in new[] { WriteStore.Postgres, WriteStore.Redis })
         {
             var writes = run.WritesOf(store);
             var accounting = run.Keep(store, WriteAccounting.Account(writes, await run.ReadBackAsync(store), failback.Start));
             var acknowledgedAt = writes.Where(write => write.Acknowledged is not null).ToDictionary(write => write.Id, write => write.Acknowledged!.Value, StringComparer.Ordinal);
             var lostAcrossFailback = accounting.Lost.Count(id => acknowledgedAt[id] >= failback.Start);
-            run.Judge(TargetVerdict.Zero(Name, $"{store} writes acknowledged during or after failback and lost", lostAcrossFailback, $"{accounting.Acknowledged} acknowledged in the whole run"));
+            run.Judge(TargetVerdict.Zero(TargetKind.DataLoss, $"{store} writes acknowledged during or after failback and lost", lostAcrossFailback, $"{accounting.Acknowledged} acknowledged in the whole run"));
         }
 
         var calls = run.CallsOf(load);
         var expected = environment.Regions.ToDictionary(region => region.Name, region => (double)region.Weight, StringComparer.Ordinal);
-        var after = DistributionAnalysis.Measure(calls, expected, failbackEnd + TimeSpan.FromSeconds(1), run.Now);
-        run.Judge(TargetVerdict.AtMost(Name, "split after failback (70/15/15)", after.MaxRelativeDeviation, environment.Targets.DistributionDeviationAlertPercent,
-            string.Join(", ", after.Shares.Select(share => $"{share.Key} {share.Value:F1} %")) + $" of {after.Answered} answered"));
-        await Judgements.JudgePrimariesAsync(run, Name, "primaries back in lagos", region => region == "lagos", "lagos");
+        Judgements.JudgeSplit(run, "split after failback (70/15/15)", calls, expected, failbackEnd + TimeSpan.FromSeconds(1), run.Now);
+        await Judgements.JudgePrimariesAsync(run, TargetKind.Failback, "primaries back in lagos", region => region == "lagos", "lagos");
         await run.WriteReportAsync(ScenarioSettings.ReportDirectory, load);
         Verdicts.AssertAllPassed(run);
     }

@@ -1,20 +1,26 @@
+using VoxGuard.Resilience.Contracts;
 using VoxGuard.Resilience.Drills;
 using VoxGuard.Resilience.Engine;
 using VoxGuard.Resilience.Measurement;
 
 namespace VoxGuard.Resilience.Scenarios;
 
-/// <summary>The verdicts several scenarios judge the same way.</summary>
+/// <summary>
+/// The verdicts several scenarios judge the same way: what a run observed, handed to <see cref="TargetJudge"/> (where
+/// each verdict's rule lives and is tested against timelines that must miss).
+/// </summary>
 internal static class Judgements
 {
+    private static readonly WriteStore[] Stores = [WriteStore.Postgres, WriteStore.Redis];
+
     /// <summary>
     /// RPO and unexpected writes for both stores: every write the engines logged, read back from the current primaries,
     /// the lost ones listed (first ten) in the verdict's detail.
     /// </summary>
-    public static async Task<IReadOnlyDictionary<WriteStore, WriteAccountingResult>> JudgeRpoAsync(ScenarioRun run, string name, TimeSpan faultStart)
+    public static async Task<IReadOnlyDictionary<WriteStore, WriteAccountingResult>> JudgeRpoAsync(ScenarioRun run, TimeSpan faultStart)
     {
         var results = new Dictionary<WriteStore, WriteAccountingResult>();
-        foreach (var store in new[] { WriteStore.Postgres, WriteStore.Redis })
+        foreach (var store in Stores)
         {
             WriteAccountingResult accounting;
             try
@@ -24,14 +30,12 @@ internal static class Judgements
             catch (TimeoutException exception)
             {
                 // No primary to read back from (nobody failed over): what was acknowledged cannot be shown to survive.
-                run.Judge(new TargetVerdict(name, $"{store} RPO", "not measurable", $"< {run.Environment.Targets.Rpo.TotalSeconds:F0} s", false, exception.Message));
+                run.Judge(TargetJudge.RpoNotMeasurable(TargetKind.DataLoss, store.ToString(), run.Environment.Targets.Rpo, exception.Message));
                 continue;
             }
 
-            var lostIds = accounting.Lost.Count == 0 ? "none" : string.Join(", ", accounting.Lost.Take(10)) + (accounting.Lost.Count > 10 ? $" … ({accounting.Lost.Count})" : string.Empty);
-            run.Judge(TargetVerdict.Below(name, $"{store} RPO", accounting.Rpo, run.Environment.Targets.Rpo,
-                $"{accounting.Acknowledged} acknowledged, {accounting.Lost.Count} lost: {lostIds}; {accounting.Recovered.Count} unacknowledged but present"));
-            run.Judge(TargetVerdict.Zero(name, $"{store} unexpected writes", accounting.Unexpected.Count));
+            run.Judge(TargetJudge.Rpo(TargetKind.DataLoss, store.ToString(), accounting, run.Environment.Targets.Rpo));
+            run.Judge(TargetJudge.NoUnexpectedWrites(store.ToString(), accounting));
             results[store] = accounting;
         }
 
@@ -39,47 +43,37 @@ internal static class Judgements
     }
 
     /// <summary>The traffic split over [from, to) against <paramref name="expected"/> percentages, within the deviation alert.</summary>
-    public static DistributionWindow JudgeSplit(ScenarioRun run, string name, string what, IReadOnlyList<CallObservation> calls,
+    public static DistributionWindow JudgeSplit(ScenarioRun run, string what, IReadOnlyList<CallObservation> calls,
         IReadOnlyDictionary<string, double> expected, TimeSpan from, TimeSpan to)
     {
-        var distribution = DistributionAnalysis.Measure(calls, expected, from, to);
-        run.Judge(TargetVerdict.AtMost(name, what, distribution.MaxRelativeDeviation, run.Environment.Targets.DistributionDeviationAlertPercent,
-            string.Join(", ", distribution.Shares.Select(share => $"{share.Key} {share.Value:F1} %")) + $" of {distribution.Answered} answered"));
+        var (verdict, distribution) = TargetJudge.Split(what, calls, expected, from, to, run.Environment.Targets.DistributionDeviationAlertPercent);
+        run.Judge(verdict);
         return distribution;
     }
 
     /// <summary>
-    /// Which nodes are primaries now, asked of the servers themselves (PostgreSQL <c>pg_is_in_recovery()</c>, the
-    /// Sentinels' agreed master), judged against <paramref name="expected"/>: the one region that must hold both.
+    /// Which nodes are primaries now, as every PostgreSQL and Redis node answers the role poller, judged against
+    /// <paramref name="expected"/>: exactly one primary per store, in a region it accepts.
     /// </summary>
-    public static async Task JudgePrimariesAsync(ScenarioRun run, string name, string what, Func<string, bool> expected, string required)
-    {
-        var postgres = await run.Topology.Postgres.PrimaryRegionsAsync();
-        var redis = await run.Topology.Redis.MasterRegionAsync(timeout: run.Environment.Targets.Failover);
-        var postgresText = postgres.Count == 0 ? "none" : string.Join(" + ", postgres);
-        run.Judge(new TargetVerdict(name, what, $"postgres {postgresText}, redis {redis.Name}", required,
-            postgres.Count == 1 && expected(postgres[0]) && expected(redis.Name),
-            "observed: each PostgreSQL node asked pg_is_in_recovery(), the Sentinels asked for their master"));
-    }
+    public static async Task JudgePrimariesAsync(ScenarioRun run, TargetKind kind, string what, Func<string, bool> expected, string required) =>
+        run.Judge(TargetJudge.Primaries(kind, what, await run.PrimariesNowAsync(), expected, required));
 
     /// <summary>
     /// How long each store took to elect a primary outside <paramref name="lost"/> on its own, from the role timeline
     /// (polled every 200 ms): Patroni for PostgreSQL, Sentinel for Redis. Judged against the failover target and
     /// labelled as the stand-in's figure.
     /// </summary>
-    public static void JudgeStoreFailover(ScenarioRun run, string name, string lost, TimeSpan faultStart)
+    public static void JudgeStoreFailover(ScenarioRun run, string lost, TimeSpan faultStart)
     {
         var database = run.Environment.Database;
-        foreach (var store in new[] { WriteStore.Postgres, WriteStore.Redis })
+        foreach (var store in Stores)
         {
-            var elected = run.RolesOf(store).FirstOrDefault(role => role.At >= faultStart && role.ClaimsPrimary && role.Node != lost);
             var how = store == WriteStore.Postgres
                 ? $"the stand-in's figure: Patroni promotes once the leader key expires (ttl {database.Ttl.TotalSeconds:F0} s, loop_wait {database.LoopWait.TotalSeconds:F0} s); " +
                   "YugabyteDB re-elects each tablet's Raft leader after a leader lease of about 2 s, so the production figure is not this one"
                 : "Redis Sentinel (down-after 1 s, quorum 2) standing in for DragonflyDB's";
-            run.Judge(TargetVerdict.Below(name, $"{store} failover by itself ({(store == WriteStore.Postgres ? "Patroni" : "Sentinel")} elects outside {lost})",
-                elected is null ? null : elected.At - faultStart, run.Environment.Targets.Failover,
-                elected is null ? how : $"{elected.Node} primary; {how}", missing: "no new primary"));
+            run.Judge(TargetJudge.StoreElection(store.ToString(), store == WriteStore.Postgres ? "Patroni" : "Sentinel", run.RolesOf(store), lost, faultStart,
+                run.Environment.Targets.Failover, how));
         }
     }
 

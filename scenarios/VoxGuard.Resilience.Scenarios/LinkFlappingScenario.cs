@@ -1,4 +1,4 @@
-using System.Globalization;
+using VoxGuard.Resilience.Contracts;
 using VoxGuard.Resilience.Drills;
 using VoxGuard.Resilience.Engine;
 using VoxGuard.Resilience.Links.Client;
@@ -64,25 +64,20 @@ public sealed class LinkFlappingScenario
         var load = await run.StepAsync("observe: load runs to its end", () => loadTask);
         var calls = run.CallsOf(load);
 
-        var recovery = RecoveryAnalysis.Analyse(calls, degraded.Start, TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(100), threshold: 0.99, minimumCalls: 10);
-        run.Judge(TargetVerdict.Below(Name, "service back and staying back (from the first degradation)", recovery.RecoveryTime, environment.Targets.Failover,
-            $"{recovery.FailedCalls} of {recovery.CallsAfterFault} calls from the degradation on failed; worst 1 s window {recovery.WorstWindowRatio:P1}"));
-        var returned = LagAnalysis.ReturnedUnder(run.LagSamples, environment.Replication.LagTarget, settledAt);
-        run.Judge(TargetVerdict.Below(Name, $"replication lag back under {environment.Replication.LagTarget.TotalMilliseconds:F0} ms after the last flap", returned - settledAt,
-            ReplicationSettles, missing: "not back"));
-        Judgements.JudgeSplit(run, Name, "split after the flapping (70/15/15)", calls, Judgements.Weights(run), settledAt + TimeSpan.FromSeconds(1), run.Now);
+        run.Judge(TargetJudge.ServiceBack(TargetKind.Failover, "service back and staying back (from the first degradation)", calls, degraded.Start, environment.Targets.Failover).Verdict);
+        run.Judge(TargetJudge.LagBackUnder($"replication lag back under {environment.Replication.LagTarget.TotalMilliseconds:F0} ms after the last flap", run.LagSamples,
+            environment.Replication.LagTarget, settledAt, ReplicationSettles));
+        Judgements.JudgeSplit(run, "split after the flapping (70/15/15)", calls, Judgements.Weights(run), settledAt + TimeSpan.FromSeconds(1), run.Now);
 
         await run.StepAsync("verify: no failover, no dual primary, every acknowledged write read back", async () =>
         {
-            foreach (var (store, accounting) in await Judgements.JudgeRpoAsync(run, Name, degraded.Start))
+            foreach (var (store, accounting) in await Judgements.JudgeRpoAsync(run, degraded.Start))
             {
-                run.Judge(TargetVerdict.Zero(Name, $"{store} acknowledged writes lost", accounting.Lost.Count, $"{accounting.Acknowledged} acknowledged"));
-                var windows = SplitBrainAnalysis.DualPrimaryWindows(run.RolesOf(store), run.Now);
-                run.Judge(TargetVerdict.Zero(Name, $"{store} dual-primary windows", windows.Count,
-                    string.Join("; ", windows.Select(window => string.Create(CultureInfo.InvariantCulture, $"{string.Join(" + ", window.Nodes)} {window.From.TotalSeconds:F1}–{window.To.TotalSeconds:F1} s")))));
+                run.Judge(TargetJudge.NoneLost(TargetKind.DataLoss, $"{store} acknowledged writes lost", accounting));
+                run.Judge(TargetJudge.NoDualPrimary(store.ToString(), SplitBrainAnalysis.DualPrimaryWindows(run.RolesOf(store), run.Now)));
             }
 
-            await Judgements.JudgePrimariesAsync(run, Name, "no failover (primaries stay put)", region => region == one, one);
+            await Judgements.JudgePrimariesAsync(run, TargetKind.Failover, "no failover (primaries stay put)", region => region == one, one);
         });
 
         await run.WriteReportAsync(ScenarioSettings.ReportDirectory, load);

@@ -1,3 +1,4 @@
+using VoxGuard.Resilience.Contracts;
 using VoxGuard.Resilience.Drills;
 using VoxGuard.Resilience.Links.Client;
 
@@ -13,7 +14,7 @@ namespace VoxGuard.Resilience.Scenarios;
 [NonParallelizable]
 [AllureScenario("Negative controls", AllureSeverity.Normal, "negative-control")]
 [Category("Gate")]
-[Category("NegativeControl")]
+[Category(AllureScenarioAttribute.NegativeControlCategory)]
 public sealed class NegativeControls
 {
     [Test]
@@ -21,9 +22,10 @@ public sealed class NegativeControls
     {
         var broken = ScenarioSettings.EnvironmentWith(("rise: 2, fall: 3 }", "rise: 2, fall: 1000 }"), ("redispatch: true", "redispatch: false"));
         // 17 s after the fault is plenty to show no recovery; the profile's detection time (500 s here) is not.
-        await using var run = await RegionLoss.RunAsync("negative-control-no-failover", broken, lost: "lagos", observeFor: TimeSpan.FromSeconds(17));
+        await using var run = await RegionLoss.RunAsync("negative-control-no-failover", broken, lost: "lagos", observeFor: TimeSpan.FromSeconds(17), negativeControl: true);
 
-        AssertMissed(run, "failover", "with these timings Lagos keeps its 70 % share while dead");
+        AssertMissed(run, TargetKind.Failover, "failover", "with these timings Lagos keeps its 70 % share while dead");
+        AssertMissed(run, TargetKind.Failover, "detection", "a balancer that needs 1000 failed checks never marks lagos down within the observation");
     }
 
     [Test]
@@ -32,10 +34,11 @@ public sealed class NegativeControls
         // Patroni paused before the load: it watches and elects nobody, so PostgreSQL has no primary after Lagos's loss and
         // every call (each writes to both stores) fails however well the balancer and Sentinel do their part.
         await using var run = await RegionLoss.RunAsync("negative-control-patroni-paused", ScenarioSettings.Environment(), lost: "lagos",
-            beforeLoad: run => run.StepAsync("configure: Patroni maintenance mode (no automatic failover)", () => run.Topology.Postgres.SetMaintenanceModeAsync(paused: true)));
+            beforeLoad: run => run.StepAsync("configure: Patroni maintenance mode (no automatic failover)", () => run.Topology.Postgres.SetMaintenanceModeAsync(paused: true)), negativeControl: true);
 
-        AssertMissed(run, "failover (service back", "no PostgreSQL primary is ever elected while Patroni is paused");
-        AssertMissed(run, "Postgres failover by itself", "Patroni in maintenance mode promotes nobody");
+        AssertMissed(run, TargetKind.Failover, "failover (service back", "no PostgreSQL primary is ever elected while Patroni is paused");
+        AssertMissed(run, TargetKind.Failover, "Postgres failover by itself", "Patroni in maintenance mode promotes nobody");
+        AssertMissed(run, TargetKind.Failover, "primaries outside lagos", "no PostgreSQL node answers as primary: lagos is dead and nobody was promoted");
     }
 
     [Test]
@@ -43,18 +46,18 @@ public sealed class NegativeControls
     {
         // The guide's `balance source`: the load's few source addresses hash to whichever regions they hash to.
         var broken = ScenarioSettings.EnvironmentWith(("mode: roundrobin", "mode: source"));
-        await using var run = await SteadyStateScenario.RunAsync("negative-control-source-affinity", broken);
+        await using var run = await SteadyStateScenario.RunAsync("negative-control-source-affinity", broken, negativeControl: true);
 
-        AssertMissed(run, "distribution deviation", "source hashing of a handful of clients cannot hold 70/15/15");
+        AssertMissed(run, TargetKind.Distribution, "distribution deviation", "source hashing of a handful of clients cannot hold 70/15/15");
     }
 
     [Test]
     public async Task A_slow_link_to_abuja_misses_the_replication_lag_target()
     {
         var broken = ScenarioSettings.EnvironmentWith(("{ from: lagos, to: abuja, latency: 20ms }", "{ from: lagos, to: abuja, latency: 400ms }"));
-        await using var run = await SteadyStateScenario.RunAsync("negative-control-slow-replication", broken);
+        await using var run = await SteadyStateScenario.RunAsync("negative-control-slow-replication", broken, negativeControl: true);
 
-        AssertMissed(run, "replication lag p99 abuja", "WAL crossing a 400 ms link trails by at least 200 ms");
+        AssertMissed(run, TargetKind.ReplicationLag, "replication lag p99 abuja", "WAL crossing a 400 ms link trails by at least 200 ms");
     }
 
     [Test]
@@ -63,7 +66,7 @@ public sealed class NegativeControls
         // The RPO target is scaled down to 2 s so the control fits the gate's budget; replication is blackholed for
         // 4 s before Lagos is lost (links cut and processes killed), so about 4 s of acknowledged writes are gone.
         var broken = ScenarioSettings.EnvironmentWith(("rpo: 60s", "rpo: 2s"));
-        await using var run = await ScenarioRun.StartAsync("negative-control-replication-blackholed", broken);
+        await using var run = await ScenarioRun.StartAsync("negative-control-replication-blackholed", broken, negativeControl: true);
         var primary = broken.Primary.Name;
         var load = run.StartLoad(callsPerSecond: 50, duration: TimeSpan.FromSeconds(14));
         await run.UntilAsync(TimeSpan.FromSeconds(3));
@@ -75,30 +78,32 @@ public sealed class NegativeControls
         var loss = await RegionLoss.LoseAsync(run, primary, $"lose {primary}");
         await RegionLoss.ObserveFailoverAsync(run, primary);
         var result = await load;
-        await Judgements.JudgeRpoAsync(run, run.Name, loss.Start);
+        await Judgements.JudgeRpoAsync(run, loss.Start);
         await run.WriteReportAsync(ScenarioSettings.ReportDirectory, result);
 
-        AssertMissed(run, "Postgres RPO", "4 s of writes never reached a replica");
+        AssertMissed(run, TargetKind.DataLoss, "Postgres RPO", "4 s of writes never reached a replica");
+        AssertMissed(run, TargetKind.DataLoss, "Redis RPO", "4 s of writes never reached a replica");
     }
 
     [Test]
     public async Task Isolating_lagos_without_fencing_misses_the_split_brain_prevented_promise()
     {
-        await using var run = await SplitBrainScenario.RunAsync("negative-control-split-brain-unfenced", SplitBrainScenario.Configured(fenced: false));
+        await using var run = await SplitBrainScenario.RunAsync("negative-control-split-brain-unfenced", SplitBrainScenario.Configured(fenced: false), negativeControl: true);
 
-        AssertMissed(run, "acknowledged writes lost to the split brain", "an isolated primary without fencing acknowledges writes the majority never sees");
+        AssertMissed(run, TargetKind.SplitBrain, "acknowledged writes lost to the split brain", "an isolated primary without fencing acknowledges writes the majority never sees");
     }
 
-    private static void AssertMissed(ScenarioRun run, string targetStart, string why)
+    /// <summary>Asserts that a verdict of <paramref name="kind"/> whose target mentions <paramref name="target"/> missed.</summary>
+    private static void AssertMissed(ScenarioRun run, TargetKind kind, string target, string why)
     {
-        var checks = run.Verdicts.Where(verdict => verdict.Target.StartsWith(targetStart, StringComparison.Ordinal)
-            || verdict.Target.Contains(targetStart, StringComparison.Ordinal)).ToList();
+        var checks = run.Verdicts.Where(verdict => verdict.Kind == kind && verdict.Target.Contains(target, StringComparison.Ordinal)).ToList();
         foreach (var verdict in checks)
         {
             TestContext.Out.WriteLine($"{(verdict.Passed ? "control: passed (!)" : "control: missed as designed")}  {verdict.Target}: {verdict.Measured} (required {verdict.Required}) — {verdict.Detail}");
         }
 
-        Assert.That(checks, Is.Not.Empty, $"no verdict '{targetStart}' was judged");
-        Assert.That(checks.Any(verdict => !verdict.Passed), Is.True, $"the '{targetStart}' verdict must be able to fail: {why}");
+        Assert.That(run.Verdicts.All(verdict => verdict.NegativeControl), Is.True, "a negative control's verdicts must say so (ScenarioRun.StartAsync negativeControl: true)");
+        Assert.That(checks, Is.Not.Empty, $"no {kind} verdict '{target}' was judged");
+        Assert.That(checks.Any(verdict => !verdict.Passed), Is.True, $"the {kind} verdict '{target}' must be able to fail: {why}");
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using VoxGuard.Resilience.Contracts;
 using VoxGuard.Resilience.Drills;
 using VoxGuard.Resilience.Measurement;
 using VoxGuard.Resilience.Topology.Processes;
@@ -60,18 +61,16 @@ public sealed class PriorityFailoverScenario
         var calls = run.CallsOf(load);
 
         JudgeShare(run, $"before the fault every call to priority 1 ({first})", calls, first, TimeSpan.Zero, fault.Start);
-        var recovery = RecoveryAnalysis.Analyse(calls, fault.Start, TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(100), threshold: 0.99, minimumCalls: 10);
-        run.Judge(TargetVerdict.Below(Name, "failover (service back and staying back)", recovery.RecoveryTime, environment.Targets.Failover,
-            $"{recovery.FailedCalls} of {recovery.CallsAfterFault} calls after the fault failed"));
+        run.Judge(TargetJudge.ServiceBack(TargetKind.Failover, "failover (service back and staying back)", calls, fault.Start, environment.Targets.Failover).Verdict);
         JudgeShare(run, $"after the failover every call to priority 2 ({second})", calls, second, failoverAt + TimeSpan.FromSeconds(0.5), failbackAt);
         var earlyToFirst = calls.Count(call => call.Succeeded && call.Region == first && call.Start > failoverAt && call.Start < failbackAt - TimeSpan.FromSeconds(0.2));
-        run.Judge(TargetVerdict.Zero(Name, $"calls to {first} after it recovered but before the failback", earlyToFirst,
+        run.Judge(TargetVerdict.Zero(TargetKind.Failback, $"calls to {first} after it recovered but before the failback", earlyToFirst,
             backUp is { } up ? string.Create(CultureInfo.InvariantCulture, $"{first} UP again at {up.TotalSeconds:F1} s, failback at {failbackAt.TotalSeconds:F1} s") : $"{first} never seen UP again"));
-        run.Judge(new TargetVerdict(Name, "failback waits for the configured delay", backUp is { } since ? Seconds(failbackAt - since) : "never back",
+        run.Judge(TargetVerdict.Condition(TargetKind.Failback, "failback waits for the configured delay", backUp is { } since ? Seconds(failbackAt - since) : "never back",
             $"≥ {delay.TotalSeconds:F0} s, < {(delay + TimeSpan.FromSeconds(3)).TotalSeconds:F0} s",
             history.Count > 1 && backUp is { } upAt && failbackAt - upAt >= delay - TimeSpan.FromMilliseconds(200) && failbackAt - upAt < delay + TimeSpan.FromSeconds(3)));
         JudgeShare(run, $"after the failback every call to priority 1 ({first})", calls, first, failbackAt + TimeSpan.FromSeconds(0.5), run.Now);
-        run.Judge(new TargetVerdict(Name, "failover history (from, to, reason, automatic, duration)", string.Join("; ", history),
+        run.Judge(TargetVerdict.Condition(TargetKind.Failover, "failover history (from, to, reason, automatic, duration)", string.Join("; ", history),
             $"{first} → {second}, then {second} → {first}",
             history.Count == 2 && history[0].From == first && history[0].To == second && history[1].From == second && history[1].To == first && history.All(record => record.Automatic)));
 
@@ -83,7 +82,7 @@ public sealed class PriorityFailoverScenario
     {
         var answered = calls.Where(call => call.Succeeded && call.Start >= from && call.Start < to).ToList();
         var share = answered.Count == 0 ? 0 : 100.0 * answered.Count(call => call.Region == region) / answered.Count;
-        run.Judge(TargetVerdict.AtLeast(Name, what, share, 99.0, string.Create(CultureInfo.InvariantCulture,
+        run.Judge(TargetVerdict.AtLeast(TargetKind.Distribution, what, share, 99.0, string.Create(CultureInfo.InvariantCulture,
             $"{answered.Count} answered between {from.TotalSeconds:F1} s and {to.TotalSeconds:F1} s: {string.Join(", ", answered.GroupBy(call => call.Region).Select(group => $"{group.Key} {group.Count()}"))}")));
     }
 

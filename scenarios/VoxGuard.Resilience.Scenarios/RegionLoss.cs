@@ -1,3 +1,4 @@
+using VoxGuard.Resilience.Contracts;
 using VoxGuard.Resilience.Drills;
 using VoxGuard.Resilience.Engine;
 using VoxGuard.Resilience.Measurement;
@@ -19,17 +20,16 @@ internal static class RegionLoss
 {
     public static readonly TimeSpan FaultAt = TimeSpan.FromSeconds(5);
 
-    /// <summary>How long load runs after the fault: long enough to see recovery stay (17 s) or, with slow health checks,
-    /// the whole detection plus 15 s — a documented-profile drill measures the full outage instead of a timeout.</summary>
-    /// <remarks>Capped at 90 s: a configuration that cannot detect at all (a negative control) needs no longer.</remarks>
     /// <summary>
-    /// How long load runs after the fault: the slower of the balancer's detection and Patroni's worst election, plus
-    /// 15 s to see recovery stay — a documented-profile drill measures the full outage instead of a timeout.
+    /// How long load runs after the fault: the balancer's detection — and, when the lost region holds the primaries,
+    /// Patroni's worst election — plus 15 s to see recovery stay, so a documented-profile drill measures the full
+    /// outage instead of a timeout. Losing a replica region elects nobody, so it does not wait for an election.
     /// </summary>
-    /// <remarks>Capped at 90 s: a configuration that cannot fail over at all (a negative control) needs no longer.</remarks>
-    public static TimeSpan ObservedAfterFault(EnvironmentDefinition environment)
+    /// <remarks>At least 17 s; capped at 90 s: a configuration that cannot fail over at all (a negative control) needs no longer.</remarks>
+    public static TimeSpan ObservedAfterFault(EnvironmentDefinition environment, string lost)
     {
-        var slowest = TimeSpan.FromTicks(Math.Max(environment.DetectionTime.Ticks, environment.Database.WorstFailover.Ticks));
+        var election = environment.Region(lost).IsPrimary ? environment.Database.WorstFailover : TimeSpan.Zero;
+        var slowest = TimeSpan.FromTicks(Math.Max(environment.DetectionTime.Ticks, election.Ticks));
         return TimeSpan.FromTicks(Math.Clamp((slowest + TimeSpan.FromSeconds(15)).Ticks, TimeSpan.FromSeconds(17).Ticks, TimeSpan.FromSeconds(90).Ticks));
     }
 
@@ -38,10 +38,11 @@ internal static class RegionLoss
     /// <param name="lost">The region lost.</param>
     /// <param name="observeFor">How long load runs after the fault (default <see cref="ObservedAfterFault"/>).</param>
     /// <param name="beforeLoad">Configuration of the system under test before any load or fault (a negative control's break).</param>
+    /// <param name="negativeControl">True when the environment or <paramref name="beforeLoad"/> breaks something on purpose.</param>
     public static async Task<ScenarioRun> RunAsync(string name, EnvironmentDefinition environment, string lost, TimeSpan? observeFor = null,
-        Func<ScenarioRun, Task>? beforeLoad = null)
+        Func<ScenarioRun, Task>? beforeLoad = null, bool negativeControl = false)
     {
-        var run = await ScenarioRun.StartAsync(name, environment);
+        var run = await ScenarioRun.StartAsync(name, environment, negativeControl);
         try
         {
             if (beforeLoad is not null)
@@ -49,18 +50,16 @@ internal static class RegionLoss
                 await beforeLoad(run);
             }
 
-            var observed = observeFor ?? ObservedAfterFault(environment);
+            var observed = observeFor ?? ObservedAfterFault(environment, lost);
             var loadTask = run.StartLoad(callsPerSecond: 50, duration: FaultAt + observed);
             await run.StepAsync("steady state: load through the balancer before the fault", () => run.UntilAsync(FaultAt));
             var fault = await LoseAsync(run, lost, $"lose {lost}");
 
-            TimeSpan? detected = null;
             await run.StepAsync($"observe: the balancer marks {lost} down; Sentinel and Patroni elect new primaries by themselves", async () =>
             {
                 try
                 {
                     await run.Topology.Sip.WaitUntilStateAsync(lost, BalancerServerStatus.Down, observed - TimeSpan.FromSeconds(5));
-                    detected = run.Now - fault.Start;
                 }
                 catch (TimeoutException)
                 {
@@ -72,7 +71,7 @@ internal static class RegionLoss
             var calls = run.CallsOf(load);
             if (environment.Region(lost).IsPrimary)
             {
-                Judgements.JudgeStoreFailover(run, name, lost, fault.Start);
+                Judgements.JudgeStoreFailover(run, lost, fault.Start);
             }
 
             foreach (var line in run.WriteFailureSummary())
@@ -80,12 +79,12 @@ internal static class RegionLoss
                 TestContext.Out.WriteLine($"write failures  {line}");
             }
 
-            run.Judge(TargetVerdict.Below(name, $"detection ({lost} marked down by the balancer)", detected, environment.Targets.Failover,
-                $"health check every {environment.Balancer.HealthCheck.Interval.TotalMilliseconds:F0} ms, fall {environment.Balancer.HealthCheck.Fall}", missing: "not detected"));
+            // Detection from the balancer poller's timeline (every 100 ms), on the scenario's clock.
+            run.Judge(TargetJudge.Detection(run.Transitions, lost, fault.Start, environment.Targets.Failover,
+                $"health check every {environment.Balancer.HealthCheck.Interval.TotalMilliseconds:F0} ms, fall {environment.Balancer.HealthCheck.Fall}"));
 
-            var recovery = RecoveryAnalysis.Analyse(calls, fault.Start, TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(100), threshold: 0.99, minimumCalls: 10);
-            run.Judge(TargetVerdict.Below(name, "failover (service back and staying back)", recovery.RecoveryTime, environment.Targets.Failover,
-                $"{recovery.FailedCalls} of {recovery.CallsAfterFault} calls after the fault failed; worst 1 s window {recovery.WorstWindowRatio:P1}"));
+            var (failover, recovery) = TargetJudge.ServiceBack(TargetKind.Failover, "failover (service back and staying back)", calls, fault.Start, environment.Targets.Failover);
+            run.Judge(failover);
 
             var survivors = environment.Regions.Where(region => region.Name != lost).ToList();
             // The documented split after losing the primary region; otherwise the lost share spreads by weight.
@@ -95,10 +94,10 @@ internal static class RegionLoss
                 region => region.Name == lost ? 0 : documented.GetValueOrDefault(region.Name, 100.0 * region.Weight / survivors.Sum(other => other.Weight)),
                 StringComparer.Ordinal);
             var after = (recovery.RecoveryTime ?? TimeSpan.Zero) + fault.Start;
-            Judgements.JudgeSplit(run, name, $"split after losing {lost} ({string.Join('/', expected.Where(pair => pair.Value > 0).Select(pair => $"{pair.Key} {pair.Value:F0}"))})",
+            Judgements.JudgeSplit(run, $"split after losing {lost} ({string.Join('/', expected.Where(pair => pair.Value > 0).Select(pair => $"{pair.Key} {pair.Value:F0}"))})",
                 calls, expected, after, run.Now);
 
-            await run.StepAsync("verify: read every write back from the new primaries", () => JudgeWritesAsync(run, name, fault, lost));
+            await run.StepAsync("verify: read every write back from the new primaries", () => JudgeWritesAsync(run, fault, lost));
             await run.WriteReportAsync(ScenarioSettings.ReportDirectory, load);
             return run;
         }
@@ -135,9 +134,9 @@ internal static class RegionLoss
             }
         });
 
-    private static async Task JudgeWritesAsync(ScenarioRun run, string name, FaultMarker fault, string lost)
+    private static async Task JudgeWritesAsync(ScenarioRun run, FaultMarker fault, string lost)
     {
-        await Judgements.JudgeRpoAsync(run, name, fault.Start);
-        await Judgements.JudgePrimariesAsync(run, name, $"primaries outside {lost}", region => region != lost, $"neither in {lost}");
+        await Judgements.JudgeRpoAsync(run, fault.Start);
+        await Judgements.JudgePrimariesAsync(run, TargetKind.Failover, $"primaries outside {lost}", region => region != lost, $"neither in {lost}");
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using VoxGuard.Resilience.Contracts;
 using VoxGuard.Resilience.Drills;
 using VoxGuard.Resilience.Engine;
 using VoxGuard.Resilience.Links.Client;
@@ -52,19 +53,19 @@ public sealed class ReplicationLagScenario
         {
             var expectedFloor = InjectedDelay;
             var expectedCeiling = InjectedDelay + TimeSpan.FromMilliseconds(300);
-            run.Judge(new TargetVerdict(Name, $"lag follows the injected delay ({replica.Replica}, median)", Milliseconds(replica.P50),
+            run.Judge(TargetVerdict.Condition(TargetKind.ReplicationLag, $"lag follows the injected delay ({replica.Replica}, median)", Milliseconds(replica.P50),
                 $"{Milliseconds(expectedFloor)}–{Milliseconds(expectedCeiling)}", replica.P50 >= expectedFloor && replica.P50 <= expectedCeiling,
                 $"{replica.Samples} samples while delayed, max {Milliseconds(replica.Max)}"));
-            run.Judge(new TargetVerdict(Name, $"lag alert condition (> {Milliseconds(alert)}) observed ({replica.Replica})",
+            run.Judge(TargetVerdict.Condition(TargetKind.ReplicationLag, $"lag alert condition (> {Milliseconds(alert)}) observed ({replica.Replica})",
                 string.Create(CultureInfo.InvariantCulture, $"{replica.TimeAboveAlert.TotalSeconds:F1} s above"), "> 0 s while delayed", replica.TimeAboveAlert > TimeSpan.Zero));
         }
 
         var drained = run.LagSamples.Where(sample => sample.At >= removedAt && sample.At < removedAt + SettleWindow).ToList();
         var returned = LagAnalysis.ReturnedUnder(drained, environment.Replication.LagTarget, removedAt);
         var after = LagAnalysis.Summarise(drained.Where(sample => sample.At >= (returned ?? removedAt)), alert);
-        run.Judge(TargetVerdict.Below(Name, $"lag back under {Milliseconds(environment.Replication.LagTarget)} after the delay is removed", returned - removedAt, SettleWindow,
-            "until every replica's latest sample is under the target; after that: " + string.Join(", ", after.Select(replica => $"{replica.Replica} p50 {Milliseconds(replica.P50)} max {Milliseconds(replica.Max)}")),
-            missing: "not back"));
+        run.Judge(TargetJudge.LagBackUnder($"lag back under {Milliseconds(environment.Replication.LagTarget)} after the delay is removed", drained,
+            environment.Replication.LagTarget, removedAt, SettleWindow,
+            "until every replica's latest sample is under the target; after that: " + string.Join(", ", after.Select(replica => $"{replica.Replica} p50 {Milliseconds(replica.P50)} max {Milliseconds(replica.Max)}"))));
 
         // A region loss while the replicas trail: what they had not received is lost.
         var behind = await run.StepAsync($"inject: {DelayBeforeLoss.TotalSeconds:F0} s delay on the replication links, let the replicas fall behind",
@@ -84,10 +85,10 @@ public sealed class ReplicationLagScenario
         await RegionLoss.ObserveFailoverAsync(run, primary);
         var load = await run.StepAsync("observe: load runs to its end", () => loadTask);
 
-        var accounting = await run.StepAsync("verify: read every write back from the new primaries", () => Judgements.JudgeRpoAsync(run, Name, loss.Start));
+        var accounting = await run.StepAsync("verify: read every write back from the new primaries", () => Judgements.JudgeRpoAsync(run, loss.Start));
         var rpo = accounting[WriteStore.Postgres].Rpo;
         var tolerance = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(500).Ticks, (lagAtLoss ?? TimeSpan.Zero).Ticks / 4));
-        run.Judge(new TargetVerdict(Name, "PostgreSQL RPO of a region loss during lag ≈ the lag", rpo is { } value ? Milliseconds(value) : "nothing lost",
+        run.Judge(TargetVerdict.Condition(TargetKind.DataLoss, "PostgreSQL RPO of a region loss during lag ≈ the lag", rpo is { } value ? Milliseconds(value) : "nothing lost",
             lagAtLoss is { } lag ? $"{Milliseconds(lag)} ± {Milliseconds(tolerance)}" : "a lag sample before the loss",
             rpo is { } measured && lagAtLoss is { } expected && (measured - expected).Duration() <= tolerance,
             $"{accounting[WriteStore.Postgres].Lost.Count} acknowledged writes lost; the lag is the smallest of the replicas' last samples before the loss"));

@@ -1,4 +1,5 @@
 using System.Globalization;
+using VoxGuard.Resilience.Contracts;
 using VoxGuard.Resilience.Drills;
 using VoxGuard.Resilience.Engine;
 using VoxGuard.Resilience.Measurement;
@@ -45,10 +46,10 @@ public sealed class SplitBrainScenario
         fenced ? ScenarioSettings.EnvironmentWith(("commit: async", "commit: majority")) : ScenarioSettings.Environment();
 
     /// <summary>The isolation procedure, shared with the negative control.</summary>
-    internal static async Task<ScenarioRun> RunAsync(string name, EnvironmentDefinition environment)
+    internal static async Task<ScenarioRun> RunAsync(string name, EnvironmentDefinition environment, bool negativeControl = false)
     {
         var isolated = environment.Primary.Name;
-        var run = await ScenarioRun.StartAsync(name, environment);
+        var run = await ScenarioRun.StartAsync(name, environment, negativeControl);
         try
         {
             await RunCoreAsync(run, name, isolated);
@@ -95,7 +96,7 @@ public sealed class SplitBrainScenario
 
         await run.StepAsync("verify: every acknowledged write read back from the primaries after the rejoin", async () =>
         {
-            var accounting = await Judgements.JudgeRpoAsync(run, name, partition.Start);
+            var accounting = await Judgements.JudgeRpoAsync(run, partition.Start);
             foreach (var store in new[] { WriteStore.Postgres, WriteStore.Redis })
             {
                 var windows = SplitBrainAnalysis.DualPrimaryWindows(run.RolesOf(store), run.Now);
@@ -110,7 +111,7 @@ public sealed class SplitBrainScenario
                     .ToDictionary(write => write.Id, write => write.Acknowledged!.Value, StringComparer.Ordinal);
                 var lost = accounting[store].Lost;
                 var diverged = lost.Where(id => acknowledgedAt.TryGetValue(id, out var at) && at >= partitioned).ToList();
-                run.Judge(TargetVerdict.Zero(name, $"{store} acknowledged writes lost to the split brain (split brain prevented)", diverged.Count,
+                run.Judge(TargetVerdict.Zero(TargetKind.SplitBrain, $"{store} acknowledged writes lost to the split brain (split brain prevented)", diverged.Count,
                     string.Create(CultureInfo.InvariantCulture, $"{dual}; acknowledged after the partition was complete ({partitioned.TotalSeconds:F2} s) and lost: ") +
                     $"{(diverged.Count == 0 ? "none" : string.Join(", ", diverged.Take(5)) + (diverged.Count > 5 ? $" … ({diverged.Count})" : string.Empty))}; " +
                     $"in flight at the cut and lost: {lost.Count - diverged.Count}"));

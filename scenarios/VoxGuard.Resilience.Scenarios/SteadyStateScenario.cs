@@ -1,3 +1,4 @@
+using VoxGuard.Resilience.Contracts;
 using VoxGuard.Resilience.Drills;
 using VoxGuard.Resilience.Measurement;
 using VoxGuard.Resilience.Topology.Environments;
@@ -26,27 +27,26 @@ public sealed class SteadyStateScenario
     }
 
     /// <summary>The steady-state procedure, shared with the negative controls that break one thing in it.</summary>
-    internal static async Task<ScenarioRun> RunAsync(string name, EnvironmentDefinition environment)
+    internal static async Task<ScenarioRun> RunAsync(string name, EnvironmentDefinition environment, bool negativeControl = false)
     {
-        var run = await ScenarioRun.StartAsync(name, environment);
+        var run = await ScenarioRun.StartAsync(name, environment, negativeControl);
         try
         {
             var load = await run.StepAsync("steady state: 8 s of load, no fault", () => run.StartLoad(callsPerSecond: 50, duration: TimeSpan.FromSeconds(8)));
             var calls = run.CallsOf(load);
-            var success = calls.Count == 0 ? 0 : 100.0 * calls.Count(call => call.Succeeded) / calls.Count;
-            run.Judge(TargetVerdict.AtLeast(name, "call success", success, 99.9, $"{calls.Count} calls"));
-            Judgements.JudgeSplit(run, name, "distribution deviation from 70/15/15", calls, Judgements.Weights(run), TimeSpan.Zero, run.Now);
+            run.Judge(TargetJudge.CallSuccess(calls, minimumPercent: 99.9));
+            Judgements.JudgeSplit(run, "distribution deviation from 70/15/15", calls, Judgements.Weights(run), TimeSpan.Zero, run.Now);
             await run.StepAsync("verify: read every write back from the primaries", async () =>
             {
-                foreach (var (store, accounting) in await Judgements.JudgeRpoAsync(run, name, faultStart: run.Now))
+                foreach (var (store, accounting) in await Judgements.JudgeRpoAsync(run, faultStart: run.Now))
                 {
-                    run.Judge(TargetVerdict.Zero(name, $"{store} writes lost", accounting.Lost.Count, $"{accounting.Acknowledged} acknowledged"));
+                    run.Judge(TargetJudge.NoneLost(TargetKind.DataLoss, $"{store} writes lost", accounting));
                 }
             });
 
             foreach (var lag in LagAnalysis.Summarise(run.LagSamples, environment.Replication.LagAlert))
             {
-                run.Judge(TargetVerdict.Below(name, $"replication lag p99 {lag.Replica}", lag.P99, environment.Replication.LagTarget, $"{lag.Samples} samples, max {lag.Max.TotalMilliseconds:F0} ms"));
+                run.Judge(TargetJudge.LagP99(lag, environment.Replication.LagTarget));
             }
 
             await run.WriteReportAsync(ScenarioSettings.ReportDirectory, load);

@@ -12,7 +12,7 @@ internal static class Verdicts
     {
         foreach (var verdict in run.Verdicts)
         {
-            TestContext.Out.WriteLine($"{(verdict.Passed ? "PASS" : "MISS")}  {verdict.Target}: {verdict.Measured} (required {verdict.Required}){(verdict.Detail is null ? string.Empty : " — " + verdict.Detail)}");
+            TestContext.Out.WriteLine($"{(verdict.Passed ? "PASS" : "MISS")}  [{verdict.Kind}] {verdict.Target}: {verdict.Measured} (required {verdict.Required}){(verdict.Detail is null ? string.Empty : " — " + verdict.Detail)}");
         }
 
         Assert.That(run.Verdicts, Is.Not.Empty, $"scenario {run.Name} recorded no verdict: nothing was judged");

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Npgsql;
+using VoxGuard.Resilience.Contracts;
 using VoxGuard.Resilience.Engine;
 using VoxGuard.Resilience.Measurement;
 using VoxGuard.Resilience.Sip.Load;
@@ -35,9 +36,14 @@ public sealed class ScenarioRun : IAsyncDisposable
     private readonly Dictionary<WriteStore, WriteAccountingResult> _accounting = [];
     private readonly Task _pollers;
 
-    private ScenarioRun(string name, LocalTopology topology, long startedAt)
+    // The PostgreSQL nodes that answered as primary in the role poller's latest sweep: where the lag poller reads
+    // pg_stat_replication (two during a split brain, none during an election).
+    private volatile IReadOnlyList<string> _postgresPrimaries = [];
+
+    private ScenarioRun(string name, LocalTopology topology, long startedAt, bool negativeControl)
     {
         Name = name;
+        IsNegativeControl = negativeControl;
         Topology = topology;
         StartedAt = startedAt;
         StartedAtUtc = DateTimeOffset.UtcNow;
@@ -46,6 +52,9 @@ public sealed class ScenarioRun : IAsyncDisposable
 
     /// <summary>The scenario's name (report file name).</summary>
     public string Name { get; }
+
+    /// <summary>True for a negative control: a configuration broken on purpose so that one target must miss. Every verdict it judges says so.</summary>
+    public bool IsNegativeControl { get; }
 
     /// <summary>The topology under test.</summary>
     public LocalTopology Topology { get; }
@@ -74,6 +83,25 @@ public sealed class ScenarioRun : IAsyncDisposable
     /// <summary>Every node's role in one store as polled so far (every 200 ms; a node that does not answer claims nothing).</summary>
     public IReadOnlyList<RoleObservation> RolesOf(WriteStore store) => [.. _roles.Where(entry => entry.Store == store).Select(entry => entry.Role)];
 
+    /// <summary>
+    /// Which nodes of each store answer as primary now: waits until the role poller has asked every node again after
+    /// this call (a node that does not answer claims nothing), then takes each node's latest answer. Keyed by store
+    /// name (Postgres, Redis).
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, IReadOnlyList<string>>> PrimariesNowAsync(CancellationToken cancellationToken = default)
+    {
+        var since = Now;
+        var stores = new[] { WriteStore.Postgres, WriteStore.Redis };
+        // One poll round asks six nodes with a 1 s timeout each: a few rounds' worth is the bound.
+        var deadline = since + TimeSpan.FromSeconds(10);
+        while (Now < deadline && !stores.All(store => Environment.Regions.All(region => RolesOf(store).Any(role => role.Node == region.Name && role.At >= since))))
+        {
+            await Task.Delay(RoleInterval, cancellationToken).ConfigureAwait(false);
+        }
+
+        return stores.ToDictionary(store => store.ToString(), store => TargetJudge.PrimariesNow(RolesOf(store).Where(role => role.At >= since)), StringComparer.Ordinal);
+    }
+
     /// <summary>Faults injected so far.</summary>
     public IReadOnlyList<FaultMarker> Faults => _faults;
 
@@ -81,10 +109,14 @@ public sealed class ScenarioRun : IAsyncDisposable
     public IReadOnlyList<TargetVerdict> Verdicts => _verdicts;
 
     /// <summary>Starts a topology of <paramref name="environment"/> with the ACM engines and begins recording.</summary>
-    public static async Task<ScenarioRun> StartAsync(string name, EnvironmentDefinition environment, CancellationToken cancellationToken = default)
+    /// <param name="name">The scenario's name (its report's file name).</param>
+    /// <param name="environment">The environment, profile applied.</param>
+    /// <param name="negativeControl">True when the environment is broken on purpose so a target must miss.</param>
+    /// <param name="cancellationToken">Stops the start.</param>
+    public static async Task<ScenarioRun> StartAsync(string name, EnvironmentDefinition environment, bool negativeControl = false, CancellationToken cancellationToken = default)
     {
         var topology = await LocalTopology.StartAsync(environment, new LocalTopologyOptions { Engines = EngineLauncher.Instance }, cancellationToken).ConfigureAwait(false);
-        return new ScenarioRun(name, topology, Stopwatch.GetTimestamp());
+        return new ScenarioRun(name, topology, Stopwatch.GetTimestamp(), negativeControl);
     }
 
     /// <summary>
@@ -219,12 +251,13 @@ public sealed class ScenarioRun : IAsyncDisposable
         return accounting;
     }
 
-    /// <summary>Records a verdict (reported whether or not it passed).</summary>
+    /// <summary>Records a verdict (reported whether or not it passed), as this scenario's and, in a negative control, as the control's.</summary>
     public TargetVerdict Judge(TargetVerdict verdict)
     {
         ArgumentNullException.ThrowIfNull(verdict);
-        _verdicts.Add(verdict);
-        return verdict;
+        var judged = verdict with { Scenario = Name, NegativeControl = IsNegativeControl };
+        _verdicts.Add(judged);
+        return judged;
     }
 
     /// <summary>
@@ -285,7 +318,7 @@ public sealed class ScenarioRun : IAsyncDisposable
 
         var report = new ScenarioReport(Name, Environment.Name, Environment.Profile?.Name, StartedAtUtc, DateTimeOffset.UtcNow, _verdicts, _faults, Transitions,
             LagAnalysis.Summarise(LagSamples, Environment.Replication.LagAlert), _steps, attachments);
-        await File.WriteAllTextAsync(Path.Combine(directory, $"{Name}.json"), JsonSerializer.Serialize(report, ScenarioReport.Json), cancellationToken).ConfigureAwait(false);
+        await File.WriteAllTextAsync(Path.Combine(directory, ScenarioReport.FileName(Name)), JsonSerializer.Serialize(report, ScenarioReport.Json), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -300,9 +333,12 @@ public sealed class ScenarioRun : IAsyncDisposable
         {
             // stopping
         }
-
-        await Topology.DisposeAsync().ConfigureAwait(false);
-        _stopping.Dispose();
+        finally
+        {
+            // Even when a poller failed: its servers must not outlive the run.
+            await Topology.DisposeAsync().ConfigureAwait(false);
+            _stopping.Dispose();
+        }
     }
 
     private string ServerLogs()
@@ -352,13 +388,15 @@ public sealed class ScenarioRun : IAsyncDisposable
 
     /// <summary>
     /// Polls what every PostgreSQL and Redis node says it is, so a dual-primary window (split brain) shows on the
-    /// timeline; role changes also become transitions ("postgres/lagos" → "primary").
+    /// timeline; role changes also become transitions ("postgres/lagos" → "primary"). Each sweep's PostgreSQL
+    /// primaries are also where the lag poller samples next.
     /// </summary>
     private async Task PollRolesAsync(CancellationToken cancellationToken)
     {
         var last = new Dictionary<string, string>(StringComparer.Ordinal);
         while (!cancellationToken.IsCancellationRequested)
         {
+            var postgresPrimaries = new List<string>();
             foreach (var region in Environment.Regions)
             {
                 foreach (var store in new[] { WriteStore.Postgres, WriteStore.Redis })
@@ -366,6 +404,11 @@ public sealed class ScenarioRun : IAsyncDisposable
                     var role = await RoleOfAsync(store, region.Name, cancellationToken).ConfigureAwait(false);
                     var at = Now;
                     _roles.Enqueue((store, new RoleObservation(at, region.Name, role is "primary")));
+                    if (store == WriteStore.Postgres && role is "primary")
+                    {
+                        postgresPrimaries.Add(region.Name);
+                    }
+
                     var subject = $"{store.ToString().ToLowerInvariant()}/{region.Name}";
                     if (!last.TryGetValue(subject, out var previous) || previous != role)
                     {
@@ -375,10 +418,12 @@ public sealed class ScenarioRun : IAsyncDisposable
                 }
             }
 
+            _postgresPrimaries = postgresPrimaries;
             await Task.Delay(RoleInterval, cancellationToken).ConfigureAwait(false);
         }
     }
 
+    /// <summary>What a node says it is: primary, standby / replica, unreachable (no answer in time), or down (its process exited).</summary>
     private async Task<string> RoleOfAsync(WriteStore store, string region, CancellationToken cancellationToken)
     {
         var process = store == WriteStore.Postgres ? Topology.Postgres.Processes[region] : Topology.Redis.Processes[region];
@@ -387,16 +432,15 @@ public sealed class ScenarioRun : IAsyncDisposable
             return "down";
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(RoleQueryTimeout);
         try
         {
             if (store == WriteStore.Postgres)
             {
-                var inRecovery = await Topology.Postgres.ScalarAsync(region, "SELECT pg_is_in_recovery()", timeout.Token).ConfigureAwait(false);
-                return inRecovery is false ? "primary" : "standby";
+                return await Topology.Postgres.RoleOfAsync(region, RoleQueryTimeout, cancellationToken).ConfigureAwait(false) ?? "unreachable";
             }
 
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(RoleQueryTimeout);
             var reply = await RespClient.CommandAsync(Topology.Redis.EndPointOf(region), timeout.Token, "ROLE").ConfigureAwait(false);
             return reply is object?[] { Length: > 0 } fields && fields[0] is "master" ? "primary" : "replica";
         }
@@ -410,8 +454,8 @@ public sealed class ScenarioRun : IAsyncDisposable
     {
         while (!cancellationToken.IsCancellationRequested)
         {
-            // Asked of the servers each time: Patroni may have promoted another node since the last sample.
-            foreach (var primary in await Topology.Postgres.PrimaryRegionsAsync(cancellationToken).ConfigureAwait(false))
+            // The primaries the role poller saw last (Patroni may have promoted another node since the previous sample).
+            foreach (var primary in _postgresPrimaries)
             {
                 try
                 {
@@ -435,30 +479,4 @@ public sealed class ScenarioRun : IAsyncDisposable
             await Task.Delay(LagInterval, cancellationToken).ConfigureAwait(false);
         }
     }
-}
-
-/// <summary>
-/// What a scenario writes (<c>&lt;scenario&gt;.json</c>) for the drill summary and the compliance report. Offsets
-/// (steps, faults, transitions, and the CSV attachments' seconds) count from <see cref="StartedAt"/>.
-/// </summary>
-/// <param name="Scenario">Its name, also the prefix of its attachment files.</param>
-/// <param name="Environment">The environment's name.</param>
-/// <param name="Profile">The profile applied, if any.</param>
-/// <param name="StartedAt">Wall-clock time of offset zero.</param>
-/// <param name="FinishedAt">Wall-clock time the report was written.</param>
-/// <param name="Verdicts">Every target judged.</param>
-/// <param name="Faults">Every fault injected.</param>
-/// <param name="Transitions">Balancer and store state changes seen.</param>
-/// <param name="Lag">Replication lag per replica.</param>
-/// <param name="Steps">The phases in order.</param>
-/// <param name="Attachments">The evidence files beside the report.</param>
-public sealed record ScenarioReport(string Scenario, string Environment, string? Profile, DateTimeOffset StartedAt, DateTimeOffset FinishedAt,
-    IReadOnlyList<TargetVerdict> Verdicts, IReadOnlyList<FaultMarker> Faults, IReadOnlyList<HealthTransition> Transitions, IReadOnlyList<LagSummary> Lag,
-    IReadOnlyList<ScenarioStep> Steps, IReadOnlyList<ScenarioAttachment> Attachments)
-{
-    /// <summary>The JSON settings of report files.</summary>
-    public static JsonSerializerOptions Json { get; } = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
-
-    /// <summary>True when every verdict passed.</summary>
-    public bool Passed => Verdicts.All(verdict => verdict.Passed);
 }

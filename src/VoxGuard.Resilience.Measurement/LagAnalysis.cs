@@ -1,13 +1,6 @@
-namespace VoxGuard.Resilience.Measurement;
+using VoxGuard.Resilience.Contracts;
 
-/// <summary>Replication lag of one replica over a scenario.</summary>
-/// <param name="Replica">The replica.</param>
-/// <param name="Samples">How many samples.</param>
-/// <param name="P50">Median lag.</param>
-/// <param name="P99">99th percentile lag.</param>
-/// <param name="Max">Largest lag.</param>
-/// <param name="TimeAboveAlert">How long the lag stayed above the alert threshold (a sample above it counts until the next sample).</param>
-public sealed record LagSummary(string Replica, int Samples, TimeSpan P50, TimeSpan P99, TimeSpan Max, TimeSpan TimeAboveAlert);
+namespace VoxGuard.Resilience.Measurement;
 
 /// <summary>Replication-lag statistics per replica from periodic samples.</summary>
 public static class LagAnalysis

@@ -1,4 +1,4 @@
-using VoxGuard.Resilience.Drills;
+using VoxGuard.Resilience.Contracts;
 using VoxGuard.Resilience.Reporting.Allure;
 using VoxGuard.Resilience.Reporting.Charts;
 using VoxGuard.Resilience.Reporting.Compliance;

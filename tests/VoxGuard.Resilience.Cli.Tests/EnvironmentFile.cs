@@ -1,3 +1,5 @@
+using VoxGuard.Resilience.Tests.Shared;
+
 namespace VoxGuard.Resilience.Cli.Tests;
 
 /// <summary>environments/local.yaml moved to other address blocks, so that a test's topology never meets one someone has up.</summary>
@@ -9,13 +11,8 @@ internal static class EnvironmentFile
     /// </summary>
     public static string WriteInBlocks(int firstBlock, int balancerHost)
     {
-        var yaml = File.ReadAllText(Path.Combine(CliProcess.RepositoryRoot, "environments", "local.yaml"))
-            .Replace("127.0.1.", $"127.0.{firstBlock}.", StringComparison.Ordinal)
-            .Replace("127.0.2.", $"127.0.{firstBlock + 1}.", StringComparison.Ordinal)
-            .Replace("127.0.3.", $"127.0.{firstBlock + 2}.", StringComparison.Ordinal)
-            .Replace("address: 127.0.0.10", $"address: 127.0.0.{balancerHost}", StringComparison.Ordinal);
         var path = Path.Combine(Path.GetTempPath(), $"voxguard-cli-{Guid.NewGuid():N}.yaml");
-        File.WriteAllText(path, yaml);
+        File.WriteAllText(path, LocalEnvironmentInBlocks.Yaml(firstBlock, balancerHost));
         return path;
     }
 }

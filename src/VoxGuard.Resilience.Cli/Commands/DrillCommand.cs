@@ -3,7 +3,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using VoxGuard.Resilience.Drills;
+using VoxGuard.Resilience.Contracts;
+using VoxGuard.Resilience.Reporting.Compliance;
 using VoxGuard.Resilience.Reporting.Inputs;
 using VoxGuard.Resilience.Topology.Environments;
 
@@ -17,7 +18,11 @@ namespace VoxGuard.Resilience.Cli.Commands;
 internal static class DrillCommand
 {
     private const string ScenarioProject = "scenarios/VoxGuard.Resilience.Scenarios/VoxGuard.Resilience.Scenarios.csproj";
-    private const string NegativeControlPrefix = "negative-control";
+
+    /// <summary>The scenario tests' console output, in the run directory.</summary>
+    internal const string TestLogFile = "dotnet-test.log";
+
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(500);
 
     public static Command Create()
     {
@@ -83,7 +88,7 @@ internal static class DrillCommand
             Console.Write(RenderDatabaseFailover(reports, environment));
             // The compliance report of the run (Allure, JUnit, drill record); its problems are printed, never the exit code's business.
             await ReportCommand.BuildAsync(Path.GetDirectoryName(reportDirectory)!, cancellationToken).ConfigureAwait(false);
-            var missed = reports.Where(report => !report.Scenario.StartsWith(NegativeControlPrefix, StringComparison.Ordinal)).SelectMany(report => report.Verdicts).Count(verdict => !verdict.Passed);
+            var missed = reports.SelectMany(report => report.Verdicts).Count(verdict => !verdict.NegativeControl && !verdict.Passed);
             if (missed > 0)
             {
                 Console.WriteLine($"{missed} target(s) missed.");
@@ -102,6 +107,11 @@ internal static class DrillCommand
         return command;
     }
 
+    /// <summary>
+    /// Runs the scenario tests in a child <c>dotnet test</c>. What they measured is read from the files they write
+    /// (scenario reports and test outcomes, <see cref="RunLayout"/>), never from their console output: that goes to
+    /// <c>dotnet-test.log</c> in the run directory, and only its end is shown when the tests could not run.
+    /// </summary>
     private static async Task<int> RunScenariosAsync(string category, EnvironmentDefinition environment, string reportDirectory, CancellationToken cancellationToken)
     {
         var start = new ProcessStartInfo("dotnet")
@@ -118,23 +128,23 @@ internal static class DrillCommand
         start.Environment["VOXGUARD_ENVIRONMENT"] = environment.Name;
         start.Environment["VOXGUARD_PROFILE"] = environment.Profile?.Name ?? string.Empty;
         start.Environment["VOXGUARD_REPORT_DIR"] = reportDirectory;
+        var logPath = Path.Combine(Path.GetDirectoryName(reportDirectory)!, TestLogFile);
+        await using var log = new StreamWriter(logPath) { AutoFlush = true };
+        var progress = new ScenarioProgress(reportDirectory);
         using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+        var copyOut = CopyLinesAsync(process.StandardOutput, log, cancellationToken);
+        var copyErr = CopyLinesAsync(process.StandardError, log, cancellationToken);
         try
         {
-            // Live progress: each verdict and each scenario's result as it comes.
-            while (await process.StandardOutput.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+            // Live progress: each scenario's verdicts and each test's result as their files appear.
+            while (!process.HasExited)
             {
-                var trimmed = line.TrimStart();
-                if (trimmed.StartsWith("PASS ", StringComparison.Ordinal) || trimmed.StartsWith("MISS ", StringComparison.Ordinal)
-                    || trimmed.StartsWith("Passed ", StringComparison.Ordinal) || trimmed.StartsWith("Failed ", StringComparison.Ordinal)
-                    || trimmed.StartsWith("error", StringComparison.OrdinalIgnoreCase))
-                {
-                    Console.WriteLine("  " + trimmed);
-                }
+                progress.Print(Console.Out);
+                await Task.WhenAny(process.WaitForExitAsync(cancellationToken), Task.Delay(ProgressInterval, cancellationToken)).ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
             }
 
-            await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+            await Task.WhenAll(copyOut, copyErr).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -143,13 +153,29 @@ internal static class DrillCommand
             throw;
         }
 
-        var errors = await stderr.ConfigureAwait(false);
-        if (errors.Length > 0)
+        progress.Print(Console.Out);
+        if (process.ExitCode != 0 && !progress.SawAnything)
         {
-            await Console.Error.WriteAsync(errors).ConfigureAwait(false);
+            // Nothing ran (a build error, a missing SDK): the log's end says why.
+            await Console.Error.WriteLineAsync($"The scenario tests did not run (dotnet test exited {process.ExitCode}); the end of {logPath}:").ConfigureAwait(false);
+            foreach (var line in File.ReadLines(logPath).TakeLast(30))
+            {
+                await Console.Error.WriteLineAsync("  " + line).ConfigureAwait(false);
+            }
         }
 
         return process.ExitCode;
+    }
+
+    private static async Task CopyLinesAsync(StreamReader from, StreamWriter to, CancellationToken cancellationToken)
+    {
+        while (await from.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+        {
+            lock (to)
+            {
+                to.WriteLine(line);
+            }
+        }
     }
 
     internal static string Render(IReadOnlyList<ScenarioReport> reports)
@@ -157,15 +183,10 @@ internal static class DrillCommand
         var text = new StringBuilder();
         var culture = CultureInfo.InvariantCulture;
         text.AppendLine();
-        text.AppendLine(culture, $"  {"scenario",-30} {"target",-52} {"measured",-16} {"required",-12} verdict");
-        foreach (var report in reports)
+        text.AppendLine(culture, $"  {"scenario",-30} {"target",-52} {"kind",-12} {"measured",-24} {"required",-16} verdict");
+        foreach (var verdict in reports.SelectMany(report => report.Verdicts))
         {
-            var control = report.Scenario.StartsWith(NegativeControlPrefix, StringComparison.Ordinal);
-            foreach (var verdict in report.Verdicts)
-            {
-                var outcome = control ? (verdict.Passed ? "control: passed" : "control: missed as designed") : verdict.Passed ? "PASS" : "MISS";
-                text.AppendLine(culture, $"  {report.Scenario,-30} {Clip(verdict.Target, 52),-52} {Clip(verdict.Measured, 16),-16} {verdict.Required,-12} {outcome}");
-            }
+            text.AppendLine(culture, $"  {Clip(verdict.Scenario, 30),-30} {Clip(verdict.Target, 52),-52} {TargetKinds.Label(verdict.Kind),-12} {Clip(verdict.Measured, 24),-24} {Clip(verdict.Required, 16),-16} {Outcome(verdict)}");
         }
 
         return text.ToString();
@@ -178,9 +199,9 @@ internal static class DrillCommand
     /// </summary>
     internal static string RenderDatabaseFailover(IReadOnlyList<ScenarioReport> reports, EnvironmentDefinition environment)
     {
-        var measured = reports.Where(report => !report.Scenario.StartsWith(NegativeControlPrefix, StringComparison.Ordinal))
-            .SelectMany(report => report.Verdicts.Where(verdict => verdict.Target.StartsWith("Postgres failover by itself", StringComparison.Ordinal))
-                .Select(verdict => $"{report.Scenario} {verdict.Measured}"))
+        var measured = reports.SelectMany(report => report.Verdicts)
+            .Where(verdict => !verdict.NegativeControl && verdict.Kind == TargetKind.Failover && verdict.Target.StartsWith("Postgres failover by itself", StringComparison.Ordinal))
+            .Select(verdict => $"{verdict.Scenario} {verdict.Measured}")
             .ToList();
         if (measured.Count == 0)
         {
@@ -196,5 +217,10 @@ internal static class DrillCommand
         return text.ToString();
     }
 
-    private static string Clip(string text, int width) => text.Length <= width ? text : text[..(width - 1)] + "…";
+    /// <summary>PASS / MISS, or for a negative control whether it missed as designed.</summary>
+    internal static string Outcome(TargetVerdict verdict) => verdict.NegativeControl
+        ? verdict.Passed ? "control: passed" : "control: missed as designed"
+        : verdict.Passed ? "PASS" : "MISS";
+
+    internal static string Clip(string text, int width) => text.Length <= width ? text : text[..(width - 1)] + "…";
 }

@@ -14,7 +14,8 @@ namespace VoxGuard.Resilience.Links.Proxies;
 /// arrives), the sub-millisecond rest in nanosleep (a yield-spin there lost the core for
 /// whole scheduler slices under load), with the thread's timer slack cut to 1 ns — and completes
 /// due waits inline, so the chunk goes out from this thread without waiting for a thread-pool
-/// thread. Hosts should also run without tiered JIT (see Directory.Build.props).
+/// thread. Hosts should also run without tiered JIT (see Directory.Build.props; the figures: docs/measured-facts.md,
+/// "Link server timing").
 /// </remarks>
 internal sealed class LinkClock : IDisposable
 {

@@ -17,7 +17,8 @@ internal sealed class LinkPipe
 
     // A delayed link holds a delay's worth of chunks (bandwidth × delay): 3 s of WAL at a few hundred chunks a second
     // overflowed 16 and the reader's back-pressure stretched the delay to ~4 s. Small reads are copied into small
-    // arrays, so the queue costs what it carries rather than 64 KB a chunk.
+    // arrays, so the queue costs what it carries rather than 64 KB a chunk (docs/measured-facts.md, "Link server chunk
+    // queue").
     private const int QueuedChunks = 2048;
     private const int CopyBelow = 8 * 1024;
     private readonly Socket _source;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using VoxGuard.Resilience.Drills;
+using VoxGuard.Resilience.Contracts;
 using VoxGuard.Resilience.Reporting.Compliance;
 using VoxGuard.Resilience.Reporting.Inputs;
 
@@ -113,7 +113,7 @@ public static class AllureResultFactory
             {
                 Name = phase.Name,
                 Status = phase.Status == "broken" ? AllureStatus.Broken : AllureStatus.Passed,
-                StatusDetails = phase.Detail is null ? null : new AllureStatusDetails(TargetClassification.HarnessErrorHeadline + ": " + phase.Detail),
+                StatusDetails = phase.Detail is null ? null : new AllureStatusDetails(TargetKinds.HarnessErrorHeadline + ": " + phase.Detail),
                 Start = At(phase.Start),
                 Stop = At(phase.Stop),
             });
@@ -158,15 +158,16 @@ public static class AllureResultFactory
             Name = $"{verdict.Target}: measured {verdict.Measured}, required {verdict.Required} — {outcome}",
             // A control's miss is what it is for: shown passed, its wording says what happened.
             Status = verdict.Passed || control ? AllureStatus.Passed : AllureStatus.Failed,
-            StatusDetails = verdict.Passed || control ? (verdict.Detail is null ? null : new AllureStatusDetails(verdict.Detail)) : new AllureStatusDetails(TargetClassification.MissLine(verdict)),
+            StatusDetails = verdict.Passed || control ? (verdict.Detail is null ? null : new AllureStatusDetails(verdict.Detail)) : new AllureStatusDetails(TargetKinds.MissLine(verdict)),
             Start = at,
             Stop = at,
             Parameters =
             [
+                new("kind", TargetKinds.Label(verdict.Kind)),
                 new("measured", verdict.Measured),
                 new("required", verdict.Required),
                 new("verdict", outcome),
-                new("NCC items", string.Join(", ", NccChecklist.ItemsEvidencedBy(TargetClassification.KindOf(verdict)))),
+                new("NCC items", string.Join(", ", NccChecklist.ItemsEvidencedBy(verdict.Kind))),
             ],
         };
     }
@@ -204,7 +205,7 @@ public static class AllureResultFactory
             tags.Add("negative-control");
         }
 
-        tags.AddRange(test.Verdicts.SelectMany(verdict => NccChecklist.ItemsEvidencedBy(TargetClassification.KindOf(verdict))).Select(item => "NCC " + item));
+        tags.AddRange(test.Verdicts.SelectMany(verdict => NccChecklist.ItemsEvidencedBy(verdict.Kind)).Select(item => "NCC " + item));
         labels.AddRange(tags.Distinct(StringComparer.Ordinal).Select(tag => new AllureLabel("tag", tag)));
         return labels;
     }

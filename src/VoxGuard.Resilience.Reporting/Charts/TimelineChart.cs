@@ -1,7 +1,7 @@
 using System.Globalization;
 using ScottPlot;
 using SkiaSharp;
-using VoxGuard.Resilience.Drills;
+using VoxGuard.Resilience.Contracts;
 using VoxGuard.Resilience.Reporting.Compliance;
 using VoxGuard.Resilience.Reporting.Inputs;
 
@@ -305,18 +305,11 @@ public static class TimelineChart
     private static string Title(ScenarioReport report)
     {
         var culture = CultureInfo.InvariantCulture;
-        var control = TargetClassification.IsNegativeControl(report.Scenario);
+        var control = report.NegativeControl;
         // Missed targets first: they are what the reader must not overlook.
         var key = report.Verdicts
             .OrderBy(verdict => verdict.Passed)
-            .ThenBy(verdict => TargetClassification.KindOf(verdict) switch
-            {
-                TargetKind.Recovery => 0,
-                TargetKind.DataLoss => 1,
-                TargetKind.SplitBrain => 2,
-                TargetKind.Distribution => 3,
-                _ => 4,
-            })
+            .ThenBy(verdict => TargetKinds.SeverityRank(verdict.Kind))
             .Take(3)
             .Select(verdict => $"{Clip(verdict.Target, 48)}: {verdict.Measured} (required {verdict.Required}) {(verdict.Passed ? "met" : control ? "MISSED as designed" : "MISSED")}");
         var met = report.Verdicts.Count(verdict => verdict.Passed);

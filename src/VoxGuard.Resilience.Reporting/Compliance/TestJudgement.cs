@@ -1,3 +1,4 @@
+using VoxGuard.Resilience.Contracts;
 using VoxGuard.Resilience.Reporting.Allure;
 using VoxGuard.Resilience.Reporting.Inputs;
 
@@ -19,9 +20,9 @@ public sealed record TestJudgement(AllureStatus Status, string? Message, string?
     {
         ArgumentNullException.ThrowIfNull(test);
         var missed = test.Verdicts.Where(verdict => !verdict.Passed).ToList();
-        var missLines = string.Join('\n', missed.Select(TargetClassification.MissLine));
+        var missLines = string.Join('\n', missed.Select(TargetKinds.MissLine));
         var nunit = NUnitDetails(test.Outcome);
-        var harness = TargetClassification.HarnessErrorHeadline + ": ";
+        var harness = TargetKinds.HarnessErrorHeadline + ": ";
         if (test.Outcome is { } outcome)
         {
             switch (outcome.Status)

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using VoxGuard.Resilience.Drills;
+using VoxGuard.Resilience.Contracts;
 
 namespace VoxGuard.Resilience.Reporting.Inputs;
 
@@ -13,12 +13,13 @@ namespace VoxGuard.Resilience.Reporting.Inputs;
 public sealed record RunInputs(string RunDirectory, IReadOnlyList<ScenarioReport> Reports, IReadOnlyList<TestOutcome> Outcomes)
 {
     /// <summary>The folder the scenarios write into, inside a run directory.</summary>
-    public const string ScenariosFolder = "scenarios";
+    public const string ScenariosFolder = RunLayout.ScenariosFolder;
 
     /// <summary>The folder of test outcomes, inside the scenarios folder.</summary>
-    public const string OutcomesFolder = "outcomes";
+    public const string OutcomesFolder = RunLayout.OutcomesFolder;
 
-    private static readonly JsonSerializerOptions OutcomeJson = new(JsonSerializerDefaults.Web);
+    // Case-insensitive: outcome files of older harness versions were written with the web defaults.
+    private static readonly JsonSerializerOptions OutcomeJson = new(ScenarioReport.Json) { PropertyNameCaseInsensitive = true };
 
     // The evidence files an older report wrote beside itself without listing them (name suffixes).
     private static readonly ScenarioAttachment[] UnlistedEvidence =
@@ -121,6 +122,19 @@ public sealed record RunInputs(string RunDirectory, IReadOnlyList<ScenarioReport
         catch (JsonException exception)
         {
             throw new ReportException($"{path} looks like a scenario report but cannot be read ({exception.Message}); was it written by another version of the harness?", exception);
+        }
+    }
+
+    /// <summary>The test outcome in <paramref name="path"/>, or null while it cannot be read yet (being written).</summary>
+    public static TestOutcome? TryReadOutcome(string path)
+    {
+        try
+        {
+            return ReadOutcome(path);
+        }
+        catch (Exception exception) when (exception is ReportException or IOException)
+        {
+            return null;
         }
     }
 

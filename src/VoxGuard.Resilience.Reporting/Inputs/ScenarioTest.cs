@@ -1,4 +1,4 @@
-using VoxGuard.Resilience.Drills;
+using VoxGuard.Resilience.Contracts;
 using VoxGuard.Resilience.Reporting.Compliance;
 
 namespace VoxGuard.Resilience.Reporting.Inputs;
@@ -18,9 +18,7 @@ public sealed record ScenarioTest(string FullName, string Name, TestOutcome? Out
     public const string ScenarioNamespace = "VoxGuard.Resilience.Scenarios";
 
     /// <summary>True for a negative control: a deliberately broken configuration whose checked target must miss.</summary>
-    public bool IsNegativeControl => Reports.Count > 0
-        ? Reports.Any(report => TargetClassification.IsNegativeControl(report.Scenario))
-        : FullName.Contains("Negative_control", StringComparison.OrdinalIgnoreCase);
+    public bool IsNegativeControl => Outcome?.NegativeControl == true || Reports.Any(report => report.NegativeControl);
 
     /// <summary>Every verdict of the test's scenarios.</summary>
     public IEnumerable<TargetVerdict> Verdicts => Reports.SelectMany(report => report.Verdicts);

@@ -1,3 +1,4 @@
+using VoxGuard.Resilience.Contracts;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -79,12 +80,14 @@ public sealed record DrillTestEntry(string Test, string Status, bool NegativeCon
 /// <summary>A target judged by a scenario.</summary>
 /// <param name="Scenario">The scenario.</param>
 /// <param name="Target">What was judged.</param>
+/// <param name="Kind">What the target is about (failover, RPO, DR RTO…): decides the NCC items.</param>
+/// <param name="NegativeControl">True when a negative control judged it (no evidence about the deployment).</param>
 /// <param name="Measured">The measurement.</param>
 /// <param name="Required">The requirement.</param>
 /// <param name="Verdict">met, missed, or for a negative control "missed as designed" / "met (not what the control breaks)".</param>
 /// <param name="Detail">What a reader needs to see why.</param>
 /// <param name="NccItems">The NCC checklist items this target is evidence for.</param>
-public sealed record DrillTargetEntry(string Scenario, string Target, string Measured, string Required, string Verdict, string? Detail, IReadOnlyList<string> NccItems);
+public sealed record DrillTargetEntry(string Scenario, string Target, TargetKind Kind, bool NegativeControl, string Measured, string Required, string Verdict, string? Detail, IReadOnlyList<string> NccItems);
 
 /// <summary>One NCC checklist item and this drill's evidence for it.</summary>
 /// <param name="Id">The item's id.</param>

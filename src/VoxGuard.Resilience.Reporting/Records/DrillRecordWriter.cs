@@ -30,16 +30,16 @@ public static class DrillRecordWriter
         }).ToList();
         var targets = tests.SelectMany(test => test.Reports.SelectMany(report => report.Verdicts.Select(verdict =>
         {
-            var control = TargetClassification.IsNegativeControl(report.Scenario);
+            var control = verdict.NegativeControl;
             var outcome = control
                 ? verdict.Passed ? "met (not what the control breaks)" : "missed as designed"
                 : verdict.Passed ? "met" : "missed";
-            return new DrillTargetEntry(verdict.Scenario, verdict.Target, verdict.Measured, verdict.Required, outcome,
-                verdict.Detail is null ? null : SecretScrubber.Scrub(verdict.Detail), NccChecklist.ItemsEvidencedBy(TargetClassification.KindOf(verdict)));
+            return new DrillTargetEntry(verdict.Scenario, verdict.Target, verdict.Kind, control, verdict.Measured, verdict.Required, outcome,
+                verdict.Detail is null ? null : SecretScrubber.Scrub(verdict.Detail), NccChecklist.ItemsEvidencedBy(verdict.Kind));
         }))).ToList();
 
         // A control's target is no evidence about the deployment: it ran a configuration broken on purpose.
-        var evidential = targets.Where(target => !TargetClassification.IsNegativeControl(target.Scenario)).ToList();
+        var evidential = targets.Where(target => !target.NegativeControl).ToList();
         var ncc = NccChecklist.Items.Select(item =>
         {
             var relevant = evidential.Where(target => target.NccItems.Contains(item.Id)).ToList();
@@ -106,14 +106,14 @@ public static class DrillRecordWriter
         text.AppendLine(culture, $"| run directory | reports/{Cell(record.RunId)} |").AppendLine();
 
         text.AppendLine("## Targets: measured vs required").AppendLine();
-        text.AppendLine("| scenario | target | measured | required | verdict | NCC items |").AppendLine("|---|---|---|---|---|---|");
+        text.AppendLine("| scenario | target | kind | measured | required | verdict | NCC items |").AppendLine("|---|---|---|---|---|---|---|");
         foreach (var target in record.Targets)
         {
             var verdict = target.Verdict == "missed" ? "**MISSED**" : target.Verdict;
-            text.AppendLine(culture, $"| {Cell(target.Scenario)} | {Cell(target.Target)} | {Cell(target.Measured)} | {Cell(target.Required)} | {verdict} | {string.Join(", ", target.NccItems)} |");
+            text.AppendLine(culture, $"| {Cell(target.Scenario)} | {Cell(target.Target)} | {TargetKinds.Label(target.Kind)} | {Cell(target.Measured)} | {Cell(target.Required)} | {verdict} | {string.Join(", ", target.NccItems)} |");
         }
 
-        text.AppendLine().AppendLine("Scenarios named `negative-control-…` run a configuration broken on purpose: their target is expected to miss (\"missed as designed\"), which shows the check can fail. They are not evidence about the deployment and are not counted as missed targets.").AppendLine();
+        text.AppendLine().AppendLine("Negative controls (scenarios `negative-control-…`) run a configuration broken on purpose: their target is expected to miss (\"missed as designed\"), which shows the check can fail. They are not evidence about the deployment and are not counted as missed targets.").AppendLine();
 
         text.AppendLine("## Tests").AppendLine();
         text.AppendLine("| test | status | scenarios | why |").AppendLine("|---|---|---|---|");

@@ -42,7 +42,8 @@ public static class PatroniConfig
         // etcd's v2 API, not etcd3: Patroni 3.0.2 (Debian 12) renews its leader key over etcd3 with an unconditional put
         // when its cached view is stale, so an isolated former leader that comes back steals the key from the leader the
         // majority elected meanwhile (seen here: two primaries on two timelines 2). Its v2 client renews with
-        // compare-and-swap (prevValue), which cannot.
+        // compare-and-swap (prevValue), which cannot (docs/measured-facts.md, "Patroni 3.0.2 over etcd3: a returning
+        // leader steals the key").
         text.AppendLine("etcd:");
         text.AppendLine(culture, $"  hosts: [{string.Join(", ", etcdHosts)}]");
         text.AppendLine("bootstrap:");
@@ -113,7 +114,8 @@ public static class PatroniConfig
         ("wal_keep_size", "128MB"),
         ("shared_buffers", "16MB"),
         ("fsync", "'off'"),
-        // A standby retries its WAL source every 100 ms instead of 5 s: recovery and re-pointing finish sooner.
+        // A standby retries its WAL source every 100 ms instead of 5 s: recovery and re-pointing finish sooner
+        // (docs/measured-facts.md, "PostgreSQL standby retry interval").
         ("wal_retrieve_retry_interval", "100ms"),
         // Dynamic shared memory as files in the data directory: a killed node's segments go with the run directory.
         ("dynamic_shared_memory_type", "mmap"),

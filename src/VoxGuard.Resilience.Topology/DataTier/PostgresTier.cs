@@ -302,12 +302,20 @@ public sealed class PostgresTier : IAsyncDisposable
     }
 
     /// <summary>A region's node as the server says: primary, standby, or null when it cannot be asked (down, paused, unreachable).</summary>
-    public async Task<string?> RoleOfAsync(string region, CancellationToken cancellationToken = default)
+    public Task<string?> RoleOfAsync(string region, CancellationToken cancellationToken = default) =>
+        RoleOfAsync(region, TimeSpan.FromSeconds(2), cancellationToken);
+
+    /// <summary>
+    /// A region's node as the server says (<c>pg_is_in_recovery()</c>): primary, standby, or null when it cannot be asked
+    /// (down, paused, unreachable) or gives no answer within <paramref name="answerTimeout"/> — a frozen node accepts a
+    /// connection and never answers.
+    /// </summary>
+    public async Task<string?> RoleOfAsync(string region, TimeSpan answerTimeout, CancellationToken cancellationToken = default)
     {
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(TimeSpan.FromSeconds(2)); // a frozen node accepts and never answers
+            timeout.CancelAfter(answerTimeout);
             var inRecovery = await ScalarAsync(region, "SELECT pg_is_in_recovery()", timeout.Token).ConfigureAwait(false);
             return inRecovery is true ? "standby" : "primary";
         }

@@ -18,14 +18,17 @@ namespace VoxGuard.Resilience.Topology.DataTier;
 /// switchboard sends it through the right link; it announces its link-facing address, which is valid from
 /// every region. Sentinels rely on the same two facts: they announce their link-facing address and send from their
 /// region's. They are pre-seeded (fixed ids, known replicas and sentinels), so they agree at once instead of taking
-/// 2–10 s to discover each other.
+/// 2–10 s to discover each other (docs/measured-facts.md, "Sentinel discovery and loopback source addresses").
 /// </remarks>
 public sealed class RedisTier
 {
     /// <summary>The name the Sentinels monitor the master under.</summary>
     public const string MasterName = "voxguard";
 
-    /// <summary>How long a silent master stays up in the Sentinels' eyes (PROBES: failover in ~2.8 s with 1000 ms).</summary>
+    /// <summary>
+    /// How long a silent master stays up in the Sentinels' eyes (failover in ~2.8 s with 1000 ms:
+    /// docs/measured-facts.md, "Redis Sentinel failover time").
+    /// </summary>
     public static readonly TimeSpan DownAfter = TimeSpan.FromMilliseconds(1000);
 
     /// <summary>The Sentinels' failover-timeout: also how long (twice) before a failed election is retried.</summary>
@@ -33,7 +36,8 @@ public sealed class RedisTier
 
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(20);
 
-    // A forced failover the Sentinels have not finished in this time is retried (PROBES: ~2.8 s after a kill).
+    // A forced failover the Sentinels have not finished in this time is retried (~2.8 s after a kill:
+    // docs/measured-facts.md, "Redis Sentinel failover time").
     private static readonly TimeSpan FailoverTimeout = TimeSpan.FromSeconds(30);
 
     // A paused server accepts connections and never answers: status queries give up after this.
@@ -138,7 +142,8 @@ public sealed class RedisTier
             $"sentinel down-after-milliseconds {MasterName} {(int)DownAfter.TotalMilliseconds}",
             // With one region lost, the two surviving Sentinels sometimes split their votes; the next attempt comes
             // after twice this timeout. 10 s (our first choice) left Redis without a master for 20 s+ in one run of
-            // three of the Lagos-loss scenario; 3 s retries within 6 s.
+            // three of the Lagos-loss scenario; 3 s retries within 6 s (docs/measured-facts.md, "Sentinel
+            // failover-timeout").
             $"sentinel failover-timeout {MasterName} {(int)FailoverTimeoutSetting.TotalMilliseconds}",
             $"sentinel parallel-syncs {MasterName} 1",
         };

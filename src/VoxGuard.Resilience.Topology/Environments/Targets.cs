@@ -52,7 +52,8 @@ public sealed record DatabaseDefinition(CommitRule Commit, TimeSpan Ttl, TimeSpa
     /// <summary>
     /// About the longest Patroni's own rules let a failover after the primary's loss take: the leader key lives for ttl
     /// after its last renewal, a survivor notices at its next loop, and when etcd's own leader was lost too the new
-    /// etcd leader first extends every lease (up to a retry_timeout more). Measured with the ci timings: 19.5–23 s.
+    /// etcd leader first extends every lease (up to a retry_timeout more). Measured with the ci timings: 19.5–23 s
+    /// (docs/measured-facts.md, "Patroni failover time").
     /// </summary>
     public TimeSpan WorstFailover => Ttl + LoopWait + RetryTimeout;
 }

@@ -12,8 +12,9 @@ namespace VoxGuard.Resilience.Topology.SipTier;
 /// </summary>
 /// <remarks>
 /// HAProxy balances connections, not calls: callers must open one TCP connection per call (SIPp <c>-t tn</c>) for the
-/// weights to show in the split (PROBES: exactly 70.0/15.0/15.0). <c>maxconn</c> needs twice as many file descriptors;
-/// <see cref="MaxConnections"/> stays far below the 20000 hard limit measured here.
+/// weights to show in the split (exactly 70.0/15.0/15.0: docs/measured-facts.md, "HAProxy balances connections, not
+/// calls"). <c>maxconn</c> needs twice as many file descriptors; <see cref="MaxConnections"/> stays far below the 20000
+/// hard limit measured here (docs/measured-facts.md, "HAProxy maxconn and file descriptors").
 /// </remarks>
 public static class HaproxyConfig
 {

@@ -11,8 +11,9 @@ namespace VoxGuard.Resilience.Topology.SipTier;
 /// written anywhere else.
 /// </summary>
 /// <remarks>
-/// Measured settings (PROBES): <c>children=1</c> (with two or more UDP workers a 180 can overtake the 200 on the TCP leg
-/// to the caller), <c>tcp_children=2</c>, <c>corelog=3</c> (hides the errors the balancer's health-check resets cause).
+/// Measured settings (docs/measured-facts.md, "Kamailio: one UDP worker"): <c>children=1</c> (with two or more UDP
+/// workers a 180 can overtake the 200 on the TCP leg to the caller), <c>tcp_children=2</c>, <c>corelog=3</c> (hides the
+/// errors the balancer's health-check resets cause).
 /// DNS is off: every address is a loopback literal and no lookup may leave the machine.
 /// </remarks>
 public static class KamailioConfig
@@ -22,7 +23,8 @@ public static class KamailioConfig
 
     /// <summary>
     /// The dispatcher algorithm: 11, relative weight (<c>rweight</c>), which re-spreads the weights over the live regions
-    /// (PROBES: 50.2/49.8 after Lagos's loss; algorithm 9 sent all of Lagos's share to the next entry).
+    /// (50.2/49.8 after Lagos's loss; algorithm 9 sent all of Lagos's share to the next entry: docs/measured-facts.md,
+    /// "Kamailio dispatcher: algorithm 11 and reloads").
     /// </summary>
     public const int DispatcherAlgorithm = 11;
 

@@ -36,7 +36,9 @@ public sealed class SipProxyTier : IAsyncDisposable
     /// <summary>The balancer's process name in the run.</summary>
     public const string BalancerProcessName = "sip-balancer";
 
-    /// <summary>How often balancer states are polled while waiting (PROBES: 50 ms).</summary>
+    /// <summary>
+    /// How often balancer states are polled while waiting (docs/measured-facts.md, "Balancer state polling").
+    /// </summary>
     public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
 
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(20);
@@ -391,7 +393,8 @@ public sealed class SipProxyTier : IAsyncDisposable
                 "-P", run.PathOf($"{name}.kamailio-pid"),
                 "-w", run.Path,
                 // Shared and private memory in MB. With 32/4, Lagos answered "500 server error (1/SL)" and dropped TCP
-                // connections from ~250 CPS (one connection per call, 1 s hold); 128/16 carried 400 CPS cleanly.
+                // connections from ~250 CPS (one connection per call, 1 s hold); 128/16 carried 400 CPS cleanly
+                // (docs/measured-facts.md, "Kamailio memory").
                 "-m", "128",
                 "-M", "16",
             ],

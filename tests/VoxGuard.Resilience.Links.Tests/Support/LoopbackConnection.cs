@@ -40,35 +40,48 @@ internal sealed class LoopbackConnection : IDisposable
     /// <paramref name="idleBefore"/>: the measuring side never waits for the thread pool, so the figures are
     /// the link's, not the test's scheduling (the link benchmark measures the same way).
     /// </summary>
-    public Task<List<double>> MeasureRoundTripsOnOwnThreadAsync(int count, TimeSpan idleBefore = default, int size = 64)
+    public async Task<List<double>> MeasureRoundTripsOnOwnThreadAsync(int count, TimeSpan idleBefore = default, int size = 64) =>
+        (await MeasureRoundTripsInTurnOnOwnThreadAsync([this], count, idleBefore, size))[0];
+
+    /// <summary>
+    /// <paramref name="rounds"/> rounds of one round trip on each of <paramref name="connections"/> in turn, on one
+    /// dedicated thread as <see cref="MeasureRoundTripsOnOwnThreadAsync"/> does: interleaved, every series sees the
+    /// same host noise, so one can serve as the reference for another. Returns one series per connection, in order.
+    /// </summary>
+    public static Task<List<double>[]> MeasureRoundTripsInTurnOnOwnThreadAsync(
+        IReadOnlyList<LoopbackConnection> connections, int rounds, TimeSpan idleBefore = default, int size = 64)
     {
-        var measured = new TaskCompletionSource<List<double>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var measured = new TaskCompletionSource<List<double>[]>(TaskCreationOptions.RunContinuationsAsynchronously);
         var thread = new Thread(() =>
         {
             try
             {
                 var payload = new byte[size];
                 var echoed = new byte[size];
-                var samples = new List<double>(count);
-                for (var i = 0; i < count; i++)
+                var series = connections.Select(_ => new List<double>(rounds)).ToArray();
+                for (var i = 0; i < rounds; i++)
                 {
-                    if (idleBefore > TimeSpan.Zero)
+                    for (var c = 0; c < connections.Count; c++)
                     {
-                        Thread.Sleep(idleBefore);
-                    }
+                        if (idleBefore > TimeSpan.Zero)
+                        {
+                            Thread.Sleep(idleBefore);
+                        }
 
-                    var started = Stopwatch.GetTimestamp();
-                    _socket.Send(payload);
-                    for (var received = 0; received < size;)
-                    {
-                        var read = _socket.Receive(echoed, received, size - received, SocketFlags.None);
-                        received += read > 0 ? read : throw new EndOfStreamException($"closed after {received} of {size} bytes");
-                    }
+                        var socket = connections[c]._socket;
+                        var started = Stopwatch.GetTimestamp();
+                        socket.Send(payload);
+                        for (var received = 0; received < size;)
+                        {
+                            var read = socket.Receive(echoed, received, size - received, SocketFlags.None);
+                            received += read > 0 ? read : throw new EndOfStreamException($"closed after {received} of {size} bytes");
+                        }
 
-                    samples.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                        series[c].Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                    }
                 }
 
-                measured.SetResult(samples);
+                measured.SetResult(series);
             }
             catch (Exception exception)
             {
@@ -76,7 +89,11 @@ internal sealed class LoopbackConnection : IDisposable
             }
         })
         { IsBackground = true, Name = "round-trips" };
-        _socket.ReceiveTimeout = 5000;
+        foreach (var connection in connections)
+        {
+            connection._socket.ReceiveTimeout = 5000;
+        }
+
         thread.Start();
         return measured.Task;
     }

@@ -32,10 +32,9 @@ public sealed class ToxicEffectTests
     // The tail is measured by ./resilience bench links (p99 20.2–20.5 ms for 20 ms on a quiet host), not asserted
     // here: this Firecracker VM loses CPU to its host in bursts (steal up to 19 %; a baseline spread of 7.7 ms and an
     // added p99 of 45 ms were seen with nothing else running), which failed p99 and even noise-adjusted p95 bounds
-    // three attempts in a row. What no host noise can fake: no chunk ever arrives early, and the delays centre on the
-    // set latency.
+    // three attempts in a row (docs/measured-facts.md, "Host noise on the test machine"). What no host noise can fake:
+    // no chunk ever arrives early, and the delays centre on the set latency.
     [Test]
-    [Retry(3)]
     public async Task Latency_delays_every_chunk_by_at_least_the_set_time_and_centres_on_it()
     {
         // The measuring side (client and echo peer) uses blocking I/O on threads of its own, so what is
@@ -59,12 +58,31 @@ public sealed class ToxicEffectTests
         var added = delayed.Select(rtt => rtt - baseline.Min()).ToList();
         var noise = Percentile(baseline, 0.95) - baseline.Min();
         TestContext.Out.WriteLine("worst: " + string.Join(", ", added.OrderDescending().Take(5).Select(a => a.ToString("F2", System.Globalization.CultureInfo.InvariantCulture))));
-        TestContext.Out.WriteLine($"baseline p50 {Percentile(baseline, 0.5):F3} ms, p95 − p50 {noise:F3} ms; added p50 {Percentile(added, 0.5):F3} ms, p95 {Percentile(added, 0.95):F3} ms, p99 {Percentile(added, 0.99):F3} ms, min {added.Min():F3} ms");
+        TestContext.Out.WriteLine($"baseline p50 {Percentile(baseline, 0.5):F3} ms, p95 − min {noise:F3} ms; added p50 {Percentile(added, 0.5):F3} ms, p95 {Percentile(added, 0.95):F3} ms, p99 {Percentile(added, 0.99):F3} ms, min {added.Min():F3} ms");
         Assert.Multiple(() =>
         {
             Assert.That(delayed.Min(), Is.GreaterThanOrEqualTo(20.0), "a chunk must never arrive sooner than the set latency");
             Assert.That(Percentile(added, 0.5), Is.InRange(19.8, 21.0 + noise), "p50 added latency");
         });
+    }
+
+    // The fastest of 200 round trips, each path measured in turn with the other so both see the same host: noise only
+    // adds, so the floors compare the paths themselves. The link's own cost is two more loopback hops and a hand-over
+    // between its read and write loops (tens of µs: `./resilience bench links`); 0.5 ms leaves room for a busy host
+    // without letting a real delay (the smallest latency toxic is 1 ms) pass.
+    [Test]
+    public async Task A_link_without_toxics_adds_under_half_a_millisecond_to_the_fastest_round_trip()
+    {
+        await using var echo = new EchoServer(EchoServerMode.EchoOnOwnThread);
+        var listen = await _links.ProxyAsync("lagos-abuja", echo.Address);
+        using var direct = await LoopbackConnection.OpenAsync(echo.Endpoint);
+        using var viaLink = await LoopbackConnection.OpenAsync(listen);
+
+        var series = await LoopbackConnection.MeasureRoundTripsInTurnOnOwnThreadAsync([direct, viaLink], 200);
+
+        var (directFloor, linkFloor) = (series[0].Min(), series[1].Min());
+        TestContext.Out.WriteLine($"fastest round trip: direct {directFloor:F3} ms, through the link {linkFloor:F3} ms; p50 {Percentile(series[0], 0.5):F3} / {Percentile(series[1], 0.5):F3} ms");
+        Assert.That(linkFloor - directFloor, Is.LessThan(0.5));
     }
 
     [Test]
@@ -80,23 +98,43 @@ public sealed class ToxicEffectTests
         Assert.That(roundTrips.Min(), Is.InRange(25.0, 27.0), "the fastest round trip: both delays, without the host's noise");
     }
 
+    // Jitter is judged against a reference link with the same latency and no jitter, measured in turn with it on one
+    // thread, so both series carry the same host noise N (N ≥ 0: the host only ever adds). The jittered delay D lies in
+    // [L − J, L + J] = [20, 40] ms, uniform. For any D and N, P(D + N > a + b) ≤ P(D > a) + P(N > b) (and the same
+    // below), and the reference's quantiles are L + N's, so whatever the noise:
+    // - the median of D + N lies between the reference's p15 − 3 ms and p85 + 3 ms (P(D < L − 3) = P(D > L + 3) = 0.35,
+    //   with 0.15 from the noise: 0.5 in all);
+    // - its p80 is at most the reference's p90 + 8 ms (P(D > L + 0.8 J) = 0.1, with 0.1 from the noise). Not p90 against
+    //   the reference's p90 + J: a sample p90 of a bursty tail is too unsteady (it failed once in 6 runs with both cores
+    //   busy, 57.5 > 54.4 ms).
+    // On a quiet host that is a median within 27.3–33.3 ms and a p80 under 38.3 ms; with both cores busy (noise p50
+    // ~4 ms, p99 > 100 ms) the bounds move with the noise instead of failing. 200 rounds: the sampling error of the
+    // median (~0.7 ms) and of the p80 (~0.6 ms) stays well inside the 2–3 ms margins.
     [Test]
-    [Retry(3)] // the range's top is a tail measurement too (see above)
     public async Task Jitter_spreads_latency_over_the_set_range()
     {
+        const double latency = 30;
+        const double jitter = 10;
         await using var echo = new EchoServer(EchoServerMode.EchoOnOwnThread);
-        var listen = await _links.ProxyAsync("lagos-asaba", echo.Address);
-        await _links.Client.AddToxicAsync("lagos-asaba", ToxicSpec.Latency(TimeSpan.FromMilliseconds(30), TimeSpan.FromMilliseconds(10)));
-        using var connection = await LoopbackConnection.OpenAsync(listen);
+        var jittered = await _links.ProxyAsync("lagos-asaba", echo.Address);
+        var reference = await _links.ProxyAsync("lagos-asaba-reference", echo.Address);
+        await _links.Client.AddToxicAsync("lagos-asaba", ToxicSpec.Latency(TimeSpan.FromMilliseconds(latency), TimeSpan.FromMilliseconds(jitter)));
+        await _links.Client.AddToxicAsync("lagos-asaba-reference", ToxicSpec.Latency(TimeSpan.FromMilliseconds(latency)));
+        using var jitteredConnection = await LoopbackConnection.OpenAsync(jittered);
+        using var referenceConnection = await LoopbackConnection.OpenAsync(reference);
 
-        var roundTrips = await connection.MeasureRoundTripsOnOwnThreadAsync(60);
+        var series = await LoopbackConnection.MeasureRoundTripsInTurnOnOwnThreadAsync([jitteredConnection, referenceConnection], 200);
 
+        var (roundTrips, fixedLatency) = (series[0], series[1]);
+        TestContext.Out.WriteLine($"jittered p10 {Percentile(roundTrips, 0.1):F2}, p50 {Percentile(roundTrips, 0.5):F2}, p80 {Percentile(roundTrips, 0.8):F2}, p90 {Percentile(roundTrips, 0.9):F2}, min {roundTrips.Min():F2} ms; " +
+            $"reference p15 {Percentile(fixedLatency, 0.15):F2}, p50 {Percentile(fixedLatency, 0.5):F2}, p85 {Percentile(fixedLatency, 0.85):F2}, p90 {Percentile(fixedLatency, 0.9):F2} ms");
         Assert.Multiple(() =>
         {
-            Assert.That(roundTrips.Min(), Is.GreaterThanOrEqualTo(19.9), "never below latency − jitter");
-            Assert.That(Percentile(roundTrips, 0.5), Is.InRange(26.0, 34.0), "centred on the set latency");
-            Assert.That(roundTrips.Count(roundTrip => roundTrip >= 41.5), Is.LessThanOrEqualTo(roundTrips.Count / 10),
-                "(almost) all within latency + jitter: host stalls may push a few beyond");
+            Assert.That(roundTrips.Min(), Is.GreaterThanOrEqualTo(latency - jitter - 0.1), "never below latency − jitter");
+            Assert.That(Percentile(roundTrips, 0.5), Is.InRange(Percentile(fixedLatency, 0.15) - 3, Percentile(fixedLatency, 0.85) + 3),
+                "centred on the set latency (bounds from the reference link's noise)");
+            Assert.That(Percentile(roundTrips, 0.8), Is.LessThanOrEqualTo(Percentile(fixedLatency, 0.9) + (0.8 * jitter)),
+                "within latency + jitter: p80 at most the reference's p90 + 0.8 × jitter");
             Assert.That(Percentile(roundTrips, 0.9) - Percentile(roundTrips, 0.1), Is.GreaterThan(8.0), "jitter should spread the delays");
         });
     }

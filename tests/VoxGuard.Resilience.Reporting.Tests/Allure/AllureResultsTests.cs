@@ -49,7 +49,7 @@ public sealed class AllureResultsTests
 
         var lagos = Named("Losing_lagos");
         Assert.That(lagos.Status, Is.EqualTo(AllureStatus.Failed));
-        Assert.That(lagos.StatusDetails!.Message, Does.StartWith("RTO exceeded: failover (service back and staying back): measured 42.00 s, required < 30.00 s (312 of 950"));
+        Assert.That(lagos.StatusDetails!.Message, Does.StartWith("Failover target missed: failover (service back and staying back): measured 42.00 s, required < 30.00 s (312 of 950"));
         Assert.That(lagos.StatusDetails.Trace, Does.Contain("Verdicts.AssertAllPassed"), "NUnit's stack trace kept as the trace");
 
         var abuja = Named("(\"abuja\")");
@@ -120,7 +120,7 @@ public sealed class AllureResultsTests
             ("VoxGuard.Resilience.Scenarios.failback", AllureStatus.Passed),
             ("VoxGuard.Resilience.Scenarios.flapping", AllureStatus.Failed),
         }));
-        Assert.That(summary.Results[1].StatusDetails!.Message, Does.StartWith("RTO exceeded:"));
+        Assert.That(summary.Results[1].StatusDetails!.Message, Does.StartWith("Failover target missed:"));
         Assert.That(summary.Results[0].Labels, Does.Contain(new AllureLabel("framework", "VoxGuard.Resilience")));
     }
 
@@ -136,7 +136,7 @@ public sealed class AllureResultsTests
         Assert.That(executor.RootElement.GetProperty("buildName").GetString(), Is.EqualTo(FakeRun.RunId));
         using var categories = JsonDocument.Parse(File.ReadAllText(Path.Combine(summary.ResultsDirectory, "categories.json")));
         Assert.That(categories.RootElement.EnumerateArray().Select(category => category.GetProperty("name").GetString()),
-            Is.SupersetOf(new[] { "RTO exceeded", "RPO exceeded", "Split-brain data loss", "Distribution deviation", "Harness/infrastructure error" }));
+            Is.SupersetOf(new[] { "Failover target missed", "RPO exceeded", "Split-brain data loss", "Distribution deviation", "Harness/infrastructure error" }));
     }
 
     [Test]

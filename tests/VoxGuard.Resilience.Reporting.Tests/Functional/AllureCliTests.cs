@@ -45,7 +45,7 @@ public sealed class AllureCliTests
         Assert.That(verdicts.GetProperty("steps").EnumerateArray().Count(), Is.EqualTo(3), "a nested step per verdict");
 
         var categories = File.ReadAllText(Path.Combine(report, "widgets", "categories.json"));
-        Assert.That(categories, Does.Contain("\"RTO exceeded\"").And.Contain("\"Harness/infrastructure error\""));
+        Assert.That(categories, Does.Contain("\"Failover target missed\"").And.Contain("\"Harness/infrastructure error\""));
         var index = File.ReadAllText(summary.HtmlIndexPath!);
         Assert.That(index, Does.Not.Contain("googletagmanager").And.Not.Contain("gtag("), "the report stays offline");
     }

@@ -24,7 +24,7 @@ public sealed class JUnitWriterTests
 
         var cases = root.Descendants("testcase").ToList();
         var failure = cases.Single(testCase => testCase.Element("failure") is not null).Element("failure")!;
-        Assert.That((string)failure.Attribute("message")!, Does.StartWith("RTO exceeded: failover"));
+        Assert.That((string)failure.Attribute("message")!, Does.StartWith("Failover target missed: failover"));
         var error = cases.Single(testCase => testCase.Element("error") is not null);
         Assert.That((string)error.Attribute("name")!, Does.Contain("abuja"));
         Assert.That((string)error.Element("error")!.Attribute("message")!, Does.StartWith("Harness/infrastructure error:"));

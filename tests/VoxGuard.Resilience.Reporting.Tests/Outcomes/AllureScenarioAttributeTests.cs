@@ -1,7 +1,7 @@
 using System.Text.Json;
 using NUnit.Framework.Interfaces;
 using NUnit.Framework.Internal;
-using VoxGuard.Resilience.Drills;
+using VoxGuard.Resilience.Contracts;
 using VoxGuard.Resilience.Reporting.Inputs;
 using VoxGuard.Resilience.Reporting.Tests.Support;
 using VoxGuard.Resilience.Scenarios;

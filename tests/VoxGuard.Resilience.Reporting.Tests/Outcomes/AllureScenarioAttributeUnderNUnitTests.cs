@@ -1,5 +1,5 @@
 using System.Text.Json;
-using VoxGuard.Resilience.Drills;
+using VoxGuard.Resilience.Contracts;
 using VoxGuard.Resilience.Reporting.Inputs;
 using VoxGuard.Resilience.Reporting.Tests.Support;
 using VoxGuard.Resilience.Scenarios;

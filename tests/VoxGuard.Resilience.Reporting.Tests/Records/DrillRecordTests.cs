@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using VoxGuard.Resilience.Contracts;
 using VoxGuard.Resilience.Reporting.Records;
 using VoxGuard.Resilience.Reporting.Tests.Support;
 
@@ -22,20 +23,21 @@ public sealed class DrillRecordTests
 
         var failover = record.Targets.Single(target => target is { Scenario: "lagos-region-loss", Target: "failover (service back and staying back)" });
         Assert.That((failover.Measured, failover.Required, failover.Verdict), Is.EqualTo(("42.00 s", "< 30.00 s", "missed")));
-        Assert.That(failover.NccItems, Is.EquivalentTo(new[] { "high-availability", "disaster-recovery" }));
+        Assert.That((failover.Kind, failover.NegativeControl), Is.EqualTo((TargetKind.Failover, false)));
+        Assert.That(failover.NccItems, Is.EquivalentTo(new[] { "high-availability" }), "failover is high availability; disaster recovery is recovery from backups");
         var control = record.Targets.Single(target => target is { Scenario: "negative-control-no-failover", Target: "failover (service back and staying back)" });
-        Assert.That(control.Verdict, Is.EqualTo("missed as designed"));
+        Assert.That((control.Verdict, control.NegativeControl), Is.EqualTo(("missed as designed", true)));
 
-        var dr = record.Ncc.Single(item => item.Id == "disaster-recovery");
-        Assert.That((dr.Evidence, dr.Targets, dr.TargetsMet), Is.EqualTo(("contradicted", 3, 2)), "the control's targets are no evidence");
-        Assert.That(record.Ncc.Single(item => item.Id == "high-availability").Evidence, Is.EqualTo("contradicted"), "the failover missed");
+        var ha = record.Ncc.Single(item => item.Id == "high-availability");
+        Assert.That((ha.Evidence, ha.Targets, ha.TargetsMet), Is.EqualTo(("contradicted", 5, 4)), "the failover missed; the control's targets are no evidence");
+        Assert.That(record.Ncc.Single(item => item.Id == "disaster-recovery").Evidence, Is.EqualTo("not evidenced by this run (no scenario measured it)"));
         Assert.That(record.Ncc.Single(item => item.Id == "encryption-tls13").Evidence, Is.EqualTo("not evidenced by a drill"));
 
         var markdown = File.ReadAllText(summary.RecordMarkdownPath);
-        Assert.That(markdown, Does.Contain("| lagos-region-loss | failover (service back and staying back) | 42.00 s | < 30.00 s | **MISSED** | high-availability, disaster-recovery |"));
+        Assert.That(markdown, Does.Contain("| lagos-region-loss | failover (service back and staying back) | failover | 42.00 s | < 30.00 s | **MISSED** | high-availability |"));
         Assert.That(markdown, Does.Contain("missed as designed"));
         Assert.That(markdown, Does.Contain("oncall on drill-host"));
-        Assert.That(markdown, Does.Contain("| Disaster recovery: RPO <1 minute, RTO <15 minutes | contradicted: 1 of 3 related target(s) missed |"));
+        Assert.That(markdown, Does.Contain("| High availability: 99.99% uptime SLA met | contradicted: 1 of 5 related target(s) missed |"));
     }
 
     [Test]

@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using VoxGuard.Resilience.Drills;
-using VoxGuard.Resilience.Measurement;
+using VoxGuard.Resilience.Contracts;
 using VoxGuard.Resilience.Reporting.Inputs;
 
 namespace VoxGuard.Resilience.Reporting.Tests.Support;
@@ -76,15 +75,15 @@ internal sealed class FakeRun : IDisposable
                 transitions.Add(new HealthTransition(faultAt + TimeSpan.FromSeconds(1.2), $"balancer/{lost}", "DOWN"));
             }
 
-            verdicts.Add(TargetVerdict.Below(name, "failover (service back and staying back)", failoverSeconds is { } value ? TimeSpan.FromSeconds(value) : null,
+            verdicts.Add(TargetVerdict.Below(TargetKind.Failover, "failover (service back and staying back)", failoverSeconds is { } value ? TimeSpan.FromSeconds(value) : null,
                 TimeSpan.FromSeconds(30), "312 of 950 calls after the fault failed; worst 1 s window 30.0 %"));
-            verdicts.Add(TargetVerdict.Below(name, "Postgres RPO", TimeSpan.FromMilliseconds(240), TimeSpan.FromMinutes(1), "1020 acknowledged, 2 lost: w-17, w-18"));
-            verdicts.Add(TargetVerdict.Zero(name, "Redis unexpected writes", 0));
+            verdicts.Add(TargetVerdict.Below(TargetKind.DataLoss, "Postgres RPO", TimeSpan.FromMilliseconds(240), TimeSpan.FromMinutes(1), "1020 acknowledged, 2 lost: w-17, w-18"));
+            verdicts.Add(TargetVerdict.Zero(TargetKind.SplitBrain, "Redis unexpected writes", 0));
         }
         else
         {
-            verdicts.Add(TargetVerdict.AtLeast(name, "call success", 100, 99.9, "400 calls"));
-            verdicts.Add(TargetVerdict.AtMost(name, "distribution deviation from 70/15/15", 4.2, 20, "lagos 69.0 %, abuja 15.5 %, asaba 15.5 %"));
+            verdicts.Add(TargetVerdict.AtLeast(TargetKind.Availability, "call success", 100, 99.9, "400 calls"));
+            verdicts.Add(TargetVerdict.AtMost(TargetKind.Distribution, "distribution deviation from 70/15/15", 4.2, 20, "lagos 69.0 %, abuja 15.5 %, asaba 15.5 %"));
         }
 
         steps.Add(new ScenarioStep("verify: read back every write", TimeSpan.FromSeconds(seconds - 1), TimeSpan.FromSeconds(seconds), "passed"));
@@ -126,7 +125,9 @@ internal sealed class FakeRun : IDisposable
                 $"=== lagos-redis (pid 4242)\nrequirepass {Secret}\nconnecting with postgres://voxguard:{Secret}@127.0.1.20:5432/voxguard\nPGPASSWORD={Secret} psql -c 'select 1'\n=== sip-balancer (pid 4243)\nServer sip/lagos is DOWN\n"),
         };
         var lags = new[] { "abuja/postgres", "asaba/postgres" }.Select(replica => new LagSummary(replica, (int)(seconds * 4), TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(lost is null ? 20 : 4500), TimeSpan.FromMilliseconds(lost is null ? 25 : 5400), TimeSpan.Zero)).ToList();
-        var report = new ScenarioReport(name, "local", "ci", startedAt, startedAt.AddSeconds(seconds), verdicts, faults, transitions, lags, steps, attachments);
+        // As ScenarioRun.Judge stamps them: the scenario's name, and whether it is a negative control.
+        var judged = verdicts.Select(verdict => verdict with { Scenario = name, NegativeControl = name.StartsWith("negative-control", StringComparison.Ordinal) }).ToList();
+        var report = new ScenarioReport(name, "local", "ci", startedAt, startedAt.AddSeconds(seconds), judged, faults, transitions, lags, steps, attachments);
         File.WriteAllText(System.IO.Path.Combine(ScenariosDirectory, name + ".json"), JsonSerializer.Serialize(report, ScenarioReport.Json));
         return report;
     }
@@ -141,9 +142,9 @@ internal sealed class FakeRun : IDisposable
             status switch { "passed" => "Passed", "failed" => "Failed", "broken" => "Failed:Error", _ => "Skipped" }, message,
             message is null ? null : "   at VoxGuard.Resilience.Scenarios.Verdicts.AssertAllPassed(ScenarioRun run)", begin, report?.FinishedAt.AddSeconds(1) ?? begin.AddSeconds(12),
             report?.Scenario.StartsWith("negative", StringComparison.Ordinal) == true ? "Negative controls" : "Region loss", "blocker", ["failover"],
-            report is null ? [] : [report.Scenario]);
+            report is null ? [] : [report.Scenario], NegativeControl: report?.NegativeControl == true);
         File.WriteAllText(System.IO.Path.Combine(ScenariosDirectory, RunInputs.OutcomesFolder, Scenarios.AllureScenarioAttribute.SafeFileName(fullName) + ".json"),
-            JsonSerializer.Serialize(outcome, new JsonSerializerOptions(JsonSerializerDefaults.Web)));
+            JsonSerializer.Serialize(outcome, ScenarioReport.Json));
     }
 
     public void Dispose() => _root.Dispose();

@@ -130,7 +130,8 @@ public class SippInteropTests
         Assert.That(records.Select(record => record.ByeStatusCode), Is.All.EqualTo(200));
         Assert.That(records.Select(record => record.CallId).Distinct().Count(), Is.EqualTo(Calls));
 
-        // SIPp's own view: stop it the way PROBES.md says (SIGUSR1) so it writes its last counters, then read them.
+        // SIPp's own view: stop it with SIGUSR1 so it writes its last counters, then read them (docs/measured-facts.md,
+        // "SIPp: one connection per call and stopping it").
         using (var kill = Process.Start("kill", ["-USR1", sipp.Pid.ToString(CultureInfo.InvariantCulture)]))
         {
             await kill!.WaitForExitAsync();

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using VoxGuard.Resilience.Sip.Messages;
@@ -174,6 +175,7 @@ public class UserAgentTests
             return CallDecision.Answer;
         });
         await using var uac = Uac();
+        var started = Stopwatch.GetTimestamp();
 
         var calls = Enumerable.Range(0, 400).Select(index => uac.PlaceCall(index % 2 == 0 ? uas.UdpEndPoint! : uas.TcpEndPoint!, new CallOptions
         {
@@ -182,6 +184,7 @@ public class UserAgentTests
             HoldTime = TimeSpan.FromMilliseconds(200),
         })).ToList();
         var records = await Task.WhenAll(calls.Select(call => call.Completion)).WaitAsync(TimeSpan.FromSeconds(30));
+        TestContext.Out.WriteLine($"400 concurrent calls (20 ms to answer, 200 ms hold) completed in {Stopwatch.GetElapsedTime(started).TotalSeconds:F2} s");
 
         Assert.That(records.Where(record => !record.Succeeded).Select(record => $"{record.Outcome}: {record.FailureReason}"), Is.Empty);
         Assert.That(uas.Counters.Answered, Is.EqualTo(400));

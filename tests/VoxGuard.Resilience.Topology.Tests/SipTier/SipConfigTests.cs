@@ -125,7 +125,7 @@ public sealed class SipConfigTests
         Assert.Multiple(() =>
         {
             Assert.That(config, Does.Contain($"    maxconn {HaproxyConfig.MaxConnections}\n"));
-            Assert.That(HaproxyConfig.MaxConnections * 2, Is.LessThan(20000), "PROBES: maxconn needs 2× descriptors, hard limit 20000");
+            Assert.That(HaproxyConfig.MaxConnections * 2, Is.LessThan(20000), "maxconn needs 2× descriptors, hard limit 20000 (docs/measured-facts.md)");
         });
     }
 

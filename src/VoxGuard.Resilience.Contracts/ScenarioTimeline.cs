@@ -1,4 +1,4 @@
-namespace VoxGuard.Resilience.Drills;
+namespace VoxGuard.Resilience.Contracts;
 
 /// <summary>A state change seen while a scenario ran (balancer server state, store role), at an offset from its start.</summary>
 /// <param name="At">When it was observed.</param>
@@ -25,3 +25,12 @@ public sealed record ScenarioStep(string Name, TimeSpan Start, TimeSpan Stop, st
 /// <param name="File">Its file name, relative to the report directory.</param>
 /// <param name="MediaType">e.g. text/csv, text/plain, application/json, image/png.</param>
 public sealed record ScenarioAttachment(string Name, string File, string MediaType);
+
+/// <summary>Replication lag of one replica over a scenario.</summary>
+/// <param name="Replica">The replica.</param>
+/// <param name="Samples">How many samples.</param>
+/// <param name="P50">Median lag.</param>
+/// <param name="P99">99th percentile lag.</param>
+/// <param name="Max">Largest lag.</param>
+/// <param name="TimeAboveAlert">How long the lag stayed above the alert threshold (a sample above it counts until the next sample).</param>
+public sealed record LagSummary(string Replica, int Samples, TimeSpan P50, TimeSpan P99, TimeSpan Max, TimeSpan TimeAboveAlert);

@@ -1,4 +1,4 @@
-namespace VoxGuard.Resilience.Reporting.Inputs;
+namespace VoxGuard.Resilience.Contracts;
 
 /// <summary>
 /// How one NUnit scenario test ended, as <c>AllureScenarioAttribute</c> writes it into
@@ -19,6 +19,7 @@ namespace VoxGuard.Resilience.Reporting.Inputs;
 /// <param name="Severity">blocker, critical, normal or minor.</param>
 /// <param name="Tags">Free tags.</param>
 /// <param name="Scenarios">The scenario reports the test wrote, in order.</param>
+/// <param name="NegativeControl">True for a negative control's test (its NUnit category NegativeControl).</param>
 public sealed record TestOutcome(string FullName, string Name, string? ClassName, string? MethodName, IReadOnlyList<string>? Arguments, string Status,
     string? ResultState, string? Message, string? StackTrace, DateTimeOffset Start, DateTimeOffset Stop, string? Feature, string? Severity,
-    IReadOnlyList<string>? Tags, IReadOnlyList<string>? Scenarios);
+    IReadOnlyList<string>? Tags, IReadOnlyList<string>? Scenarios, bool NegativeControl = false);

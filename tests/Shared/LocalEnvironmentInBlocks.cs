@@ -1,0 +1,35 @@
+namespace VoxGuard.Resilience.Tests.Shared;
+
+/// <summary>
+/// environments/local.yaml moved to other loopback blocks, so that a test's topology never meets another test project's
+/// or one someone has up. Compiled into each test project that needs it (tests/Shared), so there is one copy.
+/// </summary>
+internal static class LocalEnvironmentInBlocks
+{
+    /// <summary>The repository checkout the tests run from: the folder holding VoxGuard.Resilience.sln.</summary>
+    public static string RepositoryRoot { get; } = FindRepositoryRoot();
+
+    /// <summary>
+    /// The text of environments/local.yaml with its regions in 127.0.<paramref name="firstBlock"/>–<paramref name="firstBlock"/>+2.x
+    /// and the balancer at 127.0.0.<paramref name="balancerHost"/>.
+    /// </summary>
+    public static string Yaml(int firstBlock, int balancerHost) =>
+        File.ReadAllText(Path.Combine(RepositoryRoot, "environments", "local.yaml"))
+            .Replace("127.0.1.", $"127.0.{firstBlock}.", StringComparison.Ordinal)
+            .Replace("127.0.2.", $"127.0.{firstBlock + 1}.", StringComparison.Ordinal)
+            .Replace("127.0.3.", $"127.0.{firstBlock + 2}.", StringComparison.Ordinal)
+            .Replace("address: 127.0.0.10", $"address: 127.0.0.{balancerHost}", StringComparison.Ordinal);
+
+    private static string FindRepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "VoxGuard.Resilience.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new DirectoryNotFoundException($"No VoxGuard.Resilience.sln above {AppContext.BaseDirectory}; run the tests from inside the repository checkout.");
+    }
+}

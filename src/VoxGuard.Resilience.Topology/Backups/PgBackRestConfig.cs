@@ -14,7 +14,10 @@ namespace VoxGuard.Resilience.Topology.Backups;
 /// </summary>
 internal sealed class PgBackRestConfig
 {
-    /// <summary>How long pgBackRest waits on a silent peer; a refused connection is retried for twice this.</summary>
+    /// <summary>
+    /// How long pgBackRest waits on a silent peer; a refused connection is retried for twice this (docs/measured-facts.md,
+    /// "pgBackRest retries a refused connection").
+    /// </summary>
     public const int IoTimeoutSeconds = 5;
 
     private readonly EnvironmentDefinition _environment;
@@ -63,7 +66,8 @@ internal sealed class PgBackRestConfig
     {
         var text = Header($"{region.Name}'s database host: its PostgreSQL local, every repository through its region's TLS server");
         Common(text, region.Name);
-        // A restore fails at the first file whose checksum does not match instead of retrying it (15 s apart).
+        // A restore fails at the first file whose checksum does not match instead of retrying it (docs/measured-facts.md,
+        // "pgBackRest restore: a checksum error is retried": 38 s to the error otherwise).
         text.AppendLine("job-retry=0");
         foreach (var repository in _environment.Backups.Repositories)
         {
@@ -81,7 +85,7 @@ internal sealed class PgBackRestConfig
     /// The repository host of <paramref name="region"/>: its repositories local, and <paramref name="primary"/>'s
     /// PostgreSQL (the one a backup copies) remote. Only the primary: with the standbys listed too, pgBackRest 2.45 sends
     /// each of them a keep-alive after every file it copies, one link round trip per standby and file (a 982-file full
-    /// took 54 s through 20 and 30 ms links instead of 2.8 s).
+    /// took 54 s through 20 and 30 ms links instead of 2.8 s: docs/measured-facts.md, "pgBackRest with standbys listed").
     /// </summary>
     public string RepositoryHostText(RegionDefinition region, RegionDefinition primary)
     {
@@ -89,7 +93,7 @@ internal sealed class PgBackRestConfig
         Common(text, region.Name);
         text.AppendLine("start-fast=y");
         // Files are copied four at a time: a copy waits a link round trip per file, so through a 20 ms link one at a
-        // time a 982-file full took 44 s.
+        // time a 982-file full took 44 s (docs/measured-facts.md, "pgBackRest through a link").
         text.AppendLine("process-max=4");
         // Each backup carries the WAL it needs to be consistent: without continuous archiving that is all there is.
         text.AppendLine("archive-copy=y");

@@ -93,7 +93,8 @@ public sealed class RedisBackups
         var keys = (long)(await RespClient.CommandAsync(node, cancellationToken, "DBSIZE").ConfigureAwait(false))!;
         var before = (long)(await RespClient.CommandAsync(node, cancellationToken, "LASTSAVE").ConfigureAwait(false))!;
         var dump = System.IO.Path.Combine(directory, file);
-        // File times come from the kernel's coarse clock (a few ms behind the precise one).
+        // File times come from the kernel's coarse clock, a few ms behind the precise one (docs/measured-facts.md,
+        // "Redis BGSAVE: LASTSAVE and the file's time").
         var asked = DateTime.UtcNow - TimeSpan.FromMilliseconds(20);
         await StartSaveAsync(node, cancellationToken).ConfigureAwait(false);
         long lastSave = before;

@@ -20,8 +20,8 @@ namespace VoxGuard.Resilience.Topology.Environments;
 /// <param name="Retention">How long backups are kept.</param>
 /// <param name="Repositories">Where backups go, in pgBackRest's repository order (repo1 first).</param>
 /// <param name="Redis">Redis's persistence settings.</param>
-/// <param name="TimeCompression">How many times faster than real time a drill runs the schedule (1: real time; 7200: a
-/// day in 12 s, the 6 h incremental every 3 s). Drills say so in their output.</param>
+/// <param name="TimeCompression">How many times faster than real time a drill runs the schedule (1: real time; 5400: a
+/// day in 16 s, the 6 h incremental every 4 s). Drills say so in their output.</param>
 public sealed record BackupsDefinition(
     BackupInterval Full,
     BackupInterval Incremental,
@@ -34,10 +34,11 @@ public sealed record BackupsDefinition(
     double TimeCompression)
 {
     /// <summary>
-    /// The shortest a compressed interval may be: a backup through the links takes 2–3 s on this kind of machine, and a
-    /// backup due while the previous one still runs would be refused (pgBackRest holds a lock per stanza).
+    /// The shortest a compressed interval may be: a full backup into repo1 takes 2.6–3.6 s on this kind of machine
+    /// (docs/measured-facts.md, "pgBackRest through a link"), and a backup due while the previous one still runs would be
+    /// refused (pgBackRest holds a lock per stanza).
     /// </summary>
-    public static readonly TimeSpan MinimumCompressedInterval = TimeSpan.FromSeconds(3);
+    public static readonly TimeSpan MinimumCompressedInterval = TimeSpan.FromSeconds(4);
 
     /// <summary>The guide's retention: 30 days online, 7 years archived (the NCC's "7-year retention" item).</summary>
     public static BackupRetention GuideRetention { get; } = new(30, 7);
@@ -74,7 +75,7 @@ public sealed record BackupsDefinition(
     /// <summary>How long <paramref name="guideTime"/> of the schedule lasts in a drill (divided by <see cref="TimeCompression"/>).</summary>
     public TimeSpan Compress(TimeSpan guideTime) => guideTime / TimeCompression;
 
-    /// <summary>A day of the schedule in a drill's real time (24 h at 1×, 12 s at 7200×).</summary>
+    /// <summary>A day of the schedule in a drill's real time (24 h at 1×, 16 s at 5400×).</summary>
     public TimeSpan CompressedDay => Compress(TimeSpan.FromDays(1));
 
     /// <summary>The repository of that name (repo1, repo2), or null.</summary>

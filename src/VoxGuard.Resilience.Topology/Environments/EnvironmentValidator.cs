@@ -74,7 +74,7 @@ internal static partial class EnvironmentValidator
         {
             var largest = Math.Floor(Math.Min(backups.Full.Every.Ticks, backups.Incremental.Every.Ticks) / (double)BackupsDefinition.MinimumCompressedInterval.Ticks);
             problems.Add("backups.time_compression", string.Create(CultureInfo.InvariantCulture,
-                $"{backups.TimeCompression} runs a backup every {shortest.TotalMilliseconds:0.#}ms; a backup takes 2–3 s here, so keep every compressed interval at {DurationText.Format(BackupsDefinition.MinimumCompressedInterval)} or more (time_compression {largest} at most)"));
+                $"{backups.TimeCompression} runs a backup every {shortest.TotalMilliseconds:0.#}ms; a full backup takes 2.6–3.6 s here, so keep every compressed interval at {DurationText.Format(BackupsDefinition.MinimumCompressedInterval)} or more (time_compression {largest} at most)"));
         }
     }
 

@@ -58,6 +58,39 @@ public sealed class PostgresBackups : IAsyncDisposable
         _environment.Regions.ToDictionary(region => region.Name, region => _config.ArchiveCommand(region.Name), StringComparer.Ordinal),
         _environment.Backups.ArchiveTimeout);
 
+    /// <summary>
+    /// <see cref="Archiving"/> for a cluster rebuilt from <paramref name="repository"/>'s latest backup: the primary
+    /// region's node is bootstrapped by pgBackRest's restore (Patroni's custom bootstrap), replaying to the end of the
+    /// archived WAL; check there is a backup first (<see cref="EnsureBackupInAsync"/>).
+    /// </summary>
+    public WalArchiving ArchivingRestoredFrom(string repository)
+    {
+        var target = RepositoryNamed(repository);
+        var primary = _environment.Primary.Name;
+        return Archiving with
+        {
+            BootstrapRestoreCommand = string.Create(CultureInfo.InvariantCulture,
+                $"pgbackrest --config={_config.DatabaseHostConfig(primary)} --stanza={Stanza} --repo={target.Index} restore"),
+        };
+    }
+
+    /// <summary>
+    /// Checks, before a cluster is rebuilt from it, that <paramref name="repository"/> can be reached from the primary
+    /// region and holds a backup; returns the backup a restore would take (the latest).
+    /// </summary>
+    /// <exception cref="BackupException">The repository cannot be reached, or holds no backup yet.</exception>
+    public async Task<PgBackRestBackupSet> EnsureBackupInAsync(string repository, CancellationToken cancellationToken = default)
+    {
+        var target = RepositoryNamed(repository);
+        var region = _environment.Primary;
+        await EnsureRepositoriesReachableAsync(region, [target], cancellationToken).ConfigureAwait(false);
+        var info = await InfoAsync(region.Name, cancellationToken).ConfigureAwait(false);
+        return info.LatestIn(target.Index)
+            ?? throw new BackupException(BackupProblem.NoBackup,
+                $"No PostgreSQL backup to rebuild the cluster from: {target.Name} ({target.Region}, {StoreOf(target.Name)}) holds no backup of stanza {Stanza} (pgBackRest info: {info.StatusMessage}). "
+                + "Rebuild from the repository a topology backed up into (the environment's repository path), or take a backup first.");
+    }
+
     /// <summary>The TLS server of each region's database host (the latest one after a restart).</summary>
     public IReadOnlyDictionary<string, ManagedProcess> Servers => _servers;
 

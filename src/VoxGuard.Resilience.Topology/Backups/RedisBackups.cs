@@ -205,25 +205,10 @@ public sealed class RedisBackups
         ArgumentNullException.ThrowIfNull(backup);
         ArgumentNullException.ThrowIfNull(endPoint);
         var where = _environment.Region(region);
-        await CheckAsync(backup, cancellationToken).ConfigureAwait(false);
         var name = string.Create(CultureInfo.InvariantCulture, $"{where.Name}-restored-redis-{Interlocked.Increment(ref _restores)}");
         var directory = _run.PathOf(name);
-        if (Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any())
-        {
-            throw new BackupException(BackupProblem.TargetInUse, $"Will not restore Redis into {directory}: it is not empty. A restore never writes over existing data.");
-        }
-
-        Directory.CreateDirectory(directory);
+        await PlaceAsync(backup, directory, cancellationToken).ConfigureAwait(false);
         var aof = backup.Kind == RedisBackupKind.Aof;
-        if (aof)
-        {
-            CopyDirectory(System.IO.Path.Combine(backup.Path, "appendonlydir"), System.IO.Path.Combine(directory, "appendonlydir"));
-        }
-        else
-        {
-            File.Copy(System.IO.Path.Combine(backup.Path, "dump.rdb"), System.IO.Path.Combine(directory, "dump.rdb"));
-        }
-
         var config = System.IO.Path.Combine(directory, "redis.conf");
         await File.WriteAllLinesAsync(config,
         [
@@ -261,6 +246,30 @@ public sealed class RedisBackups
         }
 
         return new RestoredRedis(process, backup, endPoint, Stopwatch.GetElapsedTime(started));
+    }
+
+    /// <summary>
+    /// Checks <paramref name="backup"/> (<c>redis-check-rdb</c> / <c>redis-check-aof</c>, its SHA-256) and copies its files
+    /// into <paramref name="directory"/>, a Redis data directory not started yet (created; refused unless absent or empty).
+    /// </summary>
+    /// <exception cref="BackupException">The backup is damaged, or the directory holds data.</exception>
+    internal async Task PlaceAsync(RedisBackup backup, string directory, CancellationToken cancellationToken)
+    {
+        await CheckAsync(backup, cancellationToken).ConfigureAwait(false);
+        if (Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any())
+        {
+            throw new BackupException(BackupProblem.TargetInUse, $"Will not restore Redis into {directory}: it is not empty. A restore never writes over existing data.");
+        }
+
+        Directory.CreateDirectory(directory);
+        if (backup.Kind == RedisBackupKind.Aof)
+        {
+            CopyDirectory(System.IO.Path.Combine(backup.Path, "appendonlydir"), System.IO.Path.Combine(directory, "appendonlydir"));
+        }
+        else
+        {
+            File.Copy(System.IO.Path.Combine(backup.Path, "dump.rdb"), System.IO.Path.Combine(directory, "dump.rdb"));
+        }
     }
 
     private (BackupRepositoryDefinition Repository, RegionDefinition Region, IPEndPoint Node) Source(string repository)

@@ -47,6 +47,18 @@ public static class PatroniConfig
         text.AppendLine("etcd:");
         text.AppendLine(culture, $"  hosts: [{string.Join(", ", etcdHosts)}]");
         text.AppendLine("bootstrap:");
+        if (region.IsPrimary && archiving?.BootstrapRestoreCommand is { } restore)
+        {
+            // Patroni's documented custom bootstrap with pgBackRest: the restore writes recovery.signal and its
+            // restore_command (kept), PostgreSQL replays to the end of the archived WAL and promotes, and only then does
+            // Patroni take the leader key (the tables below exist already: the restore brought them back).
+            text.AppendLine("  method: pgbackrest");
+            text.AppendLine("  pgbackrest:");
+            text.AppendLine(culture, $"    command: '{restore.Replace("'", "''", StringComparison.Ordinal)}'");
+            text.AppendLine("    keep_existing_recovery_conf: true");
+            text.AppendLine("    no_params: true");
+        }
+
         text.AppendLine("  dcs:");
         text.AppendLine(culture, $"    ttl: {(int)database.Ttl.TotalSeconds}");
         text.AppendLine(culture, $"    loop_wait: {(int)database.LoopWait.TotalSeconds}");
@@ -81,6 +93,13 @@ public static class PatroniConfig
         text.AppendLine(culture, $"    superuser: {{ username: {PostgresTier.User} }}");
         text.AppendLine(culture, $"    replication: {{ username: {PostgresTier.User} }}");
         text.AppendLine(culture, $"    rewind: {{ username: {PostgresTier.User} }}");
+        if (region.IsPrimary && archiving?.BootstrapRestoreCommand is not null)
+        {
+            // A custom bootstrap opens trust only for the unix socket and the node's own address until it ends, and a
+            // TCP connection on loopback leaves from 127.0.0.1: Patroni must talk to the restoring PostgreSQL by socket.
+            text.AppendLine("  use_unix_socket: true");
+        }
+
         text.AppendLine("  basebackup:");
         text.AppendLine("    - checkpoint: fast");
         text.AppendLine("  parameters:");

@@ -98,9 +98,9 @@ public sealed class PostgresTier : IAsyncDisposable
             patroni[primary.Name] = await run.StartProcessAsync(PatroniSpec(run, primary), cancellationToken).ConfigureAwait(false);
             await patroni[primary.Name].WaitUntilReadyAsync(WaitStrategy.Until($"{primary.Name}'s Patroni to bootstrap the cluster and lead it",
                 cancel => tier.IsLeaderAsync(primary, cancel)).WithTimeout(ReadyTimeout).WithInterval(TimeSpan.FromMilliseconds(50)), cancellationToken).ConfigureAwait(false);
-            await tier.ExecuteAsync(primary.Name, "CREATE TABLE voxguard_markers (id text PRIMARY KEY, written_at timestamptz NOT NULL DEFAULT now())", cancellationToken).ConfigureAwait(false);
+            await tier.ExecuteAsync(primary.Name, "CREATE TABLE IF NOT EXISTS voxguard_markers (id text PRIMARY KEY, written_at timestamptz NOT NULL DEFAULT now())", cancellationToken).ConfigureAwait(false);
             // The engines' call events: one row per acknowledged write, read back to account for every write (RPO).
-            await tier.ExecuteAsync(primary.Name, "CREATE TABLE voxguard_writes (id text PRIMARY KEY, region text NOT NULL, call_id text NOT NULL, written_at timestamptz NOT NULL DEFAULT now())", cancellationToken).ConfigureAwait(false);
+            await tier.ExecuteAsync(primary.Name, "CREATE TABLE IF NOT EXISTS voxguard_writes (id text PRIMARY KEY, region text NOT NULL, call_id text NOT NULL, written_at timestamptz NOT NULL DEFAULT now())", cancellationToken).ConfigureAwait(false);
 
             foreach (var replica in environment.Regions.Where(region => !region.IsPrimary))
             {
@@ -615,7 +615,15 @@ public sealed class PostgresTier : IAsyncDisposable
 /// </summary>
 /// <param name="CommandByRegion">The archive_command of each region's node.</param>
 /// <param name="Timeout">archive_timeout: a segment is switched at least this often while there are writes (0: never forced).</param>
-public sealed record WalArchiving(IReadOnlyDictionary<string, string> CommandByRegion, TimeSpan Timeout);
+public sealed record WalArchiving(IReadOnlyDictionary<string, string> CommandByRegion, TimeSpan Timeout)
+{
+    /// <summary>
+    /// When set, the primary region's node is bootstrapped from a backup instead of by initdb: Patroni's custom bootstrap
+    /// (<c>method: pgbackrest</c>, <c>no_params</c>, <c>keep_existing_recovery_conf</c>) runs this restore command, starts
+    /// PostgreSQL on the restored directory and leads only once its recovery has ended; the others clone it as usual.
+    /// </summary>
+    public string? BootstrapRestoreCommand { get; init; }
+}
 
 /// <summary>One PostgreSQL node as <see cref="PostgresTier.StatusAsync"/> saw it.</summary>
 /// <param name="Region">The node's region.</param>

@@ -88,7 +88,15 @@ public sealed class RedisTier
     /// Starts every region's Redis and returns when a marker written on the primary is readable on every replica
     /// (replication verified end to end, through the links).
     /// </summary>
-    public static async Task<RedisTier> StartAsync(EnvironmentDefinition environment, RunDirectory run, CancellationToken cancellationToken = default)
+    public static Task<RedisTier> StartAsync(EnvironmentDefinition environment, RunDirectory run, CancellationToken cancellationToken = default) =>
+        StartAsync(environment, run, seedPrimary: null, cancellationToken);
+
+    /// <summary>
+    /// Starts the tier as <see cref="StartAsync(EnvironmentDefinition, RunDirectory, CancellationToken)"/> does, after
+    /// <paramref name="seedPrimary"/> has put a dataset (a restored RDB or AOF) into the primary region's data directory,
+    /// which the primary then loads; the replicas take it by a full sync.
+    /// </summary>
+    public static async Task<RedisTier> StartAsync(EnvironmentDefinition environment, RunDirectory run, Func<string, CancellationToken, Task>? seedPrimary, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(run);
@@ -96,6 +104,11 @@ public sealed class RedisTier
         var processes = new Dictionary<string, ManagedProcess>(StringComparer.Ordinal);
         foreach (var region in environment.Regions)
         {
+            if (region.IsPrimary && seedPrimary is not null)
+            {
+                await seedPrimary(run.PathOf($"{region.Name}-redis"), cancellationToken).ConfigureAwait(false);
+            }
+
             Directory.CreateDirectory(run.PathOf($"{region.Name}-redis"));
             await File.WriteAllTextAsync(run.PathOf($"{region.Name}-redis.conf"), ConfigFor(environment, run, region, environment.Primary), cancellationToken).ConfigureAwait(false);
             var process = await run.StartProcessAsync(SpecFor(run, region), cancellationToken).ConfigureAwait(false);

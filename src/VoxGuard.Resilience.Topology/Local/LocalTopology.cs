@@ -132,19 +132,35 @@ public sealed class LocalTopology : IAsyncDisposable
             steps.Add(TopologyOperation.Since($"links up ({links.Plan.Count} directed links, API {linkServer.ApiAddress})", step));
             options.Progress?.Invoke(steps[^1]);
 
-            if (options.Backups)
+            var archiving = default(WalArchiving);
+            Func<string, CancellationToken, Task>? seedRedis = null;
+            if (options.WithBackups)
             {
                 // Before PostgreSQL: its archive_command names the TLS servers' configuration.
                 step = Stopwatch.GetTimestamp();
                 backups = await PostgresBackups.StartAsync(environment, run, cancellationToken).ConfigureAwait(false);
+                archiving = backups.Archiving;
                 steps.Add(TopologyOperation.Since($"pgBackRest TLS servers up, repositories {string.Join(", ", environment.Backups.Repositories.Select(repository => $"{repository.Name} ({repository.Region})"))}", step));
+                options.Progress?.Invoke(steps[^1]);
+            }
+
+            if (options.RestoreFrom is { } restore)
+            {
+                // Both backups found and the Redis one checked before any server starts: a bad store is one clear error.
+                step = Stopwatch.GetTimestamp();
+                var set = await backups!.EnsureBackupInAsync(restore.Repository, cancellationToken).ConfigureAwait(false);
+                var redisBackups = new RedisBackups(environment, run);
+                var redisBackup = redisBackups.Latest(restore.Repository, environment.Backups.Redis.AppendOnly ? RedisBackupKind.Aof : RedisBackupKind.Rdb);
+                archiving = backups.ArchivingRestoredFrom(restore.Repository);
+                seedRedis = (directory, cancel) => redisBackups.PlaceAsync(redisBackup, directory, cancel);
+                steps.Add(TopologyOperation.Since($"restore from {restore.Repository}: PostgreSQL backup {set.Label} and the WAL archived after it, Redis {redisBackup.Kind.ToString().ToUpperInvariant()} {redisBackup.Label} ({redisBackup.Keys} keys)", step));
                 options.Progress?.Invoke(steps[^1]);
             }
 
             // The data tiers start side by side: they share nothing but the links.
             step = Stopwatch.GetTimestamp();
-            var postgresStart = PostgresTier.StartAsync(environment, run, backups?.Archiving, cancellationToken);
-            var redisStart = RedisTier.StartAsync(environment, run, cancellationToken);
+            var postgresStart = PostgresTier.StartAsync(environment, run, archiving, cancellationToken);
+            var redisStart = RedisTier.StartAsync(environment, run, seedRedis, cancellationToken);
             await Task.WhenAll(postgresStart, redisStart).ConfigureAwait(false);
             postgres = postgresStart.Result;
             if (environment.Database.Commit == CommitRule.Majority)
@@ -153,7 +169,9 @@ public sealed class LocalTopology : IAsyncDisposable
                 await redisStart.Result.RequireReplicasForWritesAsync(1, TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
             }
 
-            steps.Add(TopologyOperation.Since("PostgreSQL and Redis replicating, Sentinels agreeing", step));
+            steps.Add(TopologyOperation.Since(options.RestoreFrom is null
+                ? "PostgreSQL and Redis replicating, Sentinels agreeing"
+                : "PostgreSQL restored by Patroni's pgBackRest bootstrap and cloned, Redis loaded from the backup and replicated, Sentinels agreeing", step));
             options.Progress?.Invoke(steps[^1]);
             if (backups is not null)
             {
@@ -485,7 +503,7 @@ public sealed class LocalTopology : IAsyncDisposable
         specs.AddRange(PostgresTier.SpecsFor(environment, run));
         specs.AddRange(RedisTier.SpecsFor(environment, run));
         specs.AddRange(SipProxyTier.SpecsFor(environment, run, options.Engines));
-        if (options.Backups)
+        if (options.WithBackups)
         {
             specs.AddRange(PostgresBackups.SpecsFor(environment, run));
         }
@@ -593,7 +611,23 @@ public sealed record LocalTopologyOptions
     /// the start (<c>backups</c> section), the stanza created and checked; see <see cref="LocalTopology.Backups"/>.
     /// </summary>
     public bool Backups { get; init; }
+
+    /// <summary>
+    /// A topology rebuilt from the environment's backups (default null: a fresh, empty one) — the guide's full system
+    /// recovery with all regions down. The primary region's PostgreSQL is bootstrapped by Patroni from the repository's
+    /// latest pgBackRest backup and the WAL archived after it (the others clone it), and its Redis loads the repository's
+    /// latest RDB (its AOF with <c>backups.redis.appendonly</c>; the replicas sync from it). Implies <see cref="Backups"/>.
+    /// The repositories must have outlived the topology that filled them: give them a <c>path</c> in the environment.
+    /// </summary>
+    public TopologyRestore? RestoreFrom { get; init; }
+
+    /// <summary>Backups on, asked for or implied by a restore.</summary>
+    internal bool WithBackups => Backups || RestoreFrom is not null;
 }
+
+/// <summary>Where a rebuilt topology's data comes from.</summary>
+/// <param name="Repository">The backup repository (repo1: the guide's object storage in Lagos).</param>
+public sealed record TopologyRestore(string Repository = "repo1");
 
 /// <summary>The topology could not start; the message names the problem and the fix.</summary>
 public sealed class TopologyStartException(string message, Exception? innerException = null) : Exception(message, innerException);

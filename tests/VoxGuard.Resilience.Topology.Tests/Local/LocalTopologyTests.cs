@@ -16,12 +16,14 @@ namespace VoxGuard.Resilience.Topology.Tests.Local;
 [Category("Functional")]
 public sealed class LocalTopologyTests
 {
-    internal static EnvironmentDefinition EnvironmentInBlocks(int lagosOctet) => TinyEnvironment.Parse(
+    internal static EnvironmentDefinition EnvironmentInBlocks(int lagosOctet) => TinyEnvironment.Parse(YamlInBlocks(lagosOctet), "ci");
+
+    /// <summary>The tiny environment's text in blocks 127.0.<paramref name="lagosOctet"/>–+2.x, its balancer at 127.0.0.<paramref name="lagosOctet"/>.</summary>
+    internal static string YamlInBlocks(int lagosOctet) =>
         TinyEnvironment.Yaml.Replace("127.0.1.", $"127.0.{lagosOctet}.", StringComparison.Ordinal)
             .Replace("127.0.2.", $"127.0.{lagosOctet + 1}.", StringComparison.Ordinal)
             .Replace("127.0.3.", $"127.0.{lagosOctet + 2}.", StringComparison.Ordinal)
-            .Replace("address: 127.0.0.10", $"address: 127.0.0.{lagosOctet}", StringComparison.Ordinal),
-        "ci");
+            .Replace("address: 127.0.0.10", $"address: 127.0.0.{lagosOctet}", StringComparison.Ordinal);
 
     private static readonly EnvironmentDefinition Environment = EnvironmentInBlocks(111);
     private LocalTopology _topology = null!;

@@ -9,6 +9,7 @@ using VoxGuard.Resilience.Engine;
 using VoxGuard.Resilience.Measurement;
 using VoxGuard.Resilience.Sip.Load;
 using VoxGuard.Resilience.Sip.Transports;
+using VoxGuard.Resilience.Topology;
 using VoxGuard.Resilience.Topology.DataTier;
 using VoxGuard.Resilience.Topology.Environments;
 using VoxGuard.Resilience.Topology.Local;
@@ -34,7 +35,9 @@ public sealed class ScenarioRun : IAsyncDisposable
     private readonly List<TargetVerdict> _verdicts = [];
     private readonly List<ScenarioStep> _steps = [];
     private readonly Dictionary<WriteStore, WriteAccountingResult> _accounting = [];
+    private readonly List<WriteLogEntry> _keptWrites = [];
     private readonly Task _pollers;
+    private volatile LocalTopology _topology;
 
     // The PostgreSQL nodes that answered as primary in the role poller's latest sweep: where the lag poller reads
     // pg_stat_replication (two during a split brain, none during an election).
@@ -44,7 +47,7 @@ public sealed class ScenarioRun : IAsyncDisposable
     {
         Name = name;
         IsNegativeControl = negativeControl;
-        Topology = topology;
+        _topology = topology;
         StartedAt = startedAt;
         StartedAtUtc = DateTimeOffset.UtcNow;
         _pollers = Task.WhenAll(PollBalancerAsync(_stopping.Token), PollLagAsync(_stopping.Token), PollRolesAsync(_stopping.Token));
@@ -56,8 +59,8 @@ public sealed class ScenarioRun : IAsyncDisposable
     /// <summary>True for a negative control: a configuration broken on purpose so that one target must miss. Every verdict it judges says so.</summary>
     public bool IsNegativeControl { get; }
 
-    /// <summary>The topology under test.</summary>
-    public LocalTopology Topology { get; }
+    /// <summary>The topology under test (after <see cref="ReplaceTopologyAsync"/>, the rebuilt one).</summary>
+    public LocalTopology Topology => _topology;
 
     /// <summary>The environment (with its profile).</summary>
     public EnvironmentDefinition Environment => Topology.Environment;
@@ -113,10 +116,33 @@ public sealed class ScenarioRun : IAsyncDisposable
     /// <param name="environment">The environment, profile applied.</param>
     /// <param name="negativeControl">True when the environment is broken on purpose so a target must miss.</param>
     /// <param name="cancellationToken">Stops the start.</param>
-    public static async Task<ScenarioRun> StartAsync(string name, EnvironmentDefinition environment, bool negativeControl = false, CancellationToken cancellationToken = default)
+    public static Task<ScenarioRun> StartAsync(string name, EnvironmentDefinition environment, bool negativeControl = false, CancellationToken cancellationToken = default) =>
+        StartAsync(name, environment, new LocalTopologyOptions(), negativeControl, cancellationToken);
+
+    /// <summary>Starts a topology of <paramref name="environment"/> with <paramref name="options"/> (e.g. backups on), the ACM engines behind every proxy, and begins recording.</summary>
+    public static async Task<ScenarioRun> StartAsync(string name, EnvironmentDefinition environment, LocalTopologyOptions options, bool negativeControl = false, CancellationToken cancellationToken = default)
     {
-        var topology = await LocalTopology.StartAsync(environment, new LocalTopologyOptions { Engines = EngineLauncher.Instance }, cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(options);
+        var topology = await LocalTopology.StartAsync(environment, options with { Engines = EngineLauncher.Instance }, cancellationToken).ConfigureAwait(false);
         return new ScenarioRun(name, topology, Stopwatch.GetTimestamp(), negativeControl);
+    }
+
+    /// <summary>
+    /// Replaces the topology under test by a new one of the same environment started with <paramref name="options"/>
+    /// (the all-regions-down drill: the lost topology disposed with its run directory — every region's data —, a topology
+    /// rebuilt from the backups started). The run keeps its clock, its pollers (they watch the new topology from then on),
+    /// its load, and the engines' write logs: what they acknowledged before the loss still counts in every accounting.
+    /// </summary>
+    /// <returns>The start of the new topology, each step with its timing.</returns>
+    public async Task<IReadOnlyList<TopologyOperation>> ReplaceTopologyAsync(LocalTopologyOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var lost = _topology;
+        // The client-side evidence goes before the run directory does.
+        _keptWrites.AddRange(WriteLogsOf(lost).SelectMany(WriteLog.Read));
+        await lost.DisposeAsync().ConfigureAwait(false);
+        _topology = await LocalTopology.StartAsync(lost.Environment, options with { Engines = EngineLauncher.Instance }, cancellationToken).ConfigureAwait(false);
+        return _topology.Startup;
     }
 
     /// <summary>
@@ -195,10 +221,7 @@ public sealed class ScenarioRun : IAsyncDisposable
 
     /// <summary>Every write the engines logged for <paramref name="store"/>, with its ack time if acknowledged.</summary>
     public IReadOnlyList<WriteObservation> WritesOf(WriteStore store) =>
-        [.. Environment.Regions
-            .Select(region => EngineLauncher.WriteLogPath(Topology.Run, region.Name))
-            .Where(File.Exists)
-            .SelectMany(WriteLog.Read)
+        [.. _keptWrites.Concat(WriteLogsOf(Topology).SelectMany(WriteLog.Read))
             .Where(entry => entry.Store == store && entry.Outcome != WriteOutcome.Failed)
             .Select(entry => new WriteObservation(entry.Id, entry.Outcome == WriteOutcome.Acknowledged ? Offset(entry.Timestamp) : null))];
 
@@ -356,6 +379,10 @@ public sealed class ScenarioRun : IAsyncDisposable
 
         return text.ToString();
     }
+
+    /// <summary>The engines' write logs of <paramref name="topology"/> that exist.</summary>
+    private IEnumerable<string> WriteLogsOf(LocalTopology topology) =>
+        Environment.Regions.Select(region => EngineLauncher.WriteLogPath(topology.Run, region.Name)).Where(File.Exists);
 
     /// <summary>A Stopwatch timestamp (e.g. a <c>TopologyOperation</c>'s) as an offset on the scenario's clock.</summary>
     public TimeSpan Offset(long timestamp) => TimeSpan.FromSeconds((double)(timestamp - StartedAt) / Stopwatch.Frequency);

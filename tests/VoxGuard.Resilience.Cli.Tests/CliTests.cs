@@ -70,7 +70,7 @@ public sealed class CliTests
         Assert.Multiple(() =>
         {
             Assert.That(exitCode, Is.EqualTo(2));
-            Assert.That(error, Does.Contain("--suite 'everything' must be gate or drill"));
+            Assert.That(error, Does.Contain("--suite 'everything' must be gate, drill or dr"));
             Assert.That(output, Does.Not.Contain("Drill:"), "nothing started");
         });
     }

@@ -27,7 +27,7 @@ internal static class DrillCommand
     public static Command Create()
     {
         var profile = new Option<string>("--profile") { Description = "ci (fast health checks, the gate) or documented (the guide's own timings, monthly drills).", DefaultValueFactory = _ => "ci" };
-        var suite = new Option<string>("--suite") { Description = "gate (steady state, region loss, negative controls) or drill (the scenarios without the controls).", DefaultValueFactory = _ => "gate" };
+        var suite = new Option<string>("--suite") { Description = "gate (steady state, region loss, negative controls), drill (the scenarios without the controls) or dr (disaster recovery from backups: all regions down).", DefaultValueFactory = _ => "gate" };
         var environmentName = new Option<string>("--env") { Description = "The environment (a file in environments/ without .yaml).", DefaultValueFactory = _ => EnvironmentLoader.DefaultEnvironment };
         var command = new Command("drill", "Run the disaster-recovery scenario suites under SIP load and judge every documented target from measurements.")
         {
@@ -40,11 +40,12 @@ internal static class DrillCommand
             {
                 "gate" => "Gate",
                 "drill" => "Drill",
+                "dr" => "DisasterRecovery",
                 _ => null,
             };
             if (category is null)
             {
-                await Console.Error.WriteLineAsync($"--suite '{suiteName}' must be gate or drill.").ConfigureAwait(false);
+                await Console.Error.WriteLineAsync($"--suite '{suiteName}' must be gate, drill or dr.").ConfigureAwait(false);
                 return ExitCodes.CannotRun;
             }
 

@@ -65,7 +65,8 @@ public sealed class RestoredPostgres : IAsyncDisposable
         var socketDirectory = restore.DataDirectory.TrimEnd('/') + "-socket";
         await OneShotCommand.CreateDirectoryForAsync(run, socketDirectory, PostgresTier.User, cancellationToken).ConfigureAwait(false);
         var data = restore.DataDirectory;
-        var spec = new ProcessSpec($"{region.Name}-restored-{Path.GetFileName(data.TrimEnd('/'))}", "/usr/lib/postgresql/15/bin/postgres", "postgresql-15")
+        var folder = new string([.. Path.GetFileName(data.TrimEnd('/')).Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' ? c : '-')]);
+        var spec = new ProcessSpec($"{region.Name}-restored-{folder}"[..Math.Min(80, region.Name.Length + 10 + folder.Length)], "/usr/lib/postgresql/15/bin/postgres", "postgresql-15")
         {
             // The restored postgresql.conf is the backed-up node's (Patroni's): its address, sockets, hba file and commit
             // rule are overridden; archiving stays off so the restored server never writes into the repositories.

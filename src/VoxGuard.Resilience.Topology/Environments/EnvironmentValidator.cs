@@ -99,7 +99,7 @@ internal static partial class EnvironmentValidator
             var at = $"backups.repositories[{i}]";
             if (problems.IsReadable($"{at}.name"))
             {
-                if (repository.Index is < 1 or > 256)
+                if (repository.Index is < 1 or > 256 || repository.Name != string.Create(CultureInfo.InvariantCulture, $"repo{repository.Index}"))
                 {
                     problems.Add($"{at}.name", $"'{repository.Name}' must be repo1 … repo256 (pgBackRest's repository names)");
                 }

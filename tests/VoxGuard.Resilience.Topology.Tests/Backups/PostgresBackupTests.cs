@@ -85,6 +85,33 @@ public sealed class PostgresBackupTests : BackupTopologyFixture
 
     [Test]
     [Order(3)]
+    public async Task A_point_in_time_restore_keeps_what_was_committed_before_the_time_and_nothing_after()
+    {
+        await Topology.InsertAsync("before-target", 10);
+        var target = (DateTime)(await Topology.Postgres.ScalarAsync("lagos", "SELECT clock_timestamp()"))!;
+        await Task.Delay(50);
+        await Topology.InsertAsync("after-target", 10);
+        await Topology.WaitUntilArchivedAsync(TimeSpan.FromSeconds(30));
+
+        var restore = await Topology.Backups.RestoreAsync(new PostgresRestoreRequest("lagos", Topology.FreshDirectory("pitr"))
+        {
+            Repository = "repo1",
+            Target = RecoveryTarget.At(new DateTimeOffset(DateTime.SpecifyKind(target, DateTimeKind.Utc))),
+        });
+        await using var restored = await RestoredPostgres.StartAsync(Topology.Environment, Topology.Run, restore, Topology.SpareEndPoint("lagos", 5432));
+        var before = (long)(await restored.ScalarAsync($"SELECT count(*) FROM {BackupTopology.Table} WHERE id LIKE 'before-target-%'"))!;
+        var after = (long)(await restored.ScalarAsync($"SELECT count(*) FROM {BackupTopology.Table} WHERE id LIKE 'after-target-%'"))!;
+        TestContext.Out.WriteLine($"restored to {restore.Target}: {before} rows before it, {after} after; restore {restore.Elapsed.TotalSeconds:F2} s, replay {restored.RecoveryTime.TotalSeconds:F2} s");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(before, Is.EqualTo(10));
+            Assert.That(after, Is.Zero, "committed after the target time");
+        });
+    }
+
+    [Test]
+    [Order(4)]
     public async Task A_restore_never_writes_into_a_running_nodes_data_directory()
     {
         var lagosData = Topology.Run.PathOf("lagos-pg");
@@ -103,7 +130,7 @@ public sealed class PostgresBackupTests : BackupTopologyFixture
     }
 
     [Test]
-    [Order(4)]
+    [Order(5)]
     public async Task A_repository_whose_server_is_down_is_named_at_once()
     {
         await Topology.Backups.Servers["abuja"].KillAsync();
@@ -129,7 +156,7 @@ public sealed class PostgresBackupTests : BackupTopologyFixture
     }
 
     [Test]
-    [Order(5)]
+    [Order(6)]
     public async Task A_flipped_byte_in_a_backup_is_refused_by_the_restore_and_found_by_verify()
     {
         var info = await Topology.Backups.InfoAsync();

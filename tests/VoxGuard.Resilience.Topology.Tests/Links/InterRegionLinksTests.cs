@@ -82,7 +82,7 @@ public sealed class InterRegionLinksTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(isolation.Links, Has.Count.EqualTo(2 * 2 * 9), "every link into or out of lagos (nine services per pair)");
+            Assert.That(isolation.Links, Has.Count.EqualTo(2 * 2 * 9), "every link into or out of lagos: 2 peers × 2 directions × 9 services");
             Assert.That(isolation.VerifiedAt, Is.GreaterThanOrEqualTo(isolation.StartedAt));
             Assert.That(dropped, Is.True, "the live cross-region connection was dropped");
             Assert.That(refused!.SocketErrorCode, Is.EqualTo(SocketError.ConnectionRefused));

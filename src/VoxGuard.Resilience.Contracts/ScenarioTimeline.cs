@@ -18,7 +18,12 @@ public sealed record FaultMarker(string Name, TimeSpan Start, TimeSpan? End);
 /// <param name="Stop">When it ended.</param>
 /// <param name="Status">passed, or broken when the phase threw (a harness or infrastructure error).</param>
 /// <param name="Detail">The error of a broken phase.</param>
-public sealed record ScenarioStep(string Name, TimeSpan Start, TimeSpan Stop, string Status, string? Detail = null);
+/// <param name="Within">The phase this step is part of (e.g. each step of a restore within "recover: …"); null for a phase.</param>
+public sealed record ScenarioStep(string Name, TimeSpan Start, TimeSpan Stop, string Status, string? Detail = null, string? Within = null)
+{
+    /// <summary>How long it took.</summary>
+    public TimeSpan Duration => Stop - Start;
+}
 
 /// <summary>A file written beside a scenario's report, as evidence.</summary>
 /// <param name="Name">What it shows, e.g. "call timeline (CSV)".</param>

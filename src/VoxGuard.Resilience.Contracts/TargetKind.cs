@@ -35,4 +35,13 @@ public enum TargetKind
 
     /// <summary>Calls answered.</summary>
     Availability,
+
+    /// <summary>
+    /// The guide's step 4 after a restore from backups: the repository's checksums verified, the restored database's
+    /// structure checked, its row count and checksum recorded.
+    /// </summary>
+    DisasterRecoveryIntegrity,
+
+    /// <summary>How long backups are kept, as configured, against the guide (30 days online, 7 years archived).</summary>
+    Retention,
 }

@@ -166,6 +166,16 @@ public sealed class ScenarioRun : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Records operations the topology timed itself (e.g. each step of a rebuild from backups) as steps of the phase
+    /// <paramref name="within"/>, so the report shows every recovery step with its time.
+    /// </summary>
+    public void RecordSteps(string within, IEnumerable<TopologyOperation> operations)
+    {
+        ArgumentNullException.ThrowIfNull(operations);
+        _steps.AddRange(operations.Select(operation => new ScenarioStep(operation.What, Offset(operation.StartedAt), Offset(operation.VerifiedAt), "passed", Within: within)));
+    }
+
     /// <inheritdoc cref="StepAsync{T}(string, Func{Task{T}})"/>
     public Task StepAsync(string name, Func<Task> phase)
     {

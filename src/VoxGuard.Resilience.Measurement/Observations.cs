@@ -26,3 +26,18 @@ public sealed record LagSample(TimeSpan At, string Replica, TimeSpan Lag);
 /// <param name="Node">The node, e.g. "lagos".</param>
 /// <param name="ClaimsPrimary">True when it answered as primary / master.</param>
 public sealed record RoleObservation(TimeSpan At, string Node, bool ClaimsPrimary);
+
+/// <summary>
+/// What the guide's step 4 checks after a restore from backups: the repository's own checksums (pgBackRest
+/// <c>verify</c>), the restored table's structure (PostgreSQL's <c>amcheck</c>: heap and every index), and its row
+/// count and checksum.
+/// </summary>
+/// <param name="Repository">The repository restored from, e.g. repo1.</param>
+/// <param name="InvalidBackups">Backups pgBackRest's verify found damaged (empty: every file matches its checksum).</param>
+/// <param name="RepositoryVerified">Whether the verify ran clean.</param>
+/// <param name="StructureProblems">What amcheck reported on the restored table (empty: nothing).</param>
+/// <param name="Rows">The restored table's row count.</param>
+/// <param name="DistinctIds">How many distinct write ids it holds (equal to <paramref name="Rows"/> when no write is doubled).</param>
+/// <param name="Checksum">md5 of the ids in byte order, one per line, as PostgreSQL computes it: the fingerprint an auditor compares.</param>
+public sealed record RestoreIntegrity(string Repository, bool RepositoryVerified, IReadOnlyList<string> InvalidBackups,
+    IReadOnlyList<string> StructureProblems, long Rows, long DistinctIds, string Checksum);

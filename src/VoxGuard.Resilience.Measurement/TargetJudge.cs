@@ -151,4 +151,52 @@ public static class TargetJudge
         var success = calls.Count == 0 ? 0 : 100.0 * calls.Count(call => call.Succeeded) / calls.Count;
         return TargetVerdict.AtLeast(TargetKind.Availability, "call success", success, minimumPercent, $"{calls.Count} calls");
     }
+
+    /// <summary>
+    /// The guide's step 4 after a restore: the repository's checksums verified, no structural damage in the restored
+    /// table, no write twice. The row count and checksum are the measured fingerprint.
+    /// </summary>
+    public static TargetVerdict Integrity(RestoreIntegrity integrity)
+    {
+        ArgumentNullException.ThrowIfNull(integrity);
+        var problems = new List<string>();
+        if (!integrity.RepositoryVerified)
+        {
+            problems.Add($"{integrity.Repository} failed pgBackRest verify" + (integrity.InvalidBackups.Count > 0 ? $" (invalid: {string.Join(", ", integrity.InvalidBackups)})" : string.Empty));
+        }
+
+        problems.AddRange(integrity.StructureProblems.Select(problem => "amcheck: " + problem));
+        if (integrity.Rows != integrity.DistinctIds)
+        {
+            problems.Add(string.Create(CultureInfo.InvariantCulture, $"{integrity.Rows - integrity.DistinctIds} rows repeat an id"));
+        }
+
+        var measured = string.Create(CultureInfo.InvariantCulture, $"{integrity.Rows} rows, md5 {integrity.Checksum[..Math.Min(12, integrity.Checksum.Length)]}…; ")
+            + (problems.Count == 0 ? $"{integrity.Repository} verified, amcheck clean" : $"{problems.Count} problem(s)");
+        return TargetVerdict.Condition(TargetKind.DisasterRecoveryIntegrity, $"integrity after the restore from {integrity.Repository} (checksums, structure, row count)",
+            measured, "repository checksums valid, heap and indexes sound, each write once", problems.Count == 0,
+            problems.Count == 0 ? $"md5 of the ids {integrity.Checksum}" : string.Join("; ", problems));
+    }
+
+    /// <summary>
+    /// The retention the repositories run with against the guide's. Evidence from configuration, not from time passing:
+    /// the online days are read from each repository's pgBackRest settings; the archived years are what the
+    /// environment declares (the miniature has no cold tier to age backups into).
+    /// </summary>
+    /// <param name="onlineDaysByRepository">Each repository's <c>repo-retention-full</c> in days (time-based retention).</param>
+    /// <param name="archivedYears">The years the environment declares for cold storage.</param>
+    /// <param name="requiredOnlineDays">The guide's online days (30).</param>
+    /// <param name="requiredArchivedYears">The guide's archived years (7).</param>
+    public static TargetVerdict Retention(IReadOnlyDictionary<string, int> onlineDaysByRepository, int archivedYears, int requiredOnlineDays, int requiredArchivedYears)
+    {
+        ArgumentNullException.ThrowIfNull(onlineDaysByRepository);
+        var online = onlineDaysByRepository.Count == 0
+            ? "no repository"
+            : string.Join(", ", onlineDaysByRepository.OrderBy(pair => pair.Key, StringComparer.Ordinal).Select(pair => string.Create(CultureInfo.InvariantCulture, $"{pair.Key} {pair.Value} d")));
+        var holds = onlineDaysByRepository.Count > 0 && onlineDaysByRepository.Values.All(days => days >= requiredOnlineDays) && archivedYears >= requiredArchivedYears;
+        return TargetVerdict.Condition(TargetKind.Retention, "backup retention as configured (online, archived)",
+            string.Create(CultureInfo.InvariantCulture, $"online {online}; archived {archivedYears} y"),
+            string.Create(CultureInfo.InvariantCulture, $"online ≥ {requiredOnlineDays} d in every repository, archived ≥ {requiredArchivedYears} y"), holds,
+            "online days read from the repositories' pgBackRest settings (repo-retention-full, time-based); archived years as the environment declares them — the miniature has no cold tier to age backups into");
+    }
 }

@@ -60,6 +60,16 @@ public sealed class TargetJudgeMutationTests
             TargetJudge.ServiceBack(TargetKind.DisasterRecoveryTime, "DR RTO", Calls(outageFrom: 5, outageTo: 605, until: 700), Fault, TimeSpan.FromMinutes(15)).Verdict,
             TargetJudge.ServiceBack(TargetKind.DisasterRecoveryTime, "DR RTO", Calls(outageFrom: 5, outageTo: 1205, until: 1300), Fault, TimeSpan.FromMinutes(15)).Verdict);
 
+        // Disaster recovery, integrity: a clean verify and amcheck — or a damaged backup in the repository.
+        yield return Case("DR integrity", TargetKind.DisasterRecoveryIntegrity,
+            TargetJudge.Integrity(new RestoreIntegrity("repo1", true, [], [], 120, 120, "0123456789abcdef")),
+            TargetJudge.Integrity(new RestoreIntegrity("repo1", false, ["20261204-101500F"], [], 120, 120, "0123456789abcdef")));
+
+        // Retention: 30 days online in both repositories and 7 years archived — or repo2 keeping only 7 days.
+        yield return Case("retention", TargetKind.Retention,
+            TargetJudge.Retention(new Dictionary<string, int> { ["repo1"] = 30, ["repo2"] = 30 }, 7, 30, 7),
+            TargetJudge.Retention(new Dictionary<string, int> { ["repo1"] = 30, ["repo2"] = 7 }, 7, 30, 7));
+
         // Split brain: one primary at a time — or lagos and abuja both primary for 4 s.
         yield return Case("dual-primary windows", TargetKind.SplitBrain,
             TargetJudge.NoDualPrimary("Redis", SplitBrainAnalysis.DualPrimaryWindows([Role(0, "lagos", true), Role(10, "lagos", false), Role(11, "abuja", true)], TimeSpan.FromSeconds(20))),

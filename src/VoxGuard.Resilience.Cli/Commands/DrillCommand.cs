@@ -36,14 +36,16 @@ internal static class DrillCommand
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var suiteName = parseResult.GetValue(suite)!;
-            var category = suiteName switch
+            // The scenarios' NUnit categories: Gate, Drill (the long ones), DisasterRecovery (recovery from backups,
+            // its long control tagged Drill too so that ./resilience test leaves it out).
+            var filter = suiteName switch
             {
-                "gate" => "Gate",
-                "drill" => "Drill",
-                "dr" => "DisasterRecovery",
+                "gate" => "TestCategory=Gate",
+                "drill" => "TestCategory=Drill&TestCategory!=DisasterRecovery",
+                "dr" => "TestCategory=DisasterRecovery",
                 _ => null,
             };
-            if (category is null)
+            if (filter is null)
             {
                 await Console.Error.WriteLineAsync($"--suite '{suiteName}' must be gate, drill or dr.").ConfigureAwait(false);
                 return ExitCodes.CannotRun;
@@ -78,7 +80,7 @@ internal static class DrillCommand
             var database = environment.Database;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  Database stand-in: PostgreSQL under Patroni (ttl {database.Ttl.TotalSeconds:F0} s, loop_wait {database.LoopWait.TotalSeconds:F0} s, retry_timeout {database.RetryTimeout.TotalSeconds:F0} s), commit {database.Commit.ToString().ToLowerInvariant()}."));
-            var testsExit = await RunScenariosAsync(category, environment, reportDirectory, cancellationToken).ConfigureAwait(false);
+            var testsExit = await RunScenariosAsync(filter, environment, reportDirectory, cancellationToken).ConfigureAwait(false);
             // Only scenario reports: the folder holds other JSON evidence too (each scenario's topology state).
             var reports = Directory.EnumerateFiles(reportDirectory, "*.json")
                 .Select(RunInputs.TryReadReport)
@@ -87,6 +89,7 @@ internal static class DrillCommand
                 .ToList();
             Console.Write(Render(reports));
             Console.Write(RenderDatabaseFailover(reports, environment));
+            Console.Write(RenderDisasterRecovery(reports));
             // The compliance report of the run (Allure, JUnit, drill record); its problems are printed, never the exit code's business.
             await ReportCommand.BuildAsync(Path.GetDirectoryName(reportDirectory)!, cancellationToken).ConfigureAwait(false);
             var missed = reports.SelectMany(report => report.Verdicts).Count(verdict => !verdict.NegativeControl && !verdict.Passed);
@@ -113,7 +116,7 @@ internal static class DrillCommand
     /// (scenario reports and test outcomes, <see cref="RunLayout"/>), never from their console output: that goes to
     /// <c>dotnet-test.log</c> in the run directory, and only its end is shown when the tests could not run.
     /// </summary>
-    private static async Task<int> RunScenariosAsync(string category, EnvironmentDefinition environment, string reportDirectory, CancellationToken cancellationToken)
+    private static async Task<int> RunScenariosAsync(string filter, EnvironmentDefinition environment, string reportDirectory, CancellationToken cancellationToken)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -121,7 +124,7 @@ internal static class DrillCommand
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { "test", ScenarioProject, "-c", "Release", "-m:1", "--nologo", "--filter", $"TestCategory={category}", "--logger", "console;verbosity=normal" })
+        foreach (var argument in new[] { "test", ScenarioProject, "-c", "Release", "-m:1", "--nologo", "--filter", filter, "--logger", "console;verbosity=normal" })
         {
             start.ArgumentList.Add(argument);
         }
@@ -217,6 +220,48 @@ internal static class DrillCommand
         text.AppendLine("  YugabyteDB elects a new Raft leader per tablet after its leader lease (about 2 s by default), so production's figure is not this one.");
         return text.ToString();
     }
+
+    /// <summary>
+    /// The recoveries from backups (reports with a DR verdict): each phase and restore step with its time, then the DR
+    /// verdicts; and the finding a negative control without WAL archiving states (the guide's schedule alone).
+    /// </summary>
+    internal static string RenderDisasterRecovery(IReadOnlyList<ScenarioReport> reports)
+    {
+        var recoveries = reports.Where(report => report.Verdicts.Any(verdict => IsDisasterRecovery(verdict.Kind))).ToList();
+        if (recoveries.Count == 0)
+        {
+            return string.Empty;
+        }
+
+        var text = new StringBuilder();
+        var culture = CultureInfo.InvariantCulture;
+        foreach (var report in recoveries)
+        {
+            text.AppendLine();
+            text.AppendLine(culture, $"  DISASTER RECOVERY: {report.Scenario}{(report.NegativeControl ? " (negative control)" : string.Empty)}");
+            foreach (var step in report.Steps.OrderBy(step => step.Start))
+            {
+                var indent = step.Within is null ? string.Empty : "  ↳ ";
+                text.AppendLine(culture, $"    {step.Start.TotalSeconds,7:F1} s  took {step.Duration.TotalSeconds,6:F2} s  {indent}{Clip(step.Name, 110)}");
+            }
+
+            foreach (var verdict in report.Verdicts.Where(verdict => IsDisasterRecovery(verdict.Kind) || verdict.Kind == TargetKind.Retention))
+            {
+                text.AppendLine(culture, $"    {TargetKinds.Label(verdict.Kind),-12} {Clip(verdict.Target, 60),-60} {Clip(verdict.Measured, 40),-40} {Clip(verdict.Required, 40),-40} {Outcome(verdict)}");
+            }
+        }
+
+        foreach (var miss in recoveries.Where(report => report.NegativeControl)
+                     .SelectMany(report => report.Verdicts.Where(verdict => verdict.Kind == TargetKind.DisasterRecoveryDataLoss && !verdict.Passed && verdict.Comparison != TargetComparison.Condition)))
+        {
+            text.AppendLine(culture, $"  FINDING ({miss.Scenario}): {miss.Target} after the restore {miss.Measured}, against {miss.Required}: without continuous WAL archiving a restore brings back the last backup only.");
+        }
+
+        return text.ToString();
+    }
+
+    private static bool IsDisasterRecovery(TargetKind kind) =>
+        kind is TargetKind.DisasterRecoveryTime or TargetKind.DisasterRecoveryDataLoss or TargetKind.DisasterRecoveryIntegrity;
 
     /// <summary>PASS / MISS, or for a negative control whether it missed as designed.</summary>
     internal static string Outcome(TargetVerdict verdict) => verdict.NegativeControl

@@ -107,17 +107,18 @@ public static class AllureResultFactory
     {
         var steps = new List<AllureStep>();
         long At(TimeSpan offset) => Epoch(report.StartedAt + offset);
-        foreach (var phase in report.Steps)
+        AllureStep Step(ScenarioStep step) => new()
         {
-            steps.Add(new AllureStep
-            {
-                Name = phase.Name,
-                Status = phase.Status == "broken" ? AllureStatus.Broken : AllureStatus.Passed,
-                StatusDetails = phase.Detail is null ? null : new AllureStatusDetails(TargetKinds.HarnessErrorHeadline + ": " + phase.Detail),
-                Start = At(phase.Start),
-                Stop = At(phase.Stop),
-            });
-        }
+            Name = step.Name,
+            Status = step.Status == "broken" ? AllureStatus.Broken : AllureStatus.Passed,
+            StatusDetails = step.Detail is null ? null : new AllureStatusDetails(TargetKinds.HarnessErrorHeadline + ": " + step.Detail),
+            Start = At(step.Start),
+            Stop = At(step.Stop),
+            // The steps a phase recorded inside it (a restore's, one by one) nest under it.
+            Steps = [.. report.Steps.Where(inner => inner.Within == step.Name).OrderBy(inner => inner.Start).Select(Step)],
+        };
+
+        steps.AddRange(report.Steps.Where(phase => phase.Within is null).Select(Step));
 
         foreach (var fault in report.Faults)
         {
@@ -258,7 +259,7 @@ public static class AllureResultFactory
         var events = report.Faults.Select(fault => (At: fault.Start, Text: $"fault injected: {fault.Name}"))
             .Concat(report.Faults.Where(fault => fault.End is not null).Select(fault => (At: fault.End!.Value, Text: $"fault removed: {fault.Name}")))
             .Concat(report.Transitions.Select(transition => (transition.At, Text: $"{transition.Subject} {transition.State}")))
-            .Concat(report.Steps.Select(step => (At: step.Start, Text: $"phase begins: {step.Name}")))
+            .Concat(report.Steps.Where(step => step.Within is null).Select(step => (At: step.Start, Text: $"phase begins: {step.Name}")))
             .OrderBy(entry => entry.At);
         var text = new StringBuilder();
         text.AppendLine(culture, $"{report.Scenario}: offsets from {report.StartedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss.fff} UTC");

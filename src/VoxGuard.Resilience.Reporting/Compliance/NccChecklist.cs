@@ -10,8 +10,8 @@ public sealed record NccItem(string Id, string Requirement, IReadOnlyList<Target
 
 /// <summary>
 /// The NCC requirements of the multi-region deployment guide's compliance checklist, and which drill targets are
-/// evidence for each. A drill evidences availability and disaster recovery only; the other items (residency,
-/// retention, audit trail, encryption, ATRS) are listed as not evidenced rather than left out, so a reader sees the gap.
+/// evidence for each. A drill evidences availability, disaster recovery and (from configuration) retention; the other items
+/// (residency, audit trail, encryption, ATRS) are listed as not evidenced rather than left out, so a reader sees the gap.
 /// </summary>
 public static class NccChecklist
 {
@@ -19,7 +19,8 @@ public static class NccChecklist
     public static IReadOnlyList<NccItem> Items { get; } =
     [
         new("data-residency", "Data residency: All Nigerian call data stored in Nigerian data centers", []),
-        new("retention-7y", "7-year retention: Backups archived for 7 years", []),
+        // Evidence from configuration: the retention the repositories run with (the miniature has no cold tier to age).
+        new("retention-7y", "7-year retention: Backups archived for 7 years", [TargetKind.Retention]),
         new("audit-trail", "Audit trail: All configuration changes logged", []),
         new("encryption-tls13", "Encryption: TLS 1.3 for all inter-region communication", []),
         // Failover scenarios test high availability (a region lost, the others take over with their data); only a
@@ -27,7 +28,7 @@ public static class NccChecklist
         new("high-availability", "High availability: 99.99% uptime SLA met",
             [TargetKind.Failover, TargetKind.Failback, TargetKind.DataLoss, TargetKind.SplitBrain, TargetKind.ReplicationLag, TargetKind.Availability, TargetKind.Distribution]),
         new("disaster-recovery", "Disaster recovery: RPO <1 minute, RTO <15 minutes",
-            [TargetKind.DisasterRecoveryTime, TargetKind.DisasterRecoveryDataLoss]),
+            [TargetKind.DisasterRecoveryTime, TargetKind.DisasterRecoveryDataLoss, TargetKind.DisasterRecoveryIntegrity]),
         new("atrs-reporting", "ATRS reporting: Automated daily reports from all regions", []),
     ];
 

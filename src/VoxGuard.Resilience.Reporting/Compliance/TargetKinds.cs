@@ -16,6 +16,7 @@ public static class TargetKinds
     [
         TargetKind.SplitBrain,
         TargetKind.DisasterRecoveryDataLoss,
+        TargetKind.DisasterRecoveryIntegrity,
         TargetKind.DataLoss,
         TargetKind.DisasterRecoveryTime,
         TargetKind.Failover,
@@ -23,6 +24,7 @@ public static class TargetKinds
         TargetKind.Availability,
         TargetKind.Distribution,
         TargetKind.ReplicationLag,
+        TargetKind.Retention,
         TargetKind.Unclassified,
     ];
 
@@ -39,6 +41,8 @@ public static class TargetKinds
         TargetKind.Failback => "Failback target missed",
         TargetKind.DisasterRecoveryTime => "DR RTO exceeded",
         TargetKind.DisasterRecoveryDataLoss => "DR RPO exceeded",
+        TargetKind.DisasterRecoveryIntegrity => "DR integrity check failed",
+        TargetKind.Retention => "Retention below the guide",
         TargetKind.DataLoss => "RPO exceeded",
         TargetKind.SplitBrain => "Split-brain data loss",
         TargetKind.Distribution => "Distribution deviation",
@@ -54,6 +58,8 @@ public static class TargetKinds
         TargetKind.Failback => "failback",
         TargetKind.DisasterRecoveryTime => "DR RTO",
         TargetKind.DisasterRecoveryDataLoss => "DR RPO",
+        TargetKind.DisasterRecoveryIntegrity => "DR integrity",
+        TargetKind.Retention => "retention",
         TargetKind.DataLoss => "RPO",
         TargetKind.SplitBrain => "split brain",
         TargetKind.Distribution => "distribution",

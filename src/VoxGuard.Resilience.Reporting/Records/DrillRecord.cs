@@ -54,6 +54,9 @@ public sealed record DrillRecord
     /// <summary>Every target judged.</summary>
     public required IReadOnlyList<DrillTargetEntry> Targets { get; init; }
 
+    /// <summary>Every scenario's phases and the steps within them, timed (a recovery from backups: each restore step).</summary>
+    public IReadOnlyList<DrillScenarioEntry> Scenarios { get; init; } = [];
+
     /// <summary>The NCC compliance checklist with what this drill evidences for each item.</summary>
     public required IReadOnlyList<DrillNccEntry> Ncc { get; init; }
 
@@ -88,6 +91,20 @@ public sealed record DrillTestEntry(string Test, string Status, bool NegativeCon
 /// <param name="Detail">What a reader needs to see why.</param>
 /// <param name="NccItems">The NCC checklist items this target is evidence for.</param>
 public sealed record DrillTargetEntry(string Scenario, string Target, TargetKind Kind, bool NegativeControl, string Measured, string Required, string Verdict, string? Detail, IReadOnlyList<string> NccItems);
+
+/// <summary>A scenario's phases, timed.</summary>
+/// <param name="Scenario">The scenario.</param>
+/// <param name="NegativeControl">Whether it ran as a negative control.</param>
+/// <param name="Steps">Its phases and the steps within them, in order.</param>
+public sealed record DrillScenarioEntry(string Scenario, bool NegativeControl, IReadOnlyList<DrillStepEntry> Steps);
+
+/// <summary>A phase of a scenario, or a step within one.</summary>
+/// <param name="Name">What it did.</param>
+/// <param name="Within">The phase it is part of; null for a phase.</param>
+/// <param name="StartSeconds">When it began, seconds from the scenario's start.</param>
+/// <param name="Seconds">How long it took.</param>
+/// <param name="Status">passed, or broken.</param>
+public sealed record DrillStepEntry(string Name, string? Within, double StartSeconds, double Seconds, string Status);
 
 /// <summary>One NCC checklist item and this drill's evidence for it.</summary>
 /// <param name="Id">The item's id.</param>

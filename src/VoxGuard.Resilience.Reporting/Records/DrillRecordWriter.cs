@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using VoxGuard.Resilience.Contracts;
 using VoxGuard.Resilience.Reporting.Allure;
 using VoxGuard.Resilience.Reporting.Compliance;
 using VoxGuard.Resilience.Reporting.Inputs;
@@ -73,10 +74,53 @@ public static class DrillRecordWriter
             RecordedAt = recordedAt,
             Tests = entries,
             Targets = targets,
+            Scenarios = [.. reports.Select(report => new DrillScenarioEntry(report.Scenario, report.NegativeControl,
+                [.. report.Steps.OrderBy(step => step.Start).Select(step => new DrillStepEntry(step.Name, step.Within, Round(step.Start), Round(step.Duration), step.Status))]))],
             Ncc = ncc,
             Evidence = evidence,
         };
     }
+
+    /// <summary>
+    /// The recoveries from backups (scenarios with a DR verdict): their DR and retention verdicts, and every phase and
+    /// restore step with its time — what the NCC's disaster-recovery and retention items rest on.
+    /// </summary>
+    private static void AppendDisasterRecovery(StringBuilder text, DrillRecord record)
+    {
+        var culture = CultureInfo.InvariantCulture;
+        var recoveries = record.Scenarios
+            .Where(scenario => record.Targets.Any(target => target.Scenario == scenario.Scenario && IsDisasterRecovery(target.Kind)))
+            .ToList();
+        if (recoveries.Count == 0)
+        {
+            return;
+        }
+
+        text.AppendLine().AppendLine("## Disaster recovery: all regions down").AppendLine();
+        foreach (var scenario in recoveries)
+        {
+            text.AppendLine(culture, $"### {Cell(scenario.Scenario)}{(scenario.NegativeControl ? " (negative control)" : string.Empty)}").AppendLine();
+            text.AppendLine("| target | measured | required | verdict |").AppendLine("|---|---|---|---|");
+            foreach (var target in record.Targets.Where(target => target.Scenario == scenario.Scenario && (IsDisasterRecovery(target.Kind) || target.Kind == TargetKind.Retention)))
+            {
+                text.AppendLine(culture, $"| {TargetKinds.Label(target.Kind)}: {Cell(target.Target)} | {Cell(target.Measured)} | {Cell(target.Required)} | {target.Verdict} |");
+            }
+
+            text.AppendLine().AppendLine("| at (s) | took (s) | step |").AppendLine("|---|---|---|");
+            foreach (var step in scenario.Steps)
+            {
+                var name = step.Within is null ? Cell(step.Name) : "&nbsp;&nbsp;↳ " + Cell(step.Name);
+                text.AppendLine(culture, $"| {step.StartSeconds:F1} | {step.Seconds:F2} | {name}{(step.Status == "passed" ? string.Empty : $" ({step.Status})")} |");
+            }
+
+            text.AppendLine();
+        }
+    }
+
+    private static bool IsDisasterRecovery(TargetKind kind) =>
+        kind is TargetKind.DisasterRecoveryTime or TargetKind.DisasterRecoveryDataLoss or TargetKind.DisasterRecoveryIntegrity;
+
+    private static double Round(TimeSpan value) => Math.Round(value.TotalSeconds, 3);
 
     /// <summary>Writes <c>drill-record.json</c> and <c>drill-record.md</c> into the run directory; returns their paths.</summary>
     public static (string Json, string Markdown) Write(DrillRecord record, string runDirectory)

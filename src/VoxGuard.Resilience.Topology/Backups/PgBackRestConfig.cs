@@ -112,6 +112,31 @@ internal sealed class PgBackRestConfig
         return text.ToString();
     }
 
+    /// <summary>
+    /// The time-based retentions a pgBackRest configuration sets: each <c>repoN</c> whose <c>repoN-retention-full-type</c>
+    /// is <c>time</c>, with its <c>repoN-retention-full</c> in days.
+    /// </summary>
+    public static IEnumerable<(string Repository, int Days)> TimeRetentionIn(string configText)
+    {
+        ArgumentNullException.ThrowIfNull(configText);
+        var settings = configText.Split('\n')
+            .Select(line => line.Trim())
+            .Where(line => line.Length > 0 && !line.StartsWith('#') && !line.StartsWith('[') && line.Contains('=', StringComparison.Ordinal))
+            .Select(line => (Key: line[..line.IndexOf('=', StringComparison.Ordinal)].Trim(), Value: line[(line.IndexOf('=', StringComparison.Ordinal) + 1)..].Trim()))
+            .GroupBy(setting => setting.Key, StringComparer.Ordinal)
+            .ToDictionary(group => group.Key, group => group.Last().Value, StringComparer.Ordinal);
+        foreach (var (key, value) in settings)
+        {
+            const string suffix = "-retention-full";
+            if (key.StartsWith("repo", StringComparison.Ordinal) && key.EndsWith(suffix, StringComparison.Ordinal)
+                && settings.GetValueOrDefault(key + "-type") == "time"
+                && int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var days))
+            {
+                yield return (key[..^suffix.Length], days);
+            }
+        }
+    }
+
     /// <summary>The TLS server of <paramref name="region"/>'s database host.</summary>
     public string ServerText(RegionDefinition region)
     {

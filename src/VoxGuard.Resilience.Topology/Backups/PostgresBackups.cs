@@ -91,6 +91,31 @@ public sealed class PostgresBackups : IAsyncDisposable
                 + "Rebuild from the repository a topology backed up into (the environment's repository path), or take a backup first.");
     }
 
+    /// <summary>
+    /// Each repository's retention in days as its repository host runs it: <c>repoN-retention-full</c> with
+    /// <c>repoN-retention-full-type=time</c>, read back from the configuration files pgBackRest uses (a repository
+    /// kept by count, or not configured, is left out).
+    /// </summary>
+    public IReadOnlyDictionary<string, int> ConfiguredRetentionDays()
+    {
+        var days = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        foreach (var host in _environment.Backups.Repositories.Select(repository => repository.Region).Distinct(StringComparer.Ordinal))
+        {
+            var path = _config.RepositoryHostConfig(host);
+            if (!File.Exists(path))
+            {
+                continue;
+            }
+
+            foreach (var (repository, retention) in PgBackRestConfig.TimeRetentionIn(File.ReadAllText(path)))
+            {
+                days[repository] = retention;
+            }
+        }
+
+        return days;
+    }
+
     /// <summary>The TLS server of each region's database host (the latest one after a restart).</summary>
     public IReadOnlyDictionary<string, ManagedProcess> Servers => _servers;
 

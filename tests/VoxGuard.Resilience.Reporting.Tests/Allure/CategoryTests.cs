@@ -19,6 +19,8 @@ public sealed class CategoryTests
         yield return new TestCaseData(TargetVerdict.Below(TargetKind.Failback, "failback (rejoin, catch up, switch both stores back, weights)", TimeSpan.FromMinutes(16), TimeSpan.FromMinutes(15)), "Failback target missed");
         yield return new TestCaseData(TargetVerdict.Below(TargetKind.DisasterRecoveryTime, "service back after every region was lost (DR RTO)", TimeSpan.FromMinutes(16), TimeSpan.FromMinutes(15)), "DR RTO exceeded");
         yield return new TestCaseData(TargetVerdict.Below(TargetKind.DisasterRecoveryDataLoss, "Postgres RPO after restore", TimeSpan.FromHours(6), TimeSpan.FromMinutes(1)), "DR RPO exceeded");
+        yield return new TestCaseData(TargetVerdict.Condition(TargetKind.DisasterRecoveryIntegrity, "integrity after the restore", "1 problem(s)", "sound", false), "DR integrity check failed");
+        yield return new TestCaseData(TargetVerdict.Condition(TargetKind.Retention, "backup retention", "online repo1 7 d", "online ≥ 30 d", false), "Retention below the guide");
         yield return new TestCaseData(TargetVerdict.Zero(TargetKind.SplitBrain, "Postgres unexpected writes", 2), "Split-brain data loss");
         yield return new TestCaseData(TargetVerdict.Zero(TargetKind.SplitBrain, "Redis dual-primary windows", 1), "Split-brain data loss");
         yield return new TestCaseData(TargetVerdict.AtMost(TargetKind.Distribution, "split after losing lagos (abuja 50/asaba 50)", 31, 20), "Distribution deviation");
@@ -57,11 +59,12 @@ public sealed class CategoryTests
             foreach (var kind in Enum.GetValues<TargetKind>())
             {
                 var items = NccChecklist.ItemsEvidencedBy(kind);
-                var disasterRecovery = kind is TargetKind.DisasterRecoveryTime or TargetKind.DisasterRecoveryDataLoss;
+                var disasterRecovery = kind is TargetKind.DisasterRecoveryTime or TargetKind.DisasterRecoveryDataLoss or TargetKind.DisasterRecoveryIntegrity;
                 Assert.That(items.Contains("disaster-recovery"), Is.EqualTo(disasterRecovery), $"{kind} and the disaster-recovery item");
             }
 
             Assert.That(NccChecklist.ItemsEvidencedBy(TargetKind.Failover), Is.EqualTo(new[] { "high-availability" }));
+            Assert.That(NccChecklist.ItemsEvidencedBy(TargetKind.Retention), Is.EqualTo(new[] { "retention-7y" }), "only the configured retention speaks to the 7-year item");
             Assert.That(NccChecklist.ItemsEvidencedBy(TargetKind.Unclassified), Is.Empty, "a verdict without a kind is evidence for nothing");
         });
     }

@@ -81,6 +81,8 @@ public sealed class RestoredTopologyTests
             }
 
             await original.Backups!.BackupAsync(PgBackRestBackupType.Full, "repo1");
+            Assert.That(original.Backups.ConfiguredRetentionDays(), Is.EqualTo(new Dictionary<string, int> { ["repo1"] = 30, ["repo2"] = 30 }),
+                "the guide's 30 days online, as the repository hosts' pgBackRest settings hold it");
             await original.RedisBackups!.BackupRdbAsync("repo1");
             await InsertAsync(original.Postgres, "archived", ArchivedRows);
             if (walArchiving)
@@ -105,12 +107,19 @@ public sealed class RestoredTopologyTests
         var lagos = await CountAsync(restored.Postgres, "lagos");
         var asaba = await CountAsync(restored.Postgres, "asaba");
         var keys = await RespClient.CommandAsync(restored.Redis.EndPointOf("lagos"), CancellationToken.None, "DBSIZE");
+        var table = await WritesTableCheck.CheckAsync(restored.Postgres.ConnectionStringOf("lagos"));
+        var expectedIds = Enumerable.Range(0, BackedUpRows).Select(n => $"backed-up-{n}")
+            .Concat(Enumerable.Range(0, expectedRows - BackedUpRows).Select(n => $"archived-{n}"))
+            .Order(StringComparer.Ordinal);
         var replicaKey = await RespClient.CommandAsync(restored.Redis.EndPointOf("abuja"), CancellationToken.None, "GET", $"dr:key:{Keys - 1}");
 
         Assert.Multiple(() =>
         {
             Assert.That(lagos, Is.EqualTo(expectedRows), walArchiving ? "the backup's rows and those replayed from the archived WAL" : "the backup's rows alone");
             Assert.That(asaba, Is.EqualTo(lagos), "a replica cloned from the restored primary");
+            Assert.That((table.Rows, table.DistinctIds, table.Problems), Is.EqualTo((lagos, lagos, (IReadOnlyList<string>)[])), "amcheck finds nothing wrong with the restored table");
+            Assert.That(table.Checksum, Is.EqualTo(Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join('\n', expectedIds))))),
+                "PostgreSQL's md5 of the restored ids is the md5 of exactly the ids written");
             Assert.That(Convert.ToInt64(keys, CultureInfo.InvariantCulture), Is.GreaterThanOrEqualTo(Keys), "the RDB's keys (and the readiness markers)");
             Assert.That(replicaKey, Is.EqualTo($"value-{Keys - 1}"), "a Redis replica synced from the restored master");
             Assert.That(restored.Startup.Select(step => step.What), Has.Some.StartWith("restore from repo1"));

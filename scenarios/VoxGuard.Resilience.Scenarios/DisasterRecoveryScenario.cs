@@ -7,6 +7,7 @@ using VoxGuard.Resilience.Topology.Backups;
 using VoxGuard.Resilience.Topology.DataTier;
 using VoxGuard.Resilience.Topology.Environments;
 using VoxGuard.Resilience.Topology.Local;
+using VoxGuard.Resilience.Topology.Processes;
 
 namespace VoxGuard.Resilience.Scenarios;
 
@@ -20,7 +21,7 @@ namespace VoxGuard.Resilience.Scenarios;
 /// </summary>
 /// <remarks>
 /// The repositories stand for object storage that outlives every region: the environment's repository paths are moved
-/// to a directory of the scenario's own (outside every run directory), removed when it ends.
+/// to a run directory of the scenario's own (outside the topologies'), removed when it ends or by the next run's reaper.
 /// </remarks>
 [TestFixture]
 [NonParallelizable]
@@ -41,20 +42,13 @@ public sealed class DisasterRecoveryScenario
     [Category("Gate")]
     public async Task Losing_every_region_recovers_from_backups_within_the_dr_rto_and_the_dr_rpo()
     {
-        var stores = StoresDirectory();
-        try
-        {
-            // Backups from 2 s on the compressed schedule (ci: an incremental every 4 s; a full under load takes longer,
-            // so the schedule slips), the loss while the third is due.
-            var environment = WithStoresIn(stores);
-            await using var run = await RunAsync("all-regions-down", environment, lossAt: BackupsFrom + (BackupInterval(environment) * 2) + TimeSpan.FromSeconds(4), negativeControl: false);
+        await using var stores = StoresDirectory();
+        // Backups from 2 s on the compressed schedule (ci: an incremental every 4 s; a full under load takes longer,
+        // so the schedule slips), the loss while the third is due.
+        var environment = WithStoresIn(stores);
+        await using var run = await RunAsync("all-regions-down", environment, lossAt: BackupsFrom + (BackupInterval(environment) * 2) + TimeSpan.FromSeconds(4), negativeControl: false);
 
-            Verdicts.AssertAllPassed(run);
-        }
-        finally
-        {
-            Directory.Delete(stores, recursive: true);
-        }
+        Verdicts.AssertAllPassed(run);
     }
 
     [Test]
@@ -65,24 +59,17 @@ public sealed class DisasterRecoveryScenario
         // The finding: without continuous archiving a restore brings back the last backup only, so the DR RPO is up to
         // the backup interval (6 h in the guide). Here the schedule runs in real time, so the drill's one backup (the
         // full at its start) is already older than the RPO target when every region is lost.
-        var stores = StoresDirectory();
-        try
-        {
-            var environment = WithStoresIn(stores, ("wal_archiving: true", "wal_archiving: false"), ("backups: { time_compression: 5400, archive_timeout: 5s }", "backups: { time_compression: 1, archive_timeout: 5s }"));
-            await using var run = await RunAsync("negative-control-dr-without-wal-archiving", environment, lossAt: BackupsFrom + FullUnderLoad + environment.Targets.Rpo + TimeSpan.FromSeconds(5), negativeControl: true);
+        await using var stores = StoresDirectory();
+        var environment = WithStoresIn(stores, ("wal_archiving: true", "wal_archiving: false"), ("backups: { time_compression: 5400, archive_timeout: 5s }", "backups: { time_compression: 1, archive_timeout: 5s }"));
+        await using var run = await RunAsync("negative-control-dr-without-wal-archiving", environment, lossAt: BackupsFrom + FullUnderLoad + environment.Targets.Rpo + TimeSpan.FromSeconds(5), negativeControl: true);
 
-            foreach (var verdict in run.Verdicts)
-            {
-                TestContext.Out.WriteLine($"{(verdict.Passed ? "PASS" : "MISS")}  [{verdict.Kind}] {verdict.Target}: {verdict.Measured} (required {verdict.Required}) — {verdict.Detail}");
-            }
-
-            Assert.That(run.Verdicts.Where(verdict => verdict.Kind == TargetKind.DisasterRecoveryDataLoss && verdict.Target == "Postgres RPO").Select(verdict => verdict.Passed),
-                Is.EqualTo(new[] { false }), "without WAL archiving the writes since the last backup are gone: the DR RPO must miss");
-        }
-        finally
+        foreach (var verdict in run.Verdicts)
         {
-            Directory.Delete(stores, recursive: true);
+            TestContext.Out.WriteLine($"{(verdict.Passed ? "PASS" : "MISS")}  [{verdict.Kind}] {verdict.Target}: {verdict.Measured} (required {verdict.Required}) — {verdict.Detail}");
         }
+
+        Assert.That(run.Verdicts.Where(verdict => verdict.Kind == TargetKind.DisasterRecoveryDataLoss && verdict.Target == "Postgres RPO").Select(verdict => verdict.Passed),
+            Is.EqualTo(new[] { false }), "without WAL archiving the writes since the last backup are gone: the DR RPO must miss");
     }
 
     /// <summary>
@@ -161,7 +148,7 @@ public sealed class DisasterRecoveryScenario
         {
             var accounting = await run.AccountAsync(store, lossAt);
             run.Judge(TargetJudge.Rpo(TargetKind.DisasterRecoveryDataLoss, $"{store}", accounting, run.Environment.Targets.Rpo));
-            run.Judge(TargetJudge.NoUnexpectedWrites(store.ToString(), accounting));
+            run.Judge(TargetJudge.NoUnexpectedWrites(store.ToString(), accounting, TargetKind.DisasterRecoveryIntegrity));
         }
     }
 
@@ -177,13 +164,16 @@ public sealed class DisasterRecoveryScenario
     private static string Describe(BackupsDefinition backups) => string.Create(CultureInfo.InvariantCulture,
         $"full every {backups.Full.Every.TotalHours:F0} h, incremental every {backups.Incremental.Every.TotalHours:F0} h, compressed {backups.TimeCompression:F0}×; WAL archiving {(backups.WalArchiving ? $"on, archive_timeout {backups.ArchiveTimeout.TotalSeconds:F0} s" : "off")}");
 
-    /// <summary>A directory for the repositories, outside every run directory (the object storage that outlives the regions).</summary>
-    private static string StoresDirectory() => Directory.CreateDirectory(Path.Combine("/dev/shm", $"voxguard-dr-stores-{Guid.NewGuid():N}")).FullName;
+    /// <summary>
+    /// A directory for the repositories, outside the topologies' run directories (the object storage that outlives the
+    /// regions): a run directory of its own, so that disposing it removes it and the reaper removes it after a killed run.
+    /// </summary>
+    private static RunDirectory StoresDirectory() => RunDirectory.Create();
 
-    private static EnvironmentDefinition WithStoresIn(string stores, params (string Text, string Replacement)[] changes) =>
+    private static EnvironmentDefinition WithStoresIn(RunDirectory storesRun, params (string Text, string Replacement)[] changes) =>
         ScenarioSettings.EnvironmentWith([
-            ("{ name: repo1, region: lagos }", $"{{ name: repo1, region: lagos, path: {stores}/repo1 }}"),
-            ("{ name: repo2, region: abuja }", $"{{ name: repo2, region: abuja, path: {stores}/repo2 }}"),
+            ("{ name: repo1, region: lagos }", $"{{ name: repo1, region: lagos, path: {storesRun.PathOf("repo1")} }}"),
+            ("{ name: repo2, region: abuja }", $"{{ name: repo2, region: abuja, path: {storesRun.PathOf("repo2")} }}"),
             .. changes,
         ]);
 }

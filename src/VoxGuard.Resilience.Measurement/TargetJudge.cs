@@ -109,8 +109,12 @@ public static class TargetJudge
         TargetVerdict.Zero(kind, target, accounting.Lost.Count, $"{accounting.Acknowledged} acknowledged" + (accounting.Lost.Count == 0 ? string.Empty : ": " + string.Join(", ", accounting.Lost.Take(10))));
 
     /// <summary>Writes present that no engine ever attempted: a second writer (a split brain) or a harness bug.</summary>
-    public static TargetVerdict NoUnexpectedWrites(string store, WriteAccountingResult accounting) =>
-        TargetVerdict.Zero(TargetKind.SplitBrain, $"{store} unexpected writes", accounting.Unexpected.Count,
+    /// <param name="store">The store, e.g. Postgres.</param>
+    /// <param name="accounting">Its write accounting.</param>
+    /// <param name="kind">What an unexpected write means here: a second writer in a split brain (the default), or after a
+    /// restore from backups data that was never written (<see cref="TargetKind.DisasterRecoveryIntegrity"/>).</param>
+    public static TargetVerdict NoUnexpectedWrites(string store, WriteAccountingResult accounting, TargetKind kind = TargetKind.SplitBrain) =>
+        TargetVerdict.Zero(kind, $"{store} unexpected writes", accounting.Unexpected.Count,
             accounting.Unexpected.Count == 0 ? null : string.Join(", ", accounting.Unexpected.Take(10)));
 
     /// <summary>Windows in which two nodes of a store answered as primary.</summary>

@@ -27,7 +27,7 @@ internal static class DrillCommand
     public static Command Create()
     {
         var profile = new Option<string>("--profile") { Description = "ci (fast health checks, the gate) or documented (the guide's own timings, monthly drills).", DefaultValueFactory = _ => "ci" };
-        var suite = new Option<string>("--suite") { Description = "gate (steady state, region loss, negative controls), drill (the scenarios without the controls) or dr (disaster recovery from backups: all regions down).", DefaultValueFactory = _ => "gate" };
+        var suite = new Option<string>("--suite") { Description = "gate (steady state, region loss, negative controls, all regions down), drill (the long scenarios, without the controls) or dr (disaster recovery from backups: all regions down, with its negative control).", DefaultValueFactory = _ => "gate" };
         var environmentName = new Option<string>("--env") { Description = "The environment (a file in environments/ without .yaml).", DefaultValueFactory = _ => EnvironmentLoader.DefaultEnvironment };
         var command = new Command("drill", "Run the disaster-recovery scenario suites under SIP load and judge every documented target from measurements.")
         {
@@ -254,7 +254,7 @@ internal static class DrillCommand
         foreach (var miss in recoveries.Where(report => report.NegativeControl)
                      .SelectMany(report => report.Verdicts.Where(verdict => verdict.Kind == TargetKind.DisasterRecoveryDataLoss && !verdict.Passed && verdict.Comparison != TargetComparison.Condition)))
         {
-            text.AppendLine(culture, $"  FINDING ({miss.Scenario}): {miss.Target} after the restore {miss.Measured}, against {miss.Required}: without continuous WAL archiving a restore brings back the last backup only.");
+            text.AppendLine(culture, $"  FINDING ({miss.Scenario}): {miss.Target} after the restore {miss.Measured}, against {miss.Required}: without continuous archiving (PostgreSQL WAL, Redis AOF) a restore brings back the last backup only, up to a backup interval of writes (6 h in the guide).");
         }
 
         return text.ToString();

@@ -159,6 +159,7 @@ public static class DrillRecordWriter
 
         text.AppendLine().AppendLine("Negative controls (scenarios `negative-control-…`) run a configuration broken on purpose: their target is expected to miss (\"missed as designed\"), which shows the check can fail. They are not evidence about the deployment and are not counted as missed targets.").AppendLine();
 
+        AppendDisasterRecovery(text, record);
         text.AppendLine("## Tests").AppendLine();
         text.AppendLine("| test | status | scenarios | why |").AppendLine("|---|---|---|---|");
         foreach (var test in record.Tests)

@@ -41,6 +41,41 @@ public sealed class DrillRecordTests
     }
 
     [Test]
+    public void A_recovery_from_backups_has_a_section_of_its_own_with_its_dr_verdicts_and_every_step_timed()
+    {
+        const string recover = "recover: a topology rebuilt from repo1";
+        var at = new DateTimeOffset(2026, 12, 4, 13, 0, 0, TimeSpan.Zero);
+        var record = new DrillRecord
+        {
+            RunId = "20261204T130000Z-dr-local-ci", Conclusion = "every target met (3)", Environment = "local", Profile = "ci", User = "oncall", Host = "drill-host",
+            HarnessCommit = "37421dc", StartedAt = at, FinishedAt = at.AddMinutes(2), RecordedAt = at.AddMinutes(3), Tests = [], Ncc = [], Evidence = [],
+            Targets =
+            [
+                new("all-regions-down", "DR RTO (service back and staying back)", TargetKind.DisasterRecoveryTime, false, "9.40 s", "< 900.00 s", "met", null, ["disaster-recovery"]),
+                new("all-regions-down", "backup retention as configured", TargetKind.Retention, false, "online repo1 30 d", "online ≥ 30 d", "met", null, ["retention-7y"]),
+                new("lagos-region-loss", "failover (service back and staying back)", TargetKind.Failover, false, "8.10 s", "< 30.00 s", "met", null, ["high-availability"]),
+            ],
+            Scenarios =
+            [
+                new("all-regions-down", false, [new(recover, null, 14.6, 9.41, "passed"), new("restore from repo1: PostgreSQL backup and archived WAL", recover, 15.0, 0.29, "passed")]),
+                new("lagos-region-loss", false, [new("inject: kill lagos", null, 5, 0.08, "passed")]),
+            ],
+        };
+
+        var markdown = DrillRecordWriter.Markdown(record);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(markdown, Does.Contain("## Disaster recovery: all regions down"));
+            Assert.That(markdown, Does.Contain("| DR RTO: DR RTO (service back and staying back) | 9.40 s | < 900.00 s | met |"));
+            Assert.That(markdown, Does.Contain("| retention: backup retention as configured | online repo1 30 d | online ≥ 30 d | met |"));
+            Assert.That(markdown, Does.Contain("| 14.6 | 9.41 | recover: a topology rebuilt from repo1 |"));
+            Assert.That(markdown, Does.Contain("| 15.0 | 0.29 | &nbsp;&nbsp;↳ restore from repo1: PostgreSQL backup and archived WAL |"));
+            Assert.That(markdown, Does.Not.Contain("### lagos-region-loss"), "a failover is not a recovery from backups");
+        });
+    }
+
+    [Test]
     public async Task Every_evidence_file_is_hashed_and_the_verification_passes_untouched()
     {
         using var run = FakeRun.Default();

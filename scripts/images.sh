@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The container images of the topology, built here from Debian's packages (no registry needed).
-#   ./resilience images build [--force]   build what is missing (cached by content; --force rebuilds)
+#   ./resilience images build [--force] [--servers-only]
+#                                         build what is missing (cached by content; --force rebuilds; --servers-only
+#                                         skips the harness image and its dotnet publish)
 #   ./resilience images list              the images this checkout wants, and whether they are built
 #   ./resilience images remove            remove every image the harness built
 #
@@ -85,9 +87,14 @@ image_exists() { podman image exists "$1" 2>/dev/null; }
 elapsed() { printf '%.1f s' "$(echo "$(date +%s.%N) - $1" | bc)"; }
 
 build() {
-  local force=0
-  [ "${1:-}" = "--force" ] && force=1
-  [ $# -le 1 ] && { [ $# -eq 0 ] || [ "$1" = "--force" ]; } || die "build takes only --force."
+  local force=0 servers_only=0 option
+  for option in "$@"; do
+    case "$option" in
+      --force) force=1 ;;
+      --servers-only) servers_only=1 ;;
+      *) die "build takes --force and --servers-only, not '$option'." ;;
+    esac
+  done
   ensure_dotnet
   ensure_engine
   command -v bc >/dev/null 2>&1 || ensure_debian_packages bc
@@ -109,6 +116,11 @@ build() {
       --change "LABEL io.voxguard.image=servers io.voxguard.key=$(servers_key)" "$work/rootfs.tar" "$servers" >/dev/null
     rm -f "$work/rootfs.tar"
     say "servers  $servers  built in $(elapsed "$started") ($(podman image inspect --format '{{.Size}}' "$servers" | numfmt --to=iec))"
+  fi
+
+  if [ "$servers_only" -eq 1 ]; then
+    prune_older "servers" "$servers"
+    return 0
   fi
 
   started=$(date +%s.%N)
@@ -138,7 +150,18 @@ EOF
       { tail -n 20 "$work/build.log" >&2; die "podman build of the harness image failed (last lines above)."; }
     say "harness  $harness  built in $(elapsed "$started")"
   fi
+  prune_older "servers" "$servers"
+  prune_older "harness" "$harness"
   say "Images ready. Check one: podman run --rm $harness dotnet /opt/voxguard/voxguard-resilience.dll --help"
+}
+
+# An image of the same role built from older content is not wanted any more (every change of the harness makes a new
+# harness image): removed, unless a container still uses it.
+prune_older() {
+  local role=$1 current=$2 tag
+  for tag in $(podman images --filter "label=io.voxguard.image=$role" --format '{{.Repository}}:{{.Tag}}'); do
+    [ "$tag" = "$current" ] || podman rmi "$tag" >/dev/null 2>&1 || true
+  done
 }
 
 list() {

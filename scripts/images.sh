@@ -62,8 +62,11 @@ EOF
   fi
 }
 
+# The official postgres image's contract for Testcontainers' PostgreSql module; any other command runs unchanged.
+readonly ENTRYPOINT=docker/servers-entrypoint.sh
+
 servers_key() {
-  printf '%s\n' "$SUITE" "$MIRROR" "${SERVER_PACKAGES[@]}" "$ESSENTIAL_HOOK" | sha256sum | cut -c1-12
+  { printf '%s\n' "$SUITE" "$MIRROR" "${SERVER_PACKAGES[@]}" "$ESSENTIAL_HOOK"; cat "$ENTRYPOINT"; } | sha256sum | cut -c1-12
 }
 
 runtime_dir() { ls -d /usr/share/dotnet/shared/Microsoft.NETCore.App/10.* 2>/dev/null | sort -V | tail -1; }
@@ -110,10 +113,12 @@ build() {
   else
     say "servers  $servers  building: mmdebstrap $SUITE minbase + ${#SERVER_PACKAGES[@]} packages from $MIRROR …"
     mmdebstrap --quiet --variant=minbase --include="$(IFS=,; echo "${SERVER_PACKAGES[*]}")" \
-      --essential-hook="$ESSENTIAL_HOOK" "$SUITE" "$work/rootfs.tar" "$MIRROR" >"$work/mmdebstrap.log" 2>&1 ||
+      --essential-hook="$ESSENTIAL_HOOK" \
+      --customize-hook="install -m 755 '$PWD/$ENTRYPOINT' \"\$1/usr/local/bin/docker-entrypoint.sh\"" \
+      "$SUITE" "$work/rootfs.tar" "$MIRROR" >"$work/mmdebstrap.log" 2>&1 ||
       { tail -n 20 "$work/mmdebstrap.log" >&2; die "mmdebstrap failed (last lines above); the Debian mirror must be reachable."; }
-    podman import --quiet --change 'CMD ["/bin/bash"]' \
-      --change "LABEL io.voxguard.image=servers io.voxguard.key=$(servers_key)" "$work/rootfs.tar" "$servers" >/dev/null
+    podman import --quiet --change 'CMD ["/bin/bash"]' --change 'ENTRYPOINT ["docker-entrypoint.sh"]' \
+      --change "LABEL io.voxguard.image=servers" --change "LABEL io.voxguard.key=$(servers_key)" "$work/rootfs.tar" "$servers" >/dev/null
     rm -f "$work/rootfs.tar"
     say "servers  $servers  built in $(elapsed "$started") ($(podman image inspect --format '{{.Size}}' "$servers" | numfmt --to=iec))"
   fi
@@ -150,8 +155,9 @@ EOF
       { tail -n 20 "$work/build.log" >&2; die "podman build of the harness image failed (last lines above)."; }
     say "harness  $harness  built in $(elapsed "$started")"
   fi
-  prune_older "servers" "$servers"
+  # The harness first: an older harness image holds the older servers image it was built on.
   prune_older "harness" "$harness"
+  prune_older "servers" "$servers"
   say "Images ready. Check one: podman run --rm $harness dotnet /opt/voxguard/voxguard-resilience.dll --help"
 }
 

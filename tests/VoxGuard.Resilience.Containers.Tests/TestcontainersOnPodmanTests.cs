@@ -2,6 +2,9 @@ using System.Diagnostics;
 using System.Net;
 using DotNet.Testcontainers.Builders;
 using DotNet.Testcontainers.Containers;
+using DotNet.Testcontainers.Configurations;
+using Npgsql;
+using Testcontainers.PostgreSql;
 using Testcontainers.Redis;
 using VoxGuard.Resilience.Tests.Shared;
 using VoxGuard.Resilience.Topology.DataTier;
@@ -75,6 +78,23 @@ public sealed class TestcontainersOnPodmanTests
     }
 
     [Test]
+    public async Task PostgreSQL_from_the_servers_image_keeps_durability_on_where_the_modules_default_turns_it_off()
+    {
+        await using var run = RunDirectory.Create();
+        await using var engine = await ContainerEngine.StartAsync(run);
+        // The module's own command: -c fsync=off -c full_page_writes=off -c synchronous_commit=off.
+        var moduleDefault = DurabilityOf(await StartedPostgresAsync(engine, overrideCommand: false));
+        // The harness's: PostgreSQL's defaults (every commit flushed), or an RPO measured on it would lie.
+        var durable = DurabilityOf(await StartedPostgresAsync(engine, overrideCommand: true));
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await moduleDefault, Is.EqualTo(("off", "off", "off")), "Testcontainers' PostgreSql module turns durability off unless told otherwise");
+            Assert.That(await durable, Is.EqualTo(("on", "on", "on")));
+        });
+    }
+
+    [Test]
     public async Task The_containers_of_a_run_that_died_are_reaped_by_the_next()
     {
         // A container labelled with a run whose directory no longer exists: what a kill -9 leaves once the run
@@ -98,6 +118,36 @@ public sealed class TestcontainersOnPodmanTests
 
         Assert.That(reaped, Is.GreaterThanOrEqualTo(1));
         Assert.That(await PodmanAsync("ps", "--all", "--quiet", "--filter", $"id={orphan}"), Is.Empty);
+    }
+
+    private async Task<PostgreSqlContainer> StartedPostgresAsync(ContainerEngine engine, bool overrideCommand)
+    {
+        var builder = new PostgreSqlBuilder(_images.Servers)
+            .WithDockerEndpoint(engine.Endpoint)
+            .WithImagePullPolicy(_ => false)
+            .WithLabel(ContainerEngine.RunLabel, engine.RunId)
+            .WithPassword("voxguard-test");
+        if (overrideCommand)
+        {
+            builder = builder.WithCommand(new OverwriteEnumerable<string>(["postgres"]));
+        }
+
+        var postgres = builder.Build();
+        await postgres.StartAsync();
+        return postgres;
+    }
+
+    private static async Task<(string Fsync, string FullPageWrites, string SynchronousCommit)> DurabilityOf(PostgreSqlContainer postgres)
+    {
+        await using var connection = new NpgsqlConnection(postgres.GetConnectionString());
+        await connection.OpenAsync();
+        async Task<string> Show(string setting)
+        {
+            await using var command = new NpgsqlCommand($"SHOW {setting}", connection);
+            return (string)(await command.ExecuteScalarAsync())!;
+        }
+
+        return (await Show("fsync"), await Show("full_page_writes"), await Show("synchronous_commit"));
     }
 
     private static async Task<string> PodmanAsync(params string[] arguments)

@@ -92,6 +92,17 @@ public sealed class PostgresBackups : IAsyncDisposable
     }
 
     /// <summary>
+    /// Why <paramref name="repository"/>'s TLS server cannot be reached from <paramref name="region"/> (default: the
+    /// repository's own region, where its backups and restores run), or null when a TLS handshake with it succeeds.
+    /// </summary>
+    public async Task<string?> WhyUnreachableAsync(string repository, string? region = null, CancellationToken cancellationToken = default)
+    {
+        var target = RepositoryNamed(repository);
+        var host = _environment.Region(target.Region);
+        return await HandshakeAsync(region is null ? host : _environment.Region(region), host, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// Each repository's retention in days as its repository host runs it: <c>repoN-retention-full</c> with
     /// <c>repoN-retention-full-type=time</c>, read back from the configuration files pgBackRest uses (a repository
     /// kept by count, or not configured, is left out).

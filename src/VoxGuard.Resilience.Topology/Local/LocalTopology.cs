@@ -535,6 +535,12 @@ public sealed class LocalTopology : IAsyncDisposable
                 table = await WritesTableCheck.CheckAsync(restoredPostgres.ConnectionString, cancellationToken).ConfigureAwait(false);
                 steps.Add(TopologyOperation.Since(string.Create(CultureInfo.InvariantCulture,
                     $"integrity: {WritesTableCheck.Table} {table.Rows} rows ({table.DistinctIds} distinct ids), md5 of the ids {table.Checksum}, amcheck {(table.Problems.Count == 0 ? "clean" : string.Join("; ", table.Problems))}"), started));
+
+                started = Stopwatch.GetTimestamp();
+                var verification = await postgres.VerifyAsync(request.Repository, cancellationToken).ConfigureAwait(false);
+                steps.Add(TopologyOperation.Since(verification.IsValid
+                    ? $"integrity: pgBackRest verify of {request.Repository}: every backup file and archived WAL segment matches its checksum"
+                    : $"integrity: pgBackRest verify of {request.Repository} found damage{(verification.InvalidBackups.Count == 0 ? string.Empty : $" in {string.Join(", ", verification.InvalidBackups)}")} (INVALID)", started));
             }
 
             if (request.Stores.HasFlag(TopologyStores.Redis))

@@ -253,6 +253,11 @@ public sealed class TopologyControlServer : IAsyncDisposable
             case TopologyControlActions.Backup:
             {
                 var repository = await ReachableRepositoryAsync(request, "backed up", cancellationToken).ConfigureAwait(false);
+                if (StoresOf(request).HasFlag(TopologyStores.Postgres))
+                {
+                    await EnsureArchiveFlowsAsync(request, repository, cancellationToken).ConfigureAwait(false);
+                }
+
                 done.AddRange(await topology.BackUpAsync(StoresOf(request), request.BackupType, repository.Name, cancellationToken).ConfigureAwait(false));
                 return [];
             }
@@ -270,7 +275,7 @@ public sealed class TopologyControlServer : IAsyncDisposable
                 {
                     throw new RequestRefusedException(
                         $"The backup in {repository.Name} ({repository.Region}) is corrupted: {WhatWasFound(exception)} " +
-                        $"Nothing was left running: the partial restore was removed. {OtherRepositoryHint(repository, "restore")}");
+                        $"Nothing was left running: the partial restore was removed. {OtherRepositoryHint(repository, request)}");
                 }
 
                 done.AddRange(copy.Steps);
@@ -311,20 +316,51 @@ public sealed class TopologyControlServer : IAsyncDisposable
         {
             throw new RequestRefusedException(
                 $"Backup repository {repository.Name} ({repository.Region}) cannot be reached: {why}. Nothing was {done}. " +
-                $"{OtherRepositoryHint(repository, request.Action)} Or bring {repository.Region} back first: ./resilience rejoin {repository.Region}.");
+                $"{OtherRepositoryHint(repository, request)} Or bring {repository.Region} back first: ./resilience rejoin {repository.Region}.");
         }
 
         return repository;
     }
 
-    /// <summary>"Use repo2 (abuja) instead: ./resilience backup --repo repo2." naming the first other repository whose server runs.</summary>
-    private string OtherRepositoryHint(BackupRepositoryDefinition repository, string action)
+    /// <summary>
+    /// What to use instead of <paramref name="repository"/>: the first other repository whose server runs ("Use repo2
+    /// (abuja) instead: ./resilience restore --repo repo2."). A PostgreSQL backup cannot go there while
+    /// <paramref name="repository"/> is out of reach (see <see cref="EnsureArchiveFlowsAsync"/>): Redis alone can.
+    /// </summary>
+    private string OtherRepositoryHint(BackupRepositoryDefinition repository, TopologyControlRequest request)
     {
         var other = _topology.Environment.Backups.Repositories.FirstOrDefault(each =>
             each.Name != repository.Name && _topology.Backups!.Servers.TryGetValue(each.Region, out var server) && !server.HasExited);
-        return other is null
-            ? "No other repository is within reach either."
-            : $"Use {other.Name} ({other.Region}) instead: ./resilience {action} --repo {other.Name}.";
+        if (other is null)
+        {
+            return "No other repository is within reach either.";
+        }
+
+        return request.Action == TopologyControlActions.Backup && StoresOf(request).HasFlag(TopologyStores.Postgres)
+            ? $"Redis can be backed up into {other.Name} ({other.Region}) now: ./resilience backup --store redis --repo {other.Name}; " +
+              $"a PostgreSQL backup into any repository waits for {repository.Name}, since the WAL archive stalls while one repository is out of reach."
+            : $"Use {other.Name} ({other.Region}) instead: ./resilience {request.Action} --repo {other.Name}.";
+    }
+
+    /// <summary>
+    /// A PostgreSQL backup waits until its own WAL is archived, and <c>archive_command</c> pushes every segment to every
+    /// repository: while one of them is out of reach PostgreSQL retries the segment it refused and archives none after it,
+    /// so the backup could only fail after pgBackRest's archive timeout. Refused at once instead, naming the repository.
+    /// </summary>
+    private async Task EnsureArchiveFlowsAsync(TopologyControlRequest request, BackupRepositoryDefinition repository, CancellationToken cancellationToken)
+    {
+        foreach (var other in _topology.Environment.Backups.Repositories.Where(each => each.Name != repository.Name))
+        {
+            if (await _topology.Backups!.WhyUnreachableAsync(other.Name, repository.Region, cancellationToken).ConfigureAwait(false) is { } why)
+            {
+                var redisToo = StoresOf(request).HasFlag(TopologyStores.Redis) ? " Nothing was backed up (Redis neither: --store redis backs it up alone)." : " Nothing was backed up.";
+                throw new RequestRefusedException(
+                    $"A PostgreSQL backup into {repository.Name} cannot complete while backup repository {other.Name} ({other.Region}) is out of reach ({why}): " +
+                    $"archive_command pushes every WAL segment to every repository, so PostgreSQL retries the segment {other.Name} refused and archives none after it, " +
+                    $"and the backup would wait for its own WAL until pgBackRest gives up.{redisToo} " +
+                    $"Bring {other.Region} back first (./resilience rejoin {other.Region}), or back up Redis now: ./resilience backup --store redis --repo {repository.Name}.");
+            }
+        }
     }
 
     /// <summary>
@@ -344,7 +380,7 @@ public sealed class TopologyControlServer : IAsyncDisposable
         }
 
         var missing = new List<string>();
-        var info = await _topology.Backups!.InfoAsync(repository.Region, cancellationToken).ConfigureAwait(false);
+        var info = await _topology.Backups!.InfoAsync(repository.Region, repository.Name, cancellationToken).ConfigureAwait(false);
         var postgres = info.BackupsIn(repository.Index);
         if (stores.HasFlag(TopologyStores.Postgres) && postgres.Count == 0)
         {

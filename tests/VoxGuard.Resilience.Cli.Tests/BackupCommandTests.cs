@@ -27,7 +27,7 @@ public sealed class BackupCommandTests
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        _environmentFile = EnvironmentFile.WriteInBlocks(201, 201);
+        _environmentFile = EnvironmentFile.WriteInBlocks(201, 201, backups: true);
         _up = CliProcess.Start("up", "--env", _environmentFile, "--profile", "ci", "--engine", "sipp", "--link-api", "127.0.0.1:0");
         await _up.WaitForOutputAsync("Serving until", StartTimeout);
     }

@@ -203,6 +203,23 @@ public sealed class FaultCommandTests
     }
 
     [Test]
+    [Order(7)]
+    public async Task Backup_and_restore_say_how_to_turn_backups_on_when_the_environment_runs_none()
+    {
+        var backup = await CliProcess.RunAsync("backup");
+        var restore = await CliProcess.RunAsync("restore");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(backup.ExitCode, Is.EqualTo(2));
+            Assert.That(backup.Error.Trim(), Does.StartWith("This topology runs without backups: the backups section of ")
+                .And.EndWith("is missing or says enabled: false. Nothing was backed up. Set backups.enabled: true there and start the topology again (./resilience down, then ./resilience up)."));
+            Assert.That(restore.ExitCode, Is.EqualTo(2));
+            Assert.That(restore.Error, Does.Contain("Nothing was restored."));
+        });
+    }
+
+    [Test]
     [Order(8)]
     public async Task The_control_channel_answers_only_loopback_requests_carrying_its_token()
     {

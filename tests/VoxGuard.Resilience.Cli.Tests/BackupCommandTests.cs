@@ -28,19 +28,13 @@ public sealed class BackupCommandTests
     public async Task StartAsync()
     {
         _environmentFile = EnvironmentFile.WriteInBlocks(201, 201, backups: true);
-        _up = CliProcess.Start("up", "--env", _environmentFile, "--profile", "ci", "--engine", "sipp", "--link-api", "127.0.0.1:0");
-        await _up.WaitForOutputAsync("Serving until", StartTimeout);
+        _up = await CliProcess.StartUpAsync(_environmentFile, StartTimeout, "--engine", "sipp");
     }
 
     [OneTimeTearDown]
     public async Task StopAsync()
     {
-        if (_up is not null && !_up.HasExited)
-        {
-            await CliProcess.RunAsync("down");
-        }
-
-        _up?.Dispose();
+        await CliProcess.DownAsync(_up);
         File.Delete(_environmentFile);
     }
 

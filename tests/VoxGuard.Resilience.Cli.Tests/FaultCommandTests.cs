@@ -27,8 +27,7 @@ public sealed class FaultCommandTests
     public async Task StartAsync()
     {
         _environmentFile = EnvironmentFile.WriteInBlocks(61, 60);
-        _up = CliProcess.Start("up", "--env", _environmentFile, "--profile", "ci", "--engine", "sipp", "--link-api", "127.0.0.1:0");
-        await _up.WaitForOutputAsync("Serving until", StartTimeout);
+        _up = await CliProcess.StartUpAsync(_environmentFile, StartTimeout, "--engine", "sipp");
         var record = Directory.EnumerateFiles(CliProcess.RunRoot, "topology.json", SearchOption.AllDirectories).Single();
         using var json = JsonDocument.Parse(await File.ReadAllTextAsync(record));
         _control = new Uri(json.RootElement.GetProperty("control").GetString()!);
@@ -39,12 +38,7 @@ public sealed class FaultCommandTests
     [OneTimeTearDown]
     public async Task StopAsync()
     {
-        if (_up is not null && !_up.HasExited)
-        {
-            await CliProcess.RunAsync("down");
-        }
-
-        _up?.Dispose();
+        await CliProcess.DownAsync(_up);
         File.Delete(_environmentFile);
     }
 

@@ -203,7 +203,7 @@ public sealed record TopologyControlRequest(string Action)
     /// <inheritdoc/>
     public override string ToString() => string.Join(' ', new[]
     {
-        Action, Region, Link, Mode, Store, Type, Repository is null ? null : (Action == TopologyControlActions.Restore ? "from " : "into ") + Repository,
+        Action, Region, Link, Mode, Store, Store == "redis" ? null : Type, Repository is null ? null : (Action == TopologyControlActions.Restore ? "from " : "into ") + Repository,
         TargetTime is null ? null : "to " + TargetTime,
     }.Where(part => part is not null));
 

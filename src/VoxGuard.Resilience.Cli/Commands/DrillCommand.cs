@@ -227,7 +227,7 @@ internal static class DrillCommand
     /// </summary>
     internal static string RenderDisasterRecovery(IReadOnlyList<ScenarioReport> reports)
     {
-        var recoveries = reports.Where(report => report.Verdicts.Any(verdict => IsDisasterRecovery(verdict.Kind))).ToList();
+        var recoveries = reports.Where(report => report.Verdicts.Any(verdict => TargetKinds.IsDisasterRecovery(verdict.Kind))).ToList();
         if (recoveries.Count == 0)
         {
             return string.Empty;
@@ -245,7 +245,7 @@ internal static class DrillCommand
                 text.AppendLine(culture, $"    {step.Start.TotalSeconds,7:F1} s  took {step.Duration.TotalSeconds,6:F2} s  {indent}{Clip(step.Name, 110)}");
             }
 
-            foreach (var verdict in report.Verdicts.Where(verdict => IsDisasterRecovery(verdict.Kind) || verdict.Kind == TargetKind.Retention))
+            foreach (var verdict in report.Verdicts.Where(verdict => TargetKinds.IsDisasterRecovery(verdict.Kind) || verdict.Kind == TargetKind.Retention))
             {
                 text.AppendLine(culture, $"    {TargetKinds.Label(verdict.Kind),-12} {Clip(verdict.Target, 60),-60} {Clip(verdict.Measured, 40),-40} {Clip(verdict.Required, 40),-40} {Outcome(verdict)}");
             }
@@ -259,9 +259,6 @@ internal static class DrillCommand
 
         return text.ToString();
     }
-
-    private static bool IsDisasterRecovery(TargetKind kind) =>
-        kind is TargetKind.DisasterRecoveryTime or TargetKind.DisasterRecoveryDataLoss or TargetKind.DisasterRecoveryIntegrity;
 
     /// <summary>PASS / MISS, or for a negative control whether it missed as designed.</summary>
     internal static string Outcome(TargetVerdict verdict) => verdict.NegativeControl

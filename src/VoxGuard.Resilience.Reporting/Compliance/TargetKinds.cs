@@ -31,6 +31,10 @@ public static class TargetKinds
     /// <summary>Every kind, most serious first (the order categories and chart titles use).</summary>
     public static IReadOnlyList<TargetKind> BySeverity => SeverityOrder;
 
+    /// <summary>Whether a kind is about recovery from backups with every region down (DR RTO, DR RPO, DR integrity).</summary>
+    public static bool IsDisasterRecovery(TargetKind kind) =>
+        kind is TargetKind.DisasterRecoveryTime or TargetKind.DisasterRecoveryDataLoss or TargetKind.DisasterRecoveryIntegrity;
+
     /// <summary>A kind's place in <see cref="BySeverity"/> (0 is the most serious).</summary>
     public static int SeverityRank(TargetKind kind) => Array.IndexOf(SeverityOrder, kind);
 

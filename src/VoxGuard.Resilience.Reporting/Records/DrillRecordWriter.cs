@@ -89,7 +89,7 @@ public static class DrillRecordWriter
     {
         var culture = CultureInfo.InvariantCulture;
         var recoveries = record.Scenarios
-            .Where(scenario => record.Targets.Any(target => target.Scenario == scenario.Scenario && IsDisasterRecovery(target.Kind)))
+            .Where(scenario => record.Targets.Any(target => target.Scenario == scenario.Scenario && TargetKinds.IsDisasterRecovery(target.Kind)))
             .ToList();
         if (recoveries.Count == 0)
         {
@@ -101,7 +101,7 @@ public static class DrillRecordWriter
         {
             text.AppendLine(culture, $"### {Cell(scenario.Scenario)}{(scenario.NegativeControl ? " (negative control)" : string.Empty)}").AppendLine();
             text.AppendLine("| target | measured | required | verdict |").AppendLine("|---|---|---|---|");
-            foreach (var target in record.Targets.Where(target => target.Scenario == scenario.Scenario && (IsDisasterRecovery(target.Kind) || target.Kind == TargetKind.Retention)))
+            foreach (var target in record.Targets.Where(target => target.Scenario == scenario.Scenario && (TargetKinds.IsDisasterRecovery(target.Kind) || target.Kind == TargetKind.Retention)))
             {
                 text.AppendLine(culture, $"| {TargetKinds.Label(target.Kind)}: {Cell(target.Target)} | {Cell(target.Measured)} | {Cell(target.Required)} | {target.Verdict} |");
             }
@@ -116,9 +116,6 @@ public static class DrillRecordWriter
             text.AppendLine();
         }
     }
-
-    private static bool IsDisasterRecovery(TargetKind kind) =>
-        kind is TargetKind.DisasterRecoveryTime or TargetKind.DisasterRecoveryDataLoss or TargetKind.DisasterRecoveryIntegrity;
 
     private static double Round(TimeSpan value) => Math.Round(value.TotalSeconds, 3);
 

@@ -22,8 +22,9 @@ namespace VoxGuard.Resilience.Topology.Local;
 /// promised is verified, with timestamps on the run's one clock.
 /// </summary>
 /// <remarks>
-/// Start order follows dependencies: links before anything that replicates through them, data before SIP (the engines
-/// will write to it). A failed start tears down what it started. Disposing kills every process group and removes the
+/// Start order follows dependencies: links before anything that replicates through them; then the data tiers and the
+/// SIP tier side by side (an engine writes to the stores only for a call, and calls come only once the whole topology
+/// is verified healthy). <see cref="StartupPhases"/> times every phase. A failed start tears down what it started. Disposing kills every process group and removes the
 /// run directory; a killed harness leaves PID files the next run reaps.
 /// </remarks>
 public sealed class LocalTopology : IAsyncDisposable
@@ -214,6 +215,11 @@ public sealed class LocalTopology : IAsyncDisposable
                 await failed.CancelAsync().ConfigureAwait(false);
                 Task[] tiers = [postgresStart, redisStart, sipStart];
                 await Task.WhenAll(tiers).ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+                if (postgresStart.IsCompletedSuccessfully)
+                {
+                    postgres = postgresStart.Result; // disposed below with its etcd
+                }
+
                 var cause = tiers.Where(tier => tier.IsFaulted).Select(tier => tier.Exception!.InnerException).FirstOrDefault(inner => inner is not OperationCanceledException);
                 if (cause is not null && !cancellationToken.IsCancellationRequested)
                 {

@@ -232,6 +232,13 @@ public sealed class LocalTopology : IAsyncDisposable
             var sip = sipStart.Result;
             steps.Add(await sipStarted.ConfigureAwait(false));
             options.Progress?.Invoke(steps[^1]);
+            // The SIP tier was verified while the data tiers were still starting: the balancer must still report every
+            // region up now, when the topology is declared healthy (normally its first answer says so).
+            step = Stopwatch.GetTimestamp();
+            await sip.WaitUntilEveryRegionUpAsync(cancellationToken).ConfigureAwait(false);
+            steps.Add(TopologyOperation.Since($"balancer still reporting {environment.Regions.Count} regions UP", step));
+            phases.Record(steps[^1].What, step);
+            options.Progress?.Invoke(steps[^1]);
 
             new TopologyRecord(environment.Name, environment.Profile?.Name, environment.Source, linkServer.ApiAddress.ToString()).WriteTo(run);
             return new LocalTopology(environment, run, linkServer, client, links, switchboard, postgres, redisStart.Result, sip, steps, phases, backups);

@@ -236,21 +236,29 @@ public sealed class SipProxyTier : IAsyncDisposable
         var tier = new SipProxyTier(environment, run, engineLauncher, control, TimeProvider.System, proxies, engines, balancer);
         await balancer.WaitUntilReadyAsync(WaitStrategy.UntilFileExists(ControlSocketPath(run)).WithTimeout(ReadyTimeout), cancellationToken).ConfigureAwait(false);
         phases.Record("sip: balancer's control socket up", step);
-        step = Stopwatch.GetTimestamp();
-        var regions = environment.Regions.Count;
-        await balancer.WaitUntilReadyAsync(
+        await phases.TimeAsync("sip: balancer reports every region UP", () => tier.WaitUntilEveryRegionUpAsync(cancellationToken)).ConfigureAwait(false);
+        return tier;
+    }
+
+    /// <summary>
+    /// Returns once the balancer reports every region up after a passed health check (HAProxy: UP and L7OK; dispatcher:
+    /// active) — at once when it already does.
+    /// </summary>
+    /// <exception cref="ServerProcessException">The balancer exited, or not every region was up in time.</exception>
+    public Task WaitUntilEveryRegionUpAsync(CancellationToken cancellationToken = default)
+    {
+        var regions = Environment.Regions.Count;
+        return Balancer.WaitUntilReadyAsync(
             WaitStrategy.Until(
                 string.Create(CultureInfo.InvariantCulture, $"the balancer to report all {regions} regions up after a passed SIP OPTIONS check"),
                 async cancel =>
                 {
-                    var states = await control.StatesAsync(cancel).ConfigureAwait(false);
+                    var states = await _control.StatesAsync(cancel).ConfigureAwait(false);
                     return states.Count == regions && states.All(state => state.IsUp && state.CheckStatus is "L7OK" or "AP");
                 })
-                .WithTimeout(ReadyTimeout + (environment.Balancer.HealthCheck.RecoveryTime * 2))
+                .WithTimeout(ReadyTimeout + (Environment.Balancer.HealthCheck.RecoveryTime * 2))
                 .WithInterval(PollInterval),
-            cancellationToken).ConfigureAwait(false);
-        phases.Record("sip: balancer reports every region UP", step);
-        return tier;
+            cancellationToken);
     }
 
     /// <summary>The balancer's control socket in <paramref name="run"/>; refuses a path too long for a unix socket.</summary>

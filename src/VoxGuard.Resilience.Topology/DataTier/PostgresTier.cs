@@ -105,7 +105,8 @@ public sealed class PostgresTier : IAsyncDisposable
             // The primary region first, alone: whoever takes the leader key first bootstraps the cluster. (Starting the
             // others as soon as it holds the initialize key overlaps their own start with the bootstrap, but a replica
             // that finds no leader yet sleeps a whole loop_wait: measured with the ci profile, replicas streamed 0.2 s
-            // sooner, within the noise; with the documented 10 s loop_wait, up to 10 s later. Not worth it.)
+            // sooner, within the noise; with the documented 10 s loop_wait, up to 10 s later. Not worth it: docs/measured-facts.md,
+            // "Topology start: where the seconds go".)
             var primary = environment.Primary;
             var replicas = environment.Regions.Where(region => !region.IsPrimary).ToList();
             await phases.TimeAsync($"postgres: {primary.Name}'s Patroni bootstraps the cluster and leads it", async () =>
@@ -418,8 +419,10 @@ public sealed class PostgresTier : IAsyncDisposable
 
             if (_patroni[node.Name].HasExited)
             {
+                // Only the lost node's own segment is waited for: the other regions' PostgreSQL keep theirs attached.
+                var segment = SharedMemoryIdOf(PidFileOf(node.Name));
                 await DetachedServer.KillAsync(PidFileOf(node.Name), KillTimeout, cancellationToken).ConfigureAwait(false);
-                await RemoveOrphanedSharedMemoryAsync(cancellationToken).ConfigureAwait(false);
+                await RemoveOrphanedSharedMemoryAsync(segment is null ? [] : [segment], cancellationToken).ConfigureAwait(false);
                 _patroni[node.Name] = await _run.StartProcessAsync(PatroniSpec(_run, node), cancellationToken).ConfigureAwait(false);
             }
 

@@ -10,7 +10,7 @@ var root = new RootCommand("VoxGuard.Resilience: chaos and disaster-recovery val
     LoadCommand.Create(),
     ReportCommand.Create(),
 };
-foreach (var command in TopologyCommands.Create().Concat(FaultCommands.Create()))
+foreach (var command in TopologyCommands.Create().Concat(FaultCommands.Create()).Concat(BackupCommands.Create()))
 {
     root.Subcommands.Add(command);
 }

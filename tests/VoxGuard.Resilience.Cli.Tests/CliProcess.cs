@@ -77,6 +77,36 @@ internal sealed class CliProcess : IDisposable
         return (exitCode, cli.Output, cli.Error);
     }
 
+    /// <summary>
+    /// A fixture's <c>up</c> on <paramref name="environmentFile"/> with the ci profile and a free link API port (and
+    /// <paramref name="arguments"/>), returned once it serves; stopped again (<see cref="DownAsync"/>) when it does not.
+    /// </summary>
+    public static async Task<CliProcess> StartUpAsync(string environmentFile, TimeSpan timeout, params string[] arguments)
+    {
+        var up = Start(["up", "--env", environmentFile, "--profile", "ci", "--link-api", "127.0.0.1:0", .. arguments]);
+        try
+        {
+            await up.WaitForOutputAsync("Serving until", timeout);
+            return up;
+        }
+        catch
+        {
+            await DownAsync(up);
+            throw;
+        }
+    }
+
+    /// <summary>A fixture's teardown of the <c>up</c> it started: <c>down</c> while it still serves, then the process released.</summary>
+    public static async Task DownAsync(CliProcess? up)
+    {
+        if (up is not null && !up.HasExited)
+        {
+            await RunAsync("down");
+        }
+
+        up?.Dispose();
+    }
+
     /// <summary>Waits until a line of standard output contains <paramref name="text"/>.</summary>
     public async Task<string> WaitForOutputAsync(string text, TimeSpan timeout)
     {

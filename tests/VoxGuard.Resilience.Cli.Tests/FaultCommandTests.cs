@@ -27,8 +27,7 @@ public sealed class FaultCommandTests
     public async Task StartAsync()
     {
         _environmentFile = EnvironmentFile.WriteInBlocks(61, 60);
-        _up = CliProcess.Start("up", "--env", _environmentFile, "--profile", "ci", "--engine", "sipp", "--link-api", "127.0.0.1:0");
-        await _up.WaitForOutputAsync("Serving until", StartTimeout);
+        _up = await CliProcess.StartUpAsync(_environmentFile, StartTimeout, "--engine", "sipp");
         var record = Directory.EnumerateFiles(CliProcess.RunRoot, "topology.json", SearchOption.AllDirectories).Single();
         using var json = JsonDocument.Parse(await File.ReadAllTextAsync(record));
         _control = new Uri(json.RootElement.GetProperty("control").GetString()!);
@@ -39,12 +38,7 @@ public sealed class FaultCommandTests
     [OneTimeTearDown]
     public async Task StopAsync()
     {
-        if (_up is not null && !_up.HasExited)
-        {
-            await CliProcess.RunAsync("down");
-        }
-
-        _up?.Dispose();
+        await CliProcess.DownAsync(_up);
         File.Delete(_environmentFile);
     }
 
@@ -199,6 +193,23 @@ public sealed class FaultCommandTests
             Assert.That(result.ExitCode, Is.EqualTo(2));
             Assert.That(result.Error, Does.Contain(error));
             Assert.That(RequestsServed(), Is.EqualTo(requestsBefore), "refused before it reached the topology");
+        });
+    }
+
+    [Test]
+    [Order(7)]
+    public async Task Backup_and_restore_say_how_to_turn_backups_on_when_the_environment_runs_none()
+    {
+        var backup = await CliProcess.RunAsync("backup");
+        var restore = await CliProcess.RunAsync("restore");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(backup.ExitCode, Is.EqualTo(2));
+            Assert.That(backup.Error.Trim(), Does.StartWith("This topology runs without backups: the backups section of ")
+                .And.EndWith("is missing or says enabled: false. Nothing was backed up. Set backups.enabled: true there and start the topology again (./resilience down, then ./resilience up)."));
+            Assert.That(restore.ExitCode, Is.EqualTo(2));
+            Assert.That(restore.Error, Does.Contain("Nothing was restored."));
         });
     }
 

@@ -39,19 +39,13 @@ public sealed class GameDayWithSippTests
         Assert.That(yaml, Does.Contain("commit: async"), "environments/local.yaml names its commit rule");
         await File.WriteAllTextAsync(_environmentFile, yaml.Replace("commit: async", "commit: majority", StringComparison.Ordinal));
         _workDirectory = Directory.CreateTempSubdirectory("voxguard-gameday-").FullName;
-        _up = CliProcess.Start("up", "--env", _environmentFile, "--profile", "ci", "--link-api", "127.0.0.1:0");
-        await _up.WaitForOutputAsync("Serving until", TimeSpan.FromSeconds(90));
+        _up = await CliProcess.StartUpAsync(_environmentFile, TimeSpan.FromSeconds(90));
     }
 
     [OneTimeTearDown]
     public async Task StopAsync()
     {
-        if (_up is not null && !_up.HasExited)
-        {
-            await CliProcess.RunAsync("down");
-        }
-
-        _up?.Dispose();
+        await CliProcess.DownAsync(_up);
         File.Delete(_environmentFile);
         Directory.Delete(_workDirectory, recursive: true);
     }

@@ -119,7 +119,7 @@ internal static class FaultCommands
         new("link") { Description = "The inter-region link, <from>-<to>-<service>, e.g. lagos-abuja-pg (GET <links API>/proxies lists them; ./resilience status prints the API)." };
 
     /// <summary>Checks the request, sends it to the one running topology and prints the answer.</summary>
-    private static async Task<int> SendAsync(Func<TopologyControlRequest> build, CancellationToken cancellationToken)
+    internal static async Task<int> SendAsync(Func<TopologyControlRequest> build, CancellationToken cancellationToken)
     {
         TopologyControlRequest request;
         try
@@ -138,7 +138,7 @@ internal static class FaultCommands
         {
             await Console.Error.WriteLineAsync(running.Count == 0
                 ? TopologyCommands.NoTopologyUp
-                : $"{running.Count} topologies are up (served by pids {string.Join(", ", running.Select(each => each.HarnessPid))}); a fault needs exactly one. " +
+                : $"{running.Count} topologies are up (served by pids {string.Join(", ", running.Select(each => each.HarnessPid))}); a game-day command needs exactly one. " +
                   $"Stop the others with kill <pid>, or give each its own run root ({Topology.Processes.RunDirectory.RunRootVariable}=/dev/shm/<name>).").ConfigureAwait(false);
             return ExitCodes.CannotRun;
         }

@@ -89,6 +89,7 @@ internal static class TopologyCommands
                 {
                     LinkApiEndpoint = endpoint,
                     Engines = engines,
+                    Backups = environment.Backups.Enabled,
                     Progress = step => Console.WriteLine($"  {step.Duration.TotalMilliseconds,7:F0} ms  {step.What}"),
                 }, cancellationToken).ConfigureAwait(false);
             }
@@ -106,6 +107,7 @@ internal static class TopologyCommands
             await using (topology.ConfigureAwait(false))
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Up and verified healthy in {topology.StartupDuration.TotalSeconds:F2} s. Run directory {topology.Run.Path}"));
+                Console.WriteLine(BackupsLine(TopologyRecord.TryRead(topology.Run.Path)?.Repositories, topology.Run.Path));
                 using var snapshots = new StatusSnapshots(topology);
                 var status = await topology.StatusAsync(cancellationToken).ConfigureAwait(false);
                 TopologyRecord.WriteStatus(topology.Run, status);
@@ -123,7 +125,7 @@ internal static class TopologyCommands
 
                 await using (control.ConfigureAwait(false))
                 {
-                    Console.WriteLine($"Control channel {control.Address} (./resilience fault …, rejoin, failback from another shell).");
+                    Console.WriteLine($"Control channel {control.Address} (./resilience fault …, rejoin, failback, backup, restore from another shell).");
                     Console.WriteLine("Serving until Ctrl-C or ./resilience down (./resilience status shows the latest state).");
                     await snapshots.RefreshUntilCancelledAsync(StatusInterval,
                         failure => Console.Error.WriteLine($"Status snapshot failed (retried every second): {failure}"), cancellationToken).ConfigureAwait(false);
@@ -164,6 +166,7 @@ internal static class TopologyCommands
             foreach (var topology in running)
             {
                 Console.WriteLine($"Environment {topology.Record.Environment}, profile {topology.Record.Profile ?? "(none)"}, served by pid {topology.HarnessPid}; links API {topology.Record.LinkApi}; control {topology.Record.Control ?? "(none)"}");
+                Console.WriteLine(BackupsLine(topology.Record.Repositories, topology.RunDirectory));
                 if (topology.LatestStatus is { } status)
                 {
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Snapshot taken {(DateTimeOffset.UtcNow - status.TakenAt).TotalSeconds:F1} s ago:"));
@@ -221,6 +224,15 @@ internal static class TopologyCommands
         });
         return command;
     }
+
+    /// <summary>Where the backup repositories live, or that the topology runs without backups.</summary>
+    private static string BackupsLine(IReadOnlyList<string>? repositories, string runDirectory) =>
+        repositories is null
+            ? "Backups: off (the environment's backups section is missing or says enabled: false)."
+            : $"Backups: repositories {string.Join("; ", repositories)}" +
+              (repositories.All(repository => repository.Contains(runDirectory, StringComparison.Ordinal))
+                  ? " (inside the run directory: ./resilience down removes them)."
+                  : ".") + " ./resilience backup / restore act on them.";
 
     /// <summary>The status table: one row per server.</summary>
     internal static string Render(TopologyStatus status)

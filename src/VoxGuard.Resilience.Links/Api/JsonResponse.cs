@@ -22,6 +22,12 @@ internal static class JsonResponse
         WriteGoString(json, "listen", proxy.Listen);
         WriteGoString(json, "upstream", proxy.Upstream);
         json.WriteBoolean("enabled", proxy.Enabled);
+        if (proxy.Protocol != LinkProtocols.Tcp)
+        {
+            // An extension of Toxiproxy's API: only a UDP link says so, a TCP one looks exactly like Toxiproxy's.
+            WriteGoString(json, "protocol", proxy.Protocol);
+        }
+
         json.WritePropertyName("toxics");
         WriteToxics(json, proxy.Toxics);
         json.WriteEndObject();

@@ -176,7 +176,7 @@ internal sealed class LinkApi(ProxyCollection proxies, string version)
                 throw new LinkApiError(409, "proxy already exists");
             }
 
-            var proxy = proxies.Create(input.Name, input.Listen, input.Upstream);
+            var proxy = proxies.Create(input.Name, input.Listen, input.Upstream, input.Protocol);
             if (input.Enabled)
             {
                 await proxy.StartAsync().ConfigureAwait(false);
@@ -262,7 +262,7 @@ internal sealed class LinkApi(ProxyCollection proxies, string version)
         if (all.TryGetValue(input.Name, out var existing))
         {
             // Compared as strings against the resolved listen address, exactly as Toxiproxy does.
-            if (existing.Upstream == input.Upstream && existing.Listen == input.Listen)
+            if (existing.Upstream == input.Upstream && existing.Listen == input.Listen && existing.Protocol == input.Protocol)
             {
                 return existing;
             }
@@ -270,7 +270,7 @@ internal sealed class LinkApi(ProxyCollection proxies, string version)
             await existing.StopAsync().ConfigureAwait(false);
         }
 
-        var proxy = proxies.Create(input.Name, input.Listen, input.Upstream);
+        var proxy = proxies.Create(input.Name, input.Listen, input.Upstream, input.Protocol);
         if (input.Enabled)
         {
             await proxy.StartAsync().ConfigureAwait(false);
@@ -292,6 +292,11 @@ internal sealed class LinkApi(ProxyCollection proxies, string version)
         {
             var proxy = all.GetValueOrDefault(name) ?? throw ProxyNotFound();
             var input = JsonRequest.Parse(body);
+            if (input.String("protocol") is { Length: > 0 } protocol && protocol != proxy.Protocol)
+            {
+                throw new LinkApiError(400, $"a proxy's protocol cannot change ({proxy.Protocol} → {protocol}): delete the proxy and create it again");
+            }
+
             var listen = input.String("listen") is { Length: > 0 } newListen ? newListen : proxy.Listen;
             var upstream = input.String("upstream") is { Length: > 0 } newUpstream ? newUpstream : proxy.Upstream;
             var enabled = input.Bool("enabled") ?? proxy.Enabled;

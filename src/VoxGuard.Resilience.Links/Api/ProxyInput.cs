@@ -1,7 +1,14 @@
+using VoxGuard.Resilience.Links.Proxies;
+
 namespace VoxGuard.Resilience.Links.Api;
 
 /// <summary>A proxy as a create or populate request describes it, checked.</summary>
-internal sealed record ProxyInput(string Name, string Listen, string Upstream, bool Enabled)
+/// <param name="Name">The proxy's name.</param>
+/// <param name="Listen">Where it listens.</param>
+/// <param name="Upstream">Where it forwards to.</param>
+/// <param name="Enabled">Whether it starts listening at once.</param>
+/// <param name="Protocol">tcp (Toxiproxy's, the default) or udp (an extension: a datagram relay).</param>
+internal sealed record ProxyInput(string Name, string Listen, string Upstream, bool Enabled, string Protocol = LinkProtocols.Tcp)
 {
     /// <summary>Where a proxy listens when the request names no address: any free loopback port.</summary>
     public const string DefaultListen = "127.0.0.1:0";
@@ -11,10 +18,11 @@ internal sealed record ProxyInput(string Name, string Listen, string Upstream, b
         request.String("name"),
         request.String("listen"),
         request.String("upstream"),
-        request.Bool("enabled") ?? true);
+        request.Bool("enabled") ?? true,
+        request.String("protocol"));
 
     /// <summary>A decoded proxy, before its required fields are checked.</summary>
-    internal sealed record Decoded(string? Name, string? Listen, string? Upstream, bool Enabled)
+    internal sealed record Decoded(string? Name, string? Listen, string? Upstream, bool Enabled, string? Protocol)
     {
         /// <param name="atProxy">The 1-based position in a populate array, named in errors; null for a single create.</param>
         public ProxyInput Validate(int? atProxy)
@@ -30,7 +38,12 @@ internal sealed record ProxyInput(string Name, string Listen, string Upstream, b
                 throw new LinkApiError(400, $"missing required field: upstream{where}");
             }
 
-            return new ProxyInput(Name, string.IsNullOrEmpty(Listen) ? DefaultListen : Listen, Upstream, Enabled);
+            if (Protocol is { Length: > 0 } && !LinkProtocols.IsKnown(Protocol))
+            {
+                throw new LinkApiError(400, $"unknown protocol: {Protocol}{where} (tcp or udp)");
+            }
+
+            return new ProxyInput(Name, string.IsNullOrEmpty(Listen) ? DefaultListen : Listen, Upstream, Enabled, string.IsNullOrEmpty(Protocol) ? LinkProtocols.Tcp : Protocol);
         }
     }
 }

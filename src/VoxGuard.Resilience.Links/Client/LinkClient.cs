@@ -162,13 +162,23 @@ public sealed class LinkClient : IDisposable
 
     private static string ToxicPath(string proxy, string toxic) => ProxyPath(proxy) + "/toxics/" + Uri.EscapeDataString(toxic);
 
-    private static string ProxyJson(LinkProxySpec proxy) => JsonSerializer.Serialize(new Dictionary<string, object>
+    private static string ProxyJson(LinkProxySpec proxy)
     {
-        ["name"] = proxy.Name,
-        ["listen"] = proxy.Listen,
-        ["upstream"] = proxy.Upstream,
-        ["enabled"] = proxy.Enabled,
-    });
+        var json = new Dictionary<string, object>
+        {
+            ["name"] = proxy.Name,
+            ["listen"] = proxy.Listen,
+            ["upstream"] = proxy.Upstream,
+            ["enabled"] = proxy.Enabled,
+        };
+        if (proxy.Protocol != "tcp")
+        {
+            // Only a UDP link names its protocol: a TCP one is a plain Toxiproxy request.
+            json["protocol"] = proxy.Protocol;
+        }
+
+        return JsonSerializer.Serialize(json);
+    }
 
     private static JsonElement Parse(string body)
     {

@@ -5,6 +5,9 @@ namespace VoxGuard.Resilience.Links.Client;
 /// <summary>A proxy as the API reports it.</summary>
 public sealed record LinkProxy(string Name, string Listen, string Upstream, bool Enabled, IReadOnlyList<LinkToxic> Toxics)
 {
+    /// <summary>"tcp", or "udp" for this link server's datagram relay (Toxiproxy reports no protocol: TCP).</summary>
+    public string Protocol { get; init; } = "tcp";
+
     internal static LinkProxy FromJson(JsonElement json) => new(
         json.GetProperty("name").GetString()!,
         json.GetProperty("listen").GetString()!,
@@ -12,7 +15,10 @@ public sealed record LinkProxy(string Name, string Listen, string Upstream, bool
         json.GetProperty("enabled").GetBoolean(),
         json.TryGetProperty("toxics", out var toxics) && toxics.ValueKind == JsonValueKind.Array
             ? toxics.EnumerateArray().Select(LinkToxic.FromJson).ToArray()
-            : []);
+            : [])
+    {
+        Protocol = json.TryGetProperty("protocol", out var protocol) && protocol.GetString() is { Length: > 0 } named ? named : "tcp",
+    };
 }
 
 /// <summary>A toxic as the API reports it. Attributes are in the units of its type (ms, KB/s, bytes, µs).</summary>
@@ -31,7 +37,12 @@ public sealed record LinkToxic(string Name, string Type, string Stream, double T
 }
 
 /// <summary>A proxy to create (alone or in a populate call).</summary>
-public sealed record LinkProxySpec(string Name, string Listen, string Upstream, bool Enabled = true);
+/// <param name="Name">Its name.</param>
+/// <param name="Listen">Where it listens.</param>
+/// <param name="Upstream">Where it forwards to.</param>
+/// <param name="Enabled">Whether it listens at once.</param>
+/// <param name="Protocol">"tcp" (Toxiproxy's) or "udp" (this link server's datagram relay).</param>
+public sealed record LinkProxySpec(string Name, string Listen, string Upstream, bool Enabled = true, string Protocol = "tcp");
 
 /// <summary>
 /// A toxic to add. Use the factories (<see cref="Latency"/>, <see cref="Timeout"/>, …) for the

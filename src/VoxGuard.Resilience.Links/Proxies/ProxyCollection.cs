@@ -26,8 +26,8 @@ internal sealed class ProxyCollection(LinkClock clock, int? seed) : IAsyncDispos
     public Task<T> ReadAsync<T>(Func<Dictionary<string, ProxyRuntime>, T> read) =>
         ChangeAsync(proxies => Task.FromResult(read(proxies)));
 
-    public ProxyRuntime Create(string name, string listen, string upstream) =>
-        new(name, listen, upstream, clock, NextSeed);
+    public ProxyRuntime Create(string name, string listen, string upstream, string protocol = LinkProtocols.Tcp) =>
+        new(name, listen, upstream, clock, NextSeed, protocol);
 
     public async ValueTask DisposeAsync()
     {

@@ -6,7 +6,8 @@ namespace VoxGuard.Resilience.Links.Proxies;
 
 /// <summary>
 /// One named proxy: its listener, its live connections and its toxics. Every change of
-/// toxics is applied to the connections already open, not only to new ones.
+/// toxics is applied to the connections already open, not only to new ones. A proxy is a TCP
+/// link (Toxiproxy's) or a UDP link (<see cref="UdpRelay"/>: datagrams, per-datagram toxics).
 /// </summary>
 internal sealed class ProxyRuntime
 {
@@ -17,32 +18,42 @@ internal sealed class ProxyRuntime
     private readonly Dictionary<LinkConnection, Task> _connections = [];
     private Socket? _listener;
     private Task _acceptLoop = Task.CompletedTask;
+    private UdpRelay? _udp;
 
-    public ProxyRuntime(string name, string listen, string upstream, LinkClock clock, Func<int> nextSeed)
+    // A UDP link reads its stream's toxics per datagram: arrays replaced whole on every change.
+    private volatile ToxicDefinition[] _upstreamToxics = [];
+    private volatile ToxicDefinition[] _downstreamToxics = [];
+
+    public ProxyRuntime(string name, string listen, string upstream, LinkClock clock, Func<int> nextSeed, string protocol = LinkProtocols.Tcp)
     {
         Name = name;
         Listen = listen;
         Upstream = upstream;
+        Protocol = protocol;
         _clock = clock;
         _nextSeed = nextSeed;
     }
 
     public string Name { get; }
 
+    /// <summary>tcp or udp (<see cref="LinkProtocols"/>).</summary>
+    public string Protocol { get; }
+
     /// <summary>The listen address; once listening, the resolved one (port 0 becomes the real port).</summary>
     public string Listen { get; private set; }
 
     public string Upstream { get; private set; }
 
-    public bool Enabled => _listener is not null;
+    public bool Enabled => _listener is not null || _udp is not null;
 
+    /// <summary>Live TCP connections, or a UDP link's client sessions.</summary>
     public int ConnectionCount
     {
         get
         {
             lock (_gate)
             {
-                return _connections.Count;
+                return _connections.Count + (_udp?.SessionCount ?? 0);
             }
         }
     }
@@ -62,8 +73,14 @@ internal sealed class ProxyRuntime
     /// <summary>Binds and starts accepting. Throws <see cref="LinkApiError"/> (500) when the address cannot be bound.</summary>
     public async Task StartAsync(CancellationToken cancel = default)
     {
-        if (_listener is not null)
+        if (Enabled)
         {
+            return;
+        }
+
+        if (Protocol == LinkProtocols.Udp)
+        {
+            await StartUdpAsync(cancel).ConfigureAwait(false);
             return;
         }
 
@@ -104,10 +121,18 @@ internal sealed class ProxyRuntime
     public async Task StopAsync()
     {
         Socket? listener;
+        UdpRelay? udp;
         lock (_gate)
         {
             listener = _listener;
             _listener = null;
+            udp = _udp;
+            _udp = null;
+        }
+
+        if (udp is not null)
+        {
+            await udp.DisposeAsync().ConfigureAwait(false);
         }
 
         if (listener is null)
@@ -159,8 +184,10 @@ internal sealed class ProxyRuntime
     }
 
     /// <summary>Adds a toxic; false when one of that name exists already (in either stream).</summary>
+    /// <exception cref="LinkApiError">400: a toxic that acts on a byte stream, on a UDP link.</exception>
     public bool TryAddToxic(ToxicDefinition toxic)
     {
+        RefuseOnUdpIfStreamOnly(toxic);
         lock (_gate)
         {
             if (_toxics.Exists(existing => existing.Name == toxic.Name))
@@ -169,6 +196,7 @@ internal sealed class ProxyRuntime
             }
 
             _toxics.Add(toxic);
+            PublishUdpToxics();
             foreach (var connection in _connections.Keys)
             {
                 connection.PipeFor(toxic.Direction).AddToxic(toxic);
@@ -189,6 +217,7 @@ internal sealed class ProxyRuntime
             }
 
             _toxics[index] = toxic;
+            PublishUdpToxics();
             foreach (var connection in _connections.Keys)
             {
                 connection.PipeFor(toxic.Direction).UpdateToxic(toxic);
@@ -209,6 +238,7 @@ internal sealed class ProxyRuntime
             }
 
             _toxics.Remove(toxic);
+            PublishUdpToxics();
             foreach (var connection in _connections.Keys)
             {
                 connection.PipeFor(toxic.Direction).RemoveToxic(name);
@@ -224,6 +254,52 @@ internal sealed class ProxyRuntime
         {
             TryRemoveToxic(toxic.Name);
         }
+    }
+
+    private async Task StartUdpAsync(CancellationToken cancel)
+    {
+        IPEndPoint listen;
+        IPEndPoint upstream;
+        try
+        {
+            listen = await HostPort.ResolveAsync(Listen, cancel).ConfigureAwait(false);
+            upstream = await HostPort.ResolveAsync(Upstream, cancel).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is FormatException or SocketException)
+        {
+            throw new LinkApiError(500, $"listen udp {Listen} → {Upstream}: {exception.Message}");
+        }
+
+        try
+        {
+            var relay = UdpRelay.Start(listen, upstream, _clock, stream => stream == ToxicStreams.Upstream ? _upstreamToxics : _downstreamToxics, _nextSeed());
+            lock (_gate)
+            {
+                _udp = relay;
+            }
+
+            Listen = HostPort.Format(relay.LocalEndPoint);
+        }
+        catch (SocketException exception)
+        {
+            throw new LinkApiError(500, $"listen udp {Listen}: bind: {LowerFirst(exception.Message)}");
+        }
+    }
+
+    private void RefuseOnUdpIfStreamOnly(ToxicDefinition toxic)
+    {
+        if (Protocol == LinkProtocols.Udp && !UdpRelay.SupportedToxics.Contains(toxic.Type))
+        {
+            throw new LinkApiError(400,
+                $"toxic type {toxic.Type} acts on a byte stream and does not apply to a udp link; a udp link takes {string.Join(", ", UdpRelay.SupportedToxics)} (timeout drops datagrams: with a toxicity below 1, that share of them)");
+        }
+    }
+
+    /// <summary>The toxics a UDP link applies, per stream in the order added (called under the lock).</summary>
+    private void PublishUdpToxics()
+    {
+        _upstreamToxics = [.. _toxics.Where(toxic => toxic.Direction == ToxicStreams.Upstream)];
+        _downstreamToxics = [.. _toxics.Where(toxic => toxic.Direction == ToxicStreams.Downstream)];
     }
 
     private async Task AcceptAsync(Socket listener)

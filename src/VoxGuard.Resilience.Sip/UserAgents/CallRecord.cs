@@ -73,6 +73,12 @@ public sealed record CallRecord
     /// <summary>The serving region from the X-VoxGuard-Region header of the 2xx (or of any response), or null.</summary>
     public string? Region { get; init; }
 
+    /// <summary>
+    /// Requests of this call sent again by their transaction's timer (the INVITE by Timer A, the BYE by Timer E): over
+    /// UDP each one is a request or its answer lost, or an answer later than T1. Always 0 over TCP.
+    /// </summary>
+    public int Retransmissions { get; init; }
+
     /// <summary>True when the call completed.</summary>
     public bool Succeeded => Outcome == CallOutcome.Completed;
 

@@ -20,6 +20,8 @@ public sealed class SipCall
     private readonly string _fromTag = SipIds.NewTag();
     private long? _firstProvisionalAt;
     private string? _region;
+    private SipClientTransaction? _inviteTransaction;
+    private SipClientTransaction? _byeTransaction;
     private SipUdpTransport? _ownUdp;
 
     internal SipCall(SipUserAgentClient uac, IPEndPoint target, CallOptions options, CancellationToken cancellationToken)
@@ -128,6 +130,7 @@ public sealed class SipCall
         var time = _uac.Time;
         var invite = CreateInvite(channel);
         var transaction = _uac.Layer.SendRequest(invite, channel, OnProvisional);
+        _inviteTransaction = transaction;
 
         // Wait for the final response; a provisional starts the answer timeout; a cancel (or that timeout) sends CANCEL.
         var cancelReason = (CallOutcome?)null;
@@ -203,7 +206,8 @@ public sealed class SipCall
         }
 
         var bye = dialog.CreateRequest(SipMethods.Bye, invite.CSeq.Number + 1);
-        var byeResult = await _uac.Layer.SendRequest(bye, next).Completion.ConfigureAwait(false);
+        _byeTransaction = _uac.Layer.SendRequest(bye, next);
+        var byeResult = await _byeTransaction.Completion.ConfigureAwait(false);
         var endOutcome = cancelReason is not null || hungUpEarly ? CallOutcome.Cancelled : CallOutcome.Completed;
         if (byeResult.Response is not { } byeResponse)
         {
@@ -289,6 +293,7 @@ public sealed class SipCall
         Outcome = outcome,
         FailureReason = reason,
         Region = _region,
+        Retransmissions = (_inviteTransaction?.Retransmissions ?? 0) + (_byeTransaction?.Retransmissions ?? 0),
     };
 
     /// <summary>The dialog a 2xx created (RFC 3261 12.1.2): remote tag, route set (Record-Route reversed), remote target (Contact).</summary>

@@ -92,6 +92,17 @@ public sealed class PostgresBackups : IAsyncDisposable
     }
 
     /// <summary>
+    /// Why <paramref name="repository"/>'s TLS server cannot be reached from <paramref name="region"/> (default: the
+    /// repository's own region, where its backups and restores run), or null when a TLS handshake with it succeeds.
+    /// </summary>
+    public async Task<string?> WhyUnreachableAsync(string repository, string? region = null, CancellationToken cancellationToken = default)
+    {
+        var target = RepositoryNamed(repository);
+        var host = _environment.Region(target.Region);
+        return await HandshakeAsync(region is null ? host : _environment.Region(region), host, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// Each repository's retention in days as its repository host runs it: <c>repoN-retention-full</c> with
     /// <c>repoN-retention-full-type=time</c>, read back from the configuration files pgBackRest uses (a repository
     /// kept by count, or not configured, is left out).
@@ -265,10 +276,22 @@ public sealed class PostgresBackups : IAsyncDisposable
     /// pgBackRest's info on the stanza, asked from <paramref name="region"/>'s database host (default: the primary region):
     /// every repository's status, backups and archived WAL range. An unreachable repository is a status in the answer.
     /// </summary>
-    public async Task<PgBackRestInfo> InfoAsync(string? region = null, CancellationToken cancellationToken = default)
+    public Task<PgBackRestInfo> InfoAsync(string? region = null, CancellationToken cancellationToken = default) => InfoAsync(region, null, cancellationToken);
+
+    /// <summary>
+    /// pgBackRest's info on the stanza in <paramref name="repository"/> alone (every repository when null), asked from
+    /// <paramref name="region"/>'s database host: another repository out of reach then costs no connection retries.
+    /// </summary>
+    public async Task<PgBackRestInfo> InfoAsync(string? region, string? repository, CancellationToken cancellationToken = default)
     {
         var from = region is null ? _environment.Primary : _environment.Region(region);
-        var result = await PgBackRestAsync(from, _config.DatabaseHostConfig(from.Name), ["--output=json", "info"], ShortCommandTimeout, cancellationToken).ConfigureAwait(false);
+        List<string> arguments = ["--output=json", "info"];
+        if (repository is not null)
+        {
+            arguments.Insert(0, string.Create(CultureInfo.InvariantCulture, $"--repo={RepositoryNamed(repository).Index}"));
+        }
+
+        var result = await PgBackRestAsync(from, _config.DatabaseHostConfig(from.Name), arguments, ShortCommandTimeout, cancellationToken).ConfigureAwait(false);
         ThrowIfFailed(result, $"read the backup info from {from.Name}");
         try
         {
@@ -316,7 +339,7 @@ public sealed class PostgresBackups : IAsyncDisposable
         var repositories = repository is null ? _environment.Backups.Repositories : [repository];
         await EnsureRepositoriesReachableAsync(region, repositories, cancellationToken).ConfigureAwait(false);
 
-        var info = await InfoAsync(region.Name, cancellationToken).ConfigureAwait(false);
+        var info = await InfoAsync(region.Name, repository?.Name, cancellationToken).ConfigureAwait(false);
         if (info.Repositories.FirstOrDefault(status => status.IsUnreachable && repositories.Any(each => each.Index == status.Key)) is { } lost)
         {
             throw Unreachable(repositories.First(each => each.Index == lost.Key), region, $"pgBackRest: {lost.Message}");

@@ -234,6 +234,7 @@ public sealed class RedisBackups
         catch (ServerProcessException exception) when (process.HasExited)
         {
             await process.DisposeAsync().ConfigureAwait(false);
+            TryDelete(directory);
             throw new BackupException(BackupProblem.Corrupted,
                 $"Redis would not load backup {backup.Label} from {backup.Repository}: redis-server exited while loading it ({string.Join(" | ", exception.OutputTail.TakeLast(3))}). "
                 + "Restore an older backup or the other repository's copy.",
@@ -242,11 +243,15 @@ public sealed class RedisBackups
         catch
         {
             await process.DisposeAsync().ConfigureAwait(false);
+            TryDelete(directory);
             throw;
         }
 
-        return new RestoredRedis(process, backup, endPoint, Stopwatch.GetElapsedTime(started));
+        return new RestoredRedis(process, backup, endPoint, directory, Stopwatch.GetElapsedTime(started));
     }
+
+    /// <summary>The newest backup in <paramref name="repository"/> saved at or before <paramref name="time"/>, or null.</summary>
+    public RedisBackup? LatestAtOrBefore(string repository, DateTimeOffset time) => List(repository).LastOrDefault(backup => backup.SavedAt <= time);
 
     /// <summary>
     /// Checks <paramref name="backup"/> (<c>redis-check-rdb</c> / <c>redis-check-aof</c>, its SHA-256) and copies its files
@@ -269,6 +274,19 @@ public sealed class RedisBackups
         else
         {
             File.Copy(System.IO.Path.Combine(backup.Path, "dump.rdb"), System.IO.Path.Combine(directory, "dump.rdb"));
+        }
+    }
+
+    /// <summary>Removes a restore's directory after a failed start (a restore leaves nothing half made).</summary>
+    private static void TryDelete(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            // The run directory goes with the run; what could not be removed now is removed then.
         }
     }
 

@@ -7,11 +7,12 @@ namespace VoxGuard.Resilience.Topology.Backups;
 /// <summary>A fresh redis-server started from a stored backup; disposing it kills it.</summary>
 public sealed class RestoredRedis : IAsyncDisposable
 {
-    internal RestoredRedis(ManagedProcess process, RedisBackup backup, IPEndPoint endPoint, TimeSpan loadTime)
+    internal RestoredRedis(ManagedProcess process, RedisBackup backup, IPEndPoint endPoint, string directory, TimeSpan loadTime)
     {
         Process = process;
         Backup = backup;
         EndPoint = endPoint;
+        Directory = directory;
         LoadTime = loadTime;
     }
 
@@ -23,6 +24,9 @@ public sealed class RestoredRedis : IAsyncDisposable
 
     /// <summary>Where it listens.</summary>
     public IPEndPoint EndPoint { get; }
+
+    /// <summary>Its data directory (in the run directory).</summary>
+    public string Directory { get; }
 
     /// <summary>From its start until the dataset was loaded.</summary>
     public TimeSpan LoadTime { get; }

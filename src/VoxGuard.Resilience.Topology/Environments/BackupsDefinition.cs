@@ -40,10 +40,21 @@ public sealed record BackupsDefinition(
     /// </summary>
     public static readonly TimeSpan MinimumCompressedInterval = TimeSpan.FromSeconds(4);
 
+    /// <summary>
+    /// Whether <c>./resilience up</c> runs the backups with the topology: pgBackRest's TLS servers, WAL archiving into the
+    /// repositories from the start, the stanza checked, and the game-day commands <c>backup</c> and <c>restore</c>. The
+    /// file's <c>enabled</c> key; true when the file has a <c>backups</c> section and leaves it out, false without the section
+    /// (<see cref="GuideDefaults"/>). Scenarios ask for backups themselves (<c>LocalTopologyOptions.Backups</c>).
+    /// </summary>
+    public bool Enabled { get; init; } = true;
+
     /// <summary>The guide's retention: 30 days online, 7 years archived (the NCC's "7-year retention" item).</summary>
     public static BackupRetention GuideRetention { get; } = new(30, 7);
 
-    /// <summary>The guide's strategy on the environment's regions: repo1 in the primary region, repo2 in the first replica.</summary>
+    /// <summary>
+    /// The guide's strategy on the environment's regions: repo1 in the primary region, repo2 in the first replica; not
+    /// <see cref="Enabled"/> for <c>up</c> (a file without a <c>backups</c> section runs none).
+    /// </summary>
     public static BackupsDefinition GuideDefaults(IReadOnlyList<RegionDefinition> regions)
     {
         ArgumentNullException.ThrowIfNull(regions);
@@ -69,7 +80,10 @@ public sealed record BackupsDefinition(
             GuideRetention,
             repositories,
             new RedisPersistence(AppendOnly: false, RedisAppendFsync.EverySec),
-            TimeCompression: 1);
+            TimeCompression: 1)
+        {
+            Enabled = false,
+        };
     }
 
     /// <summary>How long <paramref name="guideTime"/> of the schedule lasts in a drill (divided by <see cref="TimeCompression"/>).</summary>

@@ -37,7 +37,7 @@ internal static class EnvironmentYamlReader
     private static readonly string[] DatabaseKeys = ["commit", "ttl", "loop_wait", "retry_timeout", "maximum_lag_on_failover"];
 
     private static readonly string[] BackupsKeys =
-        ["full", "incremental", "utc_offset", "wal_archiving", "archive_timeout", "retention", "repositories", "redis", "time_compression"];
+        ["enabled", "full", "incremental", "utc_offset", "wal_archiving", "archive_timeout", "retention", "repositories", "redis", "time_compression"];
 
     private static readonly string[] BackupIntervalKeys = ["every", "at"];
     private static readonly string[] RetentionKeys = ["online_days", "archived_years"];
@@ -237,7 +237,10 @@ internal static class EnvironmentYamlReader
             new RedisPersistence(
                 redis?.Bool("appendonly", required: false) ?? guide.Redis.AppendOnly,
                 redis?.Choice("appendfsync", required: false, AppendFsyncs) ?? guide.Redis.AppendFsync),
-            backups.Number("time_compression", required: false) ?? guide.TimeCompression);
+            backups.Number("time_compression", required: false) ?? guide.TimeCompression)
+        {
+            Enabled = backups.Bool("enabled", required: false) ?? true, // a backups section runs them unless it says otherwise
+        };
     }
 
     private static BackupInterval ReadBackupInterval(YamlSection? interval, BackupInterval guide)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.ExceptionServices;
@@ -30,8 +31,12 @@ namespace VoxGuard.Resilience.Topology.Local;
 public sealed class LocalTopology : IAsyncDisposable
 {
     private readonly LinkClient _linkClient;
+    /// <summary>The first host of a region's block restored copies use (below the links' gateways, above every service).</summary>
+    private const int SpareHost = 50;
+
     private readonly LinkSwitchboard _switchboard;
     private readonly PhaseTimings _shutdown = new();
+    private readonly List<RestoredCopy> _copies = [];
     private int _disposed;
 
     private LocalTopology(EnvironmentDefinition environment, RunDirectory run, LinkServer linkServer, LinkClient linkClient, InterRegionLinks links,
@@ -240,7 +245,10 @@ public sealed class LocalTopology : IAsyncDisposable
             phases.Record(steps[^1].What, step);
             options.Progress?.Invoke(steps[^1]);
 
-            new TopologyRecord(environment.Name, environment.Profile?.Name, environment.Source, linkServer.ApiAddress.ToString()).WriteTo(run);
+            new TopologyRecord(environment.Name, environment.Profile?.Name, environment.Source, linkServer.ApiAddress.ToString())
+            {
+                Repositories = backups is null ? null : [.. environment.Backups.Repositories.Select(repository => $"{repository.Name} ({repository.Region}): {backups.StoreOf(repository.Name)}")],
+            }.WriteTo(run);
             return new LocalTopology(environment, run, linkServer, client, links, switchboard, postgres, redisStart.Result, sip, steps, phases, backups);
         }
         catch (Exception exception)
@@ -507,6 +515,141 @@ public sealed class LocalTopology : IAsyncDisposable
         return steps;
     }
 
+    /// <summary>
+    /// Takes a backup now of <paramref name="stores"/> into <paramref name="repository"/> (game days): PostgreSQL with
+    /// pgBackRest (<paramref name="type"/>) on the repository's host, Redis by the guide's procedure on the repository's
+    /// region's node (RDB; its AOF with <c>backups.redis.appendonly</c>). One step per store, naming the backup, its size
+    /// and the repository.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The topology runs without backups.</exception>
+    /// <exception cref="BackupException">A backup could not be taken (the repository or the primary out of reach, …).</exception>
+    public async Task<IReadOnlyList<TopologyOperation>> BackUpAsync(TopologyStores stores, PgBackRestBackupType type, string repository = "repo1", CancellationToken cancellationToken = default)
+    {
+        var (postgres, redis) = RequireBackups();
+        var where = $"{repository} ({Environment.Backups.Repository(repository)?.Region}, {postgres.StoreOf(repository)})";
+        var steps = new List<TopologyOperation>();
+        if (stores.HasFlag(TopologyStores.Postgres))
+        {
+            var started = Stopwatch.GetTimestamp();
+            var backup = await postgres.BackupAsync(type, repository, cancellationToken).ConfigureAwait(false);
+            steps.Add(TopologyOperation.Since(string.Create(CultureInfo.InvariantCulture,
+                $"PostgreSQL {backup.Set.Type.ToString().ToLowerInvariant()} backup {backup.Set.Label} into {where}: {Bytes(backup.Set.Size)} of data, {Bytes(backup.Set.RepositoryDelta)} stored"), started));
+        }
+
+        if (stores.HasFlag(TopologyStores.Redis))
+        {
+            var started = Stopwatch.GetTimestamp();
+            var backup = Environment.Backups.Redis.AppendOnly
+                ? await redis.BackupAofAsync(repository, cancellationToken).ConfigureAwait(false)
+                : await redis.BackupRdbAsync(repository, cancellationToken).ConfigureAwait(false);
+            steps.Add(TopologyOperation.Since(string.Create(CultureInfo.InvariantCulture,
+                $"Redis {backup.Kind.ToString().ToUpperInvariant()} backup {backup.Label} into {where}: {backup.Keys} keys, {Bytes(backup.Bytes)}, SHA-256 {backup.Sha256[..16]}…"), started));
+        }
+
+        return steps;
+    }
+
+    /// <summary>
+    /// Restores the latest backups of <paramref name="request"/>'s repository (and the WAL archived after, up to its target
+    /// time) into new data directories of the run, and starts them on an address of their own beside the topology (see
+    /// <see cref="RestoredCopy"/>), in the repository's region: PostgreSQL replayed and promoted, its writes table checked
+    /// as the guide's step 4 asks (row count, md5 of the ids, amcheck), Redis checked (redis-check-rdb/aof, SHA-256) and
+    /// loaded. Never over the topology's data; a restore that fails stops what it had started and removes its directories.
+    /// The copy runs until the topology is disposed.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The topology runs without backups.</exception>
+    /// <exception cref="BackupException">No backup, a corrupted one, a repository out of reach, …</exception>
+    public async Task<RestoredCopy> RestoreCopyAsync(RestoreCopyRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var (postgres, redis) = RequireBackups();
+        var region = Environment.Region(Environment.Backups.Repository(request.Repository)?.Region
+            ?? throw new ArgumentException($"No backup repository '{request.Repository}' in environment {Environment.Name}.", nameof(request)));
+        var (number, address) = NextCopy(region);
+        var steps = new List<TopologyOperation>();
+        RestoredPostgres? restoredPostgres = null;
+        RestoredRedis? restoredRedis = null;
+        WritesTableState? table = null;
+        var directory = Run.PathOf(string.Create(CultureInfo.InvariantCulture, $"restored-{number}-postgres"));
+        try
+        {
+            if (request.Stores.HasFlag(TopologyStores.Postgres))
+            {
+                var started = Stopwatch.GetTimestamp();
+                var restore = await postgres.RestoreAsync(new PostgresRestoreRequest(region.Name, directory)
+                {
+                    Repository = request.Repository,
+                    Target = request.TargetTime is { } time ? RecoveryTarget.At(time) : RecoveryTarget.EndOfArchive,
+                }, cancellationToken).ConfigureAwait(false);
+                steps.Add(TopologyOperation.Since($"pgBackRest restored PostgreSQL backup {restore.Set} from {request.Repository} into {directory}", started));
+
+                started = Stopwatch.GetTimestamp();
+                restoredPostgres = await RestoredPostgres.StartAsync(Environment, Run, restore, new IPEndPoint(address, region.Postgres.Port), cancellationToken: cancellationToken).ConfigureAwait(false);
+                steps.Add(TopologyOperation.Since($"restored PostgreSQL at {restoredPostgres.EndPoint} replayed to {restore.Target} and promoted", started));
+
+                started = Stopwatch.GetTimestamp();
+                table = await WritesTableCheck.CheckAsync(restoredPostgres.ConnectionString, cancellationToken).ConfigureAwait(false);
+                steps.Add(TopologyOperation.Since(string.Create(CultureInfo.InvariantCulture,
+                    $"integrity: {WritesTableCheck.Table} {table.Rows} rows ({table.DistinctIds} distinct ids), md5 of the ids {table.Checksum}, amcheck {(table.Problems.Count == 0 ? "clean" : string.Join("; ", table.Problems))}"), started));
+
+                started = Stopwatch.GetTimestamp();
+                var verification = await postgres.VerifyAsync(request.Repository, cancellationToken).ConfigureAwait(false);
+                steps.Add(TopologyOperation.Since(verification.IsValid
+                    ? $"integrity: pgBackRest verify of {request.Repository}: every backup file and archived WAL segment matches its checksum"
+                    : $"integrity: pgBackRest verify of {request.Repository} found damage{(verification.InvalidBackups.Count == 0 ? string.Empty : $" in {string.Join(", ", verification.InvalidBackups)}")} (INVALID)", started));
+            }
+
+            if (request.Stores.HasFlag(TopologyStores.Redis))
+            {
+                var started = Stopwatch.GetTimestamp();
+                var backup = request.TargetTime is { } time
+                    ? redis.LatestAtOrBefore(request.Repository, time)
+                      ?? throw new BackupException(BackupProblem.NoBackup, string.Create(CultureInfo.InvariantCulture,
+                          $"No Redis backup in {request.Repository} was saved at or before {time.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC: choose a later target time."))
+                    : redis.Latest(request.Repository);
+                restoredRedis = await redis.RestoreAsync(backup, region.Name, new IPEndPoint(address, region.Redis.Port), cancellationToken).ConfigureAwait(false);
+                var keys = await restoredRedis.KeyCountAsync(cancellationToken).ConfigureAwait(false);
+                steps.Add(TopologyOperation.Since(string.Create(CultureInfo.InvariantCulture,
+                    $"Redis {backup.Kind.ToString().ToUpperInvariant()} backup {backup.Label} from {request.Repository} checked ({(backup.Kind == RedisBackupKind.Rdb ? "redis-check-rdb" : "redis-check-aof")}, SHA-256 {backup.Sha256[..16]}… as stored) and loaded at {restoredRedis.EndPoint}: {keys} keys{(keys == backup.Keys ? ", as many as backed up" : $", MISMATCH: {backup.Keys} backed up")}"), started));
+            }
+        }
+        catch
+        {
+            if (restoredRedis is not null)
+            {
+                await restoredRedis.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (restoredPostgres is not null)
+            {
+                await restoredPostgres.DisposeAsync().ConfigureAwait(false);
+            }
+
+            RemoveDirectories(directory, directory + "-socket");
+            throw;
+        }
+
+        var copy = new RestoredCopy(number, address, restoredPostgres, table, restoredRedis, steps);
+        lock (_copies)
+        {
+            _copies.Add(copy);
+        }
+
+        return copy;
+    }
+
+    /// <summary>The copies <see cref="RestoreCopyAsync"/> started, oldest first.</summary>
+    public IReadOnlyList<RestoredCopy> RestoredCopies
+    {
+        get
+        {
+            lock (_copies)
+            {
+                return [.. _copies];
+            }
+        }
+    }
+
     /// <summary>Every node of every region now: its role, health, and replication position.</summary>
     public async Task<TopologyStatus> StatusAsync(CancellationToken cancellationToken = default)
     {
@@ -530,6 +673,17 @@ public sealed class LocalTopology : IAsyncDisposable
             if (PriorityFailover is not null)
             {
                 await PriorityFailover.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (RestoredCopies.Count > 0)
+            {
+                await _shutdown.TimeAsync("stop: restored copies", async () =>
+                {
+                    foreach (var copy in RestoredCopies)
+                    {
+                        await copy.DisposeAsync().ConfigureAwait(false);
+                    }
+                }).ConfigureAwait(false);
             }
 
             await _shutdown.TimeAsync("stop: SIP tier killed", () => Sip.DisposeAsync().AsTask()).ConfigureAwait(false);
@@ -564,6 +718,56 @@ public sealed class LocalTopology : IAsyncDisposable
             throw;
         }
     }
+
+    private (PostgresBackups Postgres, RedisBackups Redis) RequireBackups() =>
+        Backups is not null && RedisBackups is not null
+            ? (Backups, RedisBackups)
+            : throw new InvalidOperationException(
+                $"The {Environment.Name} topology runs without backups (its environment's backups section is missing or says enabled: false): set backups.enabled: true and start it again.");
+
+    /// <summary>
+    /// The next copy's number and address: host 50 + n of the region's block (below the links' gateways), the first whose
+    /// PostgreSQL and Redis ports are both free and whose data directory does not exist yet.
+    /// </summary>
+    private (int Number, IPAddress Address) NextCopy(RegionDefinition region)
+    {
+        for (var number = 1; SpareHost + number - 1 < InterRegionLinkPlan.FirstGatewayHost; number++)
+        {
+            var bytes = region.AddressBlock.BaseAddress.GetAddressBytes();
+            bytes[3] = (byte)(SpareHost + number - 1);
+            var address = new IPAddress(bytes);
+            if (!Directory.Exists(Run.PathOf(string.Create(CultureInfo.InvariantCulture, $"restored-{number}-postgres")))
+                && !IsTcpTaken(new IPEndPoint(address, region.Postgres.Port)) && !IsTcpTaken(new IPEndPoint(address, region.Redis.Port)))
+            {
+                return (number, address);
+            }
+        }
+
+        throw new InvalidOperationException(
+            $"No spare address left in {region.Name}'s block {region.AddressBlock} for another restored copy (hosts {SpareHost}–{InterRegionLinkPlan.FirstGatewayHost - 1} are taken): stop the topology to free them.");
+    }
+
+    private static void RemoveDirectories(params string[] directories)
+    {
+        foreach (var directory in directories.Where(Directory.Exists))
+        {
+            try
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                // Left for the run directory's removal.
+            }
+        }
+    }
+
+    private static string Bytes(long bytes) => bytes switch
+    {
+        >= 1_000_000 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1e6:F1} MB"),
+        >= 1_000 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1e3:F1} kB"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{bytes} B"),
+    };
 
     private TimeSpan BalancerTimeout => TimeSpan.FromSeconds(10) + (Environment.Balancer.HealthCheck.RecoveryTime * 2);
 

@@ -1,4 +1,5 @@
 using VoxGuard.Resilience.Links.Client;
+using VoxGuard.Resilience.Topology.Backups;
 using VoxGuard.Resilience.Topology.Links;
 
 namespace VoxGuard.Resilience.Topology.Local;
@@ -37,8 +38,14 @@ public static class TopologyControlActions
     /// <summary>The documented failback: <see cref="LocalTopology.FailbackAsync"/>.</summary>
     public const string Failback = "failback";
 
+    /// <summary>A backup taken now into a repository: <see cref="LocalTopology.BackUpAsync"/>.</summary>
+    public const string Backup = "backup";
+
+    /// <summary>The latest backup restored into new servers beside the topology: <see cref="LocalTopology.RestoreCopyAsync"/>.</summary>
+    public const string Restore = "restore";
+
     /// <summary>Every action, in the order the help lists them.</summary>
-    public static IReadOnlyList<string> All { get; } = [Kill, Crash, Isolate, Heal, Pause, Resume, Shape, Unshape, Rejoin, Failback];
+    public static IReadOnlyList<string> All { get; } = [Kill, Crash, Isolate, Heal, Pause, Resume, Shape, Unshape, Rejoin, Failback, Backup, Restore];
 
     /// <summary>The actions that name one region.</summary>
     public static IReadOnlyList<string> OnRegion { get; } = [Kill, Crash, Isolate, Heal, Pause, Resume, Rejoin];
@@ -64,6 +71,18 @@ public sealed record TopologyControlRequest(string Action)
     /// <summary>For shape: the toxics to add, in order.</summary>
     public IReadOnlyList<ToxicSpec>? Toxics { get; init; }
 
+    /// <summary>For backup and restore: postgres, redis or all (default all).</summary>
+    public string? Store { get; init; }
+
+    /// <summary>For backup: full, incr or diff (pgBackRest's names; default full).</summary>
+    public string? Type { get; init; }
+
+    /// <summary>For backup and restore: the repository, e.g. repo1 (default repo1); the server checks it exists.</summary>
+    public string? Repository { get; init; }
+
+    /// <summary>For restore: replay archived WAL up to this time (ISO 8601; UTC when it names no offset); null: to the end of the archive.</summary>
+    public string? TargetTime { get; init; }
+
     /// <summary>The isolation mode <see cref="Mode"/> names (cut when unset).</summary>
     public IsolationMode IsolationMode => string.Equals(Mode, "blackhole", StringComparison.Ordinal) ? IsolationMode.Blackhole : IsolationMode.Cut;
 
@@ -81,6 +100,42 @@ public sealed record TopologyControlRequest(string Action)
 
     /// <summary>Fail back to <paramref name="region"/> (the environment's primary when null).</summary>
     public static TopologyControlRequest Failback(string? region = null) => new(TopologyControlActions.Failback) { Region = region };
+
+    /// <summary>Take a backup now of <paramref name="store"/> (postgres, redis, all) into <paramref name="repository"/>.</summary>
+    public static TopologyControlRequest BackUp(string store = "all", string type = "full", string repository = "repo1") =>
+        new(TopologyControlActions.Backup) { Store = store, Type = type, Repository = repository };
+
+    /// <summary>Restore the latest backup of <paramref name="store"/> in <paramref name="repository"/> beside the topology.</summary>
+    public static TopologyControlRequest RestoreCopy(string store = "all", string repository = "repo1", string? targetTime = null) =>
+        new(TopologyControlActions.Restore) { Store = store, Repository = repository, TargetTime = targetTime };
+
+    /// <summary>The stores <see cref="Store"/> names.</summary>
+    public static IReadOnlyList<string> Stores { get; } = ["postgres", "redis", "all"];
+
+    /// <summary>The backup types <see cref="Type"/> takes (pgBackRest's names).</summary>
+    public static IReadOnlyList<string> BackupTypes { get; } = ["full", "incr", "diff"];
+
+    /// <summary>The ISO 8601 forms <see cref="TargetTime"/> takes.</summary>
+    private static readonly string[] TargetTimeFormats =
+    [
+        "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK", "yyyy-MM-dd'T'HH:mm:ssK", "yyyy-MM-dd'T'HH:mmK",
+        "yyyy-MM-dd HH:mm:ss.FFFFFFFK", "yyyy-MM-dd HH:mm:ssK", "yyyy-MM-dd HH:mmK",
+    ];
+
+    /// <summary>The backup type <see cref="Type"/> names (full when unset).</summary>
+    public PgBackRestBackupType BackupType => Type switch
+    {
+        "incr" => PgBackRestBackupType.Incremental,
+        "diff" => PgBackRestBackupType.Differential,
+        _ => PgBackRestBackupType.Full,
+    };
+
+    /// <summary><see cref="TargetTime"/> read (null when unset or malformed; <see cref="Validate"/> reports the latter).</summary>
+    public DateTimeOffset? ParsedTargetTime =>
+        TargetTime is not null && DateTimeOffset.TryParseExact(TargetTime.Trim(), TargetTimeFormats, System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AssumeUniversal, out var time)
+            ? time
+            : null;
 
     /// <summary>Checks the request's shape; throws one <see cref="ArgumentException"/> naming every problem.</summary>
     public void Validate()
@@ -138,6 +193,7 @@ public sealed record TopologyControlRequest(string Action)
             problems.Add($"{Action} takes no toxic");
         }
 
+        problems.AddRange(BackupProblems());
         if (problems.Count > 0)
         {
             throw new ArgumentException($"Invalid {Action} request: {string.Join("; ", problems)}.");
@@ -145,5 +201,45 @@ public sealed record TopologyControlRequest(string Action)
     }
 
     /// <inheritdoc/>
-    public override string ToString() => string.Join(' ', new[] { Action, Region, Link, Mode }.Where(part => part is not null));
+    public override string ToString() => string.Join(' ', new[]
+    {
+        Action, Region, Link, Mode, Store, Store == "redis" ? null : Type, Repository is null ? null : (Action == TopologyControlActions.Restore ? "from " : "into ") + Repository,
+        TargetTime is null ? null : "to " + TargetTime,
+    }.Where(part => part is not null));
+
+    private List<string> BackupProblems()
+    {
+        var problems = new List<string>();
+        var backup = Action == TopologyControlActions.Backup;
+        var restore = Action == TopologyControlActions.Restore;
+        if (Store is not null && (!(backup || restore) || !Stores.Contains(Store)))
+        {
+            problems.Add(backup || restore ? $"unknown store '{Store}' (known: {string.Join(", ", Stores)})" : $"{Action} takes no store");
+        }
+
+        if (Type is not null && (!backup || !BackupTypes.Contains(Type)))
+        {
+            problems.Add(backup ? $"unknown backup type '{Type}' (known: {string.Join(", ", BackupTypes)})" : $"{Action} takes no backup type");
+        }
+
+        if (Repository is not null && !(backup || restore))
+        {
+            problems.Add($"{Action} takes no repository");
+        }
+        else if ((backup || restore) && string.IsNullOrWhiteSpace(Repository))
+        {
+            problems.Add($"{Action} needs a repository (e.g. repo1)");
+        }
+
+        if (TargetTime is not null && !restore)
+        {
+            problems.Add($"{Action} takes no target time");
+        }
+        else if (TargetTime is not null && ParsedTargetTime is null)
+        {
+            problems.Add($"target time '{TargetTime}' is not an ISO 8601 time (e.g. 2026-12-04T13:05:00Z, or 2026-12-04T14:05:00+01:00 in WAT)");
+        }
+
+        return problems;
+    }
 }

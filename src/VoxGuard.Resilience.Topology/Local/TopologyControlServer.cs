@@ -4,6 +4,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.Json;
+using VoxGuard.Resilience.Topology.Backups;
+using VoxGuard.Resilience.Topology.Environments;
 
 namespace VoxGuard.Resilience.Topology.Local;
 
@@ -248,10 +250,194 @@ public sealed class TopologyControlServer : IAsyncDisposable
             case TopologyControlActions.Failback:
                 done.AddRange(await topology.FailbackAsync(request.Region is null ? null : KnownRegion(request.Region), cancellationToken).ConfigureAwait(false));
                 return [];
+            case TopologyControlActions.Backup:
+            {
+                var repository = await ReachableRepositoryAsync(request, "backed up", cancellationToken).ConfigureAwait(false);
+                if (StoresOf(request).HasFlag(TopologyStores.Postgres))
+                {
+                    await EnsureArchiveFlowsAsync(request, repository, cancellationToken).ConfigureAwait(false);
+                }
+
+                done.AddRange(await topology.BackUpAsync(StoresOf(request), request.BackupType, repository.Name, cancellationToken).ConfigureAwait(false));
+                return [];
+            }
+
+            case TopologyControlActions.Restore:
+            {
+                var repository = await ReachableRepositoryAsync(request, "restored", cancellationToken).ConfigureAwait(false);
+                await EnsureSomethingToRestoreAsync(request, repository, cancellationToken).ConfigureAwait(false);
+                RestoredCopy copy;
+                try
+                {
+                    copy = await topology.RestoreCopyAsync(new RestoreCopyRequest(repository.Name) { Stores = StoresOf(request), TargetTime = request.ParsedTargetTime }, cancellationToken).ConfigureAwait(false);
+                }
+                catch (BackupException exception) when (exception.Problem == BackupProblem.Corrupted)
+                {
+                    throw new RequestRefusedException(
+                        $"The backup in {repository.Name} ({repository.Region}) is corrupted: {WhatWasFound(exception)} " +
+                        $"Nothing was left running: the partial restore was removed. {OtherRepositoryHint(repository, request)}");
+                }
+
+                done.AddRange(copy.Steps);
+                return [CopyNote(copy)];
+            }
+
             default:
                 throw new RequestRefusedException($"Unknown action '{request.Action}'.");
         }
     }
+
+    private static TopologyStores StoresOf(TopologyControlRequest request) => request.Store switch
+    {
+        "postgres" => TopologyStores.Postgres,
+        "redis" => TopologyStores.Redis,
+        _ => TopologyStores.All,
+    };
+
+    /// <summary>
+    /// The request's repository, known and within reach from its own region (where backups into it and restores from
+    /// it run): its pgBackRest TLS server answers a TLS handshake. A refusal naming the problem and another repository
+    /// otherwise; with backups off, a refusal saying how to turn them on.
+    /// </summary>
+    private async Task<BackupRepositoryDefinition> ReachableRepositoryAsync(TopologyControlRequest request, string done, CancellationToken cancellationToken)
+    {
+        var backups = _topology.Environment.Backups;
+        if (_topology.Backups is null)
+        {
+            throw new RequestRefusedException(
+                $"This topology runs without backups: the backups section of {_topology.Environment.Source} is missing or says enabled: false. Nothing was {done}. " +
+                "Set backups.enabled: true there and start the topology again (./resilience down, then ./resilience up).");
+        }
+
+        var repository = backups.Repository(request.Repository!)
+            ?? throw new RequestRefusedException(
+                $"Unknown repository '{request.Repository}': the {_topology.Environment.Name} topology has {string.Join(", ", backups.Repositories.Select(each => $"{each.Name} ({each.Region})"))}. Nothing was {done}.");
+        if (await _topology.Backups.WhyUnreachableAsync(repository.Name, cancellationToken: cancellationToken).ConfigureAwait(false) is { } why)
+        {
+            throw new RequestRefusedException(
+                $"Backup repository {repository.Name} ({repository.Region}) cannot be reached: {why}. Nothing was {done}. " +
+                $"{OtherRepositoryHint(repository, request)} Or bring {repository.Region} back first: ./resilience rejoin {repository.Region}.");
+        }
+
+        return repository;
+    }
+
+    /// <summary>
+    /// What to use instead of <paramref name="repository"/>: the first other repository whose server runs ("Use repo2
+    /// (abuja) instead: ./resilience restore --repo repo2."). A PostgreSQL backup cannot go there while
+    /// <paramref name="repository"/> is out of reach (see <see cref="EnsureArchiveFlowsAsync"/>): Redis alone can.
+    /// </summary>
+    private string OtherRepositoryHint(BackupRepositoryDefinition repository, TopologyControlRequest request)
+    {
+        var other = _topology.Environment.Backups.Repositories.FirstOrDefault(each =>
+            each.Name != repository.Name && _topology.Backups!.Servers.TryGetValue(each.Region, out var server) && !server.HasExited);
+        if (other is null)
+        {
+            return "No other repository is within reach either.";
+        }
+
+        return request.Action == TopologyControlActions.Backup && StoresOf(request).HasFlag(TopologyStores.Postgres)
+            ? $"Redis can be backed up into {other.Name} ({other.Region}) now: ./resilience backup --store redis --repo {other.Name}; " +
+              $"a PostgreSQL backup into any repository waits for {repository.Name}, since the WAL archive stalls while one repository is out of reach."
+            : $"Use {other.Name} ({other.Region}) instead: ./resilience {request.Action} --repo {other.Name}.";
+    }
+
+    /// <summary>
+    /// A PostgreSQL backup waits until its own WAL is archived, and <c>archive_command</c> pushes every segment to every
+    /// repository: while one of them is out of reach PostgreSQL retries the segment it refused and archives none after it,
+    /// so the backup could only fail after pgBackRest's archive timeout. Refused at once instead, naming the repository.
+    /// </summary>
+    private async Task EnsureArchiveFlowsAsync(TopologyControlRequest request, BackupRepositoryDefinition repository, CancellationToken cancellationToken)
+    {
+        foreach (var other in _topology.Environment.Backups.Repositories.Where(each => each.Name != repository.Name))
+        {
+            if (await _topology.Backups!.WhyUnreachableAsync(other.Name, repository.Region, cancellationToken).ConfigureAwait(false) is { } why)
+            {
+                var redisToo = StoresOf(request).HasFlag(TopologyStores.Redis) ? " Nothing was backed up (Redis neither: --store redis backs it up alone)." : " Nothing was backed up.";
+                throw new RequestRefusedException(
+                    $"A PostgreSQL backup into {repository.Name} cannot complete while backup repository {other.Name} ({other.Region}) is out of reach ({why}): " +
+                    $"archive_command pushes every WAL segment to every repository, so PostgreSQL retries the segment {other.Name} refused and archives none after it, " +
+                    $"and the backup would wait for its own WAL until pgBackRest gives up.{redisToo} " +
+                    $"Bring {other.Region} back first (./resilience rejoin {other.Region}), or back up Redis now: ./resilience backup --store redis --repo {repository.Name}.");
+            }
+        }
+    }
+
+    /// <summary>
+    /// A refusal, before anything is restored, when the repository holds no backup of a store asked for, or none the
+    /// target time can be reached from, or the target time lies ahead.
+    /// </summary>
+    private async Task EnsureSomethingToRestoreAsync(TopologyControlRequest request, BackupRepositoryDefinition repository, CancellationToken cancellationToken)
+    {
+        var stores = StoresOf(request);
+        var target = request.ParsedTargetTime;
+        var now = _options.TimeProvider.GetUtcNow();
+        if (target > now)
+        {
+            throw new RequestRefusedException(
+                $"Target time {Utc(target.Value)} is in the future (now {Utc(now)}): nothing archived reaches it. Nothing was restored. " +
+                "Give an earlier --target-time, or leave it out to replay everything archived.");
+        }
+
+        var missing = new List<string>();
+        var info = await _topology.Backups!.InfoAsync(repository.Region, repository.Name, cancellationToken).ConfigureAwait(false);
+        var postgres = info.BackupsIn(repository.Index);
+        if (stores.HasFlag(TopologyStores.Postgres) && postgres.Count == 0)
+        {
+            missing.Add("no PostgreSQL backup");
+        }
+        else if (stores.HasFlag(TopologyStores.Postgres) && target is { } time && !postgres.Any(backup => backup.Stopped < time))
+        {
+            missing.Add($"no PostgreSQL backup that ended before {Utc(time)} (the earliest ended at {Utc(postgres.Min(backup => backup.Stopped))})");
+        }
+
+        var redis = _topology.RedisBackups!.List(repository.Name);
+        if (stores.HasFlag(TopologyStores.Redis) && redis.Count == 0)
+        {
+            missing.Add("no Redis backup");
+        }
+        else if (stores.HasFlag(TopologyStores.Redis) && target is { } time && !redis.Any(backup => backup.SavedAt <= time))
+        {
+            missing.Add($"no Redis backup saved by {Utc(time)} (the earliest was saved at {Utc(redis[0].SavedAt)})");
+        }
+
+        if (missing.Count > 0)
+        {
+            var store = request.Store is null or "all" ? string.Empty : $" --store {request.Store}";
+            throw new RequestRefusedException(
+                $"Nothing to restore{(target is null ? " yet" : string.Empty)}: {repository.Name} ({repository.Region}) holds {string.Join(" and ", missing)}. Nothing was restored. " +
+                (target is null
+                    ? $"Take a backup first: ./resilience backup{store} --repo {repository.Name}."
+                    : "Give a later --target-time, or leave it out to restore the latest backup."));
+        }
+    }
+
+    /// <summary>Where the restored copy's servers listen and how long they run.</summary>
+    private static string CopyNote(RestoredCopy copy)
+    {
+        var servers = new List<string>();
+        if (copy.Postgres is { } postgres)
+        {
+            servers.Add($"PostgreSQL {postgres.EndPoint} (psql -h {postgres.EndPoint.Address} -p {postgres.EndPoint.Port} -U {DataTier.PostgresTier.User}; data {postgres.Restore.DataDirectory})");
+        }
+
+        if (copy.Redis is { } redis)
+        {
+            servers.Add($"Redis {redis.EndPoint} (redis-cli -h {redis.EndPoint.Address} -p {redis.EndPoint.Port}; data {redis.Directory})");
+        }
+
+        return $"restored copy {copy.Number} serves {string.Join(" and ", servers)} beside the topology, until ./resilience down.";
+    }
+
+    /// <summary>What a corrupted-backup error found (the tool's finding, without the library's advice after it).</summary>
+    private static string WhatWasFound(BackupException exception)
+    {
+        var finding = exception.Message.Split(": ", 2)[^1];
+        var advice = finding.IndexOf(" Nothing was started", StringComparison.Ordinal);
+        return advice < 0 ? finding : finding[..advice];
+    }
+
+    private static string Utc(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>The region's name, or a refusal naming the known ones.</summary>
     private string KnownRegion(string name) =>

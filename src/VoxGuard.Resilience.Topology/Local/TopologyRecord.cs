@@ -14,7 +14,10 @@ namespace VoxGuard.Resilience.Topology.Local;
 /// written by a harness that had none (such records still read).</param>
 /// <param name="ControlToken">The secret every control request carries, so that only someone who can read the run
 /// directory (not a web page, not another user) drives the topology.</param>
-public sealed record TopologyRecord(string Environment, string? Profile, string Source, string LinkApi, string? Control = null, string? ControlToken = null)
+/// <param name="Repositories">With backups on, each backup repository and where it lives ("repo1 (lagos): /dev/shm/…");
+/// null when the topology runs without backups.</param>
+public sealed record TopologyRecord(string Environment, string? Profile, string Source, string LinkApi, string? Control = null, string? ControlToken = null,
+    IReadOnlyList<string>? Repositories = null)
 {
     /// <summary>The file name inside the run directory.</summary>
     public const string FileName = "topology.json";

@@ -146,7 +146,7 @@ public class SippInteropTests
         Assert.That(counters.GetValueOrDefault("FailedCall(C)"), Is.Zero);
     }
 
-    private static bool IsBound(IPEndPoint endPoint, SipTransportKind transport)
+    internal static bool IsBound(IPEndPoint endPoint, SipTransportKind transport)
     {
         if (transport == SipTransportKind.Tcp)
         {

@@ -30,6 +30,22 @@ public sealed class BackupsSectionTests
             Assert.That(backups.Redis, Is.EqualTo(new RedisPersistence(false, RedisAppendFsync.EverySec)));
             Assert.That(backups.TimeCompression, Is.EqualTo(1));
             Assert.That(backups.RetentionMeetsGuide(), Is.True);
+            Assert.That(backups.Enabled, Is.False, "./resilience up runs no backups without the section");
+        });
+    }
+
+    [Test]
+    public void A_backups_section_turns_them_on_for_up_unless_it_says_enabled_false()
+    {
+        var section = TinyEnvironment.Parse(WithBackups).Backups;
+        var off = TinyEnvironment.Parse(TinyEnvironment.With(WithBackups, "backups: {}", "backups: { enabled: false }")).Backups;
+        var local = new EnvironmentLoader(RepositoryRoot.Environments).Load("local", "ci").Backups;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(section.Enabled, Is.True);
+            Assert.That(off.Enabled, Is.False);
+            Assert.That(local.Enabled, Is.True, "local.yaml runs them with up");
         });
     }
 
@@ -85,7 +101,7 @@ public sealed class BackupsSectionTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(error.Problems, Has.Some.StartWith("backups.colour is not a known key (known: full, incremental, utc_offset, wal_archiving, archive_timeout, retention, repositories, redis, time_compression)"));
+            Assert.That(error.Problems, Has.Some.StartWith("backups.colour is not a known key (known: enabled, full, incremental, utc_offset, wal_archiving, archive_timeout, retention, repositories, redis, time_compression)"));
             Assert.That(error.Problems, Has.Some.StartWith("backups.full.at '2am' is not a time of day; write it as HH:MM"));
             Assert.That(error.Problems, Has.Some.StartWith("backups.incremental.every is 48h, longer than the full interval 24h; an incremental would never run"));
             Assert.That(error.Problems, Has.Some.StartWith("backups.archive_timeout is 1500ms; PostgreSQL takes whole seconds"));

@@ -28,6 +28,27 @@ public sealed class TopologyControlRequestTests
         Assert.DoesNotThrow(() => TopologyControlRequest.Unshape("lagos-abuja-pg").Validate());
         Assert.DoesNotThrow(() => TopologyControlRequest.Failback().Validate());
         Assert.DoesNotThrow(() => TopologyControlRequest.Failback("abuja").Validate());
+        Assert.DoesNotThrow(() => TopologyControlRequest.BackUp().Validate());
+        Assert.DoesNotThrow(() => TopologyControlRequest.BackUp("redis", "incr", "repo2").Validate());
+        Assert.DoesNotThrow(() => TopologyControlRequest.RestoreCopy("postgres", "repo2", "2026-12-04T14:05:00+01:00").Validate());
+    });
+
+    [TestCase("2026-12-04T13:05:00Z", "2026-12-04T13:05:00.0000000+00:00")]
+    [TestCase("2026-12-04T14:05:00.25+01:00", "2026-12-04T13:05:00.2500000+00:00")]
+    [TestCase("2026-12-04 13:05", "2026-12-04T13:05:00.0000000+00:00")]
+    public void A_restore_target_time_is_iso_8601_and_utc_without_an_offset(string text, string utc) =>
+        Assert.That(TopologyControlRequest.RestoreCopy(targetTime: text).ParsedTargetTime?.ToUniversalTime().ToString("O", System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo(utc));
+
+    [Test]
+    public void A_malformed_backup_or_restore_names_every_problem_in_one_message() => Assert.Multiple(() =>
+    {
+        Assert.That(Assert.Throws<ArgumentException>(TopologyControlRequest.BackUp("mysql", "weekly", " ").Validate)!.Message, Is.EqualTo(
+            "Invalid backup request: unknown store 'mysql' (known: postgres, redis, all); unknown backup type 'weekly' (known: full, incr, diff); backup needs a repository (e.g. repo1)."));
+        Assert.That(Assert.Throws<ArgumentException>(TopologyControlRequest.RestoreCopy(targetTime: "12/04/2026").Validate)!.Message, Does.Contain(
+            "target time '12/04/2026' is not an ISO 8601 time"));
+        Assert.That(Assert.Throws<ArgumentException>((TopologyControlRequest.BackUp() with { TargetTime = "2026-12-04T13:05:00Z" }).Validate)!.Message, Does.Contain(
+            "backup takes no target time"));
+        Assert.That(Assert.Throws<ArgumentException>((TopologyControlRequest.Failback() with { Store = "redis" }).Validate)!.Message, Does.Contain("failback takes no store"));
     });
 
     [Test]
@@ -40,7 +61,7 @@ public sealed class TopologyControlRequestTests
         Assert.That(error.Message, Is.EqualTo("Invalid pause request: pause needs a region; pause takes no link; pause takes no mode."));
     }
 
-    [TestCase("explode", "abuja", null, "unknown action 'explode' (known: kill, crash, isolate, heal, pause, resume, shape, unshape, rejoin, failback)")]
+    [TestCase("explode", "abuja", null, "unknown action 'explode' (known: kill, crash, isolate, heal, pause, resume, shape, unshape, rejoin, failback, backup, restore)")]
     [TestCase("kill", " ", null, "kill needs a region")]
     [TestCase("isolate", "lagos", "sideways", "mode 'sideways' must be cut or blackhole")]
     [TestCase("shape", null, null, "shape needs a link; shape needs at least one toxic")]

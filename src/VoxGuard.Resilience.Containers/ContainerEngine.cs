@@ -1,0 +1,229 @@
+using System.Diagnostics;
+using System.Net.Http;
+using System.Net.Sockets;
+using DotNet.Testcontainers.Configurations;
+using VoxGuard.Resilience.Topology.Processes;
+using WaitStrategy = VoxGuard.Resilience.Topology.Processes.WaitStrategy;
+
+namespace VoxGuard.Resilience.Containers;
+
+/// <summary>
+/// The Docker-compatible engine a containers environment runs on: the one <c>DOCKER_HOST</c> names, else a Docker
+/// daemon's socket, else Podman's API service started for this run (its socket in the run directory, the service a
+/// process of the run: stopped with it, and reaped after a killed run like every other server).
+/// </summary>
+/// <remarks>
+/// Testcontainers' resource reaper (Ryuk) needs its image from a registry, which cannot be reached here: it is switched
+/// off, and every container of a run carries the label <see cref="RunLabel"/> instead, by which
+/// <see cref="RemoveContainersOfRunAsync"/> removes them when the run ends and <see cref="ReapAbandonedAsync"/> removes
+/// those of runs that died.
+/// </remarks>
+public sealed class ContainerEngine : IAsyncDisposable
+{
+    /// <summary>The label naming the run a container belongs to.</summary>
+    public const string RunLabel = "io.voxguard.run";
+
+    private const string DockerSocket = "/var/run/docker.sock";
+    private static readonly TimeSpan ServiceReady = TimeSpan.FromSeconds(20);
+    private readonly RunDirectory _run;
+
+    private ContainerEngine(RunDirectory run, Uri endpoint, string name, bool podman)
+    {
+        _run = run;
+        Endpoint = endpoint;
+        Name = name;
+        IsPodman = podman;
+    }
+
+    /// <summary>The engine's API endpoint (unix socket).</summary>
+    public Uri Endpoint { get; }
+
+    /// <summary>What it is, for people: "Podman 4.3.1 (API service started for this run)".</summary>
+    public string Name { get; }
+
+    /// <summary>Whether it is Podman (the container CLI for faults is then <c>podman</c>).</summary>
+    public bool IsPodman { get; }
+
+    /// <summary>The run whose containers this engine starts.</summary>
+    public string RunId => _run.RunId;
+
+    /// <summary>
+    /// Finds or starts the engine for <paramref name="run"/>; throws <see cref="ContainerEngineException"/> naming what
+    /// is missing and how to get it.
+    /// </summary>
+    public static async Task<ContainerEngine> StartAsync(RunDirectory run, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        // No registry: Ryuk's image cannot be pulled (see remarks). What it would have removed after a killed run, the
+        // next run removes here.
+        TestcontainersSettings.ResourceReaperEnabled = false;
+        await ReapAbandonedAsync(Path.GetDirectoryName(run.Path)!, cancellationToken).ConfigureAwait(false);
+        if (Environment.GetEnvironmentVariable("DOCKER_HOST") is { Length: > 0 } dockerHost)
+        {
+            var endpoint = new Uri(dockerHost);
+            await RequireAnswerAsync(endpoint, $"DOCKER_HOST={dockerHost}", cancellationToken).ConfigureAwait(false);
+            return new ContainerEngine(run, endpoint, $"the engine DOCKER_HOST names ({dockerHost})", podman: false);
+        }
+
+        if (File.Exists(DockerSocket) && await AnswersAsync(new Uri("unix://" + DockerSocket), cancellationToken).ConfigureAwait(false))
+        {
+            return new ContainerEngine(run, new Uri("unix://" + DockerSocket), $"Docker ({DockerSocket})", podman: false);
+        }
+
+        if (!File.Exists("/usr/bin/podman"))
+        {
+            throw new ContainerEngineException(
+                "No container engine: DOCKER_HOST is not set, no Docker daemon answers on /var/run/docker.sock, and Podman is not installed. "
+                + "Run ./resilience images build (it installs and configures Podman), or point DOCKER_HOST at a Docker engine.");
+        }
+
+        var socket = run.PathOf("podman.sock");
+        var service = await run.StartProcessAsync(new ProcessSpec("podman-service", "/usr/bin/podman", "podman")
+        {
+            Arguments = ["system", "service", "--time=0", "unix://" + socket],
+        }, cancellationToken).ConfigureAwait(false);
+        var podmanEndpoint = new Uri("unix://" + socket);
+        await service.WaitUntilReadyAsync(
+            WaitStrategy.Until($"Podman's API to answer on {socket}", cancel => AnswersAsync(podmanEndpoint, cancel)).WithTimeout(ServiceReady),
+            cancellationToken).ConfigureAwait(false);
+        return new ContainerEngine(run, podmanEndpoint, $"Podman {await PodmanVersionAsync(cancellationToken).ConfigureAwait(false)} (API service started for this run, {socket})", podman: true);
+    }
+
+    /// <summary>Removes every container of this run (the label <see cref="RunLabel"/>), whatever its state.</summary>
+    public Task RemoveContainersOfRunAsync(CancellationToken cancellationToken = default) =>
+        RemoveAsync($"label={RunLabel}={_run.RunId}", cancellationToken);
+
+    /// <summary>The ids of this run's containers, running or not.</summary>
+    public async Task<IReadOnlyList<string>> ContainersOfRunAsync(CancellationToken cancellationToken = default)
+    {
+        var (_, output) = await CliAsync(["ps", "--all", "--quiet", "--filter", $"label={RunLabel}={_run.RunId}"], cancellationToken).ConfigureAwait(false);
+        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    }
+
+    /// <summary>
+    /// Removes the containers of runs whose run directory is gone (their harness died and the run directory's reaper
+    /// removed the rest): what Ryuk would have done.
+    /// </summary>
+    public static async Task<int> ReapAbandonedAsync(string runRoot, CancellationToken cancellationToken = default)
+    {
+        if (!File.Exists("/usr/bin/podman"))
+        {
+            return 0;
+        }
+
+        var (_, output) = await CliAsync(["ps", "--all", "--filter", $"label={RunLabel}", "--format", "{{.ID}} {{index .Labels \"" + RunLabel + "\"}}"], cancellationToken).ConfigureAwait(false);
+        var abandoned = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(line => line.Split(' ', 2))
+            .Where(fields => fields.Length == 2 && !Directory.Exists(Path.Combine(runRoot, fields[1])))
+            .Select(fields => fields[0])
+            .ToList();
+        foreach (var id in abandoned)
+        {
+            await CliAsync(["rm", "--force", "--volumes", id], cancellationToken).ConfigureAwait(false);
+        }
+
+        return abandoned.Count;
+    }
+
+    /// <summary>Removes this run's containers; the Podman service stops with the run directory.</summary>
+    public async ValueTask DisposeAsync() => await RemoveContainersOfRunAsync().ConfigureAwait(false);
+
+    private static async Task RemoveAsync(string filter, CancellationToken cancellationToken)
+    {
+        var (_, ids) = await CliAsync(["ps", "--all", "--quiet", "--filter", filter], cancellationToken).ConfigureAwait(false);
+        foreach (var id in ids.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            await CliAsync(["rm", "--force", "--volumes", id], cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task RequireAnswerAsync(Uri endpoint, string what, CancellationToken cancellationToken)
+    {
+        if (!await AnswersAsync(endpoint, cancellationToken).ConfigureAwait(false))
+        {
+            throw new ContainerEngineException($"{what} does not answer the Docker API's /_ping. Start that engine, or unset DOCKER_HOST to use Podman.");
+        }
+    }
+
+    /// <summary>Whether the engine at a unix socket answers <c>GET /_ping</c> with OK.</summary>
+    private static async Task<bool> AnswersAsync(Uri endpoint, CancellationToken cancellationToken)
+    {
+        if (endpoint.Scheme != "unix")
+        {
+            // tcp:// engines: let Testcontainers find out.
+            return true;
+        }
+
+        using var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, cancel) =>
+            {
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(endpoint.LocalPath), cancel).ConfigureAwait(false);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+        using var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(2) };
+        try
+        {
+            using var response = await client.GetAsync(new Uri("http://engine/_ping"), cancellationToken).ConfigureAwait(false);
+            return response.IsSuccessStatusCode;
+        }
+        catch (Exception exception) when (exception is HttpRequestException or SocketException or TaskCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task<string> PodmanVersionAsync(CancellationToken cancellationToken)
+    {
+        var (_, output) = await CliAsync(["version", "--format", "{{.Client.Version}}"], cancellationToken).ConfigureAwait(false);
+        return output.Trim();
+    }
+
+    /// <summary>Runs the podman CLI; returns its exit code and standard output.</summary>
+    private static async Task<(int ExitCode, string Output)> CliAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo("/usr/bin/podman") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var error = process.StandardError.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        await error.ConfigureAwait(false);
+        return (process.ExitCode, await output.ConfigureAwait(false));
+    }
+}
+
+/// <summary>No container engine can be used: the message says what is missing and how to get it.</summary>
+public sealed class ContainerEngineException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public ContainerEngineException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public ContainerEngineException()
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public ContainerEngineException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

@@ -2,7 +2,7 @@ using VoxGuard.Resilience.Benchmarks;
 
 // Benchmarks for the harness's own machinery. They print figures and assert nothing.
 //   ./resilience bench links [--duration <seconds>] [--round-trips <n>]
-//   ./resilience bench topology [--runs <n>] [--profile <name>]
+//   ./resilience bench topology [--runs <n>] [--profile <name>] [--env-file <path>] [--engine acm|sipp]
 //   ./resilience bench sip [--step <seconds>]
 const string Usage = """
     Usage: ./resilience bench <benchmark> [options]
@@ -26,6 +26,9 @@ const string Usage = """
     Options (topology):
       --runs <n>             start/stop cycles (default 5, 1-50)
       --profile <name>       the environment profile (default: the file's default_profile)
+      --env-file <path>      an environment file instead of environments/local.yaml (e.g. one
+                             moved to other loopback blocks, so as not to meet a topology that is up)
+      --engine acm|sipp      what answers behind each proxy (default sipp; scenarios run acm)
 
     Options (sip):
       --step <seconds>       length of each rate step (default 5, 2-30)
@@ -41,6 +44,8 @@ if (args[0] == "topology")
 {
     var runs = 5;
     string? profile = null;
+    string? environmentFile = null;
+    var acmEngines = false;
     for (var i = 1; i < args.Length; i++)
     {
         if (args[i] == "--runs" && i + 1 < args.Length && int.TryParse(args[i + 1], out runs) && runs is >= 1 and <= 50)
@@ -51,6 +56,14 @@ if (args[0] == "topology")
         {
             profile = args[++i];
         }
+        else if (args[i] == "--env-file" && i + 1 < args.Length)
+        {
+            environmentFile = args[++i];
+        }
+        else if (args[i] == "--engine" && i + 1 < args.Length && args[i + 1] is "acm" or "sipp")
+        {
+            acmEngines = args[++i] == "acm";
+        }
         else
         {
             Console.Error.WriteLine($"bench topology: unknown or invalid option '{args[i]}' (--runs takes 1-50).");
@@ -59,7 +72,7 @@ if (args[0] == "topology")
         }
     }
 
-    return await TopologyBenchmark.RunAsync(runs, profile).ConfigureAwait(false);
+    return await TopologyBenchmark.RunAsync(runs, profile, environmentFile, acmEngines).ConfigureAwait(false);
 }
 
 if (args[0] == "sip")

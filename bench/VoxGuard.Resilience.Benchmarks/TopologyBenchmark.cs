@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
+using VoxGuard.Resilience.Engine;
 using VoxGuard.Resilience.Topology.Environments;
 using VoxGuard.Resilience.Topology.Local;
+using VoxGuard.Resilience.Topology.SipTier;
 
 namespace VoxGuard.Resilience.Benchmarks;
 
@@ -12,12 +14,18 @@ namespace VoxGuard.Resilience.Benchmarks;
 /// </summary>
 internal static class TopologyBenchmark
 {
-    public static async Task<int> RunAsync(int runs, string? profile)
+    /// <param name="runs">Start/stop cycles.</param>
+    /// <param name="profile">The environment profile (null: the file's default).</param>
+    /// <param name="environmentFile">An environment file (null: the repository's local environment), e.g. one moved to other loopback blocks.</param>
+    /// <param name="acmEngines">The harness's ACM engines behind the proxies (what scenarios run) instead of the SIPp stand-in.</param>
+    public static async Task<int> RunAsync(int runs, string? profile, string? environmentFile = null, bool acmEngines = false)
     {
         EnvironmentDefinition environment;
         try
         {
-            environment = EnvironmentLoader.FromRepository().Load(EnvironmentLoader.DefaultEnvironment, profile);
+            environment = environmentFile is null
+                ? EnvironmentLoader.FromRepository().Load(EnvironmentLoader.DefaultEnvironment, profile)
+                : EnvironmentLoader.LoadFile(environmentFile, profile);
         }
         catch (EnvironmentException exception)
         {
@@ -25,16 +33,18 @@ internal static class TopologyBenchmark
             return 2;
         }
 
-        Console.WriteLine($"Topology cold start: environment {environment.Name}, profile {environment.Profile?.Name}, {runs} runs, {Environment.ProcessorCount} cores");
+        Console.WriteLine($"Topology cold start: environment {environment.Name} ({environment.Source}), profile {environment.Profile?.Name}, engines {(acmEngines ? "acm" : "sipp")}, {runs} runs, {Environment.ProcessorCount} cores");
         Console.WriteLine($"  {"run",3}  {"checks",7} {"links",7} {"data",7} {"sip",7}  {"up",7}  {"down",7}   (ms)");
         var ups = new List<double>();
         var downs = new List<double>();
+        var phases = new Dictionary<string, (List<double> Offsets, List<double> Durations)>(StringComparer.Ordinal);
+        var order = new List<string>();
         for (var run = 1; run <= runs; run++)
         {
             LocalTopology topology;
             try
             {
-                topology = await LocalTopology.StartAsync(environment).ConfigureAwait(false);
+                topology = await LocalTopology.StartAsync(environment, new LocalTopologyOptions { Engines = acmEngines ? EngineLauncher.Instance : SippEngineLauncher.Instance }).ConfigureAwait(false);
             }
             catch (TopologyStartException exception)
             {
@@ -53,13 +63,37 @@ internal static class TopologyBenchmark
             {
                 ups.Add(up);
                 downs.Add(down);
+                var origin = topology.Startup[0].StartedAt;
+                foreach (var phase in topology.StartupPhases.Concat(topology.ShutdownPhases))
+                {
+                    if (!phases.TryGetValue(phase.What, out var figures))
+                    {
+                        figures = phases[phase.What] = ([], []);
+                        order.Add(phase.What);
+                    }
+
+                    figures.Offsets.Add(phase.What.StartsWith("stop:", StringComparison.Ordinal) ? 0 : Stopwatch.GetElapsedTime(origin, phase.StartedAt).TotalMilliseconds);
+                    figures.Durations.Add(phase.Duration.TotalMilliseconds);
+                }
             }
         }
 
-        ups.Sort();
-        downs.Sort();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  up:   median {ups[ups.Count / 2]:F0} ms, max {ups[^1]:F0} ms (goal ≤ 10000)\n  down: median {downs[downs.Count / 2]:F0} ms, max {downs[^1]:F0} ms (goal ≤ 2000)"));
+            $"  up:   median {Median(ups):F0} ms, max {ups.Max():F0} ms (goal ≤ 10000)\n  down: median {Median(downs):F0} ms, max {downs.Max():F0} ms (goal ≤ 2000)"));
+        Console.WriteLine("  phases (medians; \"from\" is when the phase began after the start's first check; overlapping phases ran side by side):");
+        Console.WriteLine($"  {"from",7} {"took",7}  phase   (ms)");
+        foreach (var what in order)
+        {
+            var (offsets, durations) = phases[what];
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {Median(offsets),7:F0} {Median(durations),7:F0}  {what}"));
+        }
+
         return 0;
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted[sorted.Count / 2];
     }
 }

@@ -128,8 +128,9 @@ public sealed class RestoredPostgres : IAsyncDisposable
     /// <summary>Kills the postmaster and its children (they leave its process group) and frees its shared memory.</summary>
     public async ValueTask DisposeAsync()
     {
+        var segment = PostgresTier.SharedMemoryIdOf(_pidFile);
         await Task.WhenAll(_process.KillAsync(), DetachedServer.KillAsync(_pidFile, KillTimeout)).ConfigureAwait(false);
-        await PostgresTier.RemoveOrphanedSharedMemoryAsync(CancellationToken.None).ConfigureAwait(false);
+        await PostgresTier.RemoveOrphanedSharedMemoryAsync(segment is null ? [] : [segment], CancellationToken.None).ConfigureAwait(false);
     }
 
     private async Task<bool> AcceptsWritesAsync(CancellationToken cancellationToken)

@@ -76,44 +76,67 @@ public sealed class PostgresTier : IAsyncDisposable
     /// with <paramref name="archiving"/>'s <c>archive_command</c> and <c>archive_timeout</c> (archive_mode on) when given:
     /// the settings <see cref="Backups.PostgresBackups.Archiving"/> gives.
     /// </summary>
-    public static async Task<PostgresTier> StartAsync(EnvironmentDefinition environment, RunDirectory run, WalArchiving? archiving, CancellationToken cancellationToken = default)
+    public static Task<PostgresTier> StartAsync(EnvironmentDefinition environment, RunDirectory run, WalArchiving? archiving, CancellationToken cancellationToken = default) =>
+        StartAsync(environment, run, archiving, new PhaseTimings(), cancellationToken);
+
+    /// <summary>
+    /// Starts the tier as <see cref="StartAsync(EnvironmentDefinition, RunDirectory, WalArchiving?, CancellationToken)"/>
+    /// does, timing each phase into <paramref name="phases"/>.
+    /// </summary>
+    public static async Task<PostgresTier> StartAsync(EnvironmentDefinition environment, RunDirectory run, WalArchiving? archiving, PhaseTimings phases, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(run);
-        await RemoveOrphanedSharedMemoryAsync(cancellationToken).ConfigureAwait(false); // what killed runs left
-        ProcessSpec.EnsureInstalled(SpecsFor(environment, run));
-        await RegionHosts.WriteAsync(environment, run, cancellationToken).ConfigureAwait(false);
-        foreach (var region in environment.Regions)
+        ArgumentNullException.ThrowIfNull(phases);
+        await phases.TimeAsync("postgres: prepare (orphaned shared memory, hosts files, directories, patroni.yml)", async () =>
         {
-            await PrepareNodeAsync(environment, run, region, archiving, cancellationToken).ConfigureAwait(false);
-        }
+            await RemoveOrphanedSharedMemoryAsync([], cancellationToken).ConfigureAwait(false); // what killed runs left (nothing of this run to wait for)
+            ProcessSpec.EnsureInstalled(SpecsFor(environment, run));
+            await RegionHosts.WriteAsync(environment, run, cancellationToken).ConfigureAwait(false);
+            await PrepareNodesAsync(environment, run, archiving, cancellationToken).ConfigureAwait(false);
+        }).ConfigureAwait(false);
 
-        var etcd = await EtcdCluster.StartAsync(environment, run, cancellationToken).ConfigureAwait(false);
+        var etcd = await phases.TimeAsync("postgres: etcd members healthy (leader and quorum)",
+            () => EtcdCluster.StartAsync(environment, run, cancellationToken)).ConfigureAwait(false);
         var patroni = new Dictionary<string, ManagedProcess>(StringComparer.Ordinal);
         var tier = new PostgresTier(environment, run, etcd, patroni);
         try
         {
-            // The primary region first, alone: whoever takes the leader key first bootstraps the cluster.
+            // The primary region first, alone: whoever takes the leader key first bootstraps the cluster. (Starting the
+            // others as soon as it holds the initialize key overlaps their own start with the bootstrap, but a replica
+            // that finds no leader yet sleeps a whole loop_wait: measured with the ci profile, replicas streamed 0.2 s
+            // sooner, within the noise; with the documented 10 s loop_wait, up to 10 s later. Not worth it: docs/measured-facts.md,
+            // "Topology start: where the seconds go".)
             var primary = environment.Primary;
-            patroni[primary.Name] = await run.StartProcessAsync(PatroniSpec(run, primary), cancellationToken).ConfigureAwait(false);
-            await patroni[primary.Name].WaitUntilReadyAsync(WaitStrategy.Until($"{primary.Name}'s Patroni to bootstrap the cluster and lead it",
-                cancel => tier.IsLeaderAsync(primary, cancel)).WithTimeout(ReadyTimeout).WithInterval(TimeSpan.FromMilliseconds(50)), cancellationToken).ConfigureAwait(false);
-            await tier.ExecuteAsync(primary.Name, "CREATE TABLE IF NOT EXISTS voxguard_markers (id text PRIMARY KEY, written_at timestamptz NOT NULL DEFAULT now())", cancellationToken).ConfigureAwait(false);
-            // The engines' call events: one row per acknowledged write, read back to account for every write (RPO).
-            await tier.ExecuteAsync(primary.Name, "CREATE TABLE IF NOT EXISTS voxguard_writes (id text PRIMARY KEY, region text NOT NULL, call_id text NOT NULL, written_at timestamptz NOT NULL DEFAULT now())", cancellationToken).ConfigureAwait(false);
-
-            foreach (var replica in environment.Regions.Where(region => !region.IsPrimary))
+            var replicas = environment.Regions.Where(region => !region.IsPrimary).ToList();
+            await phases.TimeAsync($"postgres: {primary.Name}'s Patroni bootstraps the cluster and leads it", async () =>
+            {
+                patroni[primary.Name] = await run.StartProcessAsync(PatroniSpec(run, primary), cancellationToken).ConfigureAwait(false);
+                await patroni[primary.Name].WaitUntilReadyAsync(WaitStrategy.Until($"{primary.Name}'s Patroni to bootstrap the cluster and lead it",
+                    cancel => tier.IsLeaderAsync(primary, cancel)).WithTimeout(ReadyTimeout).WithInterval(TimeSpan.FromMilliseconds(50)), cancellationToken).ConfigureAwait(false);
+            }).ConfigureAwait(false);
+            var cloning = Stopwatch.GetTimestamp();
+            foreach (var replica in replicas)
             {
                 patroni[replica.Name] = await run.StartProcessAsync(PatroniSpec(run, replica), cancellationToken).ConfigureAwait(false);
             }
 
-            foreach (var replica in environment.Regions.Where(region => !region.IsPrimary))
+            await phases.TimeAsync("postgres: tables created on the primary", async () =>
+            {
+                await tier.ExecuteAsync(primary.Name, "CREATE TABLE IF NOT EXISTS voxguard_markers (id text PRIMARY KEY, written_at timestamptz NOT NULL DEFAULT now())", cancellationToken).ConfigureAwait(false);
+                // The engines' call events: one row per acknowledged write, read back to account for every write (RPO).
+                await tier.ExecuteAsync(primary.Name, "CREATE TABLE IF NOT EXISTS voxguard_writes (id text PRIMARY KEY, region text NOT NULL, call_id text NOT NULL, written_at timestamptz NOT NULL DEFAULT now())", cancellationToken).ConfigureAwait(false);
+            }).ConfigureAwait(false);
+
+            await Task.WhenAll(replicas.Select(async replica =>
             {
                 await patroni[replica.Name].WaitUntilReadyAsync(WaitStrategy.Until($"{replica.Name}'s Patroni to clone the primary and stream from it",
                     cancel => tier.IsStreamingStandbyAsync(replica, cancel)).WithTimeout(ReadyTimeout).WithInterval(TimeSpan.FromMilliseconds(50)), cancellationToken).ConfigureAwait(false);
-            }
+                phases.Record($"postgres: {replica.Name}'s Patroni started, cloned the primary and streams", cloning);
+            })).ConfigureAwait(false);
 
-            await tier.WaitUntilReplicatedAsync($"ready-{run.RunId}", ReadyTimeout, cancellationToken).ConfigureAwait(false);
+            await phases.TimeAsync("postgres: marker replicated to every standby",
+                () => tier.WaitUntilReplicatedAsync($"ready-{run.RunId}", ReadyTimeout, cancellationToken)).ConfigureAwait(false);
             return tier;
         }
         catch
@@ -129,9 +152,9 @@ public sealed class PostgresTier : IAsyncDisposable
     /// </summary>
     public async ValueTask DisposeAsync()
     {
-        await Task.WhenAll(_environment.Regions.Select(region => KillNodeAsync(region.Name, CancellationToken.None))).ConfigureAwait(false);
-        await Etcd.DisposeAsync().ConfigureAwait(false);
-        await RemoveOrphanedSharedMemoryAsync(CancellationToken.None).ConfigureAwait(false);
+        var segments = _environment.Regions.Select(region => SharedMemoryIdOf(PidFileOf(region.Name))).OfType<string>().ToList();
+        await Task.WhenAll(_environment.Regions.Select(region => KillNodeAsync(region.Name, CancellationToken.None)).Append(Etcd.DisposeAsync().AsTask())).ConfigureAwait(false);
+        await RemoveOrphanedSharedMemoryAsync(segments, CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -181,9 +204,19 @@ public sealed class PostgresTier : IAsyncDisposable
     /// <summary>
     /// Removes shared-memory segments of the postgres user that no process has attached any more (nattch 0): the
     /// interlock segments of dead postmasters. A running PostgreSQL keeps its own attached, so it is never touched.
-    /// Waits up to a second for a killed node's children to finish exiting.
+    /// Waits up to a second for a killed node's children to finish exiting (while any segment of the user is attached:
+    /// another PostgreSQL running makes it wait the whole second; the tier waits only for its own, see
+    /// <see cref="RemoveOrphanedSharedMemoryAsync(IReadOnlyCollection{string}, CancellationToken)"/>).
     /// </summary>
-    public static async Task RemoveOrphanedSharedMemoryAsync(CancellationToken cancellationToken)
+    public static Task RemoveOrphanedSharedMemoryAsync(CancellationToken cancellationToken) => RemoveOrphanedSharedMemoryAsync(null, cancellationToken);
+
+    /// <summary>
+    /// Removes the orphaned segments as <see cref="RemoveOrphanedSharedMemoryAsync(CancellationToken)"/> does, waiting (up
+    /// to a second) only while one of <paramref name="killed"/> — the segments of postmasters just killed, from their
+    /// postmaster.pid (<see cref="SharedMemoryIdOf"/>) — is still attached; empty: one pass, no wait. The segments of
+    /// other PostgreSQL servers running on the machine (another run's, a restored server) keep nobody waiting.
+    /// </summary>
+    internal static async Task RemoveOrphanedSharedMemoryAsync(IReadOnlyCollection<string>? killed, CancellationToken cancellationToken)
     {
         for (var attempt = 0; attempt < 20; attempt++)
         {
@@ -194,12 +227,30 @@ public sealed class PostgresTier : IAsyncDisposable
                 await remove.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            if (segments.All(segment => segment.Attached == 0))
+            if (segments.All(segment => segment.Attached == 0 || (killed is not null && !killed.Contains(segment.Id))))
             {
                 return;
             }
 
             await Task.Delay(50, cancellationToken).ConfigureAwait(false); // children of a killed node still exiting
+        }
+    }
+
+    /// <summary>
+    /// The id of the SysV shared-memory segment a postmaster recorded in its postmaster.pid (line 7: key and id), or
+    /// null when the file is missing or has none.
+    /// </summary>
+    internal static string? SharedMemoryIdOf(string pidFile)
+    {
+        try
+        {
+            var lines = File.ReadAllLines(pidFile);
+            var fields = lines.Length >= 7 ? lines[6].Split(' ', StringSplitOptions.RemoveEmptyEntries) : [];
+            return fields.Length == 2 ? fields[1] : null;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return null;
         }
     }
 
@@ -368,8 +419,10 @@ public sealed class PostgresTier : IAsyncDisposable
 
             if (_patroni[node.Name].HasExited)
             {
+                // Only the lost node's own segment is waited for: the other regions' PostgreSQL keep theirs attached.
+                var segment = SharedMemoryIdOf(PidFileOf(node.Name));
                 await DetachedServer.KillAsync(PidFileOf(node.Name), KillTimeout, cancellationToken).ConfigureAwait(false);
-                await RemoveOrphanedSharedMemoryAsync(cancellationToken).ConfigureAwait(false);
+                await RemoveOrphanedSharedMemoryAsync(segment is null ? [] : [segment], cancellationToken).ConfigureAwait(false);
                 _patroni[node.Name] = await _run.StartProcessAsync(PatroniSpec(_run, node), cancellationToken).ConfigureAwait(false);
             }
 
@@ -577,24 +630,25 @@ public sealed class PostgresTier : IAsyncDisposable
 
     private static string ConfigFile(RunDirectory run, RegionDefinition region) => Path.Combine(HomeDirectory(run, region), "patroni.yml");
 
-    /// <summary>The node's directories, owned by postgres (PGDATA empty: Patroni bootstraps or clones into it), and its patroni.yml.</summary>
-    private static async Task PrepareNodeAsync(EnvironmentDefinition environment, RunDirectory run, RegionDefinition region, WalArchiving? archiving, CancellationToken cancellationToken)
+    /// <summary>Every node's directories, owned by postgres (PGDATA empty: Patroni bootstraps or clones into it; one install for all), and each node's patroni.yml.</summary>
+    private static async Task PrepareNodesAsync(EnvironmentDefinition environment, RunDirectory run, WalArchiving? archiving, CancellationToken cancellationToken)
     {
-        foreach (var directory in new[] { DataDirectory(run, region), SocketDirectory(run, region), HomeDirectory(run, region) })
+        var directories = environment.Regions.SelectMany(region => new[] { DataDirectory(run, region), SocketDirectory(run, region), HomeDirectory(run, region) }).ToList();
+        var install = await run.StartProcessAsync(new ProcessSpec("pg-dirs", "install", "coreutils")
         {
-            var install = await run.StartProcessAsync(new ProcessSpec($"{region.Name}-pg-dir", "install", "coreutils")
-            {
-                Arguments = ["-d", "-o", User, "-g", User, "-m", "700", directory],
-            }, cancellationToken).ConfigureAwait(false);
-            var exit = await install.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-            if (exit.ExitCode != 0)
-            {
-                throw new InvalidOperationException($"Could not create {directory} for user {User}: {string.Join(" | ", install.StandardErrorTail)}");
-            }
+            Arguments = ["-d", "-o", User, "-g", User, "-m", "700", .. directories],
+        }, cancellationToken).ConfigureAwait(false);
+        var exit = await install.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        if (exit.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"Could not create {string.Join(", ", directories)} for user {User}: {string.Join(" | ", install.StandardErrorTail)}");
         }
 
-        var config = PatroniConfig.For(environment, region, DataDirectory(run, region), SocketDirectory(run, region), Path.Combine(HomeDirectory(run, region), "pgpass"), archiving);
-        await File.WriteAllTextAsync(ConfigFile(run, region), config, cancellationToken).ConfigureAwait(false);
+        foreach (var region in environment.Regions)
+        {
+            var config = PatroniConfig.For(environment, region, DataDirectory(run, region), SocketDirectory(run, region), Path.Combine(HomeDirectory(run, region), "pgpass"), archiving);
+            await File.WriteAllTextAsync(ConfigFile(run, region), config, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     // /usr/bin/patroni, not `python3 -m patroni`: a python3 earlier in PATH (pyenv) may lack psycopg2.

@@ -96,13 +96,23 @@ public sealed class RedisTier
     /// <paramref name="seedPrimary"/> has put a dataset (a restored RDB or AOF) into the primary region's data directory,
     /// which the primary then loads; the replicas take it by a full sync.
     /// </summary>
-    public static async Task<RedisTier> StartAsync(EnvironmentDefinition environment, RunDirectory run, Func<string, CancellationToken, Task>? seedPrimary, CancellationToken cancellationToken = default)
+    public static Task<RedisTier> StartAsync(EnvironmentDefinition environment, RunDirectory run, Func<string, CancellationToken, Task>? seedPrimary, CancellationToken cancellationToken = default) =>
+        StartAsync(environment, run, seedPrimary, new PhaseTimings(), cancellationToken);
+
+    /// <summary>
+    /// Starts the tier as <see cref="StartAsync(EnvironmentDefinition, RunDirectory, Func{string, CancellationToken, Task}?, CancellationToken)"/>
+    /// does, timing each phase into <paramref name="phases"/>.
+    /// </summary>
+    public static async Task<RedisTier> StartAsync(EnvironmentDefinition environment, RunDirectory run, Func<string, CancellationToken, Task>? seedPrimary, PhaseTimings phases,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(run);
+        ArgumentNullException.ThrowIfNull(phases);
         ProcessSpec.EnsureInstalled(SpecsFor(environment, run));
         var processes = new Dictionary<string, ManagedProcess>(StringComparer.Ordinal);
-        foreach (var region in environment.Regions)
+        var step = Stopwatch.GetTimestamp();
+        async Task StartRedisAsync(RegionDefinition region)
         {
             if (region.IsPrimary && seedPrimary is not null)
             {
@@ -112,23 +122,39 @@ public sealed class RedisTier
             Directory.CreateDirectory(run.PathOf($"{region.Name}-redis"));
             await File.WriteAllTextAsync(run.PathOf($"{region.Name}-redis.conf"), ConfigFor(environment, run, region, environment.Primary), cancellationToken).ConfigureAwait(false);
             var process = await run.StartProcessAsync(SpecFor(run, region), cancellationToken).ConfigureAwait(false);
-            processes[region.Name] = process;
+            lock (processes)
+            {
+                processes[region.Name] = process;
+            }
+
             await process.WaitUntilReadyAsync(WaitStrategy.UntilTcpPortOpen(region.Redis.EndPoint).WithTimeout(ReadyTimeout), cancellationToken).ConfigureAwait(false);
         }
 
+        // The master first: a replica that finds no master retries only at its next replication cron (a second later).
+        // Then the replicas together.
+        await StartRedisAsync(environment.Primary).ConfigureAwait(false);
+        await Task.WhenAll(environment.Replicas.Select(StartRedisAsync)).ConfigureAwait(false);
+        phases.Record("redis: every Redis listening", step);
+        step = Stopwatch.GetTimestamp();
         var sentinels = new Dictionary<string, ManagedProcess>(StringComparer.Ordinal);
-        foreach (var region in environment.Regions)
+        await Task.WhenAll(environment.Regions.Select(async region =>
         {
             Directory.CreateDirectory(run.PathOf($"{region.Name}-sentinel"));
             await File.WriteAllTextAsync(run.PathOf($"{region.Name}-sentinel.conf"), SentinelConfigFor(environment, run, region), cancellationToken).ConfigureAwait(false);
             var sentinel = await run.StartProcessAsync(SentinelSpecFor(run, region), cancellationToken).ConfigureAwait(false);
-            sentinels[region.Name] = sentinel;
-            await sentinel.WaitUntilReadyAsync(WaitStrategy.UntilTcpPortOpen(region.Sentinel.EndPoint).WithTimeout(ReadyTimeout), cancellationToken).ConfigureAwait(false);
-        }
+            lock (sentinels)
+            {
+                sentinels[region.Name] = sentinel;
+            }
 
+            await sentinel.WaitUntilReadyAsync(WaitStrategy.UntilTcpPortOpen(region.Sentinel.EndPoint).WithTimeout(ReadyTimeout), cancellationToken).ConfigureAwait(false);
+        })).ConfigureAwait(false);
+
+        phases.Record("redis: every Sentinel listening", step);
         var tier = new RedisTier(environment, run, processes, sentinels);
-        await tier.WaitUntilReplicatedAsync($"voxguard:ready:{run.RunId}", ReadyTimeout, cancellationToken).ConfigureAwait(false);
-        await tier.WaitUntilSentinelsAgreeAsync(ReadyTimeout, cancellationToken).ConfigureAwait(false);
+        await phases.TimeAsync("redis: marker replicated to every replica",
+            () => tier.WaitUntilReplicatedAsync($"voxguard:ready:{run.RunId}", ReadyTimeout, cancellationToken)).ConfigureAwait(false);
+        await phases.TimeAsync("redis: Sentinels agree", () => tier.WaitUntilSentinelsAgreeAsync(ReadyTimeout, cancellationToken)).ConfigureAwait(false);
         return tier;
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.ExceptionServices;
 using VoxGuard.Resilience.Links;
 using VoxGuard.Resilience.Links.Client;
 using VoxGuard.Resilience.Links.Toxics;
@@ -22,8 +23,9 @@ namespace VoxGuard.Resilience.Topology.Local;
 /// promised is verified, with timestamps on the run's one clock.
 /// </summary>
 /// <remarks>
-/// Start order follows dependencies: links before anything that replicates through them, data before SIP (the engines
-/// will write to it). A failed start tears down what it started. Disposing kills every process group and removes the
+/// Start order follows dependencies: links before anything that replicates through them; then the data tiers and the
+/// SIP tier side by side (an engine writes to the stores only for a call, and calls come only once the whole topology
+/// is verified healthy). <see cref="StartupPhases"/> times every phase. A failed start tears down what it started. Disposing kills every process group and removes the
 /// run directory; a killed harness leaves PID files the next run reaps.
 /// </remarks>
 public sealed class LocalTopology : IAsyncDisposable
@@ -33,12 +35,14 @@ public sealed class LocalTopology : IAsyncDisposable
     private const int SpareHost = 50;
 
     private readonly LinkSwitchboard _switchboard;
+    private readonly PhaseTimings _shutdown = new();
     private readonly List<RestoredCopy> _copies = [];
     private int _disposed;
 
     private LocalTopology(EnvironmentDefinition environment, RunDirectory run, LinkServer linkServer, LinkClient linkClient, InterRegionLinks links,
-        LinkSwitchboard switchboard, PostgresTier postgres, RedisTier redis, SipProxyTier sip, IReadOnlyList<TopologyOperation> startup, PostgresBackups? backups)
+        LinkSwitchboard switchboard, PostgresTier postgres, RedisTier redis, SipProxyTier sip, IReadOnlyList<TopologyOperation> startup, PhaseTimings phases, PostgresBackups? backups)
     {
+        StartupPhases = phases.Phases;
         Backups = backups;
         RedisBackups = backups is null ? null : new RedisBackups(environment, run);
         Environment = environment;
@@ -90,8 +94,17 @@ public sealed class LocalTopology : IAsyncDisposable
     /// <summary>Each start step with its timing, in order.</summary>
     public IReadOnlyList<TopologyOperation> Startup { get; }
 
-    /// <summary>How long the start took, from the first check to verified healthy.</summary>
-    public TimeSpan StartupDuration => Stopwatch.GetElapsedTime(Startup[0].StartedAt, Startup[^1].VerifiedAt);
+    /// <summary>
+    /// The start in finer phases than <see cref="Startup"/> (each tier's servers, waits and checks), in the order they
+    /// began; phases that overlap ran side by side. Where a start's seconds go.
+    /// </summary>
+    public IReadOnlyList<TopologyOperation> StartupPhases { get; }
+
+    /// <summary>The phases of the stop, once <see cref="DisposeAsync"/> has run (empty before).</summary>
+    public IReadOnlyList<TopologyOperation> ShutdownPhases => _shutdown.Phases;
+
+    /// <summary>How long the start took, from the first check to verified healthy (the last step verified; steps may overlap).</summary>
+    public TimeSpan StartupDuration => Stopwatch.GetElapsedTime(Startup[0].StartedAt, Startup.Max(step => step.VerifiedAt));
 
     /// <summary>
     /// Checks everything that can be checked before anything starts (the environment, every server binary, every
@@ -105,6 +118,7 @@ public sealed class LocalTopology : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(environment);
         options ??= new LocalTopologyOptions();
         var steps = new List<TopologyOperation>();
+        var phases = new PhaseTimings();
         var started = Stopwatch.GetTimestamp();
         environment.Validate();
         var run = RunDirectory.Create(options.RunDirectory);
@@ -113,6 +127,7 @@ public sealed class LocalTopology : IAsyncDisposable
             CheckPrerequisites(environment, run, options);
             CheckAddressesFree(environment, options);
             steps.Add(TopologyOperation.Since("check binaries and addresses", started));
+            phases.Record(steps[^1].What, started);
         }
         catch
         {
@@ -135,6 +150,7 @@ public sealed class LocalTopology : IAsyncDisposable
             await links.ApplyAsync(cancellationToken).ConfigureAwait(false);
             switchboard = LinkSwitchboard.Start(environment, links.Plan);
             steps.Add(TopologyOperation.Since($"links up ({links.Plan.Count} directed links, API {linkServer.ApiAddress})", step));
+            phases.Record($"links up ({links.Plan.Count} directed links)", step);
             options.Progress?.Invoke(steps[^1]);
 
             var archiving = default(WalArchiving);
@@ -146,6 +162,7 @@ public sealed class LocalTopology : IAsyncDisposable
                 backups = await PostgresBackups.StartAsync(environment, run, cancellationToken).ConfigureAwait(false);
                 archiving = backups.Archiving;
                 steps.Add(TopologyOperation.Since($"pgBackRest TLS servers up, repositories {string.Join(", ", environment.Backups.Repositories.Select(repository => $"{repository.Name} ({repository.Region})"))}", step));
+                phases.Record(steps[^1].What, step);
                 options.Progress?.Invoke(steps[^1]);
             }
 
@@ -159,41 +176,80 @@ public sealed class LocalTopology : IAsyncDisposable
                 archiving = backups.ArchivingRestoredFrom(restore.Repository);
                 seedRedis = (directory, cancel) => redisBackups.PlaceAsync(redisBackup, directory, cancel);
                 steps.Add(TopologyOperation.Since($"restore from {restore.Repository}: PostgreSQL backup {set.Label} and the WAL archived after it, Redis {redisBackup.Kind.ToString().ToUpperInvariant()} {redisBackup.Label} ({redisBackup.Keys} keys)", step));
+                phases.Record(steps[^1].What, step);
                 options.Progress?.Invoke(steps[^1]);
             }
 
-            // The data tiers start side by side: they share nothing but the links.
+            // The data tiers and the SIP tier start side by side: the tiers share nothing but the links, and no engine
+            // touches a store before its first call, which comes only after the whole topology is verified healthy.
+            using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             step = Stopwatch.GetTimestamp();
-            var postgresStart = PostgresTier.StartAsync(environment, run, archiving, cancellationToken);
-            var redisStart = RedisTier.StartAsync(environment, run, seedRedis, cancellationToken);
-            await Task.WhenAll(postgresStart, redisStart).ConfigureAwait(false);
-            postgres = postgresStart.Result;
-            if (environment.Database.Commit == CommitRule.Majority)
+            var postgresStart = CancelOthersOnFailure(PostgresTier.StartAsync(environment, run, archiving, phases, failed.Token), failed);
+            var redisStart = CancelOthersOnFailure(RedisTier.StartAsync(environment, run, seedRedis, phases, failed.Token), failed);
+            var sipStart = CancelOthersOnFailure(SipProxyTier.StartAsync(environment, run, options.Engines, phases, failed.Token), failed);
+            var sipStarted = sipStart.ContinueWith(_ => TopologyOperation.Since($"SIP proxies up, balancer reporting {environment.Regions.Count} regions UP", step),
+                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            try
             {
-                // The same rule for the cache: a Redis master acknowledges a write only with a replica in sync (≤ 1 s behind).
-                await redisStart.Result.RequireReplicasForWritesAsync(1, TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+                await Task.WhenAll(postgresStart, redisStart).ConfigureAwait(false);
+                postgres = postgresStart.Result;
+                if (environment.Database.Commit == CommitRule.Majority)
+                {
+                    // The same rule for the cache: a Redis master acknowledges a write only with a replica in sync (≤ 1 s behind).
+                    await redisStart.Result.RequireReplicasForWritesAsync(1, TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+                }
+
+                steps.Add(TopologyOperation.Since(options.RestoreFrom is null
+                    ? "PostgreSQL and Redis replicating, Sentinels agreeing"
+                    : "PostgreSQL restored by Patroni's pgBackRest bootstrap and cloned, Redis loaded from the backup and replicated, Sentinels agreeing", step));
+                options.Progress?.Invoke(steps[^1]);
+                if (backups is not null)
+                {
+                    var stanza = Stopwatch.GetTimestamp();
+                    steps.Add(await backups.CreateStanzaAsync(environment.Primary.Name, cancellationToken).ConfigureAwait(false));
+                    phases.Record(steps[^1].What, stanza);
+                    options.Progress?.Invoke(steps[^1]);
+                }
+
+                await sipStart.ConfigureAwait(false);
+            }
+            catch
+            {
+                // Whatever still starts stops at once; the run directory below kills every process any tier started. The
+                // error reported is the tier's that failed, not the cancellation it caused in the others.
+                await failed.CancelAsync().ConfigureAwait(false);
+                Task[] tiers = [postgresStart, redisStart, sipStart];
+                await Task.WhenAll(tiers).ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+                if (postgresStart.IsCompletedSuccessfully)
+                {
+                    postgres = postgresStart.Result; // disposed below with its etcd
+                }
+
+                var cause = tiers.Where(tier => tier.IsFaulted).Select(tier => tier.Exception!.InnerException).FirstOrDefault(inner => inner is not OperationCanceledException);
+                if (cause is not null && !cancellationToken.IsCancellationRequested)
+                {
+                    ExceptionDispatchInfo.Throw(cause);
+                }
+
+                throw;
             }
 
-            steps.Add(TopologyOperation.Since(options.RestoreFrom is null
-                ? "PostgreSQL and Redis replicating, Sentinels agreeing"
-                : "PostgreSQL restored by Patroni's pgBackRest bootstrap and cloned, Redis loaded from the backup and replicated, Sentinels agreeing", step));
+            var sip = sipStart.Result;
+            steps.Add(await sipStarted.ConfigureAwait(false));
             options.Progress?.Invoke(steps[^1]);
-            if (backups is not null)
-            {
-                steps.Add(await backups.CreateStanzaAsync(environment.Primary.Name, cancellationToken).ConfigureAwait(false));
-                options.Progress?.Invoke(steps[^1]);
-            }
-
+            // The SIP tier was verified while the data tiers were still starting: the balancer must still report every
+            // region up now, when the topology is declared healthy (normally its first answer says so).
             step = Stopwatch.GetTimestamp();
-            var sip = await SipProxyTier.StartAsync(environment, run, options.Engines, cancellationToken).ConfigureAwait(false);
-            steps.Add(TopologyOperation.Since($"SIP proxies up, balancer reporting {environment.Regions.Count} regions UP", step));
+            await sip.WaitUntilEveryRegionUpAsync(cancellationToken).ConfigureAwait(false);
+            steps.Add(TopologyOperation.Since($"balancer still reporting {environment.Regions.Count} regions UP", step));
+            phases.Record(steps[^1].What, step);
             options.Progress?.Invoke(steps[^1]);
 
             new TopologyRecord(environment.Name, environment.Profile?.Name, environment.Source, linkServer.ApiAddress.ToString())
             {
                 Repositories = backups is null ? null : [.. environment.Backups.Repositories.Select(repository => $"{repository.Name} ({repository.Region}): {backups.StoreOf(repository.Name)}")],
             }.WriteTo(run);
-            return new LocalTopology(environment, run, linkServer, client, links, switchboard, postgres, redisStart.Result, sip, steps, backups);
+            return new LocalTopology(environment, run, linkServer, client, links, switchboard, postgres, redisStart.Result, sip, steps, phases, backups);
         }
         catch (Exception exception)
         {
@@ -619,25 +675,47 @@ public sealed class LocalTopology : IAsyncDisposable
                 await PriorityFailover.DisposeAsync().ConfigureAwait(false);
             }
 
-            foreach (var copy in RestoredCopies)
+            if (RestoredCopies.Count > 0)
             {
-                await copy.DisposeAsync().ConfigureAwait(false);
+                await _shutdown.TimeAsync("stop: restored copies", async () =>
+                {
+                    foreach (var copy in RestoredCopies)
+                    {
+                        await copy.DisposeAsync().ConfigureAwait(false);
+                    }
+                }).ConfigureAwait(false);
             }
 
-            await Sip.DisposeAsync().ConfigureAwait(false);
-            await Postgres.DisposeAsync().ConfigureAwait(false);
+            await _shutdown.TimeAsync("stop: SIP tier killed", () => Sip.DisposeAsync().AsTask()).ConfigureAwait(false);
+            await _shutdown.TimeAsync("stop: PostgreSQL tier killed (Patroni, PostgreSQL, etcd, shared memory)", () => Postgres.DisposeAsync().AsTask()).ConfigureAwait(false);
             if (Backups is not null)
             {
-                await Backups.DisposeAsync().ConfigureAwait(false);
+                await _shutdown.TimeAsync("stop: backups", () => Backups.DisposeAsync().AsTask()).ConfigureAwait(false);
             }
 
-            await Run.DisposeAsync().ConfigureAwait(false);
+            await _shutdown.TimeAsync("stop: run directory (remaining processes, files)", () => Run.DisposeAsync().AsTask()).ConfigureAwait(false);
         }
         finally
         {
+            var step = Stopwatch.GetTimestamp();
             await _switchboard.DisposeAsync().ConfigureAwait(false);
             _linkClient.Dispose();
             await LinkServer.DisposeAsync().ConfigureAwait(false);
+            _shutdown.Record("stop: switchboard and link server", step);
+        }
+    }
+
+    /// <summary>A tier's start that, when it fails, cancels the tiers starting beside it (they would only be torn down).</summary>
+    private static async Task<T> CancelOthersOnFailure<T>(Task<T> start, CancellationTokenSource others)
+    {
+        try
+        {
+            return await start.ConfigureAwait(false);
+        }
+        catch
+        {
+            await others.CancelAsync().ConfigureAwait(false);
+            throw;
         }
     }
 

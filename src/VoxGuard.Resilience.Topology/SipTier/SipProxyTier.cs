@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using VoxGuard.Resilience.Topology.Environments;
@@ -149,16 +150,25 @@ public sealed class SipProxyTier : IAsyncDisposable
         StartAsync(environment, run, SippEngineLauncher.Instance, cancellationToken);
 
     /// <summary>As <see cref="StartAsync(EnvironmentDefinition, RunDirectory, CancellationToken)"/>, with the engines <paramref name="engines"/> starts.</summary>
-    public static async Task<SipProxyTier> StartAsync(EnvironmentDefinition environment, RunDirectory run, IEngineLauncher engines, CancellationToken cancellationToken = default)
+    public static Task<SipProxyTier> StartAsync(EnvironmentDefinition environment, RunDirectory run, IEngineLauncher engines, CancellationToken cancellationToken = default) =>
+        StartAsync(environment, run, engines, new PhaseTimings(), cancellationToken);
+
+    /// <summary>
+    /// As <see cref="StartAsync(EnvironmentDefinition, RunDirectory, IEngineLauncher, CancellationToken)"/>, timing each
+    /// phase into <paramref name="phases"/>.
+    /// </summary>
+    public static async Task<SipProxyTier> StartAsync(EnvironmentDefinition environment, RunDirectory run, IEngineLauncher engines, PhaseTimings phases,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(engines);
+        ArgumentNullException.ThrowIfNull(phases);
         ProcessSpec.EnsureInstalled(SpecsFor(environment, run, engines));
         var started = new List<ManagedProcess>();
         try
         {
-            return await StartCoreAsync(environment, run, engines, started, cancellationToken).ConfigureAwait(false);
+            return await StartCoreAsync(environment, run, engines, started, phases, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -173,8 +183,9 @@ public sealed class SipProxyTier : IAsyncDisposable
     }
 
     private static async Task<SipProxyTier> StartCoreAsync(EnvironmentDefinition environment, RunDirectory run, IEngineLauncher engineLauncher,
-        List<ManagedProcess> started, CancellationToken cancellationToken)
+        List<ManagedProcess> started, PhaseTimings phases, CancellationToken cancellationToken)
     {
+        var step = Stopwatch.GetTimestamp();
         await engineLauncher.PrepareAsync(environment, run, cancellationToken).ConfigureAwait(false);
         var engines = new Dictionary<string, ManagedProcess>(StringComparer.Ordinal);
         foreach (var region in environment.Regions)
@@ -189,16 +200,24 @@ public sealed class SipProxyTier : IAsyncDisposable
             await WaitUntilEngineReadyAsync(engines[region.Name], region, cancellationToken).ConfigureAwait(false);
         }
 
+        phases.Record("sip: every engine bound", step);
+        step = Stopwatch.GetTimestamp();
         var proxies = new Dictionary<string, ManagedProcess>(StringComparer.Ordinal);
-        foreach (var region in environment.Regions)
+        await Task.WhenAll(environment.Regions.Select(async region =>
         {
             await File.WriteAllTextAsync(run.PathOf($"{region.Name}-kamailio.cfg"), KamailioConfig.For(environment, run, region), cancellationToken).ConfigureAwait(false);
             var proxy = await run.StartProcessAsync(ProxySpecFor(run, region), cancellationToken).ConfigureAwait(false);
-            started.Add(proxy);
-            proxies[region.Name] = proxy;
-            await WaitUntilProxyReadyAsync(proxy, region, cancellationToken).ConfigureAwait(false);
-        }
+            lock (started)
+            {
+                started.Add(proxy);
+                proxies[region.Name] = proxy;
+            }
 
+            await WaitUntilProxyReadyAsync(proxy, region, cancellationToken).ConfigureAwait(false);
+        })).ConfigureAwait(false);
+
+        phases.Record("sip: every Kamailio proxy listening", step);
+        step = Stopwatch.GetTimestamp();
         ISipBalancerControl control;
         if (environment.Balancer.Transport == BalancerTransport.Udp)
         {
@@ -216,19 +235,30 @@ public sealed class SipProxyTier : IAsyncDisposable
         started.Add(balancer);
         var tier = new SipProxyTier(environment, run, engineLauncher, control, TimeProvider.System, proxies, engines, balancer);
         await balancer.WaitUntilReadyAsync(WaitStrategy.UntilFileExists(ControlSocketPath(run)).WithTimeout(ReadyTimeout), cancellationToken).ConfigureAwait(false);
-        var regions = environment.Regions.Count;
-        await balancer.WaitUntilReadyAsync(
+        phases.Record("sip: balancer's control socket up", step);
+        await phases.TimeAsync("sip: balancer reports every region UP", () => tier.WaitUntilEveryRegionUpAsync(cancellationToken)).ConfigureAwait(false);
+        return tier;
+    }
+
+    /// <summary>
+    /// Returns once the balancer reports every region up after a passed health check (HAProxy: UP and L7OK; dispatcher:
+    /// active) — at once when it already does.
+    /// </summary>
+    /// <exception cref="ServerProcessException">The balancer exited, or not every region was up in time.</exception>
+    public Task WaitUntilEveryRegionUpAsync(CancellationToken cancellationToken = default)
+    {
+        var regions = Environment.Regions.Count;
+        return Balancer.WaitUntilReadyAsync(
             WaitStrategy.Until(
                 string.Create(CultureInfo.InvariantCulture, $"the balancer to report all {regions} regions up after a passed SIP OPTIONS check"),
                 async cancel =>
                 {
-                    var states = await control.StatesAsync(cancel).ConfigureAwait(false);
+                    var states = await _control.StatesAsync(cancel).ConfigureAwait(false);
                     return states.Count == regions && states.All(state => state.IsUp && state.CheckStatus is "L7OK" or "AP");
                 })
-                .WithTimeout(ReadyTimeout + (environment.Balancer.HealthCheck.RecoveryTime * 2))
+                .WithTimeout(ReadyTimeout + (Environment.Balancer.HealthCheck.RecoveryTime * 2))
                 .WithInterval(PollInterval),
-            cancellationToken).ConfigureAwait(false);
-        return tier;
+            cancellationToken);
     }
 
     /// <summary>The balancer's control socket in <paramref name="run"/>; refuses a path too long for a unix socket.</summary>
@@ -364,11 +394,8 @@ public sealed class SipProxyTier : IAsyncDisposable
             return;
         }
 
-        await Balancer.DisposeAsync().ConfigureAwait(false);
-        foreach (var process in Proxies.Values.Concat(Engines.Values))
-        {
-            await process.DisposeAsync().ConfigureAwait(false);
-        }
+        // All at once: SIGKILL to every group, then each awaited.
+        await Task.WhenAll(Proxies.Values.Concat(Engines.Values).Append(Balancer).Select(process => process.DisposeAsync().AsTask())).ConfigureAwait(false);
     }
 
     private static Task WaitUntilProxyReadyAsync(ManagedProcess proxy, RegionDefinition region, CancellationToken cancellationToken) =>

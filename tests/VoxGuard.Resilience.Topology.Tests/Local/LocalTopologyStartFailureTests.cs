@@ -68,7 +68,7 @@ public sealed class LocalTopologyStartFailureTests
     [Test]
     public async Task A_server_failing_midway_tears_down_everything_already_started()
     {
-        // Engines that exit at once: the SIP tier fails after both data tiers are up.
+        // Engines that exit at once: the SIP tier fails while both data tiers are still starting beside it.
         var failed = await StartExpectingFailureAsync(Options() with { Engines = new ExitingEngines() });
         TestContext.Out.WriteLine(failed.Message);
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using VoxGuard.Resilience.Topology.DataTier;
 using VoxGuard.Resilience.Topology.Environments;
 using VoxGuard.Resilience.Topology.Local;
@@ -48,6 +49,12 @@ public sealed class LocalTopologyTests
         foreach (var step in _topology.Startup)
         {
             TestContext.Out.WriteLine($"{step.Duration.TotalMilliseconds,7:F0} ms  {step.What}");
+        }
+
+        var origin = _topology.Startup[0].StartedAt;
+        foreach (var phase in _topology.StartupPhases)
+        {
+            TestContext.Out.WriteLine($"  from {Stopwatch.GetElapsedTime(origin, phase.StartedAt).TotalMilliseconds,6:F0} ms: {phase.Duration.TotalMilliseconds,6:F0} ms  {phase.What}");
         }
 
         Assert.Multiple(() =>

@@ -14,8 +14,8 @@ namespace VoxGuard.Resilience.Cli.Tests;
 /// third-party SIP client — SIPp following the route set — at 50 calls/s over TCP through the balancer, and
 /// <c>./resilience fault kill lagos</c> as the only action. Nothing else touches the topology: the calls must come back
 /// by themselves (the balancer, Sentinel and Patroni) within the 30 s failover target, split 50/50 between Abuja and
-/// Asaba, and no write an engine acknowledged may be missing from the stores afterwards. Blocks 127.0.71–73.x,
-/// balancer 127.0.0.70, the tests' own run root.
+/// Asaba, and no write an engine acknowledged may be missing from the stores afterwards. Blocks 127.0.211–213.x,
+/// balancer 127.0.0.210, the tests' own run root.
 /// </summary>
 [TestFixture]
 [NonParallelizable]
@@ -26,7 +26,7 @@ public sealed class GameDayWithSippTests
     private static readonly TimeSpan KillAfter = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan LoadFor = TimeSpan.FromSeconds(50);
     private static readonly TimeSpan FailoverTarget = TimeSpan.FromSeconds(30);
-    private static readonly IPEndPoint Balancer = new(IPAddress.Parse("127.0.0.70"), 5060);
+    private static readonly IPEndPoint Balancer = new(IPAddress.Parse("127.0.0.210"), 5060);
     private string _environmentFile = null!;
     private string _workDirectory = null!;
     private CliProcess _up = null!;
@@ -34,7 +34,7 @@ public sealed class GameDayWithSippTests
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        _environmentFile = EnvironmentFile.WriteInBlocks(71, 70);
+        _environmentFile = EnvironmentFile.WriteInBlocks(211, 210);
         var yaml = await File.ReadAllTextAsync(_environmentFile);
         Assert.That(yaml, Does.Contain("commit: async"), "environments/local.yaml names its commit rule");
         await File.WriteAllTextAsync(_environmentFile, yaml.Replace("commit: async", "commit: majority", StringComparison.Ordinal));
@@ -150,7 +150,7 @@ public sealed class GameDayWithSippTests
         var redisAcknowledged = Acknowledged(WriteStore.Redis);
 
         var postgresRead = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var block in new[] { 71, 72, 73 })
+        foreach (var block in new[] { 211, 212, 213 })
         {
             await using var connection = new NpgsqlConnection($"Host=127.0.{block}.4;Port=5432;Username=postgres;Database=postgres;Pooling=false;Timeout=3");
             try

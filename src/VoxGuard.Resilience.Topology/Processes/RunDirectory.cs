@@ -385,6 +385,25 @@ public sealed class RunDirectory : IDisposable, IAsyncDisposable
 
         var commandLine = new List<string> { setsid! };
         var wrappers = new HashSet<string>(StringComparer.Ordinal) { Executables.RealPath(setsid!) };
+        if (spec.NetworkNamespace is { } network)
+        {
+            var nsenter = Executables.Resolve(Executables.Nsenter)
+                ?? throw ServerProcessException.NotInstalled([new MissingExecutable(spec.Name, Executables.Nsenter, Executables.WrapperPackage)]);
+            if (!Signals.IsRoot)
+            {
+                throw ServerProcessException.NotRoot(spec);
+            }
+
+            if (!File.Exists(network))
+            {
+                throw ServerProcessException.NoNetworkNamespace(spec);
+            }
+
+            // First, so the mount namespace and user switch below happen inside it; nsenter execs (no PID namespace asked).
+            commandLine.AddRange([nsenter, "--net=" + network, "--"]);
+            wrappers.Add(Executables.RealPath(nsenter));
+        }
+
         if (spec.HostsFile is { } hosts)
         {
             var unshare = Executables.Resolve(Executables.Unshare)

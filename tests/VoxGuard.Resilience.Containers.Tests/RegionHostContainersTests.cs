@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using VoxGuard.Resilience.Containers.RegionHosts;
+using VoxGuard.Resilience.Contracts;
 using VoxGuard.Resilience.Links;
 using VoxGuard.Resilience.Links.Client;
 using VoxGuard.Resilience.Tests.Shared;
@@ -57,19 +58,8 @@ public sealed class RegionHostContainersTests
                     Arguments = ["--bind", LagosRedis.Address.ToString(), "--port", "6379", "--save", "", "--appendonly", "no", "--protected-mode", "no"],
                     NetworkNamespace = hosts.NetworkNamespaceOf("lagos"),
                 });
-                // Not UntilTcpPortOpen: that guard admits loopback only (the containers environment will widen it to
-                // the networks the harness made).
-                await redis.WaitUntilReadyAsync(WaitStrategy.Until($"Redis to answer at {LagosRedis}", async cancel =>
-                {
-                    try
-                    {
-                        return await RespClient.CommandAsync(LagosRedis, cancel, "PING") is "PONG";
-                    }
-                    catch (Exception exception) when (exception is System.Net.Sockets.SocketException or IOException)
-                    {
-                        return false;
-                    }
-                }).WithTimeout(TimeSpan.FromSeconds(10)));
+                // The network rule admits Lagos's network while its host exists.
+                await redis.WaitUntilReadyAsync(WaitStrategy.UntilTcpPortOpen(LagosRedis).WithTimeout(TimeSpan.FromSeconds(10)));
                 await links.StartAsync();
                 using var client = new LinkClient(links.ApiAddress);
                 await client.CreateProxyAsync(new LinkProxySpec("abuja-lagos-redis", AbujaGatewayToLagosRedis.ToString(), LagosRedis.ToString()));
@@ -109,6 +99,7 @@ public sealed class RegionHostContainersTests
             Assert.That(await CommandAsync("podman", "ps", "--all", "--format", "{{.Names}}"), Is.Not.Contain(names[0]).And.Not.Contain(names[1]));
             Assert.That(await CommandAsync("podman", "network", "ls", "--format", "{{.Name}}"), Is.Not.Contain(names[0]).And.Not.Contain(names[1]));
             Assert.That(await CommandAsync("ip", "-4", "addr", "show", "to", "10.231.0.0/16"), Is.Empty, "the gateway addresses go with the networks");
+            Assert.That(NetworkRule.Admits(LagosRedis.Address), Is.False, "a removed network is no target any more");
         });
     }
 

@@ -6,6 +6,7 @@ using Docker.DotNet.Models;
 using DotNet.Testcontainers.Builders;
 using DotNet.Testcontainers.Containers;
 using DotNet.Testcontainers.Networks;
+using VoxGuard.Resilience.Contracts;
 
 namespace VoxGuard.Resilience.Containers.RegionHosts;
 
@@ -155,6 +156,7 @@ public sealed class RegionHost : IAsyncDisposable
     private readonly ContainerEngine _engine;
     private INetwork? _network;
     private IContainer? _container;
+    private IDisposable? _declaredOwn;
 
     private RegionHost(ContainerEngine engine, RegionHostPlan plan)
     {
@@ -210,6 +212,9 @@ public sealed class RegionHost : IAsyncDisposable
             _network = null;
         }
 
+        _declaredOwn?.Dispose();
+        _declaredOwn = null;
+
         if (failures.Count > 0)
         {
             throw new AggregateException($"Removing region host {Name} left something behind.", failures);
@@ -243,6 +248,8 @@ public sealed class RegionHost : IAsyncDisposable
             })
             .Build();
         await _network.CreateAsync(cancellationToken).ConfigureAwait(false);
+        // The harness made it: the network rule admits it (and its engines inherit that) until it is removed.
+        _declaredOwn = NetworkRule.DeclareOwn(Plan.Block);
 
         var ownAddress = Plan.ServerAddresses[0].ToString();
         _container = new ContainerBuilder(image)

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using VoxGuard.Resilience.Contracts;
 
 namespace VoxGuard.Resilience.Topology.Processes;
 
@@ -449,6 +450,11 @@ public sealed class RunDirectory : IDisposable, IAsyncDisposable
         }
 
         startInfo.Environment[RunIdVariable] = RunId;
+        if (NetworkRule.ForChildProcess() is { } ownNetworks)
+        {
+            // An engine in a region's container binds and talks to that region's network: the rule travels with it.
+            startInfo.Environment[NetworkRule.OwnNetworksVariable] = ownNetworks;
+        }
         foreach (var (name, value) in spec.Environment)
         {
             if (value is null)

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text;
+using VoxGuard.Resilience.Containers.RegionHosts;
 using VoxGuard.Resilience.Engine;
 using VoxGuard.Resilience.Topology.DataTier;
 using VoxGuard.Resilience.Topology.Environments;
@@ -90,6 +91,7 @@ internal static class TopologyCommands
                     LinkApiEndpoint = endpoint,
                     Engines = engines,
                     Backups = environment.Backups.Enabled,
+                    RegionHosts = ContainerRegionHosts.ForEnvironment(environment),
                     Progress = step => Console.WriteLine($"  {step.Duration.TotalMilliseconds,7:F0} ms  {step.What}"),
                 }, cancellationToken).ConfigureAwait(false);
             }

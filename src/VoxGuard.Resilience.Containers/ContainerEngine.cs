@@ -93,6 +93,13 @@ public sealed class ContainerEngine : IAsyncDisposable
     public Task RemoveContainersOfRunAsync(CancellationToken cancellationToken = default) =>
         RemoveAsync($"label={RunLabel}={_run.RunId}", cancellationToken);
 
+    /// <summary>Removes one container (by name or id) and one network of this engine, through the CLI: it works after the run's API service stopped.</summary>
+    internal static async Task RemoveAsync(string container, string network, CancellationToken cancellationToken = default)
+    {
+        await CliAsync(["rm", "--force", "--volumes", "--time", "0", container], cancellationToken).ConfigureAwait(false);
+        await CliAsync(["network", "rm", "--force", network], cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>The ids of this run's containers, running or not.</summary>
     public async Task<IReadOnlyList<string>> ContainersOfRunAsync(CancellationToken cancellationToken = default)
     {

@@ -195,41 +195,20 @@ public sealed class RegionHost : IAsyncDisposable
         }
     }
 
-    /// <summary>Removes the container, then the network (the second tried even when the first failed).</summary>
+    /// <summary>
+    /// Removes the container, then the network (with it the gateway addresses), through the engine's CLI: this works
+    /// after the run's API service stopped with its run directory, which is when a topology removes its hosts (every
+    /// server of the region killed first: a namespace lives on while a process is in it).
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
-        var failures = new List<Exception>();
-
-        if (_container is not null)
-        {
-            await Try(async () => await _container.DisposeAsync().ConfigureAwait(false)).ConfigureAwait(false);
-            _container = null;
-        }
-
-        if (_network is not null)
-        {
-            await Try(() => _network.DeleteAsync()).ConfigureAwait(false);
-            _network = null;
-        }
-
         _declaredOwn?.Dispose();
         _declaredOwn = null;
-
-        if (failures.Count > 0)
+        if (_network is not null || _container is not null)
         {
-            throw new AggregateException($"Removing region host {Name} left something behind.", failures);
-        }
-
-        async Task Try(Func<Task> step)
-        {
-            try
-            {
-                await step().ConfigureAwait(false);
-            }
-            catch (Exception exception) when (exception is not OutOfMemoryException)
-            {
-                failures.Add(exception);
-            }
+            _container = null;
+            _network = null;
+            await ContainerEngine.RemoveAsync(Name, Name).ConfigureAwait(false);
         }
     }
 
@@ -282,6 +261,14 @@ public sealed class RegionHost : IAsyncDisposable
         foreach (var gateway in Plan.GatewayAddresses)
         {
             await RegionHostContainers.IpAsync(["addr", "add", $"{gateway}/{prefix}", "dev", HostInterface], cancellationToken).ConfigureAwait(false);
+        }
+
+        // Addresses of this machine on other regions' networks (their link-facing addresses): reached through the
+        // host's side of this region's network, where this machine delivers them to itself; the rest of those
+        // networks stays unreachable.
+        foreach (var routed in Plan.RoutedAddresses)
+        {
+            await RegionHostContainers.IpAsync(["route", "add", $"{routed}/32", "via", Plan.HostSide.ToString()], cancellationToken, NetworkNamespace).ConfigureAwait(false);
         }
     }
 

@@ -13,6 +13,13 @@ namespace VoxGuard.Resilience.Containers.RegionHosts;
 /// <param name="GatewayAddresses">The addresses the region reaches other regions at, inside <paramref name="Block"/>: they are given to the host's side of the network, where the link server listens.</param>
 public sealed record RegionHostPlan(string Region, IPNetwork Block, IReadOnlyList<IPAddress> ServerAddresses, IReadOnlyList<IPAddress> GatewayAddresses)
 {
+    /// <summary>
+    /// Addresses of this machine inside other regions' blocks that the region reaches through its host side (the link
+    /// switchboard's link-facing addresses, one per region, valid from every region); the rest of those blocks stays
+    /// unreachable. None by default.
+    /// </summary>
+    public IReadOnlyList<IPAddress> RoutedAddresses { get; init; } = [];
+
     /// <summary>The address the host's side of the region's network (the bridge) has: the block's first host address.</summary>
     public IPAddress HostSide
     {

@@ -71,6 +71,8 @@ public sealed class RunDirectory : IDisposable, IAsyncDisposable
     public string Root { get; }
 
     /// <summary>This run's id, the directory's name: UTC start time, harness PID and a sequence number.</summary>
+    private readonly ConcurrentDictionary<string, string> _regionNamespaces = new(StringComparer.Ordinal);
+
     public string RunId { get; }
 
     /// <summary>The run directory, an absolute path.</summary>
@@ -132,6 +134,20 @@ public sealed class RunDirectory : IDisposable, IAsyncDisposable
 
     /// <summary>A path inside the run directory (for configuration files, data directories, sockets).</summary>
     public string PathOf(string relativePath) => System.IO.Path.Combine(Path, relativePath);
+
+    /// <summary>
+    /// Runs <paramref name="region"/>'s servers in <paramref name="networkNamespace"/> from now on (a containers
+    /// environment's region host): every region spec asks <see cref="NetworkNamespaceOf"/>.
+    /// </summary>
+    public void PlaceRegion(string region, string networkNamespace)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(region);
+        ArgumentException.ThrowIfNullOrEmpty(networkNamespace);
+        _regionNamespaces[region] = networkNamespace;
+    }
+
+    /// <summary>The network namespace <paramref name="region"/>'s servers run in, or null: this machine's own (loopback).</summary>
+    public string? NetworkNamespaceOf(string region) => _regionNamespaces.GetValueOrDefault(region);
 
     /// <summary>The process of this run with that name, or null.</summary>
     public ManagedProcess? Process(string name)

@@ -79,8 +79,12 @@ public static class HaproxyConfig
             Line(text, "    balance roundrobin");
         }
 
-        // Connections to the regions leave from the balancer's own address (else 127.0.0.1).
-        Line(text, $"    source {balancer.Address}");
+        // Connections to the regions leave from the balancer's own address (else 127.0.0.1). In containers they leave
+        // from this machine's side of each region's network: a loopback source cannot reach a container (EINVAL).
+        if (environment.Hosts == RegionHosting.Loopback)
+        {
+            Line(text, $"    source {balancer.Address}");
+        }
         Line(text, "    option tcp-check");
         Line(text, "    tcp-check connect");
         Line(text, $"    tcp-check send \"{Escape(HealthCheckRequest(environment))}\"");

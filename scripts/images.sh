@@ -30,9 +30,9 @@ readonly SERVER_PACKAGES=(
 # The container engine and the image builder: Podman (a Docker-compatible API for Testcontainers and compose),
 # netavark (networks; its port forwarding needs iptables), runc (crun fails on this kind of host) and mmdebstrap.
 readonly ENGINE_PACKAGES=(podman netavark aardvark-dns iptables runc mmdebstrap uidmap)
-# docker-compose.chaos.yml against Podman's API service: Debian's docker-compose 1.29 (no compose v2 plugin in Debian 12)
-# and podman-compose.
-readonly COMPOSE_PACKAGES=(docker-compose podman-compose)
+# docker-compose.chaos.yml against Podman's API service: Debian's docker-compose 1.29 (no compose v2 plugin in Debian 12).
+# Not podman-compose: Debian's 1.0.3 refuses the file ("missing networks": it cannot read a service's per-network ipv4_address).
+readonly COMPOSE_PACKAGES=(docker-compose)
 readonly DROP_IN=/etc/containers/containers.conf.d/50-voxguard.conf
 
 # postgresql-common must not create a main cluster when installed: every role initialises its own data directory.

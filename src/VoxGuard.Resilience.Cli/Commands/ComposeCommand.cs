@@ -32,14 +32,8 @@ internal static class ComposeCommand
         };
         render.SetAction(async (parseResult, cancellationToken) =>
         {
-            EnvironmentDefinition environment;
-            try
+            if (await EnvironmentCommand.LoadOrReportAsync(parseResult.GetValue(environmentName)!, parseResult.GetValue(profile)).ConfigureAwait(false) is not { } environment)
             {
-                environment = EnvironmentCommand.Load(parseResult.GetValue(environmentName)!, parseResult.GetValue(profile));
-            }
-            catch (EnvironmentException exception)
-            {
-                await Console.Error.WriteLineAsync(exception.Message).ConfigureAwait(false);
                 return ExitCodes.CannotRun;
             }
 

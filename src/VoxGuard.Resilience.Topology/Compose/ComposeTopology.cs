@@ -91,16 +91,8 @@ public static class ComposeTopology
     {
         ArgumentNullException.ThrowIfNull(compose);
         var regions = compose.Regions.ToList();
-        var links = new List<InterRegionLink>();
-        foreach (var serviceLink in compose.ExpandLinks(LinkedServices))
-        {
-            var a = compose.Region(serviceLink.From);
-            var b = compose.Region(serviceLink.To);
-            links.Add(Directed(regions, a, b, serviceLink.Service, serviceLink.Latency));
-            links.Add(Directed(regions, b, a, serviceLink.Service, serviceLink.Latency));
-        }
-
-        return links;
+        return InterRegionLinkPlan.For(compose, LinkedServices, (from, to, service) =>
+            new IPEndPoint(RegionAddress(regions.FindIndex(region => region.Name == from.Name), LinkServerHost), to.EndPointOf(service).Port));
     }
 
     /// <summary>
@@ -119,19 +111,5 @@ public static class ComposeTopology
                let address = region.Name == observer.Name ? region.EndPointOf(service).Address : RegionAddress(observerIndex, LinkServerHost)
                select $"{HostName(region.Name, service)}:{address}",
         ];
-    }
-
-    private static InterRegionLink Directed(List<RegionDefinition> regions, RegionDefinition from, RegionDefinition to, RegionService service, TimeSpan latency)
-    {
-        var upstream = to.EndPointOf(service);
-        var fromIndex = regions.FindIndex(region => region.Name == from.Name);
-        return new InterRegionLink(
-            $"{from.Name}-{to.Name}-{service.LinkSuffix()}",
-            from.Name,
-            to.Name,
-            service,
-            new IPEndPoint(RegionAddress(fromIndex, LinkServerHost), upstream.Port),
-            upstream,
-            latency);
     }
 }

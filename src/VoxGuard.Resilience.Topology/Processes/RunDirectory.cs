@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using VoxGuard.Resilience.Contracts;
 
 namespace VoxGuard.Resilience.Topology.Processes;
 
@@ -385,6 +386,25 @@ public sealed class RunDirectory : IDisposable, IAsyncDisposable
 
         var commandLine = new List<string> { setsid! };
         var wrappers = new HashSet<string>(StringComparer.Ordinal) { Executables.RealPath(setsid!) };
+        if (spec.NetworkNamespace is { } network)
+        {
+            var nsenter = Executables.Resolve(Executables.Nsenter)
+                ?? throw ServerProcessException.NotInstalled([new MissingExecutable(spec.Name, Executables.Nsenter, Executables.WrapperPackage)]);
+            if (!Signals.IsRoot)
+            {
+                throw ServerProcessException.NotRoot(spec);
+            }
+
+            if (!File.Exists(network))
+            {
+                throw ServerProcessException.NoNetworkNamespace(spec);
+            }
+
+            // First, so the mount namespace and user switch below happen inside it; nsenter execs (no PID namespace asked).
+            commandLine.AddRange([nsenter, "--net=" + network, "--"]);
+            wrappers.Add(Executables.RealPath(nsenter));
+        }
+
         if (spec.HostsFile is { } hosts)
         {
             var unshare = Executables.Resolve(Executables.Unshare)
@@ -430,6 +450,11 @@ public sealed class RunDirectory : IDisposable, IAsyncDisposable
         }
 
         startInfo.Environment[RunIdVariable] = RunId;
+        if (NetworkRule.ForChildProcess() is { } ownNetworks)
+        {
+            // An engine in a region's container binds and talks to that region's network: the rule travels with it.
+            startInfo.Environment[NetworkRule.OwnNetworksVariable] = ownNetworks;
+        }
         foreach (var (name, value) in spec.Environment)
         {
             if (value is null)

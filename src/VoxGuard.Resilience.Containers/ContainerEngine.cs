@@ -229,7 +229,7 @@ public sealed class ContainerEngine : IAsyncDisposable
     }
 
     /// <summary>Runs the podman CLI; returns its exit code and standard output.</summary>
-    private static async Task<(int ExitCode, string Output)> CliAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    internal static async Task<(int ExitCode, string Output)> CliAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
     {
         var start = new ProcessStartInfo("/usr/bin/podman") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in arguments)

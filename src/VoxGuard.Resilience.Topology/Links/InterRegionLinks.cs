@@ -32,12 +32,19 @@ public sealed class InterRegionLinks
     private readonly EnvironmentDefinition _environment;
 
     public InterRegionLinks(LinkClient client, EnvironmentDefinition environment)
+        : this(client, environment, InterRegionLinkPlan.For(environment))
+    {
+    }
+
+    /// <summary>The links of <paramref name="plan"/> (e.g. the compose file's, between container networks) instead of the loopback plan.</summary>
+    public InterRegionLinks(LinkClient client, EnvironmentDefinition environment, IReadOnlyList<InterRegionLink> plan)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(environment);
+        ArgumentNullException.ThrowIfNull(plan);
         _client = client;
         _environment = environment;
-        Plan = InterRegionLinkPlan.For(environment);
+        Plan = plan;
     }
 
     /// <summary>Every directed link of the environment.</summary>

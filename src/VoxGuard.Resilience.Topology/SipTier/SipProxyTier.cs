@@ -8,7 +8,7 @@ namespace VoxGuard.Resilience.Topology.SipTier;
 
 /// <summary>
 /// The SIP side of the three-region topology: per region an engine stand-in (<see cref="EngineStandIn"/>, SIPp UAS over
-/// UDP) behind a Kamailio SIP proxy (<see cref="KamailioConfig.For"/>), and one global balancer in front of the proxies —
+/// UDP) behind a Kamailio SIP proxy (<see cref="KamailioConfig.For(EnvironmentDefinition, RunDirectory, RegionDefinition)"/>), and one global balancer in front of the proxies —
 /// HAProxy over TCP (<see cref="HaproxyConfig"/>) or Kamailio's dispatcher over UDP (<see cref="KamailioConfig.BalancerFor"/>),
 /// as <see cref="BalancerDefinition.Transport"/> says. Every reply a caller gets from a region carries
 /// <see cref="RegionHeader"/>.

@@ -99,6 +99,7 @@ public static class HaproxyConfig
         {
             Line(text, $"    source {balancer.Address}");
         }
+
         Line(text, "    option tcp-check");
         Line(text, "    tcp-check connect");
         Line(text, $"    tcp-check send \"{Escape(HealthCheckRequest(environment))}\"");

@@ -314,6 +314,28 @@ internal static partial class EnvironmentValidator
         Positive(problems, "balancer.session_affinity.timeout", balancer.SessionAffinity.Timeout);
         AtLeastOne(problems, "balancer.circuit_breaker.failures_to_open", balancer.CircuitBreaker.FailuresToOpen);
         AtLeastOne(problems, "balancer.circuit_breaker.successes_to_close", balancer.CircuitBreaker.SuccessesToClose);
+        CheckAccessLinks(balancer, problems);
+    }
+
+    private static void CheckAccessLinks(BalancerDefinition balancer, ProblemList problems)
+    {
+        const string path = "balancer.access_links.latency";
+        var latency = balancer.AccessLinks.Latency;
+        if (!problems.IsReadable(path))
+        {
+            return;
+        }
+
+        if (latency < TimeSpan.Zero)
+        {
+            problems.Add(path, $"is {DurationText.Format(latency)}; a round trip is 0 or more (e.g. 10ms: 5 ms each way)");
+        }
+        else if (balancer.AccessLinks.Enabled && problems.IsReadable("balancer.health_check.timeout") && balancer.HealthCheck.Timeout > TimeSpan.Zero
+            && latency >= balancer.HealthCheck.Timeout)
+        {
+            problems.Add(path,
+                $"is {DurationText.Format(latency)}, not below the health check's timeout {DurationText.Format(balancer.HealthCheck.Timeout)}: every SIP OPTIONS check crosses the access link and would time out, so no region would ever be up; lower the latency or raise balancer.health_check.timeout");
+        }
     }
 
     /// <summary>No two services (nor the balancer) may bind the same protocol, address and port.</summary>

@@ -20,7 +20,8 @@ public sealed record LinkOperation(string What, IReadOnlyList<string> Links, lon
 /// <summary>
 /// The inter-region links of one environment on a link server (embedded or a real Toxiproxy): created with the
 /// environment's latencies, and the operations scenarios need — isolate and heal a region, shape a link. Each
-/// returns once the link server reports the promised state.
+/// returns once the link server reports the promised state. With the balancer's access links on, they are links of the
+/// plan too (created, shaped and unshaped by name), but isolating a region leaves them alone.
 /// </summary>
 public sealed class InterRegionLinks
 {
@@ -37,10 +38,10 @@ public sealed class InterRegionLinks
         ArgumentNullException.ThrowIfNull(environment);
         _client = client;
         _environment = environment;
-        Plan = InterRegionLinkPlan.For(environment);
+        Plan = [.. InterRegionLinkPlan.For(environment), .. BalancerAccessLinkPlan.For(environment)];
     }
 
-    /// <summary>Every directed link of the environment.</summary>
+    /// <summary>Every directed link of the environment, then the balancer's access links (when they are on).</summary>
     public IReadOnlyList<InterRegionLink> Plan { get; }
 
     /// <summary>The link of that name, or an error listing the known ones.</summary>
@@ -53,7 +54,7 @@ public sealed class InterRegionLinks
     {
         var started = Stopwatch.GetTimestamp();
         await _client.PopulateAsync(
-            Plan.Select(link => new LinkProxySpec(link.Name, link.Listen.ToString(), link.Upstream.ToString())),
+            Plan.Select(link => new LinkProxySpec(link.Name, link.Listen.ToString(), link.Upstream.ToString(), Protocol: link.Protocol.Name())),
             cancellationToken).ConfigureAwait(false);
         foreach (var link in Plan)
         {
@@ -186,7 +187,7 @@ public sealed class InterRegionLinks
     private List<InterRegionLink> LinksOf(string region)
     {
         var known = _environment.Region(region); // an unknown region fails here, naming the known ones
-        return [.. Plan.Where(link => link.Touches(known.Name))];
+        return [.. Plan.Where(link => !link.IsAccessLink && link.Touches(known.Name))];
     }
 
     private async Task VerifyAsync(IEnumerable<InterRegionLink> links, bool enabled, CancellationToken cancellationToken)

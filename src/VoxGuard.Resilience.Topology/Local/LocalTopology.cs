@@ -797,10 +797,13 @@ public sealed class LocalTopology : IAsyncDisposable
     /// <summary>Every address the topology binds must be free: a second topology on the same blocks is refused up front.</summary>
     private static void CheckAddressesFree(EnvironmentDefinition environment, LocalTopologyOptions options)
     {
+        // The balancer's access links (when on) listen where the balancer sends each region's SIP.
+        var access = BalancerAccessLinkPlan.For(environment);
         var endpoints = environment.Regions.SelectMany(region => region.Bindings())
             .Where(binding => binding.Protocol == TransportProtocol.Tcp)
             .Select(binding => binding.EndPoint)
-            .Append(environment.Balancer.SipEndPoint);
+            .Append(environment.Balancer.SipEndPoint)
+            .Concat(access.Where(link => link.Protocol == TransportProtocol.Tcp).Select(link => link.Listen));
         if (options.LinkApiEndpoint.Port != 0)
         {
             endpoints = endpoints.Append(options.LinkApiEndpoint);
@@ -809,7 +812,8 @@ public sealed class LocalTopology : IAsyncDisposable
         // UDP too: the engines and the proxies listen on UDP, and a squatter there would only show later (or not at
         // all: the engine's readiness looks for the port in /proc/net/udp, which the squatter's socket satisfies).
         var udp = environment.Regions.SelectMany(region => new[] { region.Sip.UdpEndPoint, region.Engine.EndPoint })
-            .Concat(environment.Balancer.Transport == BalancerTransport.Udp ? [environment.Balancer.SipEndPoint] : []);
+            .Concat(environment.Balancer.Transport == BalancerTransport.Udp ? [environment.Balancer.SipEndPoint] : [])
+            .Concat(access.Where(link => link.Protocol == TransportProtocol.Udp).Select(link => link.Listen));
         var taken = endpoints.Where(IsTcpTaken).Select(endpoint => endpoint.ToString())
             .Concat(udp.Where(IsUdpTaken).Select(endpoint => $"{endpoint} (udp)"))
             .ToList();

@@ -1,6 +1,7 @@
 using System.Net;
 using VoxGuard.Resilience.Topology.Environments;
 using VoxGuard.Resilience.Topology.Links;
+using VoxGuard.Resilience.Topology.Processes;
 using VoxGuard.Resilience.Topology.SipTier;
 using VoxGuard.Resilience.Topology.Tests.Support;
 
@@ -13,7 +14,7 @@ namespace VoxGuard.Resilience.Topology.Tests.Environments;
 [TestFixture]
 public sealed class AccessLinksSectionTests
 {
-    private Processes.RunDirectory? _run;
+    private RunDirectory? _run;
 
     [TearDown]
     public async Task RemoveRunAsync()
@@ -109,5 +110,5 @@ public sealed class AccessLinksSectionTests
             .And.Contain("lower the latency or raise balancer.health_check.timeout"));
     }
 
-    private Processes.RunDirectory Run() => _run ??= Processes.RunDirectory.Create();
+    private RunDirectory Run() => _run ??= RunDirectory.Create();
 }

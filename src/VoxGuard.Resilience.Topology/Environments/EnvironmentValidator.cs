@@ -314,12 +314,19 @@ internal static partial class EnvironmentValidator
         Positive(problems, "balancer.session_affinity.timeout", balancer.SessionAffinity.Timeout);
         AtLeastOne(problems, "balancer.circuit_breaker.failures_to_open", balancer.CircuitBreaker.FailuresToOpen);
         AtLeastOne(problems, "balancer.circuit_breaker.successes_to_close", balancer.CircuitBreaker.SuccessesToClose);
-        CheckAccessLinks(balancer, problems);
+        CheckAccessLinks(environment, problems);
     }
 
-    private static void CheckAccessLinks(BalancerDefinition balancer, ProblemList problems)
+    private static void CheckAccessLinks(EnvironmentDefinition environment, ProblemList problems)
     {
         const string path = "balancer.access_links.latency";
+        var balancer = environment.Balancer;
+        var reserved = environment.Regions.Select((region, index) => (region.Name, Index: index)).FirstOrDefault(region => region.Name == "balancer");
+        if (balancer.AccessLinks.Enabled && reserved.Name is not null)
+        {
+            problems.Add($"regions[{reserved.Index}].name", "balancer is the name of the balancer's access links (balancer-<region>-sip) while they are on; name the region otherwise");
+        }
+
         var latency = balancer.AccessLinks.Latency;
         if (!problems.IsReadable(path))
         {

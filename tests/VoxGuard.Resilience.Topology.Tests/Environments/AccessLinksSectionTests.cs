@@ -110,5 +110,14 @@ public sealed class AccessLinksSectionTests
             .And.Contain("lower the latency or raise balancer.health_check.timeout"));
     }
 
+    [Test]
+    public void A_region_named_balancer_is_refused_while_access_links_are_on()
+    {
+        var error = TinyEnvironment.Refuse(With("{ latency: 10ms }").Replace("name: asaba", "name: balancer", StringComparison.Ordinal)
+            .Replace("asaba: 50", "balancer: 50", StringComparison.Ordinal).Replace("to: asaba", "to: balancer", StringComparison.Ordinal));
+
+        Assert.That(error.Problems.Single(), Does.StartWith("regions[2].name balancer is the name of the balancer's access links"));
+    }
+
     private RunDirectory Run() => _run ??= RunDirectory.Create();
 }

@@ -33,10 +33,11 @@ public static class KamailioConfig
     public const int InactiveProbed = 9;
 
     /// <summary>
-    /// With access links, the UDP balancer's final-response timeout for in-dialog requests (BYE): 5 s, room for tm's
-    /// retransmissions at 0.5, 1.5 and 3.5 s (T1 500 ms, T2 4 s). Without it they would share the pings' fr_timer.
+    /// With access links, the UDP balancer's final-response timeout for in-dialog requests (BYE): RFC 3261's Timer F,
+    /// 64 × T1 = 32 s, as long as the caller's own, with tm retransmitting at 0.5, 1.5, 3.5, 7.5 s and then every 4 s.
+    /// Without it they would share the pings' fr_timer; 5 s (four sends) still lost one BYE in about 40 at 30 % loss.
     /// </summary>
-    public const int InDialogTimeoutMilliseconds = 5000;
+    public const int InDialogTimeoutMilliseconds = 32_000;
 
     /// <summary>
     /// A region's SIP proxy: listens on the region's SIP address over UDP and TCP, answers OPTIONS itself with 200,
@@ -215,7 +216,7 @@ public static class KamailioConfig
             : "    exit;";
         // fr_timer is the pings' timeout (500 ms in ci), no longer than T1: a BYE lost on an access link then timed out
         // with 408 before tm's first retransmission (8 of 80 calls at 30 % loss; docs/measured-facts.md, "Kamailio
-        // dispatcher: fr_timer and in-dialog requests"). In-dialog requests get the time for three retransmissions.
+        // dispatcher: fr_timer and in-dialog requests"). In-dialog requests get RFC 3261's Timer F.
         var inDialogTimeout = balancer.AccessLinks.Enabled
             ? Invariant($"            t_set_fr(0, {InDialogTimeoutMilliseconds});")
             : string.Empty;

@@ -105,11 +105,14 @@ public abstract class BalancerAccessLinkTests(string transport)
         {
             Assert.That(before.Concat(after).Where(call => !call.Succeeded).Select(call => $"{call.Outcome}: {call.FailureReason}"), Is.Empty);
             Assert.That(before.Concat(after).Select(call => call.Region), Has.All.Not.Null, "every call's answer named its region");
-            // The INVITE goes up the link and the 200 comes down it: the setup pays both directions once.
-            Assert.That(lagos.After - lagos.Before, Is.InRange(80 - 2, 80 + 25));
+            // The INVITE goes up the link and the 200 comes down it: the setup pays both directions once. No call beats
+            // the link (80 ms more than its documented round trip); the medians' difference allows for a baseline the
+            // shared host slowed (seen: 16.3 ms where 13–14 ms is usual).
+            Assert.That(Fastest(after, "lagos"), Is.GreaterThanOrEqualTo(80 + AccessLatency.TotalMilliseconds - 1), "no Lagos call is set up faster than the link allows");
+            Assert.That(lagos.After - lagos.Before, Is.InRange(80 - 10, 80 + 25));
             // The BYE follows the route set (the balancer, then the link's address the proxy record-routed): it pays the
             // round trip too, and so does the ACK, which takes the same route.
-            Assert.That(lagosTeardown.After - lagosTeardown.Before, Is.InRange(80 - 2, 80 + 25), "the BYE and its 200 cross the link");
+            Assert.That(lagosTeardown.After - lagosTeardown.Before, Is.InRange(80 - 10, 80 + 25), "the BYE and its 200 cross the link");
             Assert.That(abuja.After - abuja.Before, Is.InRange(-15, 15), "Abuja's path has no new latency");
             Assert.That(asaba.After - asaba.Before, Is.InRange(-15, 15), "Asaba's path has no new latency");
         });
@@ -136,6 +139,9 @@ public abstract class BalancerAccessLinkTests(string transport)
             .Select(call => call.TimeToAnswer!.Value.TotalMilliseconds).Order().ToList();
         return times.Count == 0 ? double.NaN : times[times.Count / 2];
     }
+
+    private static double Fastest(IEnumerable<CallRecord> calls, string region) =>
+        calls.Where(call => call.Region == region && call.TimeToAnswer is not null).Min(call => call.TimeToAnswer!.Value.TotalMilliseconds);
 
     /// <summary>The median time from the BYE to its 200 (the call's end, less its setup and its hold) of <paramref name="region"/>'s calls, in ms.</summary>
     private static double MedianTeardown(IEnumerable<CallRecord> calls, string region)

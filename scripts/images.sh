@@ -13,6 +13,7 @@
 #                                     image is cheaper than one per server (each role runs its own program from it).
 #   localhost/voxguard/harness:<key>  the servers image plus the .NET runtime and the harness's own programs (the link
 #                                     server, `voxguard-resilience links serve`, and the ACM engine stand-in).
+# Each is also tagged :latest (moved to every new build), the stable name docker-compose.chaos.yml uses.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 # shellcheck source=scripts/prerequisites.sh
@@ -29,6 +30,9 @@ readonly SERVER_PACKAGES=(
 # The container engine and the image builder: Podman (a Docker-compatible API for Testcontainers and compose),
 # netavark (networks; its port forwarding needs iptables), runc (crun fails on this kind of host) and mmdebstrap.
 readonly ENGINE_PACKAGES=(podman netavark aardvark-dns iptables runc mmdebstrap uidmap)
+# docker-compose.chaos.yml against Podman's API service: Debian's docker-compose 1.29 (no compose v2 plugin in Debian 12).
+# Not podman-compose: Debian's 1.0.3 refuses the file ("missing networks": it cannot read a service's per-network ipv4_address).
+readonly COMPOSE_PACKAGES=(docker-compose)
 readonly DROP_IN=/etc/containers/containers.conf.d/50-voxguard.conf
 
 # postgresql-common must not create a main cluster when installed: every role initialises its own data directory.
@@ -41,7 +45,7 @@ say() { printf '%s\n' "$*"; }
 # "Podman on this kind of host"). A drop-in of its own: a containers.conf the administrator wrote is left alone.
 ensure_engine() {
   [ "$(id -u)" -eq 0 ] || die "building and running the topology's images needs root (mmdebstrap and rootful Podman); run as root."
-  ensure_debian_packages "${ENGINE_PACKAGES[@]}"
+  ensure_debian_packages "${ENGINE_PACKAGES[@]}" "${COMPOSE_PACKAGES[@]}"
   local wanted
   wanted=$(cat <<'EOF'
 # Written by VoxGuard.Resilience (scripts/images.sh): Podman on a host without systemd.
@@ -123,6 +127,7 @@ build() {
     say "servers  $servers  built in $(elapsed "$started") ($(podman image inspect --format '{{.Size}}' "$servers" | numfmt --to=iec))"
   fi
 
+  alias_latest "$servers"
   if [ "$servers_only" -eq 1 ]; then
     prune_older "servers" "$servers"
     return 0
@@ -155,18 +160,23 @@ EOF
       { tail -n 20 "$work/build.log" >&2; die "podman build of the harness image failed (last lines above)."; }
     say "harness  $harness  built in $(elapsed "$started")"
   fi
+  alias_latest "$harness"
   # The harness first: an older harness image holds the older servers image it was built on.
   prune_older "harness" "$harness"
   prune_older "servers" "$servers"
   say "Images ready. Check one: podman run --rm $harness dotnet /opt/voxguard/voxguard-resilience.dll --help"
 }
 
+# The stable name of the image just built or found (…/harness:latest), for docker-compose.chaos.yml; tagging again is harmless.
+alias_latest() { podman tag "$1" "${1%:*}:latest"; }
+
 # An image of the same role built from older content is not wanted any more (every change of the harness makes a new
 # harness image): removed, unless a container still uses it.
 prune_older() {
   local role=$1 current=$2 tag
   for tag in $(podman images --filter "label=io.voxguard.image=$role" --format '{{.Repository}}:{{.Tag}}'); do
-    [ "$tag" = "$current" ] || podman rmi "$tag" >/dev/null 2>&1 || true
+    # :latest names the current image too (alias_latest).
+    [ "$tag" = "$current" ] || [ "${tag##*:}" = "latest" ] || podman rmi "$tag" >/dev/null 2>&1 || true
   done
 }
 

@@ -4,6 +4,7 @@ using VoxGuard.Resilience.Cli.Commands;
 
 var root = new RootCommand("VoxGuard.Resilience: chaos and disaster-recovery validation for the VoxGuard multi-region deployment.")
 {
+    ComposeCommand.Create(),
     DrillCommand.Create(),
     EnvironmentCommand.Create(),
     LinksCommand.Create(),

@@ -93,6 +93,13 @@ public sealed class ContainerEngine : IAsyncDisposable
     public Task RemoveContainersOfRunAsync(CancellationToken cancellationToken = default) =>
         RemoveAsync($"label={RunLabel}={_run.RunId}", cancellationToken);
 
+    /// <summary>Removes one container (by name or id) and one network of this engine, through the CLI: it works after the run's API service stopped.</summary>
+    internal static async Task RemoveAsync(string container, string network, CancellationToken cancellationToken = default)
+    {
+        await CliAsync(["rm", "--force", "--volumes", "--time", "0", container], cancellationToken).ConfigureAwait(false);
+        await CliAsync(["network", "rm", "--force", network], cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>The ids of this run's containers, running or not.</summary>
     public async Task<IReadOnlyList<string>> ContainersOfRunAsync(CancellationToken cancellationToken = default)
     {
@@ -101,8 +108,21 @@ public sealed class ContainerEngine : IAsyncDisposable
     }
 
     /// <summary>
-    /// Removes the containers of runs whose run directory is gone (their harness died and the run directory's reaper
-    /// removed the rest): what Ryuk would have done.
+    /// The network namespace of a running container, as a path <c>nsenter --net=</c> takes (the engine's own name for
+    /// it: /run/netns/netns-… with Podman, /var/run/docker/netns/… with Docker); removed with the container.
+    /// </summary>
+    public async Task<string> NetworkNamespaceOfAsync(string containerId, CancellationToken cancellationToken = default)
+    {
+        var (exitCode, output) = await CliAsync(["inspect", "--format", "{{.NetworkSettings.SandboxKey}}", containerId], cancellationToken).ConfigureAwait(false);
+        var path = output.Trim();
+        return exitCode == 0 && path.StartsWith('/') && File.Exists(path)
+            ? path
+            : throw new ContainerEngineException($"Container {containerId} has no network namespace (inspect said '{path}'): it exited or was removed.");
+    }
+
+    /// <summary>
+    /// Removes the containers, then the networks, of runs whose run directory is gone (their harness died and the run
+    /// directory's reaper removed the rest): what Ryuk would have done. Returns how many it removed.
     /// </summary>
     public static async Task<int> ReapAbandonedAsync(string runRoot, CancellationToken cancellationToken = default)
     {
@@ -111,18 +131,37 @@ public sealed class ContainerEngine : IAsyncDisposable
             return 0;
         }
 
-        var (_, output) = await CliAsync(["ps", "--all", "--filter", $"label={RunLabel}", "--format", "{{.ID}} {{index .Labels \"" + RunLabel + "\"}}"], cancellationToken).ConfigureAwait(false);
+        // A container's labels are a map; a network's (Podman 4.3) one "k=v,k=v" string.
+        return await ReapAsync(["ps", "--all"], "{{.ID}} {{index .Labels \"" + RunLabel + "\"}}", ["rm", "--force", "--volumes"], runRoot, cancellationToken).ConfigureAwait(false)
+            + await ReapAsync(["network", "ls"], "{{.Name}} {{.Labels}}", ["network", "rm", "--force"], runRoot, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Lists what carries <see cref="RunLabel"/> (<paramref name="list"/>; <paramref name="format"/> prints a name, then
+    /// the run id or every label) and removes what belongs to a gone run.
+    /// </summary>
+    private static async Task<int> ReapAsync(
+        IReadOnlyList<string> list, string format, IReadOnlyList<string> remove, string runRoot, CancellationToken cancellationToken)
+    {
+        var (_, output) = await CliAsync([.. list, "--filter", $"label={RunLabel}", "--format", format], cancellationToken).ConfigureAwait(false);
         var abandoned = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(line => line.Split(' ', 2))
-            .Where(fields => fields.Length == 2 && !Directory.Exists(Path.Combine(runRoot, fields[1])))
+            .Where(fields => fields.Length == 2 && !Directory.Exists(Path.Combine(runRoot, RunIdIn(fields[1]))))
             .Select(fields => fields[0])
             .ToList();
-        foreach (var id in abandoned)
+        foreach (var name in abandoned)
         {
-            await CliAsync(["rm", "--force", "--volumes", id], cancellationToken).ConfigureAwait(false);
+            await CliAsync([.. remove, name], cancellationToken).ConfigureAwait(false);
         }
 
         return abandoned.Count;
+    }
+
+    /// <summary>The run id in a label listing ("io.voxguard.run=ID,other=x"), or the text itself when it is the bare id.</summary>
+    private static string RunIdIn(string labels)
+    {
+        var at = labels.IndexOf(RunLabel + "=", StringComparison.Ordinal);
+        return at < 0 ? labels.Trim() : labels[(at + RunLabel.Length + 1)..].Split(',', ' ')[0];
     }
 
     /// <summary>Removes this run's containers; the Podman service stops with the run directory.</summary>
@@ -190,7 +229,7 @@ public sealed class ContainerEngine : IAsyncDisposable
     }
 
     /// <summary>Runs the podman CLI; returns its exit code and standard output.</summary>
-    private static async Task<(int ExitCode, string Output)> CliAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    internal static async Task<(int ExitCode, string Output)> CliAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
     {
         var start = new ProcessStartInfo("/usr/bin/podman") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in arguments)

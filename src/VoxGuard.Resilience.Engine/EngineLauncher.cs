@@ -57,7 +57,11 @@ public sealed class EngineLauncher : IEngineLauncher
             arguments.AddRange(["--profile", profile.Name]);
         }
 
-        return new ProcessSpec(EngineStandIn.ProcessName(region), DotnetHost, "dotnet-sdk-10.0") { Arguments = arguments };
+        return new ProcessSpec(EngineStandIn.ProcessName(region), DotnetHost, "dotnet-sdk-10.0")
+        {
+            Arguments = arguments,
+            NetworkNamespace = run.NetworkNamespaceOf(region.Name),
+        };
     }
 
     // The host running the harness (dotnet), so the engine runs on the same runtime.

@@ -11,6 +11,12 @@ public sealed class LinkServerOptions
     /// <summary>Where the HTTP API listens. Default 127.0.0.1:8474; port 0 picks a free port.</summary>
     public IPEndPoint ApiEndpoint { get; init; } = new(IPAddress.Loopback, DefaultApiPort);
 
+    /// <summary>
+    /// Lets the API listen on a network address. Default false: loopback only. For a link server inside a container
+    /// whose API port is published on the host's loopback: port forwarding delivers to the container's own address.
+    /// </summary>
+    public bool ApiOnContainerNetwork { get; init; }
+
     /// <summary>Seeds the toxicity draws so a chaos run can be repeated exactly; null draws freshly.</summary>
     public int? RandomSeed { get; init; }
 
@@ -22,7 +28,7 @@ public sealed class LinkServerOptions
         {
             problems.Add("ApiEndpoint is required");
         }
-        else if (!IPAddress.IsLoopback(ApiEndpoint.Address))
+        else if (!IPAddress.IsLoopback(ApiEndpoint.Address) && !ApiOnContainerNetwork)
         {
             // The harness only ever drives links on this machine; an open API would let anyone cut them.
             problems.Add($"ApiEndpoint {ApiEndpoint} is not a loopback address; use 127.0.0.0/8 or [::1]");

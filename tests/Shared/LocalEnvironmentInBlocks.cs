@@ -20,6 +20,17 @@ internal static class LocalEnvironmentInBlocks
             .Replace("127.0.3.", $"127.0.{firstBlock + 2}.", StringComparison.Ordinal)
             .Replace("address: 127.0.0.10", $"address: 127.0.0.{balancerHost}", StringComparison.Ordinal);
 
+    /// <summary>
+    /// The text of environments/containers.yaml with its regions' networks in 10.231.<paramref name="firstBlock"/>–<paramref name="firstBlock"/>+2.0/24
+    /// and the balancer at 127.0.0.<paramref name="balancerHost"/>.
+    /// </summary>
+    public static string ContainersYaml(int firstBlock, int balancerHost) =>
+        File.ReadAllText(Path.Combine(RepositoryRoot, "environments", "containers.yaml"))
+            .Replace("10.231.1.", $"10.231.{firstBlock}.", StringComparison.Ordinal)
+            .Replace("10.231.2.", $"10.231.{firstBlock + 1}.", StringComparison.Ordinal)
+            .Replace("10.231.3.", $"10.231.{firstBlock + 2}.", StringComparison.Ordinal)
+            .Replace("address: 127.0.0.10", $"address: 127.0.0.{balancerHost}", StringComparison.Ordinal);
+
     private static string FindRepositoryRoot()
     {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)

@@ -95,7 +95,7 @@ public sealed class TestcontainersOnPodmanTests
     }
 
     [Test]
-    public async Task The_containers_of_a_run_that_died_are_reaped_by_the_next()
+    public async Task The_containers_and_networks_of_a_run_that_died_are_reaped_by_the_next()
     {
         // A container labelled with a run whose directory no longer exists: what a kill -9 leaves once the run
         // directory's reaper has removed the rest.
@@ -112,12 +112,15 @@ public sealed class TestcontainersOnPodmanTests
                 .Build();
             await container.StartAsync();
             orphan = container.Id;
+            // And a region's network of that run (RegionHostContainers labels them the same way).
+            await PodmanAsync("network", "create", "--internal", "--label", $"{ContainerEngine.RunLabel}=20260101T000000Z-1-1", "voxguard-20260101T000000Z-1-1-lagos");
         }
 
         var reaped = await ContainerEngine.ReapAbandonedAsync(RunDirectory.DefaultRoot);
 
-        Assert.That(reaped, Is.GreaterThanOrEqualTo(1));
+        Assert.That(reaped, Is.GreaterThanOrEqualTo(2));
         Assert.That(await PodmanAsync("ps", "--all", "--quiet", "--filter", $"id={orphan}"), Is.Empty);
+        Assert.That(await PodmanAsync("network", "ls", "--format", "{{.Name}}"), Does.Not.Contain("voxguard-20260101T000000Z-1-1-lagos"));
     }
 
     private async Task<PostgreSqlContainer> StartedPostgresAsync(ContainerEngine engine, bool overrideCommand)

@@ -48,6 +48,23 @@ internal static class EnvironmentCommand
             ? EnvironmentLoader.LoadFile(name, profile)
             : EnvironmentLoader.FromRepository().Load(name, profile);
 
+    /// <summary>
+    /// <see cref="Load"/>, with a broken environment reported on standard error instead of thrown: null then, and the
+    /// command exits with <see cref="ExitCodes.CannotRun"/>.
+    /// </summary>
+    internal static async Task<EnvironmentDefinition?> LoadOrReportAsync(string name, string? profile)
+    {
+        try
+        {
+            return Load(name, profile);
+        }
+        catch (EnvironmentException exception)
+        {
+            await Console.Error.WriteLineAsync(exception.Message).ConfigureAwait(false);
+            return null;
+        }
+    }
+
     /// <summary>A plain-text summary: regions, links, balancer timings, targets and the detection finding.</summary>
     internal static string Describe(EnvironmentDefinition environment)
     {

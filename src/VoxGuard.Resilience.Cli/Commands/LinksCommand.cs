@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net;
 using VoxGuard.Resilience.Links;
 using VoxGuard.Resilience.Links.Client;
+using VoxGuard.Resilience.Topology.Compose;
 using VoxGuard.Resilience.Topology.Environments;
 using VoxGuard.Resilience.Topology.Links;
 
@@ -21,10 +22,22 @@ internal static class LinksCommand
         {
             Description = "Also create this environment's inter-region links (e.g. local), with their latencies.",
         };
-        var serve = new Command("serve", "Serve inter-region links with Toxiproxy's HTTP API v2 until Ctrl-C.") { listen, environmentName };
+        var compose = new Option<bool>("--compose")
+        {
+            Description = "Serve the links of docker-compose.chaos.yml (between its region networks) instead of the loopback ones; "
+                + "the API may then listen on the container's network address, where the published port delivers.",
+        };
+        var serve = new Command("serve", "Serve inter-region links with Toxiproxy's HTTP API v2 until Ctrl-C.") { listen, environmentName, compose };
         serve.SetAction(async (parseResult, cancellationToken) =>
         {
             EnvironmentDefinition? environment = null;
+            var inCompose = parseResult.GetValue(compose);
+            if (inCompose && parseResult.GetValue(environmentName) is null)
+            {
+                await Console.Error.WriteLineAsync("--compose needs --env: the environment whose links the compose file runs (e.g. /environments/local.yaml).").ConfigureAwait(false);
+                return ExitCodes.CannotRun;
+            }
+
             if (parseResult.GetValue(environmentName) is { } name)
             {
                 try
@@ -49,7 +62,7 @@ internal static class LinksCommand
             LinkServer server;
             try
             {
-                server = new LinkServer(new LinkServerOptions { ApiEndpoint = endpoint });
+                server = new LinkServer(new LinkServerOptions { ApiEndpoint = endpoint, ApiOnContainerNetwork = inCompose });
             }
             catch (ArgumentException exception)
             {
@@ -72,7 +85,10 @@ internal static class LinksCommand
                 LinkSwitchboard? switchboard = null;
                 if (environment is not null)
                 {
-                    var plan = await ApplyLinksAsync(server, environment, cancellationToken).ConfigureAwait(false);
+                    // In the compose file every region reaches the others by name through its own network's link
+                    // listeners (ComposeTopology): no switchboard.
+                    var served = inCompose ? ComposeTopology.For(environment) : environment;
+                    var plan = await ApplyLinksAsync(server, served, inCompose ? ComposeTopology.LinksFor(served) : null, cancellationToken).ConfigureAwait(false);
                     if (plan is null)
                     {
                         return cancellationToken.IsCancellationRequested ? ExitCodes.Success : ExitCodes.CannotRun;
@@ -80,7 +96,7 @@ internal static class LinksCommand
 
                     try
                     {
-                        switchboard = LinkSwitchboard.Start(environment, plan);
+                        switchboard = inCompose ? null : LinkSwitchboard.Start(environment, plan);
                     }
                     catch (InvalidOperationException exception)
                     {
@@ -108,10 +124,11 @@ internal static class LinksCommand
     }
 
     /// <summary>Creates the environment's links and prints them; the plan, or null when that failed or was stopped.</summary>
-    private static async Task<IReadOnlyList<InterRegionLink>?> ApplyLinksAsync(LinkServer server, EnvironmentDefinition environment, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<InterRegionLink>?> ApplyLinksAsync(
+        LinkServer server, EnvironmentDefinition environment, IReadOnlyList<InterRegionLink>? plan, CancellationToken cancellationToken)
     {
         using var client = new LinkClient(server.ApiAddress);
-        var links = new InterRegionLinks(client, environment);
+        var links = plan is null ? new InterRegionLinks(client, environment) : new InterRegionLinks(client, environment, plan);
         try
         {
             await links.ApplyAsync(cancellationToken).ConfigureAwait(false);
@@ -133,6 +150,11 @@ internal static class LinksCommand
         foreach (var link in links.Plan)
         {
             Console.WriteLine($"  {link.Name,-24} {link.Listen,-21} -> {link.Upstream,-21} {link.RoundTripLatency.TotalMilliseconds} ms round trip");
+        }
+
+        if (plan is not null)
+        {
+            return links.Plan;
         }
 
         Console.WriteLine("Link-facing addresses (every region dials these; routed by the caller's block):");

@@ -3,6 +3,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text;
+using VoxGuard.Resilience.Containers;
+using VoxGuard.Resilience.Containers.RegionHosts;
 using VoxGuard.Resilience.Engine;
 using VoxGuard.Resilience.Topology.DataTier;
 using VoxGuard.Resilience.Topology.Environments;
@@ -90,6 +92,7 @@ internal static class TopologyCommands
                     LinkApiEndpoint = endpoint,
                     Engines = engines,
                     Backups = environment.Backups.Enabled,
+                    RegionHosts = ContainerRegionHosts.ForEnvironment(environment),
                     Progress = step => Console.WriteLine($"  {step.Duration.TotalMilliseconds,7:F0} ms  {step.What}"),
                 }, cancellationToken).ConfigureAwait(false);
             }
@@ -210,14 +213,16 @@ internal static class TopologyCommands
 
             var reaped = Reaper.ReapAbandonedRuns(RunDirectory.DefaultRoot);
             await PostgresTier.RemoveOrphanedSharedMemoryAsync(cancellationToken).ConfigureAwait(false); // killed postmasters' segments
-            if (running.Count == 0 && reaped.RunsReaped.Count == 0)
+            // A killed containers run's region containers and networks: their run directory is gone now.
+            var containers = await ContainerEngine.ReapAbandonedAsync(RunDirectory.DefaultRoot, cancellationToken).ConfigureAwait(false);
+            if (running.Count == 0 && reaped.RunsReaped.Count == 0 && containers == 0)
             {
                 Console.WriteLine("Nothing was up; nothing left behind.");
             }
             else
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"Down in {Stopwatch.GetElapsedTime(started).TotalSeconds:F2} s: {running.Count} running topology stopped, {reaped.RunsReaped.Count} abandoned run(s) reaped ({reaped.ProcessesKilled.Count} leftover process(es) killed)."));
+                    $"Down in {Stopwatch.GetElapsedTime(started).TotalSeconds:F2} s: {running.Count} running topology stopped, {reaped.RunsReaped.Count} abandoned run(s) reaped ({reaped.ProcessesKilled.Count} leftover process(es) killed{(containers > 0 ? $", {containers} container(s) and network(s) removed" : string.Empty)})."));
             }
 
             return ExitCodes.Success;

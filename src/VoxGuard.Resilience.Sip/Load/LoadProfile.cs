@@ -89,7 +89,7 @@ public sealed record LoadProfile
     public string? Problems()
     {
         var problems = new List<string>();
-        if (!SipLoopback.IsLoopback(Target.Address))
+        if (!SipLoopback.Admits(Target.Address))
         {
             problems.Add($"target {Target} is outside 127.0.0.0/8 (the harness only sends to loopback)");
         }
@@ -118,7 +118,7 @@ public sealed record LoadProfile
         {
             problems.Add($"source count {SourceCount} must be between 1 and 1000");
         }
-        else if (!Sources().All(SipLoopback.IsLoopback))
+        else if (!Sources().All(SipLoopback.Admits))
         {
             problems.Add($"source addresses from {FirstSource} ({SourceCount}) leave 127.0.0.0/8");
         }

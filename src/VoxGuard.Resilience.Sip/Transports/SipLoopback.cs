@@ -1,24 +1,18 @@
 using System.Net;
-using System.Net.Sockets;
+using VoxGuard.Resilience.Contracts;
 
 namespace VoxGuard.Resilience.Sip.Transports;
 
-/// <summary>The project's network rule: the harness binds and talks to 127.0.0.0/8 only.</summary>
+/// <summary>
+/// The project's network rule (<see cref="NetworkRule"/>) as the SIP stack applies it: it binds and talks to loopback
+/// (127.0.0.0/8), or to a network the harness made (a containers environment's region networks), nothing else.
+/// </summary>
 public static class SipLoopback
 {
-    /// <summary>True for an IPv4 address in 127.0.0.0/8.</summary>
-    public static bool IsLoopback(IPAddress address)
-    {
-        ArgumentNullException.ThrowIfNull(address);
-        if (address.IsIPv4MappedToIPv6)
-        {
-            address = address.MapToIPv4();
-        }
+    /// <summary>True for an address the rule admits (127.0.0.0/8, or one of <see cref="NetworkRule.OwnNetworks"/>).</summary>
+    public static bool Admits(IPAddress address) => NetworkRule.Admits(address);
 
-        return address.AddressFamily == AddressFamily.InterNetwork && address.GetAddressBytes()[0] == 127;
-    }
-
-    /// <summary>Throws unless <paramref name="endPoint"/> is in 127.0.0.0/8.</summary>
+    /// <summary>Throws unless the rule admits <paramref name="endPoint"/>.</summary>
     /// <exception cref="ArgumentException">Not a loopback address; the message names it and the rule.</exception>
     public static void Ensure(IPEndPoint endPoint, string role)
     {
@@ -26,15 +20,15 @@ public static class SipLoopback
         Ensure(endPoint.Address, role, endPoint.ToString());
     }
 
-    /// <summary>Throws unless <paramref name="address"/> is in 127.0.0.0/8.</summary>
+    /// <summary>Throws unless the rule admits <paramref name="address"/>.</summary>
     /// <exception cref="ArgumentException">Not a loopback address; the message names it and the rule.</exception>
     public static void Ensure(IPAddress address, string role, string? shown = null)
     {
         ArgumentNullException.ThrowIfNull(address);
-        if (!IsLoopback(address))
+        if (!NetworkRule.Admits(address))
         {
             throw new ArgumentException(
-                $"Refusing {role} {shown ?? address.ToString()}: the SIP stack talks to loopback addresses (127.0.0.0/8) only, the network rule of this project. Use a 127.x.y.z address.",
+                $"Refusing {role} {shown ?? address.ToString()}: the SIP stack talks to {NetworkRule.Describe()}, the network rule of this project. Use a 127.x.y.z address.",
                 nameof(address));
         }
     }

@@ -98,7 +98,7 @@ public sealed record SipUasOptions
 
         foreach (var endPoint in new[] { UdpEndPoint, TcpEndPoint })
         {
-            if (endPoint is not null && !SipLoopback.IsLoopback(endPoint.Address))
+            if (endPoint is not null && !SipLoopback.Admits(endPoint.Address))
             {
                 problems.Add($"{endPoint} is outside 127.0.0.0/8 (loopback only)");
             }

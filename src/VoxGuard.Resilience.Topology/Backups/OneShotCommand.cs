@@ -36,6 +36,7 @@ internal static class OneShotCommand
             WorkingDirectory = spec.WorkingDirectory,
             RunAsUser = spec.RunAsUser,
             HostsFile = spec.HostsFile,
+            NetworkNamespace = spec.NetworkNamespace,
         };
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         await using var process = await run.StartProcessAsync(numbered, cancellationToken).ConfigureAwait(false);

@@ -404,6 +404,7 @@ public sealed class PostgresBackups : IAsyncDisposable
             Arguments = [$"--config={config}", $"--stanza={Stanza}", .. arguments],
             RunAsUser = PostgresTier.User,
             HostsFile = RegionHosts.PathOf(run, region),
+            NetworkNamespace = run.NetworkNamespaceOf(region.Name),
             WorkingDirectory = run.PathOf("pgbackrest"),
         };
 
@@ -413,6 +414,7 @@ public sealed class PostgresBackups : IAsyncDisposable
             Arguments = [$"--config={config.ServerConfig(region.Name)}", "server"],
             RunAsUser = PostgresTier.User,
             HostsFile = RegionHosts.PathOf(run, region),
+            NetworkNamespace = run.NetworkNamespaceOf(region.Name),
             WorkingDirectory = config.Root,
         };
 

@@ -147,6 +147,7 @@ public sealed class EtcdCluster : IAsyncDisposable
                 "--logger", "zap",
                 "--log-level", "warn",
             ],
+            NetworkNamespace = run.NetworkNamespaceOf(region.Name),
             HostsFile = RegionHosts.PathOf(run, region),
             Environment = new Dictionary<string, string?> { ["ETCD_UNSUPPORTED_ARCH"] = null },
         };

@@ -117,6 +117,17 @@ public static class PatroniConfig
         text.AppendLine("    - local all all trust");
         text.AppendLine("    - host all all 127.0.0.0/8 trust");
         text.AppendLine("    - host replication all 127.0.0.0/8 trust");
+        if (environment.Hosts == RegionHosting.Containers)
+        {
+            // In containers, clients come from the regions' networks: the region's own servers, and this machine's side
+            // of each network (the harness, and the link server's connections into the region).
+            foreach (var block in environment.Regions.Select(each => each.AddressBlock))
+            {
+                text.AppendLine(culture, $"    - host all all {block} trust");
+                text.AppendLine(culture, $"    - host replication all {block} trust");
+            }
+        }
+
         return text.ToString();
     }
 

@@ -658,6 +658,7 @@ public sealed class PostgresTier : IAsyncDisposable
             Arguments = [ConfigFile(run, region)],
             RunAsUser = User,
             HostsFile = RegionHosts.PathOf(run, region),
+            NetworkNamespace = run.NetworkNamespaceOf(region.Name),
             WorkingDirectory = HomeDirectory(run, region),
             Environment = new Dictionary<string, string?> { ["HOME"] = HomeDirectory(run, region), ["PYTHONUNBUFFERED"] = "1" },
         };

@@ -75,6 +75,7 @@ public sealed class RedisTier
         new($"{region.Name}-redis", "redis-server", "redis-server")
         {
             Arguments = [run.PathOf($"{region.Name}-redis.conf")],
+            NetworkNamespace = run.NetworkNamespaceOf(region.Name),
         };
 
     /// <summary>The spec of a region's Sentinel (redis-server in sentinel mode; its config file must be writable).</summary>
@@ -82,6 +83,7 @@ public sealed class RedisTier
         new($"{region.Name}-sentinel", "redis-server", "redis-server")
         {
             Arguments = [run.PathOf($"{region.Name}-sentinel.conf"), "--sentinel"],
+            NetworkNamespace = run.NetworkNamespaceOf(region.Name),
         };
 
     /// <summary>

@@ -35,6 +35,12 @@ public sealed record EnvironmentDefinition(
     /// </summary>
     public string Yaml { get; init; } = string.Empty;
 
+    /// <summary>
+    /// Where the regions' servers run: on this machine's loopback (<c>local</c>), or each region in a container of its
+    /// own on a network of its own (<c>containers</c>: the region blocks are those networks' subnets).
+    /// </summary>
+    public RegionHosting Hosts { get; init; } = RegionHosting.Loopback;
+
     /// <summary>The database stand-in's commit rule and Patroni timings (Patroni's defaults when the file has none).</summary>
     public DatabaseDefinition Database { get; init; } = DatabaseDefinition.PatroniDefaults;
 
@@ -107,4 +113,18 @@ public sealed record EnvironmentDefinition(
             throw EnvironmentException.Invalid(Source, problems.Items);
         }
     }
+}
+
+/// <summary>Where an environment's regions run (<c>hosts:</c> in its file).</summary>
+public enum RegionHosting
+{
+    /// <summary>Every server on this machine, each region on its own 127.x.y.0/24 block (<c>hosts: loopback</c>, the default).</summary>
+    Loopback,
+
+    /// <summary>
+    /// Each region a container of its own, alone on an internal network whose subnet is the region's block (private,
+    /// not loopback); the region's servers run in its network namespace, and reach other regions only through the link
+    /// server on this machine's side of each network (<c>hosts: containers</c>).
+    /// </summary>
+    Containers,
 }

@@ -11,7 +11,12 @@ namespace VoxGuard.Resilience.Topology.Environments;
 internal static partial class EnvironmentValidator
 {
     private const string LoopbackOnly = "the harness only ever targets loopback addresses";
+    private const string PrivateOnly = "with hosts: containers, each region's block is the subnet of a network the harness makes, a private IPv4 block (10.231.1.0/24)";
     private static readonly IPNetwork Loopback = new(new IPAddress([127, 0, 0, 0]), 8);
+
+    // RFC 1918: the only blocks a region's container network may take.
+    private static readonly IPNetwork[] PrivateBlocks =
+        [new(new IPAddress([10, 0, 0, 0]), 8), new(new IPAddress([172, 16, 0, 0]), 12), new(new IPAddress([192, 168, 0, 0]), 16)];
 
     public static void Validate(EnvironmentDefinition environment, ProblemList problems)
     {
@@ -219,9 +224,19 @@ internal static partial class EnvironmentValidator
             var blockReadable = problems.IsReadable($"{at}.address_block");
             if (blockReadable)
             {
-                if (!Inside(region.AddressBlock, Loopback))
+                if (environment.Hosts == RegionHosting.Loopback && !Inside(region.AddressBlock, Loopback))
                 {
                     problems.Add($"{at}.address_block", $"{region.AddressBlock} is outside 127.0.0.0/8: {LoopbackOnly}");
+                    blockReadable = false;
+                }
+                else if (environment.Hosts == RegionHosting.Containers && !PrivateBlocks.Any(network => Inside(region.AddressBlock, network)))
+                {
+                    problems.Add($"{at}.address_block", $"{region.AddressBlock} is not a private block: {PrivateOnly}");
+                    blockReadable = false;
+                }
+                else if (environment.Hosts == RegionHosting.Containers && region.AddressBlock.PrefixLength > 24)
+                {
+                    problems.Add($"{at}.address_block", $"{region.AddressBlock} is smaller than a /24: a region's network needs room for its servers and gateway addresses");
                     blockReadable = false;
                 }
                 else
@@ -238,7 +253,8 @@ internal static partial class EnvironmentValidator
                 }
             }
 
-            CheckAddress(problems, $"{at}.sip.address", region.Sip.Address, blockReadable ? region.AddressBlock : null);
+            var inContainer = environment.Hosts == RegionHosting.Containers;
+            CheckAddress(problems, $"{at}.sip.address", region.Sip.Address, blockReadable ? region.AddressBlock : null, inContainer);
             CheckPort(problems, $"{at}.sip.udp_port", region.Sip.UdpPort);
             CheckPort(problems, $"{at}.sip.tcp_port", region.Sip.TcpPort);
             foreach (var (key, endpoint) in new[]
@@ -247,7 +263,7 @@ internal static partial class EnvironmentValidator
                          ("patroni", region.Patroni), ("etcd", region.Etcd), ("etcd_peer", region.EtcdPeer), ("pgbackrest", region.PgBackRest),
                      })
             {
-                CheckAddress(problems, $"{at}.{key}.address", endpoint.Address, blockReadable ? region.AddressBlock : null);
+                CheckAddress(problems, $"{at}.{key}.address", endpoint.Address, blockReadable ? region.AddressBlock : null, inContainer);
                 CheckPort(problems, $"{at}.{key}.port", endpoint.Port);
             }
         }
@@ -296,6 +312,11 @@ internal static partial class EnvironmentValidator
         }
 
         CheckPort(problems, "balancer.sip_port", balancer.SipPort);
+        if (environment.Hosts == RegionHosting.Containers && balancer.Transport == BalancerTransport.Udp)
+        {
+            // Kamailio's dispatcher would send from its loopback address, which no container's network can answer.
+            problems.Add("balancer.transport", "udp is not supported with hosts: containers yet; use tcp (HAProxy on this machine reaches every region's network)");
+        }
         if (balancer.Mode == BalancerMode.Priority && balancer.Transport == BalancerTransport.Udp)
         {
             problems.Add("balancer.mode", "priority (active/standby) needs transport: tcp — it is built on HAProxy's backup servers; the UDP dispatcher offers roundrobin only");
@@ -322,6 +343,11 @@ internal static partial class EnvironmentValidator
         const string path = "balancer.access_links.latency";
         var balancer = environment.Balancer;
         var reserved = environment.Regions.Select((region, index) => (region.Name, Index: index)).FirstOrDefault(region => region.Name == "balancer");
+        if (balancer.AccessLinks.Enabled && environment.Hosts == RegionHosting.Containers)
+        {
+            problems.Add("balancer.access_links", "are built for hosts: loopback only (their addresses are loopback ones in each region's block); turn them off (enabled: false) in a containers environment");
+        }
+
         if (balancer.AccessLinks.Enabled && reserved.Name is not null)
         {
             problems.Add($"regions[{reserved.Index}].name", "balancer is the name of the balancer's access links (balancer-<region>-sip) while they are on; name the region otherwise");
@@ -525,15 +551,32 @@ internal static partial class EnvironmentValidator
         }
     }
 
-    /// <summary>Checks an address is loopback and inside the block (when given); true when it is usable.</summary>
-    private static bool CheckAddress(ProblemList problems, string path, IPAddress address, IPNetwork? block)
+    /// <summary>
+    /// Checks an address is loopback (for a server in a region's container: private, and not the block's first address,
+    /// which is this machine's side of the network) and inside the block (when given); true when it is usable.
+    /// </summary>
+    private static bool CheckAddress(ProblemList problems, string path, IPAddress address, IPNetwork? block, bool inContainer = false)
     {
         if (!problems.IsReadable(path))
         {
             return false;
         }
 
-        if (!Loopback.Contains(address))
+        if (inContainer)
+        {
+            if (!PrivateBlocks.Any(privateBlock => privateBlock.Contains(address)))
+            {
+                problems.Add(path, $"{address} is not a private address: {PrivateOnly}");
+                return false;
+            }
+
+            if (block is { } containerBlock && address.Equals(FirstHost(containerBlock)))
+            {
+                problems.Add(path, $"{address} is the first address of {containerBlock}, this machine's side of the region's network; give the server another");
+                return false;
+            }
+        }
+        else if (!Loopback.Contains(address))
         {
             problems.Add(path, $"{address} is outside 127.0.0.0/8: {LoopbackOnly}");
             return false;
@@ -546,6 +589,13 @@ internal static partial class EnvironmentValidator
         }
 
         return true;
+    }
+
+    private static IPAddress FirstHost(IPNetwork block)
+    {
+        var bytes = block.BaseAddress.GetAddressBytes();
+        bytes[^1] += 1;
+        return new IPAddress(bytes);
     }
 
     private static void CheckPort(ProblemList problems, string path, int port)

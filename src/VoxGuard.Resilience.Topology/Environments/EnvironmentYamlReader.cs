@@ -9,7 +9,7 @@ namespace VoxGuard.Resilience.Topology.Environments;
 internal static class EnvironmentYamlReader
 {
     public static readonly string[] RootKeys =
-        ["name", "description", "default_profile", "regions", "balancer", "links", "replication", "targets", "failback", "database", "backups", "profiles"];
+        ["name", "description", "default_profile", "hosts", "regions", "balancer", "links", "replication", "targets", "failback", "database", "backups", "profiles"];
 
     /// <summary>What a profile may set: its description and any section of the file (lists are replaced whole).</summary>
     public static readonly string[] ProfileKeys =
@@ -78,6 +78,12 @@ internal static class EnvironmentYamlReader
         ["priority"] = BalancerMode.Priority,
     };
 
+    private static readonly Dictionary<string, RegionHosting> Hostings = new(StringComparer.Ordinal)
+    {
+        ["loopback"] = RegionHosting.Loopback,
+        ["containers"] = RegionHosting.Containers,
+    };
+
     private static readonly IPAddress NoAddress = IPAddress.Any;
     private static readonly IPNetwork NoNetwork = new(IPAddress.Any, 0);
 
@@ -98,6 +104,7 @@ internal static class EnvironmentYamlReader
             Failback: ReadFailback(root.Section("failback", required: true, FailbackKeys)))
         {
             Database = ReadDatabase(root.Section("database", required: false, DatabaseKeys)),
+            Hosts = root.Choice("hosts", required: false, Hostings) ?? RegionHosting.Loopback,
         };
         var backups = root.Section("backups", required: false, BackupsKeys);
         return backups is null ? environment : environment with { Backups = ReadBackups(backups, environment.Regions) };

@@ -13,7 +13,7 @@ namespace VoxGuard.Resilience.Topology.Links;
 /// 127.0.1.199:5060), where the link listens; the link forwards to the proxy itself. Over UDP the proxy must send its
 /// replies back to the link (the source of the request) rather than to the balancer's Via, and must record-route the
 /// link's address towards the balancer, so that every message of a call and every health check crosses the link both
-/// ways (<see cref="SipTier.KamailioConfig.For"/>). Isolating a region leaves its access link alone: it is cut or
+/// ways (<c>KamailioConfig.For</c>). Isolating a region leaves its access link alone: it is cut or
 /// shaped by name.
 /// </remarks>
 public static class BalancerAccessLinkPlan

@@ -23,13 +23,28 @@ public static class InterRegionLinkPlan
     public static IReadOnlyList<InterRegionLink> For(EnvironmentDefinition environment)
     {
         ArgumentNullException.ThrowIfNull(environment);
+        return For(environment, TcpServices,
+            (from, to, service) => new IPEndPoint(GatewayAddress(environment, from, to), to.EndPointOf(service).Port));
+    }
+
+    /// <summary>
+    /// The directed links of <paramref name="services"/>, in the same order, each listening where <paramref name="listen"/>
+    /// says clients in its first region reach that service of its second (the compose file: the link server's address
+    /// in the caller's network) and forwarding to the service itself.
+    /// </summary>
+    public static IReadOnlyList<InterRegionLink> For(
+        EnvironmentDefinition environment, IEnumerable<RegionService> services, Func<RegionDefinition, RegionDefinition, RegionService, IPEndPoint> listen)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(listen);
         var links = new List<InterRegionLink>();
-        foreach (var serviceLink in environment.ExpandLinks(TcpServices))
+        foreach (var serviceLink in environment.ExpandLinks(services))
         {
             var a = environment.Region(serviceLink.From);
             var b = environment.Region(serviceLink.To);
-            links.Add(Directed(environment, a, b, serviceLink.Service, serviceLink.Latency));
-            links.Add(Directed(environment, b, a, serviceLink.Service, serviceLink.Latency));
+            links.Add(Directed(a, b, serviceLink.Service, serviceLink.Latency, listen));
+            links.Add(Directed(b, a, serviceLink.Service, serviceLink.Latency, listen));
         }
 
         return links;
@@ -65,16 +80,13 @@ public static class InterRegionLinkPlan
     public static IReadOnlyList<RegionService> TcpServices { get; } = RegionServices.All;
 
     private static InterRegionLink Directed(
-        EnvironmentDefinition environment, RegionDefinition from, RegionDefinition to, RegionService service, TimeSpan latency)
-    {
-        var upstream = to.EndPointOf(service);
-        return new InterRegionLink(
+        RegionDefinition from, RegionDefinition to, RegionService service, TimeSpan latency, Func<RegionDefinition, RegionDefinition, RegionService, IPEndPoint> listen) =>
+        new(
             $"{from.Name}-{to.Name}-{service.LinkSuffix()}",
             from.Name,
             to.Name,
             service,
-            new IPEndPoint(GatewayAddress(environment, from, to), upstream.Port),
-            upstream,
+            listen(from, to, service),
+            to.EndPointOf(service),
             latency);
-    }
 }

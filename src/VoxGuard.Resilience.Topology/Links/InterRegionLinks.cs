@@ -32,16 +32,24 @@ public sealed class InterRegionLinks
     private readonly LinkClient _client;
     private readonly EnvironmentDefinition _environment;
 
+    /// <summary>The loopback plan: every inter-region link, then the balancer's access links when they are on.</summary>
     public InterRegionLinks(LinkClient client, EnvironmentDefinition environment)
+        : this(client, environment, [.. InterRegionLinkPlan.For(environment), .. BalancerAccessLinkPlan.For(environment)])
+    {
+    }
+
+    /// <summary>The links of <paramref name="plan"/> (e.g. the compose file's, between container networks) instead of the loopback plan.</summary>
+    public InterRegionLinks(LinkClient client, EnvironmentDefinition environment, IReadOnlyList<InterRegionLink> plan)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(environment);
+        ArgumentNullException.ThrowIfNull(plan);
         _client = client;
         _environment = environment;
-        Plan = [.. InterRegionLinkPlan.For(environment), .. BalancerAccessLinkPlan.For(environment)];
+        Plan = plan;
     }
 
-    /// <summary>Every directed link of the environment, then the balancer's access links (when they are on).</summary>
+    /// <summary>Every directed link of the plan (the loopback one: then the balancer's access links, when they are on).</summary>
     public IReadOnlyList<InterRegionLink> Plan { get; }
 
     /// <summary>The link of that name, or an error listing the known ones.</summary>

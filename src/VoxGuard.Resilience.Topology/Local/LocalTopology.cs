@@ -58,6 +58,9 @@ public sealed class LocalTopology : IAsyncDisposable
         PriorityFailover = environment.Balancer.Mode == BalancerMode.Priority ? PriorityFailoverController.Start(sip) : null;
     }
 
+    /// <summary>The regions' hosts of a containers environment (removed last on dispose), or null on loopback.</summary>
+    private IAsyncDisposable? _regionHosts;
+
     /// <summary>The environment (with its profile applied) this topology runs.</summary>
     public EnvironmentDefinition Environment { get; }
 
@@ -121,18 +124,45 @@ public sealed class LocalTopology : IAsyncDisposable
         var phases = new PhaseTimings();
         var started = Stopwatch.GetTimestamp();
         environment.Validate();
+        if (environment.Hosts == RegionHosting.Containers && options.RegionHosts is null)
+        {
+            throw new TopologyStartException(
+                $"{environment.Source} has hosts: containers, and nothing was given to make the regions' containers. Run it through ./resilience (up, drill), "
+                + "which uses Podman or Docker, or set LocalTopologyOptions.RegionHosts (VoxGuard.Resilience.Containers.ContainerRegionHosts). Nothing was started.");
+        }
+
         var run = RunDirectory.Create(options.RunDirectory);
+        IAsyncDisposable? regionHosts = null;
         try
         {
             CheckPrerequisites(environment, run, options);
             CheckAddressesFree(environment, options);
             steps.Add(TopologyOperation.Since("check binaries and addresses", started));
             phases.Record(steps[^1].What, started);
+            if (environment.Hosts == RegionHosting.Containers)
+            {
+                // Before the links: the link server listens on gateway addresses the regions' networks bring.
+                var step = Stopwatch.GetTimestamp();
+                regionHosts = await options.RegionHosts!.StartAsync(environment, run, cancellationToken).ConfigureAwait(false);
+                steps.Add(TopologyOperation.Since($"region hosts up: {options.RegionHosts.Describe(environment)}", step));
+                phases.Record("region hosts up", step);
+                options.Progress?.Invoke(steps[^1]);
+            }
         }
-        catch
+        catch (Exception exception)
         {
             await run.DisposeAsync().ConfigureAwait(false);
-            throw;
+            if (regionHosts is not null)
+            {
+                await regionHosts.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (exception is OperationCanceledException or TopologyStartException)
+            {
+                throw;
+            }
+
+            throw new TopologyStartException($"The {environment.Name} topology did not start: {exception.Message} Everything it had started was stopped.", exception);
         }
 
         LinkServer? linkServer = null;
@@ -249,7 +279,10 @@ public sealed class LocalTopology : IAsyncDisposable
             {
                 Repositories = backups is null ? null : [.. environment.Backups.Repositories.Select(repository => $"{repository.Name} ({repository.Region}): {backups.StoreOf(repository.Name)}")],
             }.WriteTo(run);
-            return new LocalTopology(environment, run, linkServer, client, links, switchboard, postgres, redisStart.Result, sip, steps, phases, backups);
+            return new LocalTopology(environment, run, linkServer, client, links, switchboard, postgres, redisStart.Result, sip, steps, phases, backups)
+            {
+                _regionHosts = regionHosts,
+            };
         }
         catch (Exception exception)
         {
@@ -273,6 +306,11 @@ public sealed class LocalTopology : IAsyncDisposable
             if (linkServer is not null)
             {
                 await linkServer.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (regionHosts is not null)
+            {
+                await regionHosts.DisposeAsync().ConfigureAwait(false);
             }
 
             if (exception is OperationCanceledException or TopologyStartException)
@@ -702,6 +740,11 @@ public sealed class LocalTopology : IAsyncDisposable
             _linkClient.Dispose();
             await LinkServer.DisposeAsync().ConfigureAwait(false);
             _shutdown.Record("stop: switchboard and link server", step);
+            if (_regionHosts is not null)
+            {
+                // Last: every server of every region has stopped, so nothing keeps a region's network namespace alive.
+                await _shutdown.TimeAsync("stop: region hosts (containers, networks)", () => _regionHosts.DisposeAsync().AsTask()).ConfigureAwait(false);
+            }
         }
     }
 
@@ -797,9 +840,11 @@ public sealed class LocalTopology : IAsyncDisposable
     /// <summary>Every address the topology binds must be free: a second topology on the same blocks is refused up front.</summary>
     private static void CheckAddressesFree(EnvironmentDefinition environment, LocalTopologyOptions options)
     {
+        // In containers, the regions' addresses live on networks this run makes; only this machine's own are checked.
+        var regions = environment.Hosts == RegionHosting.Containers ? [] : environment.Regions;
         // The balancer's access links (when on) listen where the balancer sends each region's SIP.
         var access = BalancerAccessLinkPlan.For(environment);
-        var endpoints = environment.Regions.SelectMany(region => region.Bindings())
+        var endpoints = regions.SelectMany(region => region.Bindings())
             .Where(binding => binding.Protocol == TransportProtocol.Tcp)
             .Select(binding => binding.EndPoint)
             .Append(environment.Balancer.SipEndPoint)
@@ -811,7 +856,7 @@ public sealed class LocalTopology : IAsyncDisposable
 
         // UDP too: the engines and the proxies listen on UDP, and a squatter there would only show later (or not at
         // all: the engine's readiness looks for the port in /proc/net/udp, which the squatter's socket satisfies).
-        var udp = environment.Regions.SelectMany(region => new[] { region.Sip.UdpEndPoint, region.Engine.EndPoint })
+        var udp = regions.SelectMany(region => new[] { region.Sip.UdpEndPoint, region.Engine.EndPoint })
             .Concat(environment.Balancer.Transport == BalancerTransport.Udp ? [environment.Balancer.SipEndPoint] : [])
             .Concat(access.Where(link => link.Protocol == TransportProtocol.Udp).Select(link => link.Listen));
         var taken = endpoints.Where(IsTcpTaken).Select(endpoint => endpoint.ToString())
@@ -900,6 +945,12 @@ public sealed record LocalTopologyOptions
     /// The repositories must have outlived the topology that filled them: give them a <c>path</c> in the environment.
     /// </summary>
     public TopologyRestore? RestoreFrom { get; init; }
+
+    /// <summary>
+    /// Makes the regions' hosts of an environment with <c>hosts: containers</c> (required there; ignored on loopback).
+    /// The CLI and the scenarios give <c>ContainerRegionHosts</c>.
+    /// </summary>
+    public IRegionHostProvider? RegionHosts { get; init; }
 
     /// <summary>Backups on, asked for or implied by a restore.</summary>
     internal bool WithBackups => Backups || RestoreFrom is not null;

@@ -12,10 +12,13 @@ internal static class Executables
     /// <summary>Gives a server a mount namespace of its own (for its own /etc/hosts), keeping the PID.</summary>
     public const string Unshare = "unshare";
 
+    /// <summary>Runs a server in another network namespace (a region container's), keeping the PID.</summary>
+    public const string Nsenter = "nsenter";
+
     /// <summary>The shell that bind-mounts the hosts file inside the new namespace, then execs.</summary>
     public const string Shell = "/bin/sh";
 
-    /// <summary>The Debian package of setsid, setpriv and unshare.</summary>
+    /// <summary>The Debian package of setsid, setpriv, unshare and nsenter.</summary>
     public const string WrapperPackage = "util-linux";
 
     // Servers live in sbin; a non-root PATH often lacks it.

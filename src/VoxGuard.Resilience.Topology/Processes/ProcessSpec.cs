@@ -74,6 +74,14 @@ public sealed class ProcessSpec
     public string? HostsFile { get; init; }
 
     /// <summary>
+    /// A network namespace to run the server in (a path such as <c>/run/netns/voxguard-…-lagos</c>, the network stack
+    /// of a region's container): the server is started through <c>nsenter --net=…</c>, which execs and so keeps the PID,
+    /// and sees only that namespace's interfaces and routes. Needs a root harness. Null (the default) leaves the
+    /// harness's own network namespace, where every 127.0.0.0/8 address binds.
+    /// </summary>
+    public string? NetworkNamespace { get; init; }
+
+    /// <summary>
     /// Checks before anything starts that every executable is installed (and setpriv where a spec runs as another
     /// user); throws one <see cref="ServerProcessException"/> naming every missing one and the packages to install.
     /// </summary>
@@ -96,6 +104,11 @@ public sealed class ProcessSpec
             if (spec.HostsFile is not null && Executables.Resolve(Executables.Unshare) is null)
             {
                 missing.Add(new MissingExecutable(spec.Name, Executables.Unshare, Executables.WrapperPackage));
+            }
+
+            if (spec.NetworkNamespace is not null && Executables.Resolve(Executables.Nsenter) is null)
+            {
+                missing.Add(new MissingExecutable(spec.Name, Executables.Nsenter, Executables.WrapperPackage));
             }
         }
 
@@ -135,6 +148,11 @@ public sealed class ProcessSpec
         if (HostsFile is not null && !Path.IsPathRooted(HostsFile))
         {
             problems.Add($"hosts file '{HostsFile}' must be an absolute path");
+        }
+
+        if (NetworkNamespace is not null && !Path.IsPathRooted(NetworkNamespace))
+        {
+            problems.Add($"network namespace '{NetworkNamespace}' must be an absolute path");
         }
 
         if (RunAsUser is not null && (RunAsUser.Length == 0 || !RunAsUser.All(IsNameCharacter)))

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using VoxGuard.Resilience.Contracts;
 
 namespace VoxGuard.Resilience.Topology.Processes;
 
@@ -70,6 +71,8 @@ public sealed class RunDirectory : IDisposable, IAsyncDisposable
     public string Root { get; }
 
     /// <summary>This run's id, the directory's name: UTC start time, harness PID and a sequence number.</summary>
+    private readonly ConcurrentDictionary<string, string> _regionNamespaces = new(StringComparer.Ordinal);
+
     public string RunId { get; }
 
     /// <summary>The run directory, an absolute path.</summary>
@@ -131,6 +134,20 @@ public sealed class RunDirectory : IDisposable, IAsyncDisposable
 
     /// <summary>A path inside the run directory (for configuration files, data directories, sockets).</summary>
     public string PathOf(string relativePath) => System.IO.Path.Combine(Path, relativePath);
+
+    /// <summary>
+    /// Runs <paramref name="region"/>'s servers in <paramref name="networkNamespace"/> from now on (a containers
+    /// environment's region host): every region spec asks <see cref="NetworkNamespaceOf"/>.
+    /// </summary>
+    public void PlaceRegion(string region, string networkNamespace)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(region);
+        ArgumentException.ThrowIfNullOrEmpty(networkNamespace);
+        _regionNamespaces[region] = networkNamespace;
+    }
+
+    /// <summary>The network namespace <paramref name="region"/>'s servers run in, or null: this machine's own (loopback).</summary>
+    public string? NetworkNamespaceOf(string region) => _regionNamespaces.GetValueOrDefault(region);
 
     /// <summary>The process of this run with that name, or null.</summary>
     public ManagedProcess? Process(string name)
@@ -385,6 +402,25 @@ public sealed class RunDirectory : IDisposable, IAsyncDisposable
 
         var commandLine = new List<string> { setsid! };
         var wrappers = new HashSet<string>(StringComparer.Ordinal) { Executables.RealPath(setsid!) };
+        if (spec.NetworkNamespace is { } network)
+        {
+            var nsenter = Executables.Resolve(Executables.Nsenter)
+                ?? throw ServerProcessException.NotInstalled([new MissingExecutable(spec.Name, Executables.Nsenter, Executables.WrapperPackage)]);
+            if (!Signals.IsRoot)
+            {
+                throw ServerProcessException.NotRoot(spec);
+            }
+
+            if (!File.Exists(network))
+            {
+                throw ServerProcessException.NoNetworkNamespace(spec);
+            }
+
+            // First, so the mount namespace and user switch below happen inside it; nsenter execs (no PID namespace asked).
+            commandLine.AddRange([nsenter, "--net=" + network, "--"]);
+            wrappers.Add(Executables.RealPath(nsenter));
+        }
+
         if (spec.HostsFile is { } hosts)
         {
             var unshare = Executables.Resolve(Executables.Unshare)
@@ -430,6 +466,11 @@ public sealed class RunDirectory : IDisposable, IAsyncDisposable
         }
 
         startInfo.Environment[RunIdVariable] = RunId;
+        if (NetworkRule.ForChildProcess() is { } ownNetworks)
+        {
+            // An engine in a region's container binds and talks to that region's network: the rule travels with it.
+            startInfo.Environment[NetworkRule.OwnNetworksVariable] = ownNetworks;
+        }
         foreach (var (name, value) in spec.Environment)
         {
             if (value is null)

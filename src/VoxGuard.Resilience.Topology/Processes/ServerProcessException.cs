@@ -59,8 +59,12 @@ public sealed class ServerProcessException : Exception
             spec.Name, spec.Executable);
 
     internal static ServerProcessException NotRoot(ProcessSpec spec) =>
-        new($"Cannot start {spec.Name}{(spec.RunAsUser is null ? string.Empty : $" as user {spec.RunAsUser}")}: switching users (setpriv) and a server's own /etc/hosts (unshare) need a root harness. "
+        new($"Cannot start {spec.Name}{(spec.RunAsUser is null ? string.Empty : $" as user {spec.RunAsUser}")}: switching users (setpriv), a server's own /etc/hosts (unshare) and a region container's network (nsenter) need a root harness. "
             + "Run the harness as root (sudo ./resilience …).", spec.Name, spec.Executable);
+
+    internal static ServerProcessException NoNetworkNamespace(ProcessSpec spec) =>
+        new($"Cannot start {spec.Name}: its network namespace {spec.NetworkNamespace} does not exist (its region's container is gone or was never started). "
+            + "Start the region's host first (a region lost with fault kill comes back with rejoin).", spec.Name, spec.Executable);
 
     internal static ServerProcessException AlreadyRunning(ManagedProcess running) =>
         new($"Cannot start {running.Name}: it is already running in this run ({Describe(running)}). Stop or kill it first.",

@@ -3,6 +3,8 @@ using System.Net;
 using System.Net.Sockets;
 using VoxGuard.Resilience.Topology.Environments;
 
+using VoxGuard.Resilience.Contracts;
+
 namespace VoxGuard.Resilience.Topology.Processes;
 
 /// <summary>
@@ -48,14 +50,17 @@ public sealed class WaitStrategy
         return Single(what, needsProcess: false, _ => probe);
     }
 
-    /// <summary>Until a TCP connection to <paramref name="endPoint"/> succeeds (it is closed at once). Loopback only: 127.0.0.0/8.</summary>
+    /// <summary>
+    /// Until a TCP connection to <paramref name="endPoint"/> succeeds (it is closed at once). Only where the network rule
+    /// (<see cref="NetworkRule"/>) admits: 127.0.0.0/8, or a network the harness made.
+    /// </summary>
     public static WaitStrategy UntilTcpPortOpen(IPEndPoint endPoint)
     {
         ArgumentNullException.ThrowIfNull(endPoint);
-        if (endPoint.AddressFamily != AddressFamily.InterNetwork || endPoint.Address.GetAddressBytes()[0] != 127)
+        if (!NetworkRule.Admits(endPoint.Address))
         {
             throw new ArgumentException(
-                $"Readiness checks only connect to loopback addresses (127.0.0.0/8); {endPoint} is not one. Every server of the topology binds 127.x.y.z.",
+                $"Readiness checks only connect to {NetworkRule.Describe()}; {endPoint} is not one of them.",
                 nameof(endPoint));
         }
 

@@ -108,6 +108,7 @@ public static class EngineStandIn
         ArgumentNullException.ThrowIfNull(region);
         return new ProcessSpec(ProcessName(region), "sipp", "sip-tester")
         {
+            NetworkNamespace = run.NetworkNamespaceOf(region.Name),
             Arguments =
             [
                 "-sf", run.PathOf(ScenarioFile),

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using System.Text;
 using VoxGuard.Resilience.Topology.Environments;
 using VoxGuard.Resilience.Topology.Links;
@@ -35,16 +36,28 @@ public static class HaproxyConfig
     /// <summary>The HAProxy configuration for <paramref name="environment"/>'s balancer, files under <paramref name="run"/>.</summary>
     public static string For(EnvironmentDefinition environment, RunDirectory run)
     {
-        ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(run);
+        return For(environment, SipProxyTier.ControlSocketPath(run), $"run {run.RunId}");
+    }
+
+    /// <summary>
+    /// The HAProxy configuration for <paramref name="environment"/>'s balancer with its admin socket at
+    /// <paramref name="controlSocket"/>; <paramref name="generatedFor"/> says in the header what it was made for.
+    /// A balancer address of 0.0.0.0 (a container's balancer) listens on every interface and opens connections to the
+    /// regions from whichever interface routes there.
+    /// </summary>
+    public static string For(EnvironmentDefinition environment, string controlSocket, string generatedFor)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        ArgumentException.ThrowIfNullOrWhiteSpace(controlSocket);
         var balancer = environment.Balancer;
         var check = balancer.HealthCheck;
         var text = new StringBuilder();
-        Line(text, $"# VoxGuard.Resilience: global SIP balancer of {environment.Name}, run {run.RunId}. Generated; do not edit.");
+        Line(text, $"# VoxGuard.Resilience: global SIP balancer of {environment.Name}, {generatedFor}. Generated; do not edit.");
         Line(text, "global");
         Line(text, Invariant($"    maxconn {MaxConnections}"));
         Line(text, "    nbthread 1");
-        Line(text, $"    stats socket {SipProxyTier.ControlSocketPath(run)} mode 600 level admin");
+        Line(text, $"    stats socket {controlSocket} mode 600 level admin");
         Line(text, "    stats timeout 10s");
         Line(text, string.Empty);
         Line(text, "defaults");
@@ -81,8 +94,13 @@ public static class HaproxyConfig
             Line(text, "    balance roundrobin");
         }
 
-        // Connections to the regions leave from the balancer's own address (else 127.0.0.1).
-        Line(text, $"    source {balancer.Address}");
+        // Connections to the regions leave from the balancer's own address (else 127.0.0.1). In the containers
+        // environment they leave from this machine's side of each region's network, and a compose balancer from its leg
+        // in each region's network: a loopback or fixed source cannot reach a container there.
+        if (environment.Hosts == RegionHosting.Loopback && !balancer.Address.Equals(IPAddress.Any))
+        {
+            Line(text, $"    source {balancer.Address}");
+        }
         Line(text, "    option tcp-check");
         Line(text, "    tcp-check connect");
         Line(text, $"    tcp-check send \"{Escape(HealthCheckRequest(environment))}\"");

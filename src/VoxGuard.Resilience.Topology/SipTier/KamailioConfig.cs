@@ -7,7 +7,7 @@ using VoxGuard.Resilience.Topology.Processes;
 namespace VoxGuard.Resilience.Topology.SipTier;
 
 /// <summary>
-/// Kamailio configurations generated from an environment: each region's SIP proxy (<see cref="For"/>) and, for UDP
+/// Kamailio configurations generated from an environment: each region's SIP proxy (<see cref="For(EnvironmentDefinition, RunDirectory, RegionDefinition)"/>) and, for UDP
 /// transport, the global balancer built on the dispatcher module (<see cref="BalancerFor"/>). Nothing region-specific is
 /// written anywhere else.
 /// </summary>
@@ -46,14 +46,20 @@ public static class KamailioConfig
     /// </summary>
     public static string For(EnvironmentDefinition environment, RunDirectory run, RegionDefinition region)
     {
-        ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(run);
+        return For(environment, region, $"run {run.RunId}");
+    }
+
+    /// <summary>A region's SIP proxy (<see cref="For(EnvironmentDefinition, RunDirectory, RegionDefinition)"/>); <paramref name="generatedFor"/> says in the header what it was made for.</summary>
+    public static string For(EnvironmentDefinition environment, RegionDefinition region, string generatedFor)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(region);
         var engine = Invariant($"sip:{region.Engine.Address}:{region.Engine.Port};transport=udp");
         var stamp = $"{SipProxyTier.RegionHeader}: {region.Name}";
         var access = AccessLinkRouting(environment, region);
         var text = new StringBuilder();
-        Header(text, $"SIP proxy of region {region.Name} ({environment.Name}), run {run.RunId}");
+        Header(text, $"SIP proxy of region {region.Name} ({environment.Name}), {generatedFor}");
         Line(text, Invariant($"listen=udp:{region.Sip.Address}:{region.Sip.UdpPort}"));
         Line(text, Invariant($"listen=tcp:{region.Sip.Address}:{region.Sip.TcpPort}"));
         if (access.Alias is not null)

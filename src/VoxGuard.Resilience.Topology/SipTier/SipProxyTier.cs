@@ -8,7 +8,7 @@ namespace VoxGuard.Resilience.Topology.SipTier;
 
 /// <summary>
 /// The SIP side of the three-region topology: per region an engine stand-in (<see cref="EngineStandIn"/>, SIPp UAS over
-/// UDP) behind a Kamailio SIP proxy (<see cref="KamailioConfig.For"/>), and one global balancer in front of the proxies —
+/// UDP) behind a Kamailio SIP proxy (<see cref="KamailioConfig.For(EnvironmentDefinition, RunDirectory, RegionDefinition)"/>), and one global balancer in front of the proxies —
 /// HAProxy over TCP (<see cref="HaproxyConfig"/>) or Kamailio's dispatcher over UDP (<see cref="KamailioConfig.BalancerFor"/>),
 /// as <see cref="BalancerDefinition.Transport"/> says. Every reply a caller gets from a region carries
 /// <see cref="RegionHeader"/>.
@@ -105,7 +105,7 @@ public sealed class SipProxyTier : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(region);
         var name = $"{region.Name}-kamailio";
-        return KamailioSpec(run, name);
+        return KamailioSpec(run, name, run.NetworkNamespaceOf(region.Name));
     }
 
     /// <summary>The spec of the global balancer: HAProxy (<c>-db</c>, foreground) for TCP, Kamailio's dispatcher for UDP.</summary>
@@ -405,13 +405,14 @@ public sealed class SipProxyTier : IAsyncDisposable
     {
         var endpoint = region.Engine.EndPoint;
         return engine.WaitUntilReadyAsync(
-            WaitStrategy.Until($"UDP {endpoint} to be bound", _ => Task.FromResult(UdpSockets.IsBound(endpoint))).WithTimeout(ReadyTimeout),
+            WaitStrategy.Until($"UDP {endpoint} to be bound", _ => Task.FromResult(UdpSockets.IsBound(endpoint, engine.Pid))).WithTimeout(ReadyTimeout),
             cancellationToken);
     }
 
-    private static ProcessSpec KamailioSpec(RunDirectory run, string name) =>
+    private static ProcessSpec KamailioSpec(RunDirectory run, string name, string? networkNamespace = null) =>
         new(name, "kamailio", "kamailio")
         {
+            NetworkNamespace = networkNamespace,
             Arguments =
             [
                 "-DD", "-E",

@@ -10,10 +10,22 @@ namespace VoxGuard.Resilience.Topology.SipTier;
 /// </summary>
 internal static class UdpSockets
 {
-    private const string Table = "/proc/net/udp";
-
-    /// <summary>True when some socket is bound to exactly <paramref name="endpoint"/> (IPv4).</summary>
-    public static bool IsBound(IPEndPoint endpoint) => IsBound(endpoint, File.ReadLines(Table));
+    /// <summary>
+    /// True when some socket is bound to exactly <paramref name="endpoint"/> (IPv4) in the network namespace of
+    /// <paramref name="pid"/> (/proc/&lt;pid&gt;/net/udp: a server in a region's container binds in the container's
+    /// namespace, which /proc/net/udp, the harness's own, does not show).
+    /// </summary>
+    public static bool IsBound(IPEndPoint endpoint, int pid)
+    {
+        try
+        {
+            return IsBound(endpoint, File.ReadLines(string.Create(CultureInfo.InvariantCulture, $"/proc/{pid}/net/udp")));
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return false; // the process is gone: its wait fails on its exit
+        }
+    }
 
     internal static bool IsBound(IPEndPoint endpoint, IEnumerable<string> table)
     {

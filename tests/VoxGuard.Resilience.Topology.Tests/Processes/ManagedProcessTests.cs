@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics;
 using System.Text.Json;
 using VoxGuard.Resilience.Topology.Processes;
@@ -279,5 +280,83 @@ public sealed class ManagedProcessTests : RunFixture
             Assert.That(Run.Processes, Is.Empty);
             Assert.That(Directory.EnumerateFiles(Run.Path, "*.pid"), Is.Empty);
         });
+    }
+    [Test]
+    public async Task A_server_can_run_in_another_network_namespace_as_a_region_container_s_and_keep_its_pid()
+    {
+        if (!Proc.IsRoot)
+        {
+            Assert.Ignore("Entering a network namespace needs a root harness.");
+        }
+
+        var name = $"voxguard-test-{Guid.NewGuid():N}"[..28];
+        await IpAsync("netns", "add", name);
+        ManagedProcess? sleeper = null;
+        try
+        {
+            sleeper = await Run.StartProcessAsync(new ProcessSpec("lagos-redis", "sleep", "coreutils")
+            {
+                Arguments = ["300"],
+                NetworkNamespace = $"/run/netns/{name}",
+                RunAsUser = "nobody",
+            });
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(Proc.Comm(sleeper.Pid), Is.EqualTo("sleep"), "nsenter must exec without forking");
+                Assert.That(Proc.Stat(sleeper.Pid)!.Value.Group, Is.EqualTo(sleeper.Pid));
+                Assert.That(Proc.Uid(sleeper.Pid), Is.EqualTo(65534), "the user switch happens inside the namespace");
+                Assert.That(sleeper.CommandLine, Does.Contain($"--net=/run/netns/{name}"));
+            });
+            // ip netns identify names the namespace a PID's network stack is.
+            Assert.That((await IpAsync("netns", "identify", sleeper.Pid.ToString(CultureInfo.InvariantCulture))).Trim(), Is.EqualTo(name));
+            Assert.That((await IpAsync("netns", "identify", Environment.ProcessId.ToString(CultureInfo.InvariantCulture))).Trim(), Is.Empty);
+        }
+        finally
+        {
+            if (sleeper is not null)
+            {
+                await sleeper.KillAsync();
+            }
+
+            await IpAsync("netns", "delete", name);
+        }
+    }
+
+    [Test]
+    public void A_network_namespace_that_does_not_exist_fails_before_anything_starts_naming_it()
+    {
+        if (!Proc.IsRoot)
+        {
+            Assert.Ignore("Entering a network namespace needs a root harness.");
+        }
+
+        var spec = new ProcessSpec("lagos-redis", "sleep", "coreutils") { Arguments = ["300"], NetworkNamespace = "/run/netns/voxguard-no-such-region" };
+
+        var error = Assert.ThrowsAsync<ServerProcessException>(() => Run.StartProcessAsync(spec));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(error!.Message, Does.Contain("lagos-redis").And.Contain("/run/netns/voxguard-no-such-region").And.Contain("does not exist"));
+            Assert.That(Run.Processes, Is.Empty);
+            Assert.That(Directory.EnumerateFiles(Run.Path, "*.pid"), Is.Empty);
+        });
+    }
+
+    /// <summary>Runs iproute2's ip; asserts it succeeded and returns what it printed.</summary>
+    private static async Task<string> IpAsync(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var ip = Process.Start(start)!;
+        var output = ip.StandardOutput.ReadToEndAsync();
+        var error = await ip.StandardError.ReadToEndAsync();
+        await ip.WaitForExitAsync();
+        Assert.That(ip.ExitCode, Is.Zero, $"ip {string.Join(' ', arguments)}: {error}");
+        return await output;
     }
 }

@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using VoxGuard.Resilience.Topology.Processes;
+
+namespace VoxGuard.Resilience.Containers;
+
+/// <summary>
+/// One project of <c>docker-compose.chaos.yml</c> run with Debian's docker-compose 1.29 against an engine
+/// (<see cref="ContainerEngine"/>): up, health, down, and what is left of it.
+/// </summary>
+/// <remarks>
+/// Podman without systemd never runs health checks by itself (it schedules them with systemd timers), so
+/// <see cref="WaitUntilHealthyAsync"/> runs each container's check with <c>podman healthcheck run</c> until all pass.
+/// </remarks>
+public sealed class ChaosCompose
+{
+    /// <summary>The label every container, network and volume of the compose file carries.</summary>
+    public const string Label = "io.voxguard.compose";
+
+    /// <summary>The label docker-compose puts on everything of a project.</summary>
+    public const string ProjectLabel = "com.docker.compose.project";
+
+    /// <summary>The one-shot service that renders the configurations and exits.</summary>
+    public const string ConfigService = "config";
+
+    private readonly string _composeFile;
+    private readonly IReadOnlyDictionary<string, string> _variables;
+
+    /// <param name="composeFile">The path of docker-compose.chaos.yml.</param>
+    /// <param name="project">The compose project name (containers are <c>&lt;project&gt;_&lt;service&gt;_1</c>).</param>
+    /// <param name="engine">The engine: its endpoint becomes DOCKER_HOST.</param>
+    /// <param name="variables">The compose file's variables (VOXGUARD_BALANCER_ADDRESS, VOXGUARD_PROFILE…).</param>
+    public ChaosCompose(string composeFile, string project, ContainerEngine engine, IReadOnlyDictionary<string, string> variables)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(composeFile);
+        ArgumentException.ThrowIfNullOrWhiteSpace(project);
+        ArgumentNullException.ThrowIfNull(engine);
+        ArgumentNullException.ThrowIfNull(variables);
+        _composeFile = composeFile;
+        Project = project;
+        _variables = new Dictionary<string, string>(variables) { ["DOCKER_HOST"] = engine.Endpoint.ToString() };
+    }
+
+    /// <summary>The compose project name.</summary>
+    public string Project { get; }
+
+    /// <summary><c>docker-compose up -d</c>; throws with its output when it fails.</summary>
+    public Task UpAsync(CancellationToken cancellationToken = default) => ComposeAsync(["up", "-d"], cancellationToken);
+
+    /// <summary><c>docker-compose down -v</c>: containers, networks and volumes.</summary>
+    public Task DownAsync(CancellationToken cancellationToken = default) => ComposeAsync(["down", "-v", "--timeout", "5"], cancellationToken);
+
+    /// <summary>Runs every running container's health check until all pass (the config service must have exited 0).</summary>
+    /// <exception cref="TimeoutException">Some container was not healthy in time: the message names them.</exception>
+    public async Task WaitUntilHealthyAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        IReadOnlyList<string> unhealthy = [];
+        try
+        {
+            await WaitStrategy.UntilAsync(
+                async cancel =>
+                {
+                    unhealthy = await UnhealthyAsync(cancel).ConfigureAwait(false);
+                    return unhealthy.Count == 0;
+                },
+                timeout,
+                TimeSpan.FromMilliseconds(500),
+                $"every container of compose project {Project} to be healthy",
+                cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException exception)
+        {
+            throw new TimeoutException($"{exception.Message} Not healthy: {string.Join(", ", unhealthy)}. Their logs: podman logs <name>.", exception);
+        }
+    }
+
+    /// <summary>The containers, networks and volumes of this project still present (for checking that down removed them).</summary>
+    public async Task<IReadOnlyList<string>> LeftoversAsync(CancellationToken cancellationToken = default)
+    {
+        var filter = $"label={ProjectLabel}={Project}";
+        var containers = await ContainerEngine.CliAsync(["ps", "--all", "--filter", filter, "--format", "container {{.Names}}"], cancellationToken).ConfigureAwait(false);
+        var networks = await ContainerEngine.CliAsync(["network", "ls", "--filter", filter, "--format", "network {{.Name}}"], cancellationToken).ConfigureAwait(false);
+        var volumes = await ContainerEngine.CliAsync(["volume", "ls", "--filter", filter, "--format", "volume {{.Name}}"], cancellationToken).ConfigureAwait(false);
+        return [.. Lines(containers.Output), .. Lines(networks.Output), .. Lines(volumes.Output)];
+    }
+
+    /// <summary>Removes whatever of this project is left with the podman CLI (no API service needed): a failed down's fallback.</summary>
+    public async Task RemoveLeftoversAsync(CancellationToken cancellationToken = default)
+    {
+        var filter = $"label={ProjectLabel}={Project}";
+        foreach (var id in Lines((await ContainerEngine.CliAsync(["ps", "--all", "--quiet", "--filter", filter], cancellationToken).ConfigureAwait(false)).Output))
+        {
+            await ContainerEngine.CliAsync(["rm", "--force", "--volumes", id], cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var name in Lines((await ContainerEngine.CliAsync(["network", "ls", "--quiet", "--filter", filter], cancellationToken).ConfigureAwait(false)).Output))
+        {
+            await ContainerEngine.CliAsync(["network", "rm", "--force", name], cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var name in Lines((await ContainerEngine.CliAsync(["volume", "ls", "--quiet", "--filter", filter], cancellationToken).ConfigureAwait(false)).Output))
+        {
+            await ContainerEngine.CliAsync(["volume", "rm", "--force", name], cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<IReadOnlyList<string>> UnhealthyAsync(CancellationToken cancellationToken)
+    {
+        var listed = await ContainerEngine.CliAsync(
+            ["ps", "--all", "--filter", $"label={ProjectLabel}={Project}", "--format", "{{.Names}}|{{.ExitCode}}|{{index .Labels \"com.docker.compose.service\"}}|{{.Status}}"],
+            cancellationToken).ConfigureAwait(false);
+        var containers = Lines(listed.Output).Select(line => line.Split('|', 4)).ToList();
+        if (containers.Count == 0)
+        {
+            return ["(no container yet)"];
+        }
+
+        // Every check at once: each takes up to its timeout, and there are fourteen.
+        var verdicts = await Task.WhenAll(containers.Select(async fields =>
+        {
+            var (name, exitCode, service, status) = (fields[0], fields[1], fields[2], fields[3]);
+            var running = status.StartsWith("Up", StringComparison.OrdinalIgnoreCase);
+            var healthy = service == ConfigService
+                ? !running && exitCode == "0"
+                : running && (await ContainerEngine.CliAsync(["healthcheck", "run", name], cancellationToken).ConfigureAwait(false)).ExitCode == 0;
+            return healthy ? null : $"{name} ({status})";
+        })).ConfigureAwait(false);
+        return [.. verdicts.OfType<string>()];
+    }
+
+    private async Task ComposeAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo("docker-compose") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in (string[])["--project-name", Project, "--file", _composeFile, .. arguments])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in _variables)
+        {
+            start.Environment[name] = value;
+        }
+
+        Process process;
+        try
+        {
+            process = Process.Start(start)!;
+        }
+        catch (System.ComponentModel.Win32Exception exception)
+        {
+            throw new ContainerEngineException("docker-compose is not installed: run ./resilience images build (it installs Debian's docker-compose 1.29).", exception);
+        }
+
+        using (process)
+        {
+            var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
+            var error = process.StandardError.ReadToEndAsync(cancellationToken);
+            await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+            if (process.ExitCode != 0)
+            {
+                throw new ContainerEngineException(
+                    $"docker-compose {string.Join(' ', arguments)} of project {Project} failed (exit {process.ExitCode}): {await error.ConfigureAwait(false)}{await output.ConfigureAwait(false)}");
+            }
+        }
+    }
+
+    private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+}

@@ -83,6 +83,11 @@ internal static class EnvironmentCommand
         text.AppendLine(culture, $"  links: {string.Join(", ", environment.Links.Select(link => $"{link.Name} {Milliseconds(link.Latency)}"))}");
         var check = environment.Balancer.HealthCheck;
         text.AppendLine(culture, $"  balancer {environment.Balancer.SipEndPoint} ({environment.Balancer.Transport.ToString().ToLowerInvariant()}, {environment.Balancer.Mode.ToString().ToLowerInvariant()}): health check every {Seconds(check.Interval)}, timeout {Seconds(check.Timeout)}, rise {check.Rise}, fall {check.Fall}");
+        if (environment.Balancer.AccessLinks.Enabled)
+        {
+            text.AppendLine(culture, $"  access links: balancer-<region>-sip, {Milliseconds(environment.Balancer.AccessLinks.Latency)} round trip, at host .199 of each region's block (every SIP message between the balancer and a region)");
+        }
+
         var targets = environment.Targets;
         text.AppendLine(culture, $"  targets: failover < {Seconds(targets.Failover)}, RPO < {Seconds(targets.Rpo)}, RTO < {Seconds(targets.Rto)}; replication lag < {Milliseconds(environment.Replication.LagTarget)} (alert > {Milliseconds(environment.Replication.LagAlert)})");
         text.AppendLine();

@@ -51,6 +51,25 @@ public sealed record SessionAffinity(TimeSpan Timeout);
 /// <summary>The guide's circuit breaker: open after N consecutive failures, close after M successes.</summary>
 public sealed record CircuitBreaker(int FailuresToOpen, int SuccessesToClose);
 
+/// <summary>
+/// The carrier/WAN access legs from the global balancer to each region's SIP proxy, as links of the link server (one per
+/// region, <c>balancer-&lt;region&gt;-sip</c>: UDP for the dispatcher, TCP for HAProxy), so that latency, jitter and loss
+/// on the way to a region show in SIP call setup and retransmissions.
+/// </summary>
+/// <param name="Enabled">On: every SIP message between the balancer and a region crosses the region's access link. Off
+/// (the default): the balancer reaches the proxies directly, as before; the link server's CPU is the hot path's biggest
+/// cost at high call rates, and each call adds about ten datagrams or segments to it.</param>
+/// <param name="Latency">The round trip the access links carry (half each way), like an inter-region link's; 0 by default
+/// (the link is then only a control point: shape it, blackhole it).</param>
+public sealed record BalancerAccessLinks(bool Enabled, TimeSpan Latency)
+{
+    /// <summary>No access links: the balancer reaches the proxies directly.</summary>
+    public static BalancerAccessLinks Off { get; } = new(false, TimeSpan.Zero);
+
+    /// <summary>The latency added to each direction.</summary>
+    public TimeSpan OneWayLatency => Latency / 2;
+}
+
 /// <summary>The global SIP balancer (HAProxy, or Kamailio's dispatcher over UDP) in front of the regions.</summary>
 /// <param name="Address">Its loopback address (127.0.0.10), outside every region's block.</param>
 /// <param name="SipPort">The port callers dial.</param>
@@ -71,6 +90,9 @@ public sealed record BalancerDefinition(
     CircuitBreaker CircuitBreaker)
 {
     public IPEndPoint SipEndPoint => new(Address, SipPort);
+
+    /// <summary>The access links to the regions' SIP proxies (<c>access_links</c>); off unless the file turns them on.</summary>
+    public BalancerAccessLinks AccessLinks { get; init; } = BalancerAccessLinks.Off;
 
     internal TransportProtocol Protocol => Transport == BalancerTransport.Udp ? TransportProtocol.Udp : TransportProtocol.Tcp;
 }

@@ -335,6 +335,40 @@ internal static partial class EnvironmentValidator
         Positive(problems, "balancer.session_affinity.timeout", balancer.SessionAffinity.Timeout);
         AtLeastOne(problems, "balancer.circuit_breaker.failures_to_open", balancer.CircuitBreaker.FailuresToOpen);
         AtLeastOne(problems, "balancer.circuit_breaker.successes_to_close", balancer.CircuitBreaker.SuccessesToClose);
+        CheckAccessLinks(environment, problems);
+    }
+
+    private static void CheckAccessLinks(EnvironmentDefinition environment, ProblemList problems)
+    {
+        const string path = "balancer.access_links.latency";
+        var balancer = environment.Balancer;
+        var reserved = environment.Regions.Select((region, index) => (region.Name, Index: index)).FirstOrDefault(region => region.Name == "balancer");
+        if (balancer.AccessLinks.Enabled && environment.Hosts == RegionHosting.Containers)
+        {
+            problems.Add("balancer.access_links", "are built for hosts: loopback only (their addresses are loopback ones in each region's block); turn them off (enabled: false) in a containers environment");
+        }
+
+        if (balancer.AccessLinks.Enabled && reserved.Name is not null)
+        {
+            problems.Add($"regions[{reserved.Index}].name", "balancer is the name of the balancer's access links (balancer-<region>-sip) while they are on; name the region otherwise");
+        }
+
+        var latency = balancer.AccessLinks.Latency;
+        if (!problems.IsReadable(path))
+        {
+            return;
+        }
+
+        if (latency < TimeSpan.Zero)
+        {
+            problems.Add(path, $"is {DurationText.Format(latency)}; a round trip is 0 or more (e.g. 10ms: 5 ms each way)");
+        }
+        else if (balancer.AccessLinks.Enabled && problems.IsReadable("balancer.health_check.timeout") && balancer.HealthCheck.Timeout > TimeSpan.Zero
+            && latency >= balancer.HealthCheck.Timeout)
+        {
+            problems.Add(path,
+                $"is {DurationText.Format(latency)}, not below the health check's timeout {DurationText.Format(balancer.HealthCheck.Timeout)}: every SIP OPTIONS check crosses the access link and would time out, so no region would ever be up; lower the latency or raise balancer.health_check.timeout");
+        }
     }
 
     /// <summary>No two services (nor the balancer) may bind the same protocol, address and port.</summary>

@@ -22,7 +22,9 @@ internal static class EnvironmentYamlReader
     private static readonly string[] ServiceKeys = ["address", "port"];
 
     private static readonly string[] BalancerKeys =
-        ["address", "sip_port", "transport", "mode", "redispatch", "health_check", "session_affinity", "circuit_breaker"];
+        ["address", "sip_port", "transport", "mode", "redispatch", "health_check", "session_affinity", "circuit_breaker", "access_links"];
+
+    private static readonly string[] AccessLinksKeys = ["enabled", "latency"];
 
     private static readonly string[] HealthCheckKeys = ["interval", "timeout", "rise", "fall"];
     private static readonly string[] SessionAffinityKeys = ["timeout"];
@@ -158,6 +160,7 @@ internal static class EnvironmentYamlReader
         var health = balancer?.Section("health_check", required: true, HealthCheckKeys);
         var affinity = balancer?.Section("session_affinity", required: true, SessionAffinityKeys);
         var breaker = balancer?.Section("circuit_breaker", required: true, CircuitBreakerKeys);
+        var access = balancer?.Section("access_links", required: false, AccessLinksKeys);
         return new BalancerDefinition(
             Address: balancer?.Address("address", required: true) ?? NoAddress,
             SipPort: balancer?.Int("sip_port", required: true) ?? 0,
@@ -172,7 +175,13 @@ internal static class EnvironmentYamlReader
             SessionAffinity: new SessionAffinity(affinity?.Duration("timeout", required: true) ?? TimeSpan.Zero),
             CircuitBreaker: new CircuitBreaker(
                 breaker?.Int("failures_to_open", required: true) ?? 0,
-                breaker?.Int("successes_to_close", required: true) ?? 0));
+                breaker?.Int("successes_to_close", required: true) ?? 0))
+        {
+            // An access_links section turns them on unless it says otherwise; its latency is 0 unless given.
+            AccessLinks = access is null
+                ? BalancerAccessLinks.Off
+                : new BalancerAccessLinks(access.Bool("enabled", required: false) ?? true, access.Duration("latency", required: false) ?? TimeSpan.Zero),
+        };
     }
 
     private static List<LinkDefinition> ReadLinks(YamlSection root)

@@ -15,6 +15,8 @@ namespace VoxGuard.Resilience.Topology.Links;
 /// <param name="Listen">Where clients in <paramref name="From"/> connect: the gateway address of <paramref name="To"/> in <paramref name="From"/>'s block, on the service's port.</param>
 /// <param name="Upstream">The service's own endpoint in <paramref name="To"/>.</param>
 /// <param name="RoundTripLatency">The environment's latency between the two regions, a round trip: half is added each way.</param>
+/// <param name="Protocol">TCP (a proxy per connection) or UDP (a datagram relay: the balancer's access links to the
+/// dispatcher's regions, <see cref="BalancerAccessLinkPlan"/>).</param>
 public sealed record InterRegionLink(
     string Name,
     string From,
@@ -22,8 +24,12 @@ public sealed record InterRegionLink(
     RegionService Service,
     IPEndPoint Listen,
     IPEndPoint Upstream,
-    TimeSpan RoundTripLatency)
+    TimeSpan RoundTripLatency,
+    TransportProtocol Protocol = TransportProtocol.Tcp)
 {
+    /// <summary>Whether this is the global balancer's access link to a region (not between two regions).</summary>
+    public bool IsAccessLink => From == BalancerAccessLinkPlan.From;
+
     /// <summary>The latency added to each direction, so that a request and its answer pay the round trip once.</summary>
     public TimeSpan OneWayLatency => RoundTripLatency / 2;
 

@@ -11,7 +11,8 @@ namespace VoxGuard.Resilience.Topology.Links;
 /// Region X reaches region Y through Y's gateway address in X's own block, <c>&lt;X's block&gt;.&lt;100 + Y's index&gt;</c>
 /// (local: Abuja reaches Lagos at 127.0.2.100, Asaba at 127.0.2.102), on the port the service has in Y. So every
 /// inter-region byte crosses the link server, and cutting a region's links cuts it off while clients inside the
-/// region still reach its own services. SIP crosses regions over TCP only: the link server is TCP.
+/// region still reach its own services. SIP crosses regions over TCP here; the balancer's way to each region's SIP proxy
+/// is an access link of its own (<see cref="BalancerAccessLinkPlan"/>), UDP for the dispatcher.
 /// </remarks>
 public static class InterRegionLinkPlan
 {

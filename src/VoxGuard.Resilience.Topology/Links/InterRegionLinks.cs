@@ -20,7 +20,8 @@ public sealed record LinkOperation(string What, IReadOnlyList<string> Links, lon
 /// <summary>
 /// The inter-region links of one environment on a link server (embedded or a real Toxiproxy): created with the
 /// environment's latencies, and the operations scenarios need — isolate and heal a region, shape a link. Each
-/// returns once the link server reports the promised state.
+/// returns once the link server reports the promised state. With the balancer's access links on, they are links of the
+/// plan too (created, shaped and unshaped by name), but isolating a region leaves them alone.
 /// </summary>
 public sealed class InterRegionLinks
 {
@@ -31,8 +32,9 @@ public sealed class InterRegionLinks
     private readonly LinkClient _client;
     private readonly EnvironmentDefinition _environment;
 
+    /// <summary>The loopback plan: every inter-region link, then the balancer's access links when they are on.</summary>
     public InterRegionLinks(LinkClient client, EnvironmentDefinition environment)
-        : this(client, environment, InterRegionLinkPlan.For(environment))
+        : this(client, environment, [.. InterRegionLinkPlan.For(environment), .. BalancerAccessLinkPlan.For(environment)])
     {
     }
 
@@ -47,7 +49,7 @@ public sealed class InterRegionLinks
         Plan = plan;
     }
 
-    /// <summary>Every directed link of the environment.</summary>
+    /// <summary>Every directed link of the plan (the loopback one: then the balancer's access links, when they are on).</summary>
     public IReadOnlyList<InterRegionLink> Plan { get; }
 
     /// <summary>The link of that name, or an error listing the known ones.</summary>
@@ -60,7 +62,7 @@ public sealed class InterRegionLinks
     {
         var started = Stopwatch.GetTimestamp();
         await _client.PopulateAsync(
-            Plan.Select(link => new LinkProxySpec(link.Name, link.Listen.ToString(), link.Upstream.ToString())),
+            Plan.Select(link => new LinkProxySpec(link.Name, link.Listen.ToString(), link.Upstream.ToString(), Protocol: link.Protocol.Name())),
             cancellationToken).ConfigureAwait(false);
         foreach (var link in Plan)
         {
@@ -193,7 +195,7 @@ public sealed class InterRegionLinks
     private List<InterRegionLink> LinksOf(string region)
     {
         var known = _environment.Region(region); // an unknown region fails here, naming the known ones
-        return [.. Plan.Where(link => link.Touches(known.Name))];
+        return [.. Plan.Where(link => !link.IsAccessLink && link.Touches(known.Name))];
     }
 
     private async Task VerifyAsync(IEnumerable<InterRegionLink> links, bool enabled, CancellationToken cancellationToken)

@@ -842,10 +842,13 @@ public sealed class LocalTopology : IAsyncDisposable
     {
         // In containers, the regions' addresses live on networks this run makes; only this machine's own are checked.
         var regions = environment.Hosts == RegionHosting.Containers ? [] : environment.Regions;
+        // The balancer's access links (when on) listen where the balancer sends each region's SIP.
+        var access = BalancerAccessLinkPlan.For(environment);
         var endpoints = regions.SelectMany(region => region.Bindings())
             .Where(binding => binding.Protocol == TransportProtocol.Tcp)
             .Select(binding => binding.EndPoint)
-            .Append(environment.Balancer.SipEndPoint);
+            .Append(environment.Balancer.SipEndPoint)
+            .Concat(access.Where(link => link.Protocol == TransportProtocol.Tcp).Select(link => link.Listen));
         if (options.LinkApiEndpoint.Port != 0)
         {
             endpoints = endpoints.Append(options.LinkApiEndpoint);
@@ -854,7 +857,8 @@ public sealed class LocalTopology : IAsyncDisposable
         // UDP too: the engines and the proxies listen on UDP, and a squatter there would only show later (or not at
         // all: the engine's readiness looks for the port in /proc/net/udp, which the squatter's socket satisfies).
         var udp = regions.SelectMany(region => new[] { region.Sip.UdpEndPoint, region.Engine.EndPoint })
-            .Concat(environment.Balancer.Transport == BalancerTransport.Udp ? [environment.Balancer.SipEndPoint] : []);
+            .Concat(environment.Balancer.Transport == BalancerTransport.Udp ? [environment.Balancer.SipEndPoint] : [])
+            .Concat(access.Where(link => link.Protocol == TransportProtocol.Udp).Select(link => link.Listen));
         var taken = endpoints.Where(IsTcpTaken).Select(endpoint => endpoint.ToString())
             .Concat(udp.Where(IsUdpTaken).Select(endpoint => $"{endpoint} (udp)"))
             .ToList();

@@ -46,7 +46,7 @@ internal sealed class DispatcherControl(EnvironmentDefinition environment, RunDi
                     BalancerServerStatus.Maintenance or BalancerServerStatus.Draining => 4,
                     _ => KamailioConfig.InactiveProbed,
                 };
-                var uri = KamailioConfig.DispatcherUri(environment.Region(state.Region));
+                var uri = KamailioConfig.DispatcherUri(environment, environment.Region(state.Region));
                 list = list.Replace(string.Create(CultureInfo.InvariantCulture, $" {uri} {KamailioConfig.InactiveProbed} "), string.Create(CultureInfo.InvariantCulture, $" {uri} {flags} "), StringComparison.Ordinal);
             }
 
@@ -63,13 +63,13 @@ internal sealed class DispatcherControl(EnvironmentDefinition environment, RunDi
     {
         var flags = state == BalancerAdminState.Ready ? "ap" : "dp";
         await CommandAsync(cancellationToken, "dispatcher.set_state", flags,
-            KamailioConfig.DispatcherSet.ToString(CultureInfo.InvariantCulture), KamailioConfig.DispatcherUri(environment.Region(region))).ConfigureAwait(false);
+            KamailioConfig.DispatcherSet.ToString(CultureInfo.InvariantCulture), KamailioConfig.DispatcherUri(environment, environment.Region(region))).ConfigureAwait(false);
     }
 
     /// <summary>The destinations of <c>dispatcher.list</c> (URI, FLAGS, RWEIGHT lines), mapped back to regions by URI.</summary>
     internal static List<BalancerServerState> ParseList(string text, EnvironmentDefinition environment)
     {
-        var byUri = environment.Regions.ToDictionary(KamailioConfig.DispatcherUri, region => region.Name, StringComparer.Ordinal);
+        var byUri = environment.Regions.ToDictionary(region => KamailioConfig.DispatcherUri(environment, region), region => region.Name, StringComparer.Ordinal);
         var states = new List<BalancerServerState>();
         string? uri = null;
         string? flags = null;

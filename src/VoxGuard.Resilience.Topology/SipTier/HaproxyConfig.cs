@@ -2,13 +2,15 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using VoxGuard.Resilience.Topology.Environments;
+using VoxGuard.Resilience.Topology.Links;
 using VoxGuard.Resilience.Topology.Processes;
 
 namespace VoxGuard.Resilience.Topology.SipTier;
 
 /// <summary>
 /// The HAProxy configuration of the TCP global balancer, generated from an environment: one frontend at the balancer
-/// address, one backend with a server per region (named after the region, with its weight), SIP OPTIONS health checks
+/// address, one backend with a server per region (named after the region, with its weight; reached through the region's
+/// access link when the environment has them, <see cref="BalancerAccessLinkPlan"/>), SIP OPTIONS health checks
 /// with the profile's timings, and an admin stats socket in the run directory.
 /// </summary>
 /// <remarks>
@@ -113,14 +115,14 @@ public static class HaproxyConfig
             var ordered = environment.ByPriority;
             foreach (var region in ordered)
             {
-                Line(text, Invariant($"    server {region.Name} {region.Sip.Address}:{region.Sip.TcpPort} weight {region.Weight} check{(region == ordered[0] ? string.Empty : " backup")}"));
+                Line(text, Invariant($"    server {region.Name} {BalancerAccessLinkPlan.EntryFor(environment, region)} weight {region.Weight} check{(region == ordered[0] ? string.Empty : " backup")}"));
             }
         }
         else
         {
             foreach (var region in environment.Regions)
             {
-                Line(text, Invariant($"    server {region.Name} {region.Sip.Address}:{region.Sip.TcpPort} weight {region.Weight} check"));
+                Line(text, Invariant($"    server {region.Name} {BalancerAccessLinkPlan.EntryFor(environment, region)} weight {region.Weight} check"));
             }
         }
 

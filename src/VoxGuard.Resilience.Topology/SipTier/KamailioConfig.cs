@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using VoxGuard.Resilience.Topology.Environments;
+using VoxGuard.Resilience.Topology.Links;
 using VoxGuard.Resilience.Topology.Processes;
 
 namespace VoxGuard.Resilience.Topology.SipTier;
@@ -32,6 +33,13 @@ public static class KamailioConfig
     public const int InactiveProbed = 9;
 
     /// <summary>
+    /// With access links, the UDP balancer's final-response timeout for in-dialog requests (BYE): RFC 3261's Timer F,
+    /// 64 × T1 = 32 s, as long as the caller's own, with tm retransmitting at 0.5, 1.5, 3.5, 7.5 s and then every 4 s.
+    /// Without it they would share the pings' fr_timer; 5 s (four sends) still lost one BYE in about 40 at 30 % loss.
+    /// </summary>
+    public const int InDialogTimeoutMilliseconds = 32_000;
+
+    /// <summary>
     /// A region's SIP proxy: listens on the region's SIP address over UDP and TCP, answers OPTIONS itself with 200,
     /// forwards INVITE/ACK/BYE/CANCEL statefully to the region's engine (record-routing, so in-dialog requests come back
     /// through it) and stamps every reply passed back with <see cref="SipProxyTier.RegionHeader"/>.
@@ -49,16 +57,23 @@ public static class KamailioConfig
         ArgumentNullException.ThrowIfNull(region);
         var engine = Invariant($"sip:{region.Engine.Address}:{region.Engine.Port};transport=udp");
         var stamp = $"{SipProxyTier.RegionHeader}: {region.Name}";
+        var access = AccessLinkRouting(environment, region);
         var text = new StringBuilder();
         Header(text, $"SIP proxy of region {region.Name} ({environment.Name}), {generatedFor}");
         Line(text, Invariant($"listen=udp:{region.Sip.Address}:{region.Sip.UdpPort}"));
         Line(text, Invariant($"listen=tcp:{region.Sip.Address}:{region.Sip.TcpPort}"));
+        if (access.Alias is not null)
+        {
+            Line(text, access.Alias);
+        }
+
         Modules(text, "tm", "sl", "rr", "pv", "maxfwd", "textops", "siputils");
         Line(text, "modparam(\"tm\", \"fr_timer\", 2000)");
         Line(text, "modparam(\"tm\", \"fr_inv_timer\", 10000)");
         text.Append(CultureInfo.InvariantCulture, $$"""
 
             request_route {
+            {{access.Rport}}
                 if (!mf_process_maxfwd_header("10")) {
                     sl_send_reply("483", "Too Many Hops");
                     exit;
@@ -100,7 +115,7 @@ public static class KamailioConfig
 
                 t_check_trans();
                 if (is_method("INVITE|SUBSCRIBE")) {
-                    record_route();
+            {{access.RecordRoute}}
                 }
 
                 # Every new request goes to this region's engine.
@@ -119,6 +134,46 @@ public static class KamailioConfig
 
             """);
         return text.ToString();
+    }
+
+    /// <summary>
+    /// What a region's proxy needs for the balancer's access link (<see cref="BalancerAccessLinkPlan"/>). Without it: no
+    /// alias, the usual <c>record_route()</c>. With it: the link's address is an alias of the proxy (its Route headers are
+    /// the proxy's own); every reply goes to the request's source (<c>force_rport()</c>), which is the link, not the
+    /// balancer named in the top Via; and over UDP the proxy record-routes twice (<c>record_route_preset</c>: the first
+    /// towards the engine, the second, the link's address, towards the balancer), so the balancer sends the ACK and the
+    /// BYE through the link too. Over TCP (HAProxy) the caller's in-dialog requests stay on the call's connection, which
+    /// crosses the link already.
+    /// </summary>
+    private static (string? Alias, string Rport, string RecordRoute) AccessLinkRouting(EnvironmentDefinition environment, RegionDefinition region)
+    {
+        const string plain = "        record_route();";
+        if (!environment.Balancer.AccessLinks.Enabled)
+        {
+            return (null, string.Empty, plain);
+        }
+
+        var entry = BalancerAccessLinkPlan.EntryFor(environment, region);
+        var protocol = environment.Balancer.Protocol.Name();
+        var rport = """
+                # Replies go back the way the request came: through the balancer's access link, not to its Via.
+                force_rport();
+            """;
+        if (environment.Balancer.Transport != BalancerTransport.Udp)
+        {
+            return (Invariant($"alias={protocol}:{entry.Address}:{entry.Port}"), rport, plain);
+        }
+
+        var towardsEngine = Invariant($"{region.Sip.Address}:{region.Sip.UdpPort};r2=on");
+        var towardsBalancer = Invariant($"{entry.Address}:{entry.Port};r2=on");
+        var recordRoute = $$"""
+                    if ($pr == "udp") {
+                        record_route_preset("{{towardsEngine}}", "{{towardsBalancer}}");
+                    } else {
+                        record_route();
+                    }
+            """;
+        return (Invariant($"alias={protocol}:{entry.Address}:{entry.Port}"), rport, recordRoute);
     }
 
     /// <summary>
@@ -165,6 +220,12 @@ public static class KamailioConfig
                   }
               """
             : "    exit;";
+        // fr_timer is the pings' timeout (500 ms in ci), no longer than T1: a BYE lost on an access link then timed out
+        // with 408 before tm's first retransmission (8 of 80 calls at 30 % loss; docs/measured-facts.md, "Kamailio
+        // dispatcher: fr_timer and in-dialog requests"). In-dialog requests get RFC 3261's Timer F.
+        var inDialogTimeout = balancer.AccessLinks.Enabled
+            ? Invariant($"            t_set_fr(0, {InDialogTimeoutMilliseconds});")
+            : string.Empty;
         text.Append(CultureInfo.InvariantCulture, $$"""
 
             request_route {
@@ -180,6 +241,7 @@ public static class KamailioConfig
 
                 if (has_totag()) {
                     if (loose_route()) {
+            {{inDialogTimeout}}
                         t_relay();
                         exit;
                     }
@@ -243,17 +305,22 @@ public static class KamailioConfig
         {
             var weight = weights is not null && weights.TryGetValue(region.Name, out var chosen) ? chosen : region.Weight;
             text.Append(CultureInfo.InvariantCulture,
-                $"{DispatcherSet} {DispatcherUri(region)} {InactiveProbed} {region.Priority} rweight={weight};weight={weight};name={region.Name}\n");
+                $"{DispatcherSet} {DispatcherUri(environment, region)} {InactiveProbed} {region.Priority} rweight={weight};weight={weight};name={region.Name}\n");
         }
 
         return text.ToString();
     }
 
-    /// <summary>The dispatcher destination of a region: its SIP UDP address.</summary>
-    public static string DispatcherUri(RegionDefinition region)
+    /// <summary>
+    /// The dispatcher destination of a region: its SIP UDP address, or its access link's
+    /// (<see cref="BalancerAccessLinkPlan.EntryFor"/>) when the environment has them.
+    /// </summary>
+    public static string DispatcherUri(EnvironmentDefinition environment, RegionDefinition region)
     {
+        ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(region);
-        return Invariant($"sip:{region.Sip.Address}:{region.Sip.UdpPort}");
+        var entry = BalancerAccessLinkPlan.EntryFor(environment, region);
+        return Invariant($"sip:{entry.Address}:{entry.Port}");
     }
 
     /// <summary>The dispatcher's ping interval: whole seconds, at least 1 (500 ms becomes 1 s).</summary>

@@ -112,7 +112,7 @@ public sealed class EnvironmentValidationTests
 
         Assert.That(error.Problems, Is.EqualTo(new[]
         {
-            $"balancer.redispach is not a known key (known: address, sip_port, transport, mode, redispatch, health_check, session_affinity, circuit_breaker) (line {line}, column 3)",
+            $"balancer.redispach is not a known key (known: address, sip_port, transport, mode, redispatch, health_check, session_affinity, circuit_breaker, access_links) (line {line}, column 3)",
         }));
     }
 
@@ -126,7 +126,7 @@ public sealed class EnvironmentValidationTests
 
         Assert.That(error.Problems, Is.EqualTo(new[]
         {
-            $"balancer.helth_check is not a known key (known: address, sip_port, transport, mode, redispatch, health_check, session_affinity, circuit_breaker) (line {line}, column 7, in profile 'ci')",
+            $"balancer.helth_check is not a known key (known: address, sip_port, transport, mode, redispatch, health_check, session_affinity, circuit_breaker, access_links) (line {line}, column 7, in profile 'ci')",
         }));
     }
 

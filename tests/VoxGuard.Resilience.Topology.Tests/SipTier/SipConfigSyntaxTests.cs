@@ -16,13 +16,14 @@ public sealed class SipConfigSyntaxTests
     [TearDown]
     public async Task RemoveRunAsync() => await _run.DisposeAsync();
 
-    [TestCase("ci", "roundrobin", true)]
-    [TestCase("documented", "source", false)]
-    [TestCase("ci", "priority", true)]
-    public async Task Haproxy_accepts_the_generated_configuration(string profile, string mode, bool redispatch)
+    [TestCase("ci", "roundrobin", true, null)]
+    [TestCase("documented", "source", false, null)]
+    [TestCase("ci", "priority", true, null)]
+    [TestCase("ci", "roundrobin", true, "{ latency: 10ms }")]
+    public async Task Haproxy_accepts_the_generated_configuration(string profile, string mode, bool redispatch, string? accessLinks)
     {
         var path = _run.PathOf("haproxy.cfg");
-        await File.WriteAllTextAsync(path, HaproxyConfig.For(SipEnvironments.InBlocks(41, profile, mode: mode, redispatch: redispatch), _run));
+        await File.WriteAllTextAsync(path, HaproxyConfig.For(SipEnvironments.InBlocks(41, profile, mode: mode, redispatch: redispatch, accessLinks: accessLinks), _run));
 
         var (code, output) = await CheckAsync("haproxy", "-c", "-f", path);
 
@@ -30,12 +31,14 @@ public sealed class SipConfigSyntaxTests
         Assert.That(output, Does.Not.Contain("WARNING").IgnoreCase, "a warning hides a setting HAProxy ignored");
     }
 
-    [TestCase("tcp", true)]
-    [TestCase("udp", true)]
-    [TestCase("udp", false)]
-    public async Task Kamailio_accepts_every_generated_configuration(string transport, bool redispatch)
+    [TestCase("tcp", true, null)]
+    [TestCase("udp", true, null)]
+    [TestCase("udp", false, null)]
+    [TestCase("udp", true, "{ latency: 10ms }")]
+    [TestCase("tcp", true, "{ latency: 10ms }")]
+    public async Task Kamailio_accepts_every_generated_configuration(string transport, bool redispatch, string? accessLinks)
     {
-        var environment = SipEnvironments.InBlocks(41, transport: transport, redispatch: redispatch);
+        var environment = SipEnvironments.InBlocks(41, transport: transport, redispatch: redispatch, accessLinks: accessLinks);
         var configs = environment.Regions.ToDictionary(region => region.Name, region => KamailioConfig.For(environment, _run, region));
         configs["balancer"] = KamailioConfig.BalancerFor(environment, _run);
 

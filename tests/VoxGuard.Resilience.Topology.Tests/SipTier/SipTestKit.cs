@@ -12,14 +12,17 @@ internal static class SipEnvironments
 {
     /// <summary>
     /// The tiny environment with regions in 127.0.N–N+2.x and the balancer at 127.0.0.N (never 127.0.0.10, where a
-    /// running local topology listens), with the given profile and balancer settings.
+    /// running local topology listens), with the given profile and balancer settings; <paramref name="accessLinks"/> is
+    /// the balancer's <c>access_links</c> section (e.g. <c>{ latency: 10ms }</c>), none when null.
     /// </summary>
     public static EnvironmentDefinition InBlocks(int lagosOctet, string profile = "ci", string transport = "tcp", string mode = "roundrobin",
-        bool redispatch = true, string? yaml = null) =>
-        TinyEnvironment.Parse(Yaml(lagosOctet, transport, mode, redispatch, yaml), profile);
+        bool redispatch = true, string? yaml = null, string? accessLinks = null) =>
+        TinyEnvironment.Parse(Yaml(lagosOctet, transport, mode, redispatch, yaml, accessLinks), profile);
 
-    public static string Yaml(int lagosOctet, string transport = "tcp", string mode = "roundrobin", bool redispatch = true, string? yaml = null) =>
+    public static string Yaml(int lagosOctet, string transport = "tcp", string mode = "roundrobin", bool redispatch = true, string? yaml = null,
+        string? accessLinks = null) =>
         (yaml ?? TinyEnvironment.Yaml)
+            .Replace("  redispatch: true", accessLinks is null ? "  redispatch: true" : $"  redispatch: true\n  access_links: {accessLinks}", StringComparison.Ordinal)
             .Replace("127.0.1.", $"127.0.{lagosOctet}.", StringComparison.Ordinal)
             .Replace("127.0.2.", $"127.0.{lagosOctet + 1}.", StringComparison.Ordinal)
             .Replace("127.0.3.", $"127.0.{lagosOctet + 2}.", StringComparison.Ordinal)

@@ -15,21 +15,21 @@ namespace VoxGuard.Resilience.Containers.Tests;
 /// Regions as hosts of their own on this machine's engine: a server started in Lagos's container answers at Lagos's
 /// address, Abuja cannot reach it directly (its network has no route out), and reaches it only through the link
 /// server listening at Abuja's gateway address on the host's side — the path every inter-region byte takes. Nothing
-/// is left afterwards: containers, networks, gateway addresses. Blocks 10.231.1.0/24 and 10.231.2.0/24.
+/// is left afterwards: containers, networks, gateway addresses. Blocks 10.231.11.0/24 and 10.231.12.0/24.
 /// </summary>
 [TestFixture]
 [NonParallelizable]
 [Category("Functional")]
 public sealed class RegionHostContainersTests
 {
-    private static readonly RegionHostPlan Lagos = new("lagos", IPNetwork.Parse("10.231.1.0/24"),
-        [IPAddress.Parse("10.231.1.11"), IPAddress.Parse("10.231.1.13")], [IPAddress.Parse("10.231.1.101")]);
+    private static readonly RegionHostPlan Lagos = new("lagos", IPNetwork.Parse("10.231.11.0/24"),
+        [IPAddress.Parse("10.231.11.11"), IPAddress.Parse("10.231.11.13")], [IPAddress.Parse("10.231.11.101")]);
 
-    private static readonly RegionHostPlan Abuja = new("abuja", IPNetwork.Parse("10.231.2.0/24"),
-        [IPAddress.Parse("10.231.2.11"), IPAddress.Parse("10.231.2.13")], [IPAddress.Parse("10.231.2.100")]);
+    private static readonly RegionHostPlan Abuja = new("abuja", IPNetwork.Parse("10.231.12.0/24"),
+        [IPAddress.Parse("10.231.12.11"), IPAddress.Parse("10.231.12.13")], [IPAddress.Parse("10.231.12.100")]);
 
-    private static readonly IPEndPoint LagosRedis = new(IPAddress.Parse("10.231.1.13"), 6379);
-    private static readonly IPEndPoint AbujaGatewayToLagosRedis = new(IPAddress.Parse("10.231.2.100"), 6379);
+    private static readonly IPEndPoint LagosRedis = new(IPAddress.Parse("10.231.11.13"), 6379);
+    private static readonly IPEndPoint AbujaGatewayToLagosRedis = new(IPAddress.Parse("10.231.12.100"), 6379);
 
     private TopologyImages _images = null!;
 

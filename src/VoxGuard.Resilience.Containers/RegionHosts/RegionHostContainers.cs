@@ -122,6 +122,7 @@ public sealed class RegionHostContainers : IAsyncDisposable
     {
         using var routes = JsonDocument.Parse(await IpAsync(["-j", "-4", "route", "show", "table", "all"], cancellationToken).ConfigureAwait(false));
         var problems = new List<string>();
+        var reported = new HashSet<string>(StringComparer.Ordinal); // one problem per region, not one per route
         foreach (var route in routes.RootElement.EnumerateArray())
         {
             var destination = route.GetProperty("dst").GetString();
@@ -131,10 +132,10 @@ public sealed class RegionHostContainers : IAsyncDisposable
                 continue;
             }
 
-            foreach (var plan in plans.Where(plan => Overlap(plan.Block, routed)))
+            foreach (var plan in plans.Where(plan => Overlap(plan.Block, routed) && reported.Add(plan.Region)))
             {
                 var device = route.TryGetProperty("dev", out var dev) ? dev.GetString() : "?";
-                problems.Add($"region {plan.Region}'s block {plan.Block} overlaps this machine's route to {destination} (dev {device}); give the region another private block");
+                problems.Add($"region {plan.Region}'s block {plan.Block} overlaps this machine's route to {destination} (dev {device}: another network already uses it, perhaps another topology's); give the region another private block");
             }
         }
 

@@ -93,7 +93,9 @@ public sealed class SplitBrainScenario
                 partitionFor, TimeSpan.FromMilliseconds(100), $"the Sentinels outside {isolated} to elect a new Redis master");
             await run.Topology.Postgres.WaitUntilPrimaryOutsideAsync(isolated, partitionFor);
         });
-        var partitionEnd = TimeSpan.FromTicks(Math.Clamp((run.Now + AfterMajorityActs).Ticks, (partition.Start + MinimumPartition).Ticks, (partition.Start + partitionFor).Ticks));
+        // The balancer's detection is not watched here (Lagos's proxy still answers its checks), so it stays a lower bound.
+        var atLeast = TimeSpan.FromTicks(Math.Max(MinimumPartition.Ticks, (environment.DetectionTime + AfterMajorityActs).Ticks));
+        var partitionEnd = TimeSpan.FromTicks(Math.Clamp((run.Now + AfterMajorityActs).Ticks, (partition.Start + atLeast).Ticks, (partition.Start + partitionFor).Ticks));
         endLoad.CancelAfter(partitionEnd + AfterHeal - run.Now);
         await run.UntilAsync(partitionEnd);
         await run.StepAsync($"heal: restore {isolated}'s links and rejoin it as a replica region (Patroni rewinds it; REPLICAOF)", async () =>

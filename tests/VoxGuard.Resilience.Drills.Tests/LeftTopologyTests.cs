@@ -10,14 +10,14 @@ namespace VoxGuard.Resilience.Drills.Tests;
 /// A topology one scenario leaves to the next (<see cref="ScenarioRun.LeaveTopology"/>, <see cref="ScenarioRun.ContinueAsync"/>):
 /// taken when the servers confirm the state it was left in, with the earlier scenario's writes out of the new one's
 /// accounting; refused — a fresh topology started — when the check finds anything. The tests run in order on real
-/// servers (ci profile). Blocks 127.0.211–213.x, balancer 127.0.0.211.
+/// servers (ci profile). Blocks 127.0.231–233.x, balancer 127.0.0.231.
 /// </summary>
 [TestFixture]
 [NonParallelizable]
 [Category("Functional")]
 public sealed class LeftTopologyTests
 {
-    private static readonly EnvironmentDefinition Environment = EnvironmentLoader.Parse(LocalEnvironmentInBlocks.Yaml(211, 211), "local-in-211.yaml", "ci");
+    private static readonly EnvironmentDefinition Environment = EnvironmentLoader.Parse(LocalEnvironmentInBlocks.Yaml(231, 231), "local-in-231.yaml", "ci");
     private ScenarioRun? _run;
     private string? _firstRunDirectory;
     private IReadOnlyList<string> _firstWrites = [];

@@ -10,12 +10,20 @@ namespace VoxGuard.Resilience.Scenarios;
 /// replica, catches up, is promoted back for both stores, weights return to 70/15/15. Measured: how long it takes, that
 /// no acknowledged write is lost across it, and that traffic returns to 70/15/15.
 /// </summary>
+/// <remarks>
+/// It continues from the topology scenario 2 leaves (Lagos lost, both stores failed over — checked on the servers first),
+/// since that loss and its verdicts are scenario 2's; run alone, or when the check fails, it loses Lagos itself first.
+/// </remarks>
 [TestFixture]
 [NonParallelizable]
+[Order(4)]
 [AllureScenario("Failback", AllureSeverity.Critical, "failback", "rpo")]
 public sealed class FailbackScenario
 {
     private const string Name = "lagos-failback";
+
+    /// <summary>Load after the failback ends that the 70/15/15 split is judged over.</summary>
+    private static readonly TimeSpan SplitWindow = TimeSpan.FromSeconds(8);
 
     [Test]
     [Category("Gate")]
@@ -23,19 +31,34 @@ public sealed class FailbackScenario
     public async Task Failback_restores_lagos_as_primary_with_no_acknowledged_write_lost_and_traffic_back_to_70_15_15()
     {
         var environment = ScenarioSettings.Environment();
-        await using var run = await RegionLoss.RunAsync(Name, environment, lost: "lagos");
+        await using var run = await ScenarioRun.ContinueAsync(Name, environment, TopologyCondition.AfterLossOf("lagos"));
+        if (run.ContinuesFrom is null)
+        {
+            await RegionLoss.LoseUnderLoadAsync(run, lost: "lagos");
+        }
 
         var loadStart = run.Now;
-        // Failback waits for the balancer to see Lagos up again (rise × interval: 1 s in ci, 20 s documented), then 8 s
-        // of load show where traffic goes; with a fixed 20 s the documented drill ended before the failback did.
-        var loadTask = run.StartLoad(callsPerSecond: 50,
-            duration: TimeSpan.FromSeconds(2) + environment.Balancer.HealthCheck.RecoveryTime + TimeSpan.FromSeconds(10 + 8));
-        await run.StepAsync("steady state: load on abuja and asaba after lagos's loss", () => run.UntilAsync(loadStart + TimeSpan.FromSeconds(2)));
-        var failback = await run.StepAsync("heal: the documented failback (rejoin lagos, catch up, switch both stores back, weights 70/15/15)",
-            () => run.InjectAsync("failback to lagos", async () => await run.Topology.FailbackAsync()));
+        // The load ends SplitWindow + 1 s after the failback does, however long that takes (the documented profile waits
+        // rise × interval = 20 s for the balancer alone); the bound only stops a failback that never ends.
+        using var endLoad = new CancellationTokenSource();
+        var loadTask = run.StartLoad(callsPerSecond: 50, duration: TimeSpan.FromSeconds(2) + environment.Targets.Rto + TimeSpan.FromSeconds(1) + SplitWindow, stop: endLoad.Token);
+        FaultMarker failback;
+        try
+        {
+            await run.StepAsync("steady state: load on abuja and asaba after lagos's loss", () => run.UntilAsync(loadStart + TimeSpan.FromSeconds(2)));
+            failback = await run.StepAsync("heal: the documented failback (rejoin lagos, catch up, switch both stores back, weights 70/15/15)",
+                () => run.InjectAsync("failback to lagos", async () => await run.Topology.FailbackAsync()));
+        }
+        catch
+        {
+            await endLoad.CancelAsync(); // no load left running for the bound
+            throw;
+        }
+
         run.EndFault(failback);
         var failbackEnd = run.Faults.Single(fault => fault.Name == failback.Name).End!.Value;
-        var load = await run.StepAsync("observe: load runs to its end", () => loadTask);
+        endLoad.CancelAfter(failbackEnd + TimeSpan.FromSeconds(1) + SplitWindow - run.Now);
+        var load = await run.StepAsync($"observe: {SplitWindow.TotalSeconds:F0} s of load after the failback", () => loadTask);
 
         run.Judge(TargetVerdict.Below(TargetKind.Failback, "failback (rejoin, catch up, switch both stores back, weights)", failbackEnd - failback.Start, environment.Targets.Rto));
         foreach (var store in new[] { WriteStore.Postgres, WriteStore.Redis })
@@ -53,5 +76,6 @@ public sealed class FailbackScenario
         await Judgements.JudgePrimariesAsync(run, TargetKind.Failback, "primaries back in lagos", region => region == "lagos", "lagos");
         await run.WriteReportAsync(ScenarioSettings.ReportDirectory, load);
         Verdicts.AssertAllPassed(run);
+        run.LeaveTopology(TopologyCondition.Healthy);
     }
 }

@@ -20,12 +20,16 @@ internal static class Judgements
     public static async Task<IReadOnlyDictionary<WriteStore, WriteAccountingResult>> JudgeRpoAsync(ScenarioRun run, TimeSpan faultStart)
     {
         var results = new Dictionary<WriteStore, WriteAccountingResult>();
+        // A primary Patroni has not elected by its worst election after the fault (ttl + loop_wait + retry_timeout) is
+        // not coming from the failover: the wait for one counts from the fault, not from the read-back (a control that
+        // pauses Patroni otherwise waited that whole bound again after its observation had already shown no election).
+        var primaryWait = TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(1).Ticks, (faultStart + run.Environment.Database.WorstFailover - run.Now).Ticks));
         foreach (var store in Stores)
         {
             WriteAccountingResult accounting;
             try
             {
-                accounting = await run.AccountAsync(store, faultStart);
+                accounting = await run.AccountAsync(store, faultStart, primaryWait);
             }
             catch (TimeoutException exception)
             {

@@ -14,6 +14,7 @@ namespace VoxGuard.Resilience.Scenarios;
 /// </summary>
 [TestFixture]
 [NonParallelizable]
+[Order(2)]
 [AllureScenario("Link degradation and flapping", AllureSeverity.Critical, "links", "rpo", "failover")]
 public sealed class LinkFlappingScenario
 {
@@ -32,7 +33,7 @@ public sealed class LinkFlappingScenario
     {
         var environment = ScenarioSettings.Environment();
         var (one, other) = (environment.Primary.Name, environment.Regions.First(region => !region.IsPrimary).Name);
-        await using var run = await ScenarioRun.StartAsync(Name, environment);
+        await using var run = await ScenarioRun.ContinueAsync(Name, environment, TopologyCondition.Healthy);
         var links = run.Topology.Links.Plan.Where(link => link.Touches(one) && link.Touches(other)).Select(link => link.Name).ToList();
 
         var loadTask = run.StartLoad(callsPerSecond: 50, duration: TimeSpan.FromSeconds(3 + 4 + (Flaps * FlapPeriod.TotalSeconds) + 8));
@@ -82,5 +83,6 @@ public sealed class LinkFlappingScenario
 
         await run.WriteReportAsync(ScenarioSettings.ReportDirectory, load);
         Verdicts.AssertAllPassed(run);
+        run.LeaveTopology(TopologyCondition.Healthy);
     }
 }

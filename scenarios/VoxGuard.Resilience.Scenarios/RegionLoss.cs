@@ -42,63 +42,10 @@ internal static class RegionLoss
     public static async Task<ScenarioRun> RunAsync(string name, EnvironmentDefinition environment, string lost, TimeSpan? observeFor = null,
         Func<ScenarioRun, Task>? beforeLoad = null, bool negativeControl = false)
     {
-        var run = await ScenarioRun.StartAsync(name, environment, negativeControl);
+        var run = await ScenarioRun.ContinueAsync(name, environment, TopologyCondition.Healthy, negativeControl);
         try
         {
-            if (beforeLoad is not null)
-            {
-                await beforeLoad(run);
-            }
-
-            var observed = observeFor ?? ObservedAfterFault(environment, lost);
-            var loadTask = run.StartLoad(callsPerSecond: 50, duration: FaultAt + observed);
-            await run.StepAsync("steady state: load through the balancer before the fault", () => run.UntilAsync(FaultAt));
-            var fault = await LoseAsync(run, lost, $"lose {lost}");
-
-            await run.StepAsync($"observe: the balancer marks {lost} down; Sentinel and Patroni elect new primaries by themselves", async () =>
-            {
-                try
-                {
-                    await run.Topology.Sip.WaitUntilStateAsync(lost, BalancerServerStatus.Down, observed - TimeSpan.FromSeconds(5));
-                }
-                catch (TimeoutException)
-                {
-                    // not detected while load ran: the verdict below says so
-                }
-            });
-
-            var load = await run.StepAsync("observe: load runs to its end", () => loadTask);
-            var calls = run.CallsOf(load);
-            if (environment.Region(lost).IsPrimary)
-            {
-                Judgements.JudgeStoreFailover(run, lost, fault.Start);
-            }
-
-            foreach (var line in run.WriteFailureSummary())
-            {
-                TestContext.Out.WriteLine($"write failures  {line}");
-            }
-
-            // Detection from the balancer poller's timeline (every 100 ms), on the scenario's clock.
-            run.Judge(TargetJudge.Detection(run.Transitions, lost, fault.Start, environment.Targets.Failover,
-                $"health check every {environment.Balancer.HealthCheck.Interval.TotalMilliseconds:F0} ms, fall {environment.Balancer.HealthCheck.Fall}"));
-
-            var (failover, recovery) = TargetJudge.ServiceBack(TargetKind.Failover, "failover (service back and staying back)", calls, fault.Start, environment.Targets.Failover);
-            run.Judge(failover);
-
-            var survivors = environment.Regions.Where(region => region.Name != lost).ToList();
-            // The documented split after losing the primary region; otherwise the lost share spreads by weight.
-            var documented = environment.Region(lost).IsPrimary ? environment.Targets.TrafficSplitAfterPrimaryLoss : new Dictionary<string, double>();
-            var expected = environment.Regions.ToDictionary(
-                region => region.Name,
-                region => region.Name == lost ? 0 : documented.GetValueOrDefault(region.Name, 100.0 * region.Weight / survivors.Sum(other => other.Weight)),
-                StringComparer.Ordinal);
-            var after = (recovery.RecoveryTime ?? TimeSpan.Zero) + fault.Start;
-            Judgements.JudgeSplit(run, $"split after losing {lost} ({string.Join('/', expected.Where(pair => pair.Value > 0).Select(pair => $"{pair.Key} {pair.Value:F0}"))})",
-                calls, expected, after, run.Now);
-
-            await run.StepAsync("verify: read every write back from the new primaries", () => JudgeWritesAsync(run, fault, lost));
-            await run.WriteReportAsync(ScenarioSettings.ReportDirectory, load);
+            await LoseUnderLoadAsync(run, lost, observeFor, beforeLoad);
             return run;
         }
         catch
@@ -106,6 +53,66 @@ internal static class RegionLoss
             await run.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>The procedure of <see cref="RunAsync"/> on a run already started: load, the loss, every verdict, the report.</summary>
+    public static async Task LoseUnderLoadAsync(ScenarioRun run, string lost, TimeSpan? observeFor = null, Func<ScenarioRun, Task>? beforeLoad = null)
+    {
+        var environment = run.Environment;
+        if (beforeLoad is not null)
+        {
+            await beforeLoad(run);
+        }
+
+        var observed = observeFor ?? ObservedAfterFault(environment, lost);
+        var loadTask = run.StartLoad(callsPerSecond: 50, duration: FaultAt + observed);
+        await run.StepAsync("steady state: load through the balancer before the fault", () => run.UntilAsync(FaultAt));
+        var fault = await LoseAsync(run, lost, $"lose {lost}");
+
+        await run.StepAsync($"observe: the balancer marks {lost} down; Sentinel and Patroni elect new primaries by themselves", async () =>
+        {
+            try
+            {
+                await run.Topology.Sip.WaitUntilStateAsync(lost, BalancerServerStatus.Down, observed - TimeSpan.FromSeconds(5));
+            }
+            catch (TimeoutException)
+            {
+                // not detected while load ran: the verdict below says so
+            }
+        });
+
+        var load = await run.StepAsync("observe: load runs to its end", () => loadTask);
+        var calls = run.CallsOf(load);
+        if (environment.Region(lost).IsPrimary)
+        {
+            Judgements.JudgeStoreFailover(run, lost, fault.Start);
+        }
+
+        foreach (var line in run.WriteFailureSummary())
+        {
+            TestContext.Out.WriteLine($"write failures  {line}");
+        }
+
+        // Detection from the balancer poller's timeline (every 100 ms), on the scenario's clock.
+        run.Judge(TargetJudge.Detection(run.Transitions, lost, fault.Start, environment.Targets.Failover,
+            $"health check every {environment.Balancer.HealthCheck.Interval.TotalMilliseconds:F0} ms, fall {environment.Balancer.HealthCheck.Fall}"));
+
+        var (failover, recovery) = TargetJudge.ServiceBack(TargetKind.Failover, "failover (service back and staying back)", calls, fault.Start, environment.Targets.Failover);
+        run.Judge(failover);
+
+        var survivors = environment.Regions.Where(region => region.Name != lost).ToList();
+        // The documented split after losing the primary region; otherwise the lost share spreads by weight.
+        var documented = environment.Region(lost).IsPrimary ? environment.Targets.TrafficSplitAfterPrimaryLoss : new Dictionary<string, double>();
+        var expected = environment.Regions.ToDictionary(
+            region => region.Name,
+            region => region.Name == lost ? 0 : documented.GetValueOrDefault(region.Name, 100.0 * region.Weight / survivors.Sum(other => other.Weight)),
+            StringComparer.Ordinal);
+        var after = (recovery.RecoveryTime ?? TimeSpan.Zero) + fault.Start;
+        Judgements.JudgeSplit(run, $"split after losing {lost} ({string.Join('/', expected.Where(pair => pair.Value > 0).Select(pair => $"{pair.Key} {pair.Value:F0}"))})",
+            calls, expected, after, run.Now);
+
+        await run.StepAsync("verify: read every write back from the new primaries", () => JudgeWritesAsync(run, fault, lost));
+        await run.WriteReportAsync(ScenarioSettings.ReportDirectory, load);
     }
 
     /// <summary>

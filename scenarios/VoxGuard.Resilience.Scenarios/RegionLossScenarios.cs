@@ -11,23 +11,27 @@ namespace VoxGuard.Resilience.Scenarios;
 /// </summary>
 [TestFixture]
 [NonParallelizable]
+[Order(3)]
 [AllureScenario("Region loss", AllureSeverity.Blocker, "failover", "rpo", "distribution")]
 public sealed class RegionLossScenarios
 {
     [Test]
     [Category("Gate")]
     [Category("Drill")]
+    [Order(2)] // last of the fixture: the failback (the next fixture) continues from what it leaves
     public async Task Losing_lagos_fails_over_within_target_to_abuja_and_asaba_50_50_within_rpo()
     {
         await using var run = await RegionLoss.RunAsync("lagos-region-loss", ScenarioSettings.Environment(), lost: "lagos");
 
         Verdicts.AssertAllPassed(run);
+        run.LeaveTopology(TopologyCondition.AfterLossOf("lagos"));
     }
 
     [TestCase("abuja")]
     [TestCase("asaba")]
     [Category("Gate")]
     [Category("Drill")]
+    [Order(1)]
     public async Task Losing_a_replica_region_keeps_service_and_spreads_its_share_over_the_others(string lost)
     {
         await using var run = await RegionLoss.RunAsync($"{lost}-region-loss", ScenarioSettings.Environment(), lost);

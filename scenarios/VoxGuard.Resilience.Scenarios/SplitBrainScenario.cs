@@ -32,6 +32,12 @@ public sealed class SplitBrainScenario
     private static readonly TimeSpan IsolateAt = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan MinimumPartition = TimeSpan.FromSeconds(8);
 
+    /// <summary>How long the partition lasts once the majority has elected both primaries: both sides up and writable if they can be.</summary>
+    private static readonly TimeSpan AfterMajorityActs = TimeSpan.FromSeconds(5);
+
+    /// <summary>Load after the heal: the rejoin runs under it.</summary>
+    private static readonly TimeSpan AfterHeal = TimeSpan.FromSeconds(13);
+
     [TestCase(false, Category = "Drill")]
     [TestCase(true, Category = "Gate,Drill")]
     public async Task Isolating_lagos_loses_no_acknowledged_write_to_a_split_brain(bool fenced)
@@ -49,7 +55,7 @@ public sealed class SplitBrainScenario
     internal static async Task<ScenarioRun> RunAsync(string name, EnvironmentDefinition environment, bool negativeControl = false)
     {
         var isolated = environment.Primary.Name;
-        var run = await ScenarioRun.StartAsync(name, environment, negativeControl);
+        var run = await ScenarioRun.ContinueAsync(name, environment, TopologyCondition.Healthy, negativeControl);
         try
         {
             await RunCoreAsync(run, name, isolated);
@@ -68,10 +74,12 @@ public sealed class SplitBrainScenario
         TestContext.Out.WriteLine($"commit rule: {environment.Database.Commit.ToString().ToLowerInvariant()}");
 
         // Long enough for the majority to act by itself: the balancer's detection, and Patroni's election once the
-        // isolated leader's key has expired (ttl + loop_wait + retry_timeout at worst).
+        // isolated leader's key has expired (ttl + loop_wait + retry_timeout at worst); the partition ends
+        // AfterMajorityActs after the majority was seen to act (the worst case is only the bound).
         var majorityActs = TimeSpan.FromTicks(Math.Max(environment.DetectionTime.Ticks, environment.Database.WorstFailover.Ticks));
-        var partitionFor = TimeSpan.FromTicks(Math.Max(MinimumPartition.Ticks, (majorityActs + TimeSpan.FromSeconds(5)).Ticks));
-        var loadTask = run.StartLoad(callsPerSecond: 50, duration: IsolateAt + partitionFor + TimeSpan.FromSeconds(13));
+        var partitionFor = TimeSpan.FromTicks(Math.Max(MinimumPartition.Ticks, (majorityActs + AfterMajorityActs).Ticks));
+        using var endLoad = new CancellationTokenSource();
+        var loadTask = run.StartLoad(callsPerSecond: 50, duration: IsolateAt + partitionFor + AfterHeal, stop: endLoad.Token);
         await run.StepAsync("steady state: load before the partition", () => run.UntilAsync(IsolateAt));
         TopologyOperation? cut = null;
         var partition = await run.StepAsync($"inject: cut every link of {isolated} (its processes stay up, the balancer still reaches it)",
@@ -85,7 +93,11 @@ public sealed class SplitBrainScenario
                 partitionFor, TimeSpan.FromMilliseconds(100), $"the Sentinels outside {isolated} to elect a new Redis master");
             await run.Topology.Postgres.WaitUntilPrimaryOutsideAsync(isolated, partitionFor);
         });
-        await run.UntilAsync(partition.Start + partitionFor);
+        // The balancer's detection is not watched here (Lagos's proxy still answers its checks), so it stays a lower bound.
+        var atLeast = TimeSpan.FromTicks(Math.Max(MinimumPartition.Ticks, (environment.DetectionTime + AfterMajorityActs).Ticks));
+        var partitionEnd = TimeSpan.FromTicks(Math.Clamp((run.Now + AfterMajorityActs).Ticks, (partition.Start + atLeast).Ticks, (partition.Start + partitionFor).Ticks));
+        endLoad.CancelAfter(partitionEnd + AfterHeal - run.Now);
+        await run.UntilAsync(partitionEnd);
         await run.StepAsync($"heal: restore {isolated}'s links and rejoin it as a replica region (Patroni rewinds it; REPLICAOF)", async () =>
         {
             await run.Topology.HealRegionAsync(isolated);

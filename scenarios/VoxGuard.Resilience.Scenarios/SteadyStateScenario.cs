@@ -11,6 +11,7 @@ namespace VoxGuard.Resilience.Scenarios;
 /// </summary>
 [TestFixture]
 [NonParallelizable]
+[Order(1)]
 [AllureScenario("Steady state", AllureSeverity.Critical, "distribution", "rpo", "replication-lag")]
 [Category("Gate")]
 [Category("Drill")]
@@ -24,12 +25,13 @@ public sealed class SteadyStateScenario
         await using var run = await RunAsync(Name, ScenarioSettings.Environment());
 
         Verdicts.AssertAllPassed(run);
+        run.LeaveTopology(TopologyCondition.Healthy);
     }
 
     /// <summary>The steady-state procedure, shared with the negative controls that break one thing in it.</summary>
     internal static async Task<ScenarioRun> RunAsync(string name, EnvironmentDefinition environment, bool negativeControl = false)
     {
-        var run = await ScenarioRun.StartAsync(name, environment, negativeControl);
+        var run = await ScenarioRun.ContinueAsync(name, environment, TopologyCondition.Healthy, negativeControl);
         try
         {
             var load = await run.StepAsync("steady state: 8 s of load, no fault", () => run.StartLoad(callsPerSecond: 50, duration: TimeSpan.FromSeconds(8)));

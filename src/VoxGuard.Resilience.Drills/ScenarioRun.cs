@@ -21,8 +21,16 @@ namespace VoxGuard.Resilience.Drills;
 /// pollers recording balancer transitions and replication lag, fault markers — all on one clock, as offsets from
 /// <see cref="StartedAt"/> — and the verdicts judged from that timeline, written to the report directory.
 /// </summary>
+/// <remarks>
+/// A scenario that ends with its topology in a known state can leave it to the next (<see cref="LeaveTopology"/>):
+/// the next one of the same environment takes it only after checking that state on the servers
+/// (<see cref="TopologyCondition.ProblemsAsync"/>), and starts a fresh one — saying why — when the check fails. At
+/// most one topology is left at a time, and any other start disposes it first (they bind the same addresses).
+/// </remarks>
 public sealed class ScenarioRun : IAsyncDisposable
 {
+    private static readonly SemaphoreSlim ShelfLock = new(1, 1);
+    private static LeftTopology? _left;
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan LagInterval = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan RoleInterval = TimeSpan.FromMilliseconds(200);
@@ -37,24 +45,32 @@ public sealed class ScenarioRun : IAsyncDisposable
     private readonly Dictionary<WriteStore, WriteAccountingResult> _accounting = [];
     private readonly List<WriteLogEntry> _keptWrites = [];
     private readonly Task _pollers;
+    private readonly HashSet<string> _earlierWrites;
     private volatile LocalTopology _topology;
+    private TopologyCondition? _leaving;
 
     // The PostgreSQL nodes that answered as primary in the role poller's latest sweep: where the lag poller reads
     // pg_stat_replication (two during a split brain, none during an election).
     private volatile IReadOnlyList<string> _postgresPrimaries = [];
 
-    private ScenarioRun(string name, LocalTopology topology, long startedAt, bool negativeControl)
+    private ScenarioRun(string name, LocalTopology topology, long startedAt, bool negativeControl, string? continuesFrom)
     {
         Name = name;
         IsNegativeControl = negativeControl;
         _topology = topology;
         StartedAt = startedAt;
         StartedAtUtc = DateTimeOffset.UtcNow;
+        ContinuesFrom = continuesFrom;
+        // A topology another scenario left holds that scenario's writes: they are not this run's to account for.
+        _earlierWrites = continuesFrom is null ? [] : [.. WriteLogsOf(topology).SelectMany(WriteLog.Read).Select(entry => entry.Id)];
         _pollers = Task.WhenAll(PollBalancerAsync(_stopping.Token), PollLagAsync(_stopping.Token), PollRolesAsync(_stopping.Token));
     }
 
     /// <summary>The scenario's name (report file name).</summary>
     public string Name { get; }
+
+    /// <summary>The scenario whose topology this run took over (checked first), or null when it started its own.</summary>
+    public string? ContinuesFrom { get; }
 
     /// <summary>True for a negative control: a configuration broken on purpose so that one target must miss. Every verdict it judges says so.</summary>
     public bool IsNegativeControl { get; }
@@ -123,9 +139,118 @@ public sealed class ScenarioRun : IAsyncDisposable
     public static async Task<ScenarioRun> StartAsync(string name, EnvironmentDefinition environment, LocalTopologyOptions options, bool negativeControl = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
+        await DisposeLeftTopologyAsync().ConfigureAwait(false);
         var topology = await LocalTopology.StartAsync(environment, options with { Engines = EngineLauncher.Instance }, cancellationToken).ConfigureAwait(false);
-        return new ScenarioRun(name, topology, Stopwatch.GetTimestamp(), negativeControl);
+        return new ScenarioRun(name, topology, Stopwatch.GetTimestamp(), negativeControl, continuesFrom: null);
     }
+
+    /// <summary>
+    /// Takes over the topology the previous scenario left in <paramref name="condition"/> when it is of the same
+    /// environment and the servers confirm that state; otherwise starts a fresh one (<see cref="ContinuesFrom"/> null).
+    /// Either way the outcome, with what the check found, is the run's first step.
+    /// </summary>
+    /// <param name="name">The scenario's name.</param>
+    /// <param name="environment">The environment, profile applied.</param>
+    /// <param name="condition">The state the scenario needs (a fresh topology is <see cref="TopologyCondition.Healthy"/>).</param>
+    /// <param name="negativeControl">True when the environment is broken on purpose so a target must miss.</param>
+    /// <param name="cancellationToken">Stops the check or the start.</param>
+    public static async Task<ScenarioRun> ContinueAsync(string name, EnvironmentDefinition environment, TopologyCondition condition, bool negativeControl = false,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        ArgumentNullException.ThrowIfNull(condition);
+        var checkedAt = Stopwatch.GetTimestamp();
+        var (left, finding) = await TakeLeftTopologyAsync(environment, condition, cancellationToken).ConfigureAwait(false);
+        if (left is null)
+        {
+            var fresh = await StartAsync(name, environment, negativeControl, cancellationToken).ConfigureAwait(false);
+            fresh._steps.Add(new ScenarioStep($"topology: a fresh one ({finding})", TimeSpan.Zero, TimeSpan.Zero, "passed"));
+            return fresh;
+        }
+
+        var check = Stopwatch.GetElapsedTime(checkedAt);
+        var run = new ScenarioRun(name, left.Topology, Stopwatch.GetTimestamp(), negativeControl, left.Scenario);
+        run._steps.Add(new ScenarioStep(string.Create(CultureInfo.InvariantCulture, $"topology: the one {left.Scenario} left, checked {condition.Name} on the servers in {check.TotalSeconds:F1} s"),
+            TimeSpan.Zero, TimeSpan.Zero, "passed"));
+        return run;
+    }
+
+    /// <summary>
+    /// Leaves the topology, in <paramref name="condition"/>, to the next scenario instead of stopping it when this run is
+    /// disposed (call it once the verdicts passed). The next one checks that state before it trusts it.
+    /// </summary>
+    public void LeaveTopology(TopologyCondition condition) => _leaving = condition ?? throw new ArgumentNullException(nameof(condition));
+
+    /// <summary>Stops the topology a scenario left, if any (the suite's teardown: nothing outlives the run).</summary>
+    public static async Task DisposeLeftTopologyAsync()
+    {
+        await ShelfLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var left = Interlocked.Exchange(ref _left, null);
+            if (left is not null)
+            {
+                await left.Topology.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            ShelfLock.Release();
+        }
+    }
+
+    private static async Task<(LeftTopology? Left, string Finding)> TakeLeftTopologyAsync(EnvironmentDefinition environment, TopologyCondition condition, CancellationToken cancellationToken)
+    {
+        await ShelfLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        LeftTopology? left;
+        try
+        {
+            left = Interlocked.Exchange(ref _left, null);
+        }
+        finally
+        {
+            ShelfLock.Release();
+        }
+
+        if (left is null)
+        {
+            return (null, "no scenario left one");
+        }
+
+        string? mismatch = !SameEnvironment(left.Topology.Environment, environment) ? "it was of another environment or profile"
+            : left.Condition != condition ? $"it was left {left.Condition.Name}, this scenario needs it {condition.Name}"
+            : null;
+        if (mismatch is null)
+        {
+            IReadOnlyList<string> problems;
+            try
+            {
+                problems = await condition.ProblemsAsync(left.Topology, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                problems = [$"the check failed: {exception.GetType().Name}: {exception.Message}"];
+            }
+
+            if (problems.Count == 0)
+            {
+                return (left, "checked");
+            }
+
+            mismatch = $"{left.Scenario} left it {condition.Name}, but the check found: {string.Join("; ", problems)}";
+            // Loud: a scenario that leaves its topology in a state it is not in has a bug of its own.
+            await Console.Error.WriteLineAsync($"topology check FAILED — starting a fresh topology. {mismatch}").ConfigureAwait(false);
+        }
+
+        await left.Topology.DisposeAsync().ConfigureAwait(false);
+        return (null, $"not the one {left.Scenario} left: {mismatch}");
+    }
+
+    // Same YAML (the negative controls' edits included) and profile: the same servers with the same configuration.
+    private static bool SameEnvironment(EnvironmentDefinition left, EnvironmentDefinition wanted) =>
+        left.Yaml.Length > 0 && left.Yaml == wanted.Yaml && left.Profile?.Name == wanted.Profile?.Name;
+
+    private sealed record LeftTopology(LocalTopology Topology, TopologyCondition Condition, string Scenario);
 
     /// <summary>
     /// Replaces the topology under test by a new one of the same environment started with <paramref name="options"/>
@@ -188,7 +313,11 @@ public sealed class ScenarioRun : IAsyncDisposable
     }
 
     /// <summary>Starts open-loop load through the balancer (runs in the background; await the task for every call).</summary>
-    public Task<LoadResult> StartLoad(double callsPerSecond, TimeSpan duration, TimeSpan? hold = null) => OpenLoopLoad.RunAsync(new LoadProfile
+    /// <param name="callsPerSecond">The rate.</param>
+    /// <param name="duration">How long calls are started (at most, with <paramref name="stop"/>).</param>
+    /// <param name="hold">How long each answered call is held (500 ms).</param>
+    /// <param name="stop">Ends the load early once what it is there to show has been seen: no new calls, the started ones finish.</param>
+    public Task<LoadResult> StartLoad(double callsPerSecond, TimeSpan duration, TimeSpan? hold = null, CancellationToken stop = default) => OpenLoopLoad.RunAsync(new LoadProfile
     {
         Target = Environment.Balancer.SipEndPoint,
         Transport = Environment.Balancer.Transport == BalancerTransport.Udp ? SipTransportKind.Udp : SipTransportKind.Tcp,
@@ -196,7 +325,7 @@ public sealed class ScenarioRun : IAsyncDisposable
         Duration = duration,
         HoldTime = hold ?? TimeSpan.FromMilliseconds(500),
         AnswerTimeout = TimeSpan.FromSeconds(5),
-    });
+    }, cancellationToken: stop);
 
     /// <summary>Waits until <paramref name="offset"/> after the scenario's start.</summary>
     public Task UntilAsync(TimeSpan offset, CancellationToken cancellationToken = default)
@@ -232,7 +361,7 @@ public sealed class ScenarioRun : IAsyncDisposable
     /// <summary>Every write the engines logged for <paramref name="store"/>, with its ack time if acknowledged.</summary>
     public IReadOnlyList<WriteObservation> WritesOf(WriteStore store) =>
         [.. _keptWrites.Concat(WriteLogsOf(Topology).SelectMany(WriteLog.Read))
-            .Where(entry => entry.Store == store && entry.Outcome != WriteOutcome.Failed)
+            .Where(entry => entry.Store == store && entry.Outcome != WriteOutcome.Failed && !_earlierWrites.Contains(entry.Id))
             .Select(entry => new WriteObservation(entry.Id, entry.Outcome == WriteOutcome.Acknowledged ? Offset(entry.Timestamp) : null))];
 
     /// <summary>The commonest reasons engines' writes failed, per engine region ("asaba: 812× Redis → lagos: Connection refused").</summary>
@@ -248,13 +377,23 @@ public sealed class ScenarioRun : IAsyncDisposable
                 : [];
         })];
 
-    /// <summary>Every write id readable now on the current primary of <paramref name="store"/>.</summary>
-    public async Task<IReadOnlyCollection<string>> ReadBackAsync(WriteStore store, CancellationToken cancellationToken = default)
+    /// <summary>Every write id readable now on the current primary of <paramref name="store"/> (but the scenarios' before it on the same topology).</summary>
+    /// <param name="store">The store.</param>
+    /// <param name="primaryWait">How long to wait for PostgreSQL to have exactly one primary (default: Patroni's worst election, ttl + loop_wait + retry_timeout).</param>
+    /// <param name="cancellationToken">Stops the read.</param>
+    /// <exception cref="TimeoutException">PostgreSQL had no single primary within <paramref name="primaryWait"/>.</exception>
+    public async Task<IReadOnlyCollection<string>> ReadBackAsync(WriteStore store, TimeSpan? primaryWait = null, CancellationToken cancellationToken = default)
+    {
+        var ids = await ReadBackAllAsync(store, primaryWait ?? Environment.Database.WorstFailover, cancellationToken).ConfigureAwait(false);
+        return _earlierWrites.Count == 0 ? ids : [.. ids.Where(id => !_earlierWrites.Contains(id))];
+    }
+
+    private async Task<IReadOnlyCollection<string>> ReadBackAllAsync(WriteStore store, TimeSpan primaryWait, CancellationToken cancellationToken)
     {
         if (store == WriteStore.Postgres)
         {
             // Whichever node the servers say is the primary now (observed, never what the harness did).
-            var primary = await Topology.Postgres.PrimaryRegionAsync(Environment.Database.WorstFailover, cancellationToken).ConfigureAwait(false);
+            var primary = await Topology.Postgres.PrimaryRegionAsync(primaryWait, cancellationToken).ConfigureAwait(false);
             await using var connection = new NpgsqlConnection(Topology.Postgres.ConnectionStringOf(primary));
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
             await using var command = new NpgsqlCommand("SELECT id FROM voxguard_writes", connection);
@@ -274,8 +413,12 @@ public sealed class ScenarioRun : IAsyncDisposable
     }
 
     /// <summary>Accounts for every write of a store against what its primary holds now.</summary>
-    public async Task<WriteAccountingResult> AccountAsync(WriteStore store, TimeSpan faultStart, CancellationToken cancellationToken = default) =>
-        Keep(store, WriteAccounting.Account(WritesOf(store), await ReadBackAsync(store, cancellationToken).ConfigureAwait(false), faultStart));
+    /// <param name="store">The store.</param>
+    /// <param name="faultStart">The fault the RPO counts back from.</param>
+    /// <param name="primaryWait">How long to wait for PostgreSQL to have exactly one primary (see <see cref="ReadBackAsync"/>).</param>
+    /// <param name="cancellationToken">Stops the read.</param>
+    public async Task<WriteAccountingResult> AccountAsync(WriteStore store, TimeSpan faultStart, TimeSpan? primaryWait = null, CancellationToken cancellationToken = default) =>
+        Keep(store, WriteAccounting.Account(WritesOf(store), await ReadBackAsync(store, primaryWait, cancellationToken).ConfigureAwait(false), faultStart));
 
     /// <summary>Keeps an accounting for the report's write lists (the last one per store wins).</summary>
     public WriteAccountingResult Keep(WriteStore store, WriteAccountingResult accounting)
@@ -368,8 +511,28 @@ public sealed class ScenarioRun : IAsyncDisposable
         }
         finally
         {
-            // Even when a poller failed: its servers must not outlive the run.
-            await Topology.DisposeAsync().ConfigureAwait(false);
+            // Even when a poller failed: its servers must not outlive the run — unless left to the next scenario.
+            if (_leaving is not null)
+            {
+                await ShelfLock.WaitAsync().ConfigureAwait(false);
+                try
+                {
+                    var previous = Interlocked.Exchange(ref _left, new LeftTopology(Topology, _leaving, Name));
+                    if (previous is not null && !ReferenceEquals(previous.Topology, Topology))
+                    {
+                        await previous.Topology.DisposeAsync().ConfigureAwait(false);
+                    }
+                }
+                finally
+                {
+                    ShelfLock.Release();
+                }
+            }
+            else
+            {
+                await Topology.DisposeAsync().ConfigureAwait(false);
+            }
+
             _stopping.Dispose();
         }
     }

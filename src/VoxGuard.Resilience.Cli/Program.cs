@@ -1,6 +1,14 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using VoxGuard.Resilience.Cli.Commands;
+using VoxGuard.Resilience.Sip.Transports;
+
+// The commands on the call path (up: the link server and the engines it starts; load: the generator) run socket
+// completions inline; the others keep .NET's default (drill's test hosts among them).
+if (args.Length > 0 && args[0] is "up" or "load")
+{
+    InlineSocketCompletions.Enable();
+}
 
 var root = new RootCommand("VoxGuard.Resilience: chaos and disaster-recovery validation for the VoxGuard multi-region deployment.")
 {

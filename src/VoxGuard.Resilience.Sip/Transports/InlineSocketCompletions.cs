@@ -2,10 +2,10 @@ namespace VoxGuard.Resilience.Sip.Transports;
 
 /// <summary>
 /// Runs a process's socket completions on the runtime's socket event thread instead of handing each one to a
-/// thread-pool worker. For the processes on the call path (the link server in <c>up</c>, the load generator, the ACM
-/// engines), whose continuations only parse, queue and send: under SIP load through the topology every hand-off was a
-/// futex wake and a context switch, the largest cost left in those processes once thread-pool spinning was off
-/// (docs/measured-facts.md, "Thread-pool spinning and socket completions").
+/// thread-pool worker. For the link server in <c>up</c> and the ACM engines, whose continuations only parse, queue and
+/// send: under SIP load through the topology every hand-off was a futex wake and a context switch, the largest cost
+/// left in those processes once thread-pool spinning was off (docs/measured-facts.md, "Thread-pool spinning and socket
+/// completions"). Not for the load generator: all its parsing would then run on the one event thread.
 /// </summary>
 /// <remarks>
 /// .NET reads <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS</c> once, when the process first uses a socket, so

@@ -80,6 +80,33 @@ internal static class LinkBenchmark
         Console.WriteLine($"Run time: {runTime.Elapsed.TotalSeconds:F1} s (set-up, measurements and tear-down; not the build)");
     }
 
+    /// <summary>Pass-through with no toxics, direct against through a link: throughput (MB/s) and 64-byte round trips (µs).</summary>
+    internal sealed record PassThrough(double DirectMegabytesPerSecond, double LinkMegabytesPerSecond, double DirectP50Us, double DirectP99Us, double LinkP50Us, double LinkP99Us);
+
+    /// <summary>The short form for the summary table: one connection, 1 s of throughput and 2000 round trips each way.</summary>
+    internal static async Task<PassThrough> PassThroughAsync()
+    {
+        using var server = new BenchServer();
+        await using var links = new LinkServer(new LinkServerOptions { ApiEndpoint = new IPEndPoint(IPAddress.Loopback, 0) });
+        await links.StartAsync();
+        using var client = new LinkClient(links.ApiAddress);
+        var plain = await client.CreateProxyAsync(new LinkProxySpec("bench-plain", "127.0.0.1:0", $"127.0.0.1:{server.EndPoint.Port}"));
+        var (direct, viaLink) = (server.EndPoint, LoopbackEndPoint(plain.Listen));
+        var duration = TimeSpan.FromSeconds(1);
+        foreach (var path in new[] { direct, viaLink })
+        {
+            await Measure.ThroughputAsync(path, 1, TimeSpan.FromMilliseconds(300));
+        }
+
+        var directThroughput = await Measure.ThroughputAsync(direct, 1, duration);
+        var linkThroughput = await Measure.ThroughputAsync(viaLink, 1, duration);
+        var directRtt = await Measure.PingPongAsync(direct, 64, 500, 2000);
+        var linkRtt = await Measure.PingPongAsync(viaLink, 64, 500, 2000);
+        return new PassThrough(directThroughput.MegabytesPerSecond, linkThroughput.MegabytesPerSecond,
+            directRtt.GetValueAtPercentile(50) / 1000.0, directRtt.GetValueAtPercentile(99) / 1000.0,
+            linkRtt.GetValueAtPercentile(50) / 1000.0, linkRtt.GetValueAtPercentile(99) / 1000.0);
+    }
+
     /// <summary>Everything it starts (servers, proxies, relay, connections) is disposed before it returns.</summary>
     private static async Task MeasureAndPrintAsync(LinkBenchmarkSettings settings)
     {

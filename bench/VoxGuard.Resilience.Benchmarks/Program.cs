@@ -1,13 +1,19 @@
 using VoxGuard.Resilience.Benchmarks;
 
 // Benchmarks for the harness's own machinery. They print figures and assert nothing.
+//   ./resilience bench [all] [--profile <name>] [--env-file <path>]
 //   ./resilience bench links [--duration <seconds>] [--round-trips <n>]
 //   ./resilience bench topology [--runs <n>] [--profile <name>] [--env-file <path>] [--engine acm|sipp]
 //   ./resilience bench sip [--step <seconds>]
 const string Usage = """
-    Usage: ./resilience bench <benchmark> [options]
+    Usage: ./resilience bench [<benchmark>] [options]
 
     Benchmarks:
+      all     (the default) each benchmark below in a short form, then one table side
+              by side: our generator's highest sustained CPS against SIPp's, CPS through
+              the topology at >= 99.9 % answered driven by each, a link against a direct
+              connection, cold start and teardown. A few minutes.
+
       links   the link server (Toxiproxy-compatible TCP proxy) on loopback:
               pass-through throughput, added round-trip latency, and the accuracy
               of the latency and bandwidth toxics, each against a direct connection.
@@ -32,12 +38,42 @@ const string Usage = """
 
     Options (sip):
       --step <seconds>       length of each rate step (default 5, 2-30)
+
+    Options (all):
+      --profile <name>       the environment profile (default ci)
+      --env-file <path>      as for topology; the generator part also uses hosts .181-.186 of
+                             its first region's block, the topology part .150-.200
     """;
 
-if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+if (args.Length > 0 && args[0] is "-h" or "--help" or "help")
 {
     Console.WriteLine(Usage);
-    return args.Length == 0 ? 2 : 0;
+    return 0;
+}
+
+if (args.Length == 0 || args[0] == "all" || args[0].StartsWith("--", StringComparison.Ordinal))
+{
+    string? summaryProfile = null;
+    string? summaryEnvironment = null;
+    for (var i = args.Length > 0 && args[0] == "all" ? 1 : 0; i < args.Length; i++)
+    {
+        if (args[i] == "--profile" && i + 1 < args.Length)
+        {
+            summaryProfile = args[++i];
+        }
+        else if (args[i] == "--env-file" && i + 1 < args.Length)
+        {
+            summaryEnvironment = args[++i];
+        }
+        else
+        {
+            Console.Error.WriteLine($"bench all: unknown or invalid option '{args[i]}'.");
+            Console.Error.WriteLine(Usage);
+            return 2;
+        }
+    }
+
+    return await SummaryBenchmark.RunAsync(summaryProfile, summaryEnvironment).ConfigureAwait(false);
 }
 
 if (args[0] == "topology")
@@ -88,7 +124,8 @@ if (args[0] == "sip")
         return 2;
     }
 
-    return await SipLoadBenchmark.RunAsync(TimeSpan.FromSeconds(step), [100, 300, 1000, 2000, 3000, 3500, 4000, 4500, 5000]).ConfigureAwait(false);
+    await SipLoadBenchmark.RunAsync(TimeSpan.FromSeconds(step), [100, 300, 1000, 2000, 3000, 3500, 4000, 4500, 5000]).ConfigureAwait(false);
+    return 0;
 }
 
 if (args[0] != "links")

@@ -33,6 +33,15 @@ internal static class TopologyBenchmark
             return 2;
         }
 
+        return await MeasureAsync(environment, runs, acmEngines).ConfigureAwait(false) is null ? 2 : 0;
+    }
+
+    /// <summary>Medians of the measured runs (the first one left out when there are more: it includes the JIT).</summary>
+    internal sealed record Result(double UpMedianMs, double DownMedianMs);
+
+    /// <summary>Starts and stops the topology <paramref name="runs"/> times, printing each run and the phases; null when a start failed.</summary>
+    internal static async Task<Result?> MeasureAsync(EnvironmentDefinition environment, int runs, bool acmEngines)
+    {
         Console.WriteLine($"Topology cold start: environment {environment.Name} ({environment.Source}), profile {environment.Profile?.Name}, engines {(acmEngines ? "acm" : "sipp")}, {runs} runs, {Environment.ProcessorCount} cores");
         Console.WriteLine($"  {"run",3}  {"checks",7} {"links",7} {"data",7} {"sip",7}  {"up",7}  {"down",7}   (ms)");
         var ups = new List<double>();
@@ -49,7 +58,7 @@ internal static class TopologyBenchmark
             catch (TopologyStartException exception)
             {
                 Console.Error.WriteLine(exception.Message);
-                return 2;
+                return null;
             }
 
             var up = topology.StartupDuration.TotalMilliseconds;
@@ -88,7 +97,7 @@ internal static class TopologyBenchmark
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {Median(offsets),7:F0} {Median(durations),7:F0}  {what}"));
         }
 
-        return 0;
+        return new Result(Median(ups), Median(downs));
     }
 
     private static double Median(List<double> values)

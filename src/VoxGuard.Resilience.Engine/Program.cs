@@ -1,9 +1,11 @@
 using System.Runtime.InteropServices;
 using VoxGuard.Resilience.Engine;
+using VoxGuard.Resilience.Sip.Transports;
 using VoxGuard.Resilience.Topology.Environments;
 
 // voxguard-engine --environment-file <yaml> [--profile <name>] --region <name> --write-log <path>
 // One region's ACM engine stand-in; started by the harness (EngineLauncher), stopped by SIGTERM or killed with its region.
+InlineSocketCompletions.Enable();
 var options = new Dictionary<string, string>(StringComparer.Ordinal);
 for (var i = 0; i + 1 < args.Length; i += 2)
 {

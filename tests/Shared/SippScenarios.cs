@@ -9,7 +9,8 @@ internal static class SippScenarios
     /// <summary>
     /// A UAC that follows Record-Route (ACK and BYE to <c>[next_url]</c> with <c>[routes]</c>: SIPp's built-in uac
     /// ignores the route set and Kamailio answers its BYE with 404), fails a call whose 200 lacks the region header, and
-    /// logs "&lt;call number&gt; &lt;region&gt;" for every answered call.
+    /// logs "&lt;call number&gt; &lt;region&gt;" for every answered call. Holds the call for SIPp's <c>-d</c> (default 0: BYE
+    /// right after the ACK).
     /// </summary>
     public const string CallerFollowingRouteSet = """
         <?xml version="1.0" encoding="ISO-8859-1" ?>
@@ -62,6 +63,7 @@ internal static class SippScenarios
 
             ]]>
           </send>
+          <pause/>
           <send retrans="500">
             <![CDATA[
 

@@ -24,8 +24,12 @@ internal sealed class LinkPipe
     private readonly Socket _source;
     private readonly Socket _destination;
     private readonly StageContext _stageContext;
+    // Synchronous continuations: a chunk written into an idle pipe is taken on by the writing loop on the reader's own
+    // thread (and sent there when no toxic holds it) instead of waking a thread-pool worker for it. One thread hop less
+    // per chunk; under SIP load through the topology each hop was a futex wake (docs/measured-facts.md, "Thread-pool
+    // spinning and socket completions"). Neither loop blocks: a wait for the clock or the socket hands the thread back.
     private readonly Channel<Chunk> _chunks = Channel.CreateBounded<Chunk>(
-        new BoundedChannelOptions(QueuedChunks) { SingleReader = true, SingleWriter = true });
+        new BoundedChannelOptions(QueuedChunks) { SingleReader = true, SingleWriter = true, AllowSynchronousContinuations = true });
     private volatile ToxicStage[] _stages = [];
 
     // Toxicity is drawn on API threads (under the proxy's lock); the stages draw jitter and slice

@@ -73,9 +73,10 @@ public abstract class SipMessage
         }
 
         builder.Append("Content-Length: ").Append(Body.Length.ToString(CultureInfo.InvariantCulture)).Append("\r\n\r\n");
-        var headLength = Encoding.UTF8.GetByteCount(builder.ToString());
+        var head = builder.ToString();
+        var headLength = Encoding.UTF8.GetByteCount(head);
         var bytes = new byte[headLength + Body.Length];
-        Encoding.UTF8.GetBytes(builder.ToString(), bytes);
+        Encoding.UTF8.GetBytes(head, bytes);
         Body.Span.CopyTo(bytes.AsSpan(headLength));
         return bytes;
     }

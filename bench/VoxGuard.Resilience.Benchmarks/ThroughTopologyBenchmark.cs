@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using VoxGuard.Resilience.Engine;
+using VoxGuard.Resilience.Sip.Load;
+using VoxGuard.Resilience.Sip.Transports;
+using VoxGuard.Resilience.Tests.Shared;
+using VoxGuard.Resilience.Topology.Environments;
+using VoxGuard.Resilience.Topology.Local;
+using VoxGuard.Resilience.Topology.Processes;
+
+namespace VoxGuard.Resilience.Benchmarks;
+
+/// <summary>One rate step through the topology: calls answered, rate reached, setup times (null: not measured).</summary>
+internal sealed record TopologyStep(int Rate, long Calls, double SuccessPercent, double AchievedCps, double? SetupP50Ms, double? SetupP99Ms)
+{
+    /// <summary>At least 99.9 % answered and the calls really started at the rate (≥ 98 %).</summary>
+    public bool Sustained => SuccessPercent >= 99.9 && AchievedCps >= Rate * 0.98;
+}
+
+/// <summary>The highest sustained rate of each caller through the topology, and every step.</summary>
+internal sealed record ThroughTopologyResult(IReadOnlyList<TopologyStep> Ours, IReadOnlyList<TopologyStep> Sipp)
+{
+    public TopologyStep? OursBest => Ours.LastOrDefault(step => step.Sustained);
+
+    public TopologyStep? SippBest => Sipp.LastOrDefault(step => step.Sustained);
+}
+
+/// <summary>
+/// Calls through the whole local topology (balancer, Kamailio, the ACM engines writing every call to PostgreSQL and
+/// Redis through the links), at a rising rate: first our load generator, then SIPp following the route set, each over
+/// TCP with one connection per call and a 1 s hold, as <c>./resilience load</c> runs. Each caller stops at its first
+/// rate below 99.9 % answered. The same topology serves both, one after the other, after a warm-up at half the first rate.
+/// </summary>
+internal static class ThroughTopologyBenchmark
+{
+    private static readonly TimeSpan Hold = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan Settle = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(3);
+
+    public static async Task<ThroughTopologyResult?> RunAsync(EnvironmentDefinition environment, IReadOnlyList<int> rates, TimeSpan step)
+    {
+        LocalTopology topology;
+        try
+        {
+            topology = await LocalTopology.StartAsync(environment, new LocalTopologyOptions { Engines = EngineLauncher.Instance, Backups = environment.Backups.Enabled });
+        }
+        catch (TopologyStartException exception)
+        {
+            Console.Error.WriteLine(exception.Message);
+            return null;
+        }
+
+        await using (topology)
+        {
+            var balancer = environment.Balancer.SipEndPoint;
+            var callers = CallerAddresses(environment);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Through the topology ({environment.Name}, profile {environment.Profile?.Name}, ACM engines, backups {(environment.Backups.Enabled ? "on" : "off")}): TCP to the balancer {balancer}, one connection per call, hold {Hold.TotalSeconds:F0} s, {step.TotalSeconds:F0} s per rate"));
+            Console.WriteLine($"  {"rate",6}  {"ours: ok %",11} {"CPS",7} {"p50 ms",7} {"p99 ms",7}   {"SIPp: ok %",11} {"CPS",7} {"p50 ms",7} {"p99 ms",7}");
+            // Not measured: the engines compile their call path (tiered JIT) on their first calls, which would count
+            // against whichever caller went first.
+            await OursAsync(balancer, callers.Ours, rates[0] / 2, WarmUp);
+            await Task.Delay(Settle);
+            var ours = new List<TopologyStep>();
+            foreach (var rate in rates)
+            {
+                var summary = await OursAsync(balancer, callers.Ours, rate, step);
+                ours.Add(new TopologyStep(rate, summary.Calls, summary.SuccessPercent, summary.AchievedCallsPerSecond,
+                    summary.SetupP50?.TotalMilliseconds, summary.SetupP99?.TotalMilliseconds));
+                PrintStep(ours[^1], null);
+                await Task.Delay(Settle);
+                if (!ours[^1].Sustained)
+                {
+                    break;
+                }
+            }
+
+            var sipp = new List<TopologyStep>();
+            foreach (var rate in rates)
+            {
+                sipp.Add(await SippAsync(topology.Run, balancer, callers.Sipp, rate, step));
+                PrintStep(null, sipp[^1]);
+                await Task.Delay(Settle);
+                if (!sipp[^1].Sustained)
+                {
+                    break;
+                }
+            }
+
+            return new ThroughTopologyResult(ours, sipp);
+        }
+    }
+
+    private static async Task<LoadSummary> OursAsync(IPEndPoint balancer, IPAddress firstSource, int rate, TimeSpan duration)
+    {
+        var result = await OpenLoopLoad.RunAsync(new LoadProfile
+        {
+            Target = balancer,
+            Transport = SipTransportKind.Tcp,
+            CallsPerSecond = rate,
+            Duration = duration,
+            HoldTime = Hold,
+            FirstSource = firstSource,
+            SourceCount = 50,
+        });
+        return result.Summarise();
+    }
+
+    private static void PrintStep(TopologyStep? ours, TopologyStep? sipp)
+    {
+        var rate = (ours ?? sipp)!.Rate;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  {rate,6}  {Cell(ours?.SuccessPercent),11} {Cell(ours?.AchievedCps, "F1"),7} {Cell(ours?.SetupP50Ms, "F1"),7} {Cell(ours?.SetupP99Ms, "F1"),7}   {Cell(sipp?.SuccessPercent),11} {Cell(sipp?.AchievedCps, "F1"),7} {Cell(sipp?.SetupP50Ms, "F1"),7} {Cell(sipp?.SetupP99Ms, "F1"),7}"));
+    }
+
+    /// <summary>Caller addresses in the primary region's block, above its services and gateways: ours .150–.199, SIPp .200.</summary>
+    private static (IPAddress Ours, IPAddress Sipp) CallerAddresses(EnvironmentDefinition environment)
+    {
+        var block = environment.Regions[0].AddressBlock.BaseAddress.GetAddressBytes();
+        return (new IPAddress([block[0], block[1], block[2], 150]), new IPAddress([block[0], block[1], block[2], 200]));
+    }
+
+    private static async Task<TopologyStep> SippAsync(RunDirectory run, IPEndPoint balancer, IPAddress source, int rate, TimeSpan step)
+    {
+        var calls = (int)(rate * step.TotalSeconds);
+        var name = $"sipp-topology-{rate}";
+        var directory = Directory.CreateDirectory(run.PathOf(name)).FullName;
+        var scenario = Path.Combine(directory, "caller.xml");
+        await File.WriteAllTextAsync(scenario, SippScenarios.CallerFollowingRouteSet);
+        var stat = Path.Combine(directory, "stat.csv");
+        var started = Stopwatch.GetTimestamp();
+        var sipp = await run.StartProcessAsync(new ProcessSpec(name, "sipp", "sip-tester")
+        {
+            WorkingDirectory = directory,
+            Arguments =
+            [
+                balancer.ToString(), "-sf", scenario, "-i", source.ToString(), "-t", "tn", "-max_socket", "4000",
+                "-m", calls.ToString(CultureInfo.InvariantCulture), "-r", rate.ToString(CultureInfo.InvariantCulture),
+                "-d", ((int)Hold.TotalMilliseconds).ToString(CultureInfo.InvariantCulture),
+                "-recv_timeout", "10000", "-timeout", "120s", "-nostdin", "-trace_stat", "-stf", stat, "-fd", "1",
+                "-trace_rtt", "-rtt_freq", "1",
+            ],
+        });
+        await sipp.WaitForExitAsync();
+        var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds - Hold.TotalSeconds; // the last call's hold
+        var successful = SippStatistics.Last(stat).GetValueOrDefault("SuccessfulCall(C)");
+        var setups = SippStatistics.ResponseTimes(directory);
+        return new TopologyStep(rate, calls, 100.0 * successful / calls, calls / Math.Max(elapsed, step.TotalSeconds),
+            Percentile(setups, 50), Percentile(setups, 99));
+    }
+
+    private static double? Percentile(List<double> values, double percentile)
+    {
+        if (values.Count == 0)
+        {
+            return null;
+        }
+
+        values.Sort();
+        return values[Math.Min(values.Count - 1, (int)Math.Ceiling(percentile / 100 * values.Count) - 1)];
+    }
+
+    private static string Cell(double? value, string format = "F2") => value is { } v ? v.ToString(format, CultureInfo.InvariantCulture) : "-";
+}

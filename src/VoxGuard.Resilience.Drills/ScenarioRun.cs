@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Npgsql;
+using VoxGuard.Resilience.Containers.RegionHosts;
 using VoxGuard.Resilience.Contracts;
 using VoxGuard.Resilience.Engine;
 using VoxGuard.Resilience.Measurement;
@@ -140,9 +141,16 @@ public sealed class ScenarioRun : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         await DisposeLeftTopologyAsync().ConfigureAwait(false);
-        var topology = await LocalTopology.StartAsync(environment, options with { Engines = EngineLauncher.Instance }, cancellationToken).ConfigureAwait(false);
+        var topology = await LocalTopology.StartAsync(environment, ForScenarios(environment, options), cancellationToken).ConfigureAwait(false);
         return new ScenarioRun(name, topology, Stopwatch.GetTimestamp(), negativeControl, continuesFrom: null);
     }
+
+    /// <summary>
+    /// What every scenario's topology runs with: the ACM engines behind every proxy and, for an environment with
+    /// <c>hosts: containers</c>, the regions' containers (so the same scenarios run unchanged with --env containers).
+    /// </summary>
+    private static LocalTopologyOptions ForScenarios(EnvironmentDefinition environment, LocalTopologyOptions options) =>
+        options with { Engines = EngineLauncher.Instance, RegionHosts = options.RegionHosts ?? ContainerRegionHosts.ForEnvironment(environment) };
 
     /// <summary>
     /// Takes over the topology the previous scenario left in <paramref name="condition"/> when it is of the same
@@ -266,7 +274,7 @@ public sealed class ScenarioRun : IAsyncDisposable
         // The client-side evidence goes before the run directory does.
         _keptWrites.AddRange(WriteLogsOf(lost).SelectMany(WriteLog.Read));
         await lost.DisposeAsync().ConfigureAwait(false);
-        _topology = await LocalTopology.StartAsync(lost.Environment, options with { Engines = EngineLauncher.Instance }, cancellationToken).ConfigureAwait(false);
+        _topology = await LocalTopology.StartAsync(lost.Environment, ForScenarios(lost.Environment, options), cancellationToken).ConfigureAwait(false);
         return _topology.Startup;
     }
 

@@ -199,7 +199,7 @@ public sealed class LinksServeWithEnvironmentTests
         Assert.Multiple(() =>
         {
             Assert.That(exitCode, Is.EqualTo(2));
-            Assert.That(error, Does.Contain("No environment 'mars'").And.Contain("known: local"));
+            Assert.That(error, Does.Contain("No environment 'mars'").And.Contain("known: ").And.Contain("local)"));
             Assert.That(output, Does.Not.Contain("listening"));
         });
     }

@@ -23,6 +23,9 @@ namespace VoxGuard.Resilience.Cli.Tests;
 public sealed class GameDayWithSippTests
 {
     private const int CallsPerSecond = 50;
+
+    /// <summary>Lagos's block (127.0.211.x); Abuja and Asaba take the next two.</summary>
+    private const int FirstBlock = 211;
     private static readonly TimeSpan KillAfter = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan LoadFor = TimeSpan.FromSeconds(50);
     private static readonly TimeSpan FailoverTarget = TimeSpan.FromSeconds(30);
@@ -34,7 +37,7 @@ public sealed class GameDayWithSippTests
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        _environmentFile = EnvironmentFile.WriteInBlocks(211, 210);
+        _environmentFile = EnvironmentFile.WriteInBlocks(FirstBlock, 210);
         var yaml = await File.ReadAllTextAsync(_environmentFile);
         Assert.That(yaml, Does.Contain("commit: async"), "environments/local.yaml names its commit rule");
         await File.WriteAllTextAsync(_environmentFile, yaml.Replace("commit: async", "commit: majority", StringComparison.Ordinal));
@@ -150,7 +153,7 @@ public sealed class GameDayWithSippTests
         var redisAcknowledged = Acknowledged(WriteStore.Redis);
 
         var postgresRead = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var block in new[] { 211, 212, 213 })
+        foreach (var block in new[] { FirstBlock, FirstBlock + 1, FirstBlock + 2 })
         {
             await using var connection = new NpgsqlConnection($"Host=127.0.{block}.4;Port=5432;Username=postgres;Database=postgres;Pooling=false;Timeout=3");
             try
@@ -177,7 +180,7 @@ public sealed class GameDayWithSippTests
         }
 
         var redisRead = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var block in new[] { 72, 73 })
+        foreach (var block in new[] { FirstBlock + 1, FirstBlock + 2 })
         {
             var endpoint = new IPEndPoint(IPAddress.Parse($"127.0.{block}.3"), 6379);
             if (await RespClient.CommandAsync(endpoint, CancellationToken.None, "ROLE") is object?[] { Length: > 0 } role && role[0] is "master")

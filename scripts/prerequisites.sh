@@ -13,6 +13,7 @@ VOXGUARD_DEBIAN_PACKAGES=(
   haproxy         # the global SIP balancer in front of the regions (SIP over TCP)
   sip-tester      # SIPp: the independent SIP implementation the harness is checked against
   fonts-dejavu-core  # the font of the report's timeline charts (ScottPlot draws text with it; no font, no labels)
+  iproute2        # ip: the containers environment's addresses, routes and namespaces (region hosts)
 )
 
 prerequisite_error() {

@@ -55,6 +55,9 @@ default_ulimits = []
 runtime = "runc"
 cgroup_manager = "cgroupfs"
 events_logger = "file"
+# An exec session's conmon (every Testcontainers wait strategy runs one) outlives its container by this many seconds
+# (300 by default, for Docker API clients to inspect the exec's exit code; Testcontainers does so at once).
+exit_command_delay = 5
 [network]
 network_backend = "netavark"
 EOF
@@ -62,7 +65,7 @@ EOF
   if [ "$(cat "$DROP_IN" 2>/dev/null)" != "$wanted" ]; then
     mkdir -p "$(dirname "$DROP_IN")"
     printf '%s\n' "$wanted" >"$DROP_IN"
-    say "Podman configured: $DROP_IN (runc, cgroupfs, no default ulimits, netavark)."
+    say "Podman configured: $DROP_IN (runc, cgroupfs, no default ulimits, 5 s exec exit delay, netavark)."
   fi
 }
 

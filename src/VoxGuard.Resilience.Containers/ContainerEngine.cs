@@ -164,16 +164,72 @@ public sealed class ContainerEngine : IAsyncDisposable
         return at < 0 ? labels.Trim() : labels[(at + RunLabel.Length + 1)..].Split(',', ' ')[0];
     }
 
-    /// <summary>Removes this run's containers; the Podman service stops with the run directory.</summary>
-    public async ValueTask DisposeAsync() => await RemoveContainersOfRunAsync().ConfigureAwait(false);
-
-    private static async Task RemoveAsync(string filter, CancellationToken cancellationToken)
+    /// <summary>
+    /// Removes this run's containers, then waits until their monitors (conmon) are gone; the Podman service stops with
+    /// the run directory.
+    /// </summary>
+    /// <remarks>
+    /// Every exec session (the modules' wait strategies: <c>redis-cli ping</c>, <c>pg_isready</c>) has a conmon of its own
+    /// that outlives both the session and <c>podman rm</c> by the engine's <c>exit_command_delay</c> (300 s by default, so
+    /// that the Docker API can still inspect the exec; scripts/images.sh sets 5 s). Waiting for them here is what
+    /// leaves nothing behind when the run ends.
+    /// </remarks>
+    public async ValueTask DisposeAsync()
     {
-        var (_, ids) = await CliAsync(["ps", "--all", "--quiet", "--filter", filter], cancellationToken).ConfigureAwait(false);
-        foreach (var id in ids.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        var removed = await RemoveAsync($"label={RunLabel}={_run.RunId}", CancellationToken.None).ConfigureAwait(false);
+        var deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * (long)MonitorsExit.TotalSeconds;
+        while (removed.Count > 0 && MonitorsOf(removed).Count > 0 && Stopwatch.GetTimestamp() < deadline)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(200)).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>How long a removed container's monitors may take to go: the drop-in's exit_command_delay (5 s) and a margin.</summary>
+    private static readonly TimeSpan MonitorsExit = TimeSpan.FromSeconds(15);
+
+    /// <summary>The PIDs of conmon processes monitoring one of <paramref name="containerIds"/> (short ids match as prefixes).</summary>
+    private static List<int> MonitorsOf(IReadOnlyList<string> containerIds)
+    {
+        var monitors = new List<int>();
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), System.Globalization.CultureInfo.InvariantCulture, out var pid))
+            {
+                continue;
+            }
+
+            string[] arguments;
+            try
+            {
+                arguments = File.ReadAllText(Path.Combine(directory, "cmdline")).Split('\0');
+            }
+            catch (IOException)
+            {
+                continue; // gone meanwhile
+            }
+
+            var container = Array.IndexOf(arguments, "-c");
+            if (arguments.Length > 0 && arguments[0].EndsWith("/conmon", StringComparison.Ordinal) && container >= 0 && container + 1 < arguments.Length
+                && containerIds.Any(id => arguments[container + 1].StartsWith(id, StringComparison.Ordinal)))
+            {
+                monitors.Add(pid);
+            }
+        }
+
+        return monitors;
+    }
+
+    /// <summary>Removes the containers <paramref name="filter"/> selects; returns their (short) ids.</summary>
+    private static async Task<IReadOnlyList<string>> RemoveAsync(string filter, CancellationToken cancellationToken)
+    {
+        var (_, output) = await CliAsync(["ps", "--all", "--quiet", "--filter", filter], cancellationToken).ConfigureAwait(false);
+        var ids = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (var id in ids)
         {
             await CliAsync(["rm", "--force", "--volumes", id], cancellationToken).ConfigureAwait(false);
         }
+
+        return ids;
     }
 
     private static async Task RequireAnswerAsync(Uri endpoint, string what, CancellationToken cancellationToken)

@@ -32,7 +32,7 @@ public sealed class LinkServer : IAsyncDisposable
     {
         _options = options ?? new LinkServerOptions();
         _options.Validate();
-        _proxies = new ProxyCollection(_clock, _options.RandomSeed);
+        _proxies = new ProxyCollection(_clock, _options.RandomSeed, _options.UpstreamSource);
     }
 
     /// <summary>The API's base address, e.g. http://127.0.0.1:8474/ (the real port once started).</summary>

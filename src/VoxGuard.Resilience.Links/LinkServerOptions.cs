@@ -20,6 +20,13 @@ public sealed class LinkServerOptions
     /// <summary>Seeds the toxicity draws so a chaos run can be repeated exactly; null draws freshly.</summary>
     public int? RandomSeed { get; init; }
 
+    /// <summary>
+    /// The address a TCP link's connections to its upstream leave from, asked per upstream; null (the default, or a
+    /// null answer): the kernel's choice. The containers environment gives the links into each region an address of
+    /// their own, so that a packet filter inside the region tells link traffic from the harness's and the balancer's.
+    /// </summary>
+    public Func<IPEndPoint, IPAddress?>? UpstreamSource { get; init; }
+
     /// <summary>Checks the options; every problem is named in one message.</summary>
     public void Validate()
     {

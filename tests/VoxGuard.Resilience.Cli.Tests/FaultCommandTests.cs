@@ -179,7 +179,7 @@ public sealed class FaultCommandTests
 
     [TestCase(new[] { "fault", "shape", "lagos-asaba-pg", "--toxic", "bandwidth", "--latency", "3" }, "Invalid bandwidth toxic: --rate is required; --latency does not apply to bandwidth")]
     [TestCase(new[] { "fault", "shape", "lagos-asaba-pg", "--toxic", "latency", "--latency", "soon" }, "--latency 'soon' is not a duration")]
-    [TestCase(new[] { "fault", "isolate", "lagos", "--mode", "sideways" }, "mode 'sideways' must be cut or blackhole")]
+    [TestCase(new[] { "fault", "isolate", "lagos", "--mode", "sideways" }, "mode 'sideways' must be cut, blackhole, firewall")]
     [TestCase(new[] { "fault", "kill" }, "Required argument missing")]
     [Order(7)]
     public async Task A_bad_command_line_changes_nothing_and_exits_2(string[] arguments, string error)
@@ -210,6 +210,24 @@ public sealed class FaultCommandTests
                 .And.EndWith("is missing or says enabled: false. Nothing was backed up. Set backups.enabled: true there and start the topology again (./resilience down, then ./resilience up)."));
             Assert.That(restore.ExitCode, Is.EqualTo(2));
             Assert.That(restore.Error, Does.Contain("Nothing was restored."));
+        });
+    }
+
+    [Test]
+    [Order(7)]
+    public async Task Packet_filter_faults_on_loopback_say_they_need_containers_and_change_nothing()
+    {
+        var drop = await CliProcess.RunAsync("fault", "drop", "lagos", "--probability", "0.3", "--protocol", "udp", "--port", "5060");
+        var firewall = await CliProcess.RunAsync("fault", "isolate", "lagos", "--mode", "firewall");
+        var status = await CliProcess.RunAsync("status");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(drop.ExitCode, Is.EqualTo(2));
+            Assert.That(drop.Error, Does.Contain("lagos has no network namespace of its own").And.Contain("hosts: containers (--env containers)").And.Contain("Nothing was done."));
+            Assert.That(firewall.ExitCode, Is.EqualTo(2));
+            Assert.That(firewall.Error, Does.Contain("--mode cut or blackhole"));
+            Assert.That(RowsOf(status.Output, "lagos"), Has.All.Contain(" running"), "nothing changed");
         });
     }
 

@@ -20,7 +20,8 @@ internal static class FaultCommands
         fault.Subcommands.Add(OnRegion(TopologyControlActions.Kill, "Lose a whole region at once (LocalTopology.KillRegionAsync): every process SIGKILLed."));
         fault.Subcommands.Add(OnRegion(TopologyControlActions.Crash, "Crash every process of a region (SIGKILL), its network intact."));
         fault.Subcommands.Add(Isolate());
-        fault.Subcommands.Add(OnRegion(TopologyControlActions.Heal, "Undo isolate: every link of the region back to its latency (a region not isolated is left as it is)."));
+        fault.Subcommands.Add(Drop());
+        fault.Subcommands.Add(OnRegion(TopologyControlActions.Heal, "Undo isolate and drop: every link of the region back to its latency, its packet filter emptied (a region not isolated is left as it is)."));
         fault.Subcommands.Add(OnRegion(TopologyControlActions.Pause, "SIGSTOP every process of a region: alive but silent, as a hung region is."));
         fault.Subcommands.Add(OnRegion(TopologyControlActions.Resume, "SIGCONT every paused process of a region."));
         fault.Subcommands.Add(Shape());
@@ -56,12 +57,30 @@ internal static class FaultCommands
         var region = RegionArgument();
         var mode = new Option<string>("--mode")
         {
-            Description = "cut: links disabled, connections refused (a clean partition); blackhole: every byte swallowed, connections left open.",
+            Description = "cut: links disabled, connections refused (a clean partition); blackhole: every byte swallowed, connections left open; " +
+                "firewall (hosts: containers): the links untouched, every packet between the region and them dropped inside the region's own network namespace.",
             DefaultValueFactory = _ => "cut",
         };
         var command = new Command(TopologyControlActions.Isolate, "Cut a region off from the others (its own clients still reach it).") { region, mode };
         command.SetAction((parseResult, cancellationToken) =>
             SendAsync(() => TopologyControlRequest.Isolate(parseResult.GetValue(region)!, parseResult.GetValue(mode)!), cancellationToken));
+        return command;
+    }
+
+    private static Command Drop()
+    {
+        var region = RegionArgument();
+        var probability = new Option<double>("--probability") { Description = "The chance (above 0, at most 1) that each packet is dropped, e.g. 0.3.", Required = true };
+        var protocol = new Option<string>("--protocol") { Description = "udp, tcp or any.", DefaultValueFactory = _ => "any" };
+        var port = new Option<int?>("--port") { Description = "Only packets to or from this port (5060: the SIP proxy's requests and replies); default every port." };
+        var command = new Command(TopologyControlActions.Drop,
+            "Random packet loss on a region's network, both ways, by the kernel inside the region's own network namespace (hosts: containers; ./resilience fault heal removes it).")
+        {
+            region, probability, protocol, port,
+        };
+        command.SetAction((parseResult, cancellationToken) => SendAsync(
+            () => TopologyControlRequest.Drop(parseResult.GetValue(region)!, parseResult.GetValue(probability), parseResult.GetValue(protocol)!, parseResult.GetValue(port)),
+            cancellationToken));
         return command;
     }
 

@@ -57,8 +57,9 @@ public sealed class ContainerRegionHosts(string repositoryRoot) : IRegionHostPro
 
     /// <summary>
     /// Each region's host: its servers' addresses (the SIP proxy's first: the container's own), the gateway addresses
-    /// through which it reaches every other region plus its own link-facing address (both on this machine's side of its
-    /// network), and the other regions' link-facing addresses routed through that side.
+    /// through which it reaches every other region, its own link-facing address and the address the links into it
+    /// connect from (all on this machine's side of its network), and the other regions' link-facing addresses routed
+    /// through that side.
     /// </summary>
     public static IReadOnlyList<RegionHostPlan> PlansFor(EnvironmentDefinition environment)
     {
@@ -74,6 +75,7 @@ public sealed class ContainerRegionHosts(string repositoryRoot) : IRegionHostPro
                     .. environment.Regions.Where(other => other.Name != region.Name)
                         .Select(other => InterRegionLinkPlan.GatewayAddress(environment, region, other)),
                     LinkFacing(region),
+                    InterRegionLinkPlan.LinkSourceAddress(region),
                 ])
             {
                 RoutedAddresses = [.. environment.Regions.Where(other => other.Name != region.Name).Select(LinkFacing)],

@@ -1,7 +1,10 @@
 namespace VoxGuard.Resilience.Links.Proxies;
 
 /// <summary>Every proxy of one link server, by name. All changes go through one lock, one at a time.</summary>
-internal sealed class ProxyCollection(LinkClock clock, int? seed) : IAsyncDisposable
+/// <param name="clock">The link clock every proxy's toxics run on.</param>
+/// <param name="seed">Seeds the proxies' toxicity draws; null draws freshly.</param>
+/// <param name="upstreamSource">Where a TCP link's upstream connections leave from, by upstream (<see cref="LinkServerOptions.UpstreamSource"/>).</param>
+internal sealed class ProxyCollection(LinkClock clock, int? seed, Func<System.Net.IPEndPoint, System.Net.IPAddress?>? upstreamSource = null) : IAsyncDisposable
 {
     private readonly SemaphoreSlim _changes = new(1, 1);
     private readonly Dictionary<string, ProxyRuntime> _proxies = new(StringComparer.Ordinal);
@@ -27,7 +30,7 @@ internal sealed class ProxyCollection(LinkClock clock, int? seed) : IAsyncDispos
         ChangeAsync(proxies => Task.FromResult(read(proxies)));
 
     public ProxyRuntime Create(string name, string listen, string upstream, string protocol = LinkProtocols.Tcp) =>
-        new(name, listen, upstream, clock, NextSeed, protocol);
+        new(name, listen, upstream, clock, NextSeed, protocol) { UpstreamSource = upstreamSource };
 
     public async ValueTask DisposeAsync()
     {

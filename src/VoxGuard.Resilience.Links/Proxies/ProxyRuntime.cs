@@ -36,6 +36,9 @@ internal sealed class ProxyRuntime
 
     public string Name { get; }
 
+    /// <summary>Where the upstream connections leave from, by upstream; null: the kernel's choice.</summary>
+    public Func<IPEndPoint, IPAddress?>? UpstreamSource { get; init; }
+
     /// <summary>tcp or udp (<see cref="LinkProtocols"/>).</summary>
     public string Protocol { get; }
 
@@ -330,6 +333,11 @@ internal sealed class ProxyRuntime
             server = new Socket(upstream.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             try
             {
+                if (UpstreamSource?.Invoke(upstream) is { } source)
+                {
+                    server.Bind(new IPEndPoint(source, 0));
+                }
+
                 await server.ConnectAsync(upstream).ConfigureAwait(false);
             }
             catch

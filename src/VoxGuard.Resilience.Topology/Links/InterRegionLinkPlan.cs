@@ -76,6 +76,55 @@ public static class InterRegionLinkPlan
         return gateway;
     }
 
+    /// <summary>
+    /// The host number of the address the links into a region connect from on a containers environment
+    /// (<c>&lt;block&gt;.201</c>, on this machine's side of the region's network): the harness and the balancer reach the
+    /// region from the network's first address, so a packet filter inside the region can tell the two apart.
+    /// </summary>
+    public const int LinkSourceHost = 201;
+
+    /// <summary>The address the links into <paramref name="region"/> connect from on a containers environment.</summary>
+    public static IPAddress LinkSourceAddress(RegionDefinition region)
+    {
+        ArgumentNullException.ThrowIfNull(region);
+        var block = region.AddressBlock.BaseAddress.GetAddressBytes();
+        block[3] = LinkSourceHost;
+        return new IPAddress(block);
+    }
+
+    /// <summary>
+    /// For <c>LinkServerOptions.UpstreamSource</c> on a containers environment: a link into a region's service connects
+    /// from the region's <see cref="LinkSourceAddress"/>; the balancer's access links (to a SIP proxy) and anything
+    /// outside every block from the kernel's choice.
+    /// </summary>
+    public static Func<IPEndPoint, IPAddress?> UpstreamSources(EnvironmentDefinition environment)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        return upstream => environment.Regions.FirstOrDefault(region => region.AddressBlock.Contains(upstream.Address)) is { } region
+                           && !upstream.Address.Equals(region.Sip.Address)
+            ? LinkSourceAddress(region)
+            : null;
+    }
+
+    /// <summary>
+    /// Every address through which <paramref name="region"/> exchanges bytes with the other regions, all of them the
+    /// link server's: the gateway addresses in its own block (one per other region), the address the links into it
+    /// connect from (<see cref="LinkSourceAddress"/>), and the other regions' link-facing addresses
+    /// (<see cref="LinkSwitchboard.LinkFacingEndPoint"/>). Cutting these cuts the region off and nothing else.
+    /// </summary>
+    public static IReadOnlyList<IPAddress> InterRegionAddressesOf(EnvironmentDefinition environment, RegionDefinition region)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        ArgumentNullException.ThrowIfNull(region);
+        var others = environment.Regions.Where(other => other.Name != region.Name).ToList();
+        return
+        [
+            .. others.Select(other => GatewayAddress(environment, region, other)),
+            LinkSourceAddress(region),
+            .. others.Select(other => LinkSwitchboard.LinkFacingEndPoint(other, RegionService.Redis).Address),
+        ];
+    }
+
     /// <summary>The services that cross regions through the link server (every TCP one).</summary>
     public static IReadOnlyList<RegionService> TcpServices { get; } = RegionServices.All;
 

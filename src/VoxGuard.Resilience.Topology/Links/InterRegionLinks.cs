@@ -12,6 +12,12 @@ public enum IsolationMode
 
     /// <summary>Its links swallow every byte but stay open (a blackhole: peers notice only by timeouts).</summary>
     Blackhole,
+
+    /// <summary>
+    /// Its links stay as they are; packet-filter rules inside the region's own network namespace drop every packet
+    /// between it and the other regions (<c>hosts: containers</c> only: <see cref="Local.RegionPacketFilter"/>).
+    /// </summary>
+    Firewall,
 }
 
 /// <summary>A link operation and when it started and was verified, on the monotonic clock (Stopwatch timestamps).</summary>
@@ -98,6 +104,11 @@ public sealed class InterRegionLinks
 
     private async Task<LinkOperation> PartitionAsync(List<InterRegionLink> links, string what, IsolationMode mode, CancellationToken cancellationToken)
     {
+        if (mode == IsolationMode.Firewall)
+        {
+            throw new ArgumentException("The firewall isolation is a region's packet filter, not its links: LocalTopology.IsolateRegionAsync applies it.", nameof(mode));
+        }
+
         var started = Stopwatch.GetTimestamp();
         foreach (var link in links)
         {

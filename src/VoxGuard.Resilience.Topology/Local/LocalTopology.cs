@@ -61,6 +61,9 @@ public sealed class LocalTopology : IAsyncDisposable
     /// <summary>The regions' hosts of a containers environment (removed last on dispose), or null on loopback.</summary>
     private IAsyncDisposable? _regionHosts;
 
+    /// <summary>Each region's packet filter, made on first use (containers only).</summary>
+    private readonly Dictionary<string, RegionPacketFilter> _packetFilters = new(StringComparer.Ordinal);
+
     /// <summary>The environment (with its profile applied) this topology runs.</summary>
     public EnvironmentDefinition Environment { get; }
 
@@ -173,7 +176,12 @@ public sealed class LocalTopology : IAsyncDisposable
         try
         {
             var step = Stopwatch.GetTimestamp();
-            linkServer = new LinkServer(new LinkServerOptions { ApiEndpoint = options.LinkApiEndpoint });
+            linkServer = new LinkServer(new LinkServerOptions
+            {
+                ApiEndpoint = options.LinkApiEndpoint,
+                // Containers: links into a region connect from an address of their own (a region's packet filter tells them apart).
+                UpstreamSource = environment.Hosts == RegionHosting.Containers ? InterRegionLinkPlan.UpstreamSources(environment) : null,
+            });
             await linkServer.StartAsync(cancellationToken).ConfigureAwait(false);
             client = new LinkClient(linkServer.ApiAddress);
             var links = new InterRegionLinks(client, environment);
@@ -374,13 +382,55 @@ public sealed class LocalTopology : IAsyncDisposable
     private Task CrashProcessesAsync(string region, CancellationToken cancellationToken) =>
         Task.WhenAll(ProcessesOf(region).Select(process => process.KillAsync(cancellationToken)).Append(Postgres.KillRegionAsync(region, cancellationToken)));
 
-    /// <summary>Cuts (or blackholes) every link of a region; its own clients still reach it.</summary>
+    /// <summary>
+    /// Cuts (or blackholes) every link of a region; its own clients still reach it. <see cref="IsolationMode.Firewall"/>
+    /// (containers only) leaves the links alone and drops the region's packets to and from them inside its own network
+    /// namespace instead (<see cref="PacketFilter"/>).
+    /// </summary>
     public async Task<TopologyOperation> IsolateRegionAsync(string region, IsolationMode mode = IsolationMode.Cut, CancellationToken cancellationToken = default) =>
-        FromLink(await Links.IsolateAsync(Environment.Region(region).Name, mode, cancellationToken).ConfigureAwait(false));
+        mode == IsolationMode.Firewall
+            ? await PacketFilter(region).IsolateAsync(cancellationToken).ConfigureAwait(false)
+            : FromLink(await Links.IsolateAsync(Environment.Region(region).Name, mode, cancellationToken).ConfigureAwait(false));
 
-    /// <summary>Restores every link of a region to its documented latency.</summary>
-    public async Task<TopologyOperation> HealRegionAsync(string region, CancellationToken cancellationToken = default) =>
-        FromLink(await Links.HealAsync(Environment.Region(region).Name, cancellationToken).ConfigureAwait(false));
+    /// <summary>Restores every link of a region to its documented latency, and clears its packet filter when it has rules.</summary>
+    public async Task<TopologyOperation> HealRegionAsync(string region, CancellationToken cancellationToken = default)
+    {
+        var name = Environment.Region(region).Name;
+        var links = FromLink(await Links.HealAsync(name, cancellationToken).ConfigureAwait(false));
+        if (!_packetFilters.TryGetValue(name, out var filter) || filter.IsClear)
+        {
+            return links;
+        }
+
+        var cleared = await filter.ClearAsync(cancellationToken).ConfigureAwait(false);
+        return new TopologyOperation($"{links.What}; {cleared.What}", links.StartedAt, cleared.VerifiedAt);
+    }
+
+    /// <summary>
+    /// Random loss on a region's network (containers only): each packet in and out dropped with the loss's probability,
+    /// by the kernel inside the region's namespace. <see cref="HealRegionAsync"/> removes it.
+    /// </summary>
+    public Task<TopologyOperation> DropPacketsAsync(string region, PacketLoss loss, CancellationToken cancellationToken = default) =>
+        PacketFilter(region).DropAsync(loss, cancellationToken);
+
+    /// <summary>
+    /// The packet filter inside <paramref name="region"/>'s own network namespace (containers only); on loopback this
+    /// throws an <see cref="InvalidOperationException"/> saying to use the links instead.
+    /// </summary>
+    public RegionPacketFilter PacketFilter(string region)
+    {
+        var name = Environment.Region(region).Name;
+        lock (_packetFilters)
+        {
+            if (!_packetFilters.TryGetValue(name, out var filter))
+            {
+                filter = RegionPacketFilter.For(Environment, Run, name);
+                _packetFilters[name] = filter;
+            }
+
+            return filter;
+        }
+    }
 
     /// <summary>Partitions two regions from each other only; both still reach the third region.</summary>
     public async Task<TopologyOperation> IsolateBetweenAsync(string region, string other, IsolationMode mode = IsolationMode.Cut, CancellationToken cancellationToken = default) =>

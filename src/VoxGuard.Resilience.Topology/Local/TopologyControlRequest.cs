@@ -13,10 +13,13 @@ public static class TopologyControlActions
     /// <summary>Every process of a region SIGKILLed, the network intact: <see cref="LocalTopology.CrashRegionAsync"/>.</summary>
     public const string Crash = "crash";
 
-    /// <summary>Every link of a region cut or blackholed: <see cref="LocalTopology.IsolateRegionAsync"/>.</summary>
+    /// <summary>Every link of a region cut or blackholed, or its packets to them dropped: <see cref="LocalTopology.IsolateRegionAsync"/>.</summary>
     public const string Isolate = "isolate";
 
-    /// <summary>Every link of a region back: <see cref="LocalTopology.HealRegionAsync"/>.</summary>
+    /// <summary>Random packet loss on a region's network: <see cref="LocalTopology.DropPacketsAsync"/>.</summary>
+    public const string Drop = "drop";
+
+    /// <summary>Every link of a region back and its packet filter cleared: <see cref="LocalTopology.HealRegionAsync"/>.</summary>
     public const string Heal = "heal";
 
     /// <summary>Every process of a region SIGSTOPped: <see cref="LocalTopology.PauseRegionAsync"/>.</summary>
@@ -45,10 +48,10 @@ public static class TopologyControlActions
     public const string Restore = "restore";
 
     /// <summary>Every action, in the order the help lists them.</summary>
-    public static IReadOnlyList<string> All { get; } = [Kill, Crash, Isolate, Heal, Pause, Resume, Shape, Unshape, Rejoin, Failback, Backup, Restore];
+    public static IReadOnlyList<string> All { get; } = [Kill, Crash, Isolate, Drop, Heal, Pause, Resume, Shape, Unshape, Rejoin, Failback, Backup, Restore];
 
     /// <summary>The actions that name one region.</summary>
-    public static IReadOnlyList<string> OnRegion { get; } = [Kill, Crash, Isolate, Heal, Pause, Resume, Rejoin];
+    public static IReadOnlyList<string> OnRegion { get; } = [Kill, Crash, Isolate, Drop, Heal, Pause, Resume, Rejoin];
 }
 
 /// <summary>
@@ -65,8 +68,17 @@ public sealed record TopologyControlRequest(string Action)
     /// <summary>The link acted on (shape, unshape), e.g. lagos-abuja-pg.</summary>
     public string? Link { get; init; }
 
-    /// <summary>For isolate: cut (default) or blackhole.</summary>
+    /// <summary>For isolate: cut (default), blackhole or firewall (<see cref="IsolationModes"/>).</summary>
     public string? Mode { get; init; }
+
+    /// <summary>For drop: the chance (above 0, at most 1) that each packet is dropped.</summary>
+    public double? Probability { get; init; }
+
+    /// <summary>For drop: udp, tcp or any (default any).</summary>
+    public string? Protocol { get; init; }
+
+    /// <summary>For drop: only packets to or from this port; null: every port.</summary>
+    public int? Port { get; init; }
 
     /// <summary>For shape: the toxics to add, in order.</summary>
     public IReadOnlyList<ToxicSpec>? Toxics { get; init; }
@@ -83,14 +95,37 @@ public sealed record TopologyControlRequest(string Action)
     /// <summary>For restore: replay archived WAL up to this time (ISO 8601; UTC when it names no offset); null: to the end of the archive.</summary>
     public string? TargetTime { get; init; }
 
+    /// <summary>The isolation modes <see cref="Mode"/> takes.</summary>
+    public static IReadOnlyList<string> IsolationModes { get; } = ["cut", "blackhole", "firewall"];
+
+    /// <summary>The protocols <see cref="Protocol"/> takes.</summary>
+    public static IReadOnlyList<string> Protocols { get; } = ["any", "udp", "tcp"];
+
     /// <summary>The isolation mode <see cref="Mode"/> names (cut when unset).</summary>
-    public IsolationMode IsolationMode => string.Equals(Mode, "blackhole", StringComparison.Ordinal) ? IsolationMode.Blackhole : IsolationMode.Cut;
+    public IsolationMode IsolationMode => Mode switch
+    {
+        "blackhole" => IsolationMode.Blackhole,
+        "firewall" => IsolationMode.Firewall,
+        _ => IsolationMode.Cut,
+    };
+
+    /// <summary>The loss a drop request asks for (any protocol when unset).</summary>
+    public PacketLoss Loss => new(Probability ?? 0, Protocol switch
+    {
+        "udp" => PacketProtocol.Udp,
+        "tcp" => PacketProtocol.Tcp,
+        _ => PacketProtocol.Any,
+    }, Port);
 
     /// <summary>A request acting on one region (kill, crash, heal, pause, resume, rejoin).</summary>
     public static TopologyControlRequest OnRegion(string action, string region) => new(action) { Region = region };
 
-    /// <summary>Cut or blackhole every link of <paramref name="region"/>.</summary>
+    /// <summary>Cut or blackhole every link of <paramref name="region"/>, or drop its packets to them (firewall).</summary>
     public static TopologyControlRequest Isolate(string region, string mode = "cut") => new(TopologyControlActions.Isolate) { Region = region, Mode = mode };
+
+    /// <summary>Drop <paramref name="probability"/> of <paramref name="region"/>'s packets (of <paramref name="protocol"/>, to or from <paramref name="port"/>).</summary>
+    public static TopologyControlRequest Drop(string region, double probability, string protocol = "any", int? port = null) =>
+        new(TopologyControlActions.Drop) { Region = region, Probability = probability, Protocol = protocol, Port = port };
 
     /// <summary>Add <paramref name="toxics"/> to <paramref name="link"/>.</summary>
     public static TopologyControlRequest Shape(string link, IReadOnlyList<ToxicSpec> toxics) => new(TopologyControlActions.Shape) { Link = link, Toxics = toxics };
@@ -178,10 +213,12 @@ public sealed record TopologyControlRequest(string Action)
             problems.Add($"{Action} takes no link");
         }
 
-        if (Mode is not null && (Action != TopologyControlActions.Isolate || Mode is not ("cut" or "blackhole")))
+        if (Mode is not null && (Action != TopologyControlActions.Isolate || !IsolationModes.Contains(Mode)))
         {
-            problems.Add(Action == TopologyControlActions.Isolate ? $"mode '{Mode}' must be cut or blackhole" : $"{Action} takes no mode");
+            problems.Add(Action == TopologyControlActions.Isolate ? $"mode '{Mode}' must be {string.Join(", ", IsolationModes)}" : $"{Action} takes no mode");
         }
+
+        problems.AddRange(DropProblems());
 
         if (Action == TopologyControlActions.Shape && (Toxics is null || Toxics.Count == 0))
         {
@@ -203,9 +240,41 @@ public sealed record TopologyControlRequest(string Action)
     /// <inheritdoc/>
     public override string ToString() => string.Join(' ', new[]
     {
-        Action, Region, Link, Mode, Store, Store == "redis" ? null : Type, Repository is null ? null : (Action == TopologyControlActions.Restore ? "from " : "into ") + Repository,
+        Action, Region, Link, Mode, Probability is null ? null : Loss.ToString(), Store, Store == "redis" ? null : Type, Repository is null ? null : (Action == TopologyControlActions.Restore ? "from " : "into ") + Repository,
         TargetTime is null ? null : "to " + TargetTime,
     }.Where(part => part is not null));
+
+    private List<string> DropProblems()
+    {
+        var problems = new List<string>();
+        if (Action != TopologyControlActions.Drop)
+        {
+            problems.AddRange(new[] { (Probability is not null, "probability"), (Protocol is not null, "protocol"), (Port is not null, "port") }
+                .Where(given => given.Item1).Select(given => $"{Action} takes no {given.Item2}"));
+            return problems;
+        }
+
+        if (Probability is null)
+        {
+            problems.Add("drop needs a probability (e.g. 0.3)");
+        }
+
+        if (Protocol is not null && !Protocols.Contains(Protocol))
+        {
+            problems.Add($"protocol '{Protocol}' must be {string.Join(", ", Protocols)}");
+        }
+
+        if (Probability is not null)
+        {
+            problems.AddRange(Loss.Problems());
+        }
+        else if (Port is { } port && port is < 1 or > 65535)
+        {
+            problems.Add($"port {port} must be from 1 to 65535");
+        }
+
+        return problems;
+    }
 
     private List<string> BackupProblems()
     {

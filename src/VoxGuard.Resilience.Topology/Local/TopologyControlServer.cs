@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using VoxGuard.Resilience.Topology.Backups;
 using VoxGuard.Resilience.Topology.Environments;
+using VoxGuard.Resilience.Topology.Links;
 
 namespace VoxGuard.Resilience.Topology.Local;
 
@@ -193,17 +194,30 @@ public sealed class TopologyControlServer : IAsyncDisposable
                         $"{region} is already isolated ({isolated.Count} of its links cut or blackholed). Heal it first: ./resilience fault heal {region}.");
                 }
 
+                if (request.IsolationMode == IsolationMode.Firewall && PacketFilterOf(region).IsIsolated)
+                {
+                    throw new RequestRefusedException($"{region} is already isolated by its packet filter. Heal it first: ./resilience fault heal {region}.");
+                }
+
                 done.Add(await topology.IsolateRegionAsync(region, request.IsolationMode, cancellationToken).ConfigureAwait(false));
                 return [];
+            }
+
+            case TopologyControlActions.Drop:
+            {
+                var region = RunningRegion(request);
+                done.Add(await PacketFilterOf(region).DropAsync(request.Loss, cancellationToken).ConfigureAwait(false));
+                return [$"./resilience fault heal {region} removes it (and any other rule of {region}'s packet filter)."];
             }
 
             case TopologyControlActions.Heal:
             {
                 // Idempotent on purpose: "heal" is a runbook's make-sure step, safe to run whatever the state.
                 var region = KnownRegion(request.Region!);
-                var wasIsolated = (await topology.Links.IsolatedLinksAsync(region, cancellationToken).ConfigureAwait(false)).Count > 0;
+                var wasIsolated = (await topology.Links.IsolatedLinksAsync(region, cancellationToken).ConfigureAwait(false)).Count > 0
+                    || topology.Environment.Hosts == RegionHosting.Containers && !PacketFilterOf(region).IsClear;
                 done.Add(await topology.HealRegionAsync(region, cancellationToken).ConfigureAwait(false));
-                return wasIsolated ? [] : [$"{region} was not isolated: every link of it was already up (nothing changed)."];
+                return wasIsolated ? [] : [$"{region} was not isolated: every link of it was already up and its packet filter empty (nothing changed)."];
             }
 
             case TopologyControlActions.Pause:
@@ -457,6 +471,19 @@ public sealed class TopologyControlServer : IAsyncDisposable
         }
 
         return region;
+    }
+
+    /// <summary>The region's packet filter, or a refusal saying it needs hosts: containers (nothing done).</summary>
+    private RegionPacketFilter PacketFilterOf(string region)
+    {
+        try
+        {
+            return _topology.PacketFilter(region);
+        }
+        catch (InvalidOperationException exception)
+        {
+            throw new RequestRefusedException($"{exception.Message} Nothing was done.");
+        }
     }
 
     /// <summary>The link's name, or a refusal naming some links and where to see them all.</summary>

@@ -24,6 +24,9 @@ public sealed class TopologyControlRequestTests
     public void Every_other_request_the_factories_build_is_valid() => Assert.Multiple(() =>
     {
         Assert.DoesNotThrow(() => TopologyControlRequest.Isolate("lagos", "blackhole").Validate());
+        Assert.DoesNotThrow(() => TopologyControlRequest.Isolate("lagos", "firewall").Validate());
+        Assert.DoesNotThrow(() => TopologyControlRequest.Drop("lagos", 0.3).Validate());
+        Assert.DoesNotThrow(() => TopologyControlRequest.Drop("lagos", 1, "udp", 5060).Validate());
         Assert.DoesNotThrow(() => TopologyControlRequest.Shape("lagos-abuja-pg", [ToxicSpec.Latency(TimeSpan.FromMilliseconds(200))]).Validate());
         Assert.DoesNotThrow(() => TopologyControlRequest.Unshape("lagos-abuja-pg").Validate());
         Assert.DoesNotThrow(() => TopologyControlRequest.Failback().Validate());
@@ -61,9 +64,9 @@ public sealed class TopologyControlRequestTests
         Assert.That(error.Message, Is.EqualTo("Invalid pause request: pause needs a region; pause takes no link; pause takes no mode."));
     }
 
-    [TestCase("explode", "abuja", null, "unknown action 'explode' (known: kill, crash, isolate, heal, pause, resume, shape, unshape, rejoin, failback, backup, restore)")]
+    [TestCase("explode", "abuja", null, "unknown action 'explode' (known: kill, crash, isolate, drop, heal, pause, resume, shape, unshape, rejoin, failback, backup, restore)")]
     [TestCase("kill", " ", null, "kill needs a region")]
-    [TestCase("isolate", "lagos", "sideways", "mode 'sideways' must be cut or blackhole")]
+    [TestCase("isolate", "lagos", "sideways", "mode 'sideways' must be cut, blackhole, firewall")]
     [TestCase("shape", null, null, "shape needs a link; shape needs at least one toxic")]
     [TestCase("unshape", "lagos", null, "unshape takes no region; unshape needs a link")]
     public void A_malformed_request_is_refused_with_its_problems(string action, string? region, string? mode, string problems)
@@ -72,6 +75,24 @@ public sealed class TopologyControlRequestTests
 
         Assert.That(Assert.Throws<ArgumentException>(request.Validate)!.Message, Does.Contain(problems));
     }
+
+    [Test]
+    public void A_malformed_drop_names_every_problem_in_one_message() => Assert.Multiple(() =>
+    {
+        Assert.That(Assert.Throws<ArgumentException>(TopologyControlRequest.Drop("lagos", 1.5, "icmp", 70000).Validate)!.Message, Is.EqualTo(
+            "Invalid drop request: protocol 'icmp' must be any, udp, tcp; probability 1.5 must be above 0 and at most 1 (0.3 drops 30 % of packets); port 70000 must be from 1 to 65535."));
+        Assert.That(Assert.Throws<ArgumentException>(new TopologyControlRequest(TopologyControlActions.Drop) { Region = "lagos" }.Validate)!.Message, Does.Contain("drop needs a probability (e.g. 0.3)"));
+        Assert.That(Assert.Throws<ArgumentException>((TopologyControlRequest.OnRegion("kill", "lagos") with { Probability = 0.3, Port = 5060 }).Validate)!.Message,
+            Does.Contain("kill takes no probability; kill takes no port"));
+    });
+
+    [Test]
+    public void A_drop_request_reads_as_the_loss_it_asks_for() => Assert.Multiple(() =>
+    {
+        Assert.That(TopologyControlRequest.Drop("lagos", 0.3, "udp", 5060).Loss, Is.EqualTo(new PacketLoss(0.3, PacketProtocol.Udp, 5060)));
+        Assert.That(TopologyControlRequest.Drop("lagos", 0.3).Loss, Is.EqualTo(new PacketLoss(0.3)));
+        Assert.That(TopologyControlRequest.Drop("lagos", 0.3, "udp", 5060).ToString(), Is.EqualTo("drop lagos 30 % of UDP packets to or from port 5060"));
+    });
 
     [Test]
     public void A_request_without_an_action_says_so() =>
@@ -98,6 +119,7 @@ public sealed class TopologyControlRequestTests
     {
         Assert.That(TopologyControlRequest.OnRegion("isolate", "lagos").IsolationMode, Is.EqualTo(IsolationMode.Cut));
         Assert.That(TopologyControlRequest.Isolate("lagos", "blackhole").IsolationMode, Is.EqualTo(IsolationMode.Blackhole));
+        Assert.That(TopologyControlRequest.Isolate("lagos", "firewall").IsolationMode, Is.EqualTo(IsolationMode.Firewall));
     });
 
     [Test]

@@ -1,7 +1,6 @@
 using System.Globalization;
-using VoxGuard.Resilience.Topology.Processes;
 
-namespace VoxGuard.Resilience.Topology.Backups;
+namespace VoxGuard.Resilience.Topology.Processes;
 
 /// <summary>What a command run to its end said.</summary>
 /// <param name="ExitCode">Its exit code (128 + the signal when a signal ended it).</param>

@@ -287,6 +287,22 @@ public sealed class ContainerEngine : IAsyncDisposable
     /// <summary>Runs the podman CLI; returns its exit code and standard output.</summary>
     internal static async Task<(int ExitCode, string Output)> CliAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
     {
+        var (exitCode, output, _) = await CliWithErrorAsync(arguments, cancellationToken).ConfigureAwait(false);
+        return (exitCode, output);
+    }
+
+    /// <summary>Runs the podman CLI for <paramref name="what"/>; throws with what it said when it fails.</summary>
+    internal static async Task CheckedCliAsync(IReadOnlyList<string> arguments, string what, CancellationToken cancellationToken)
+    {
+        var (exitCode, _, error) = await CliWithErrorAsync(arguments, cancellationToken).ConfigureAwait(false);
+        if (exitCode != 0)
+        {
+            throw new ContainerEngineException($"Cannot {what}: podman {string.Join(' ', arguments)} exited {exitCode}: {error.Trim()}");
+        }
+    }
+
+    private static async Task<(int ExitCode, string Output, string Error)> CliWithErrorAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
         var start = new ProcessStartInfo("/usr/bin/podman") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in arguments)
         {
@@ -297,8 +313,7 @@ public sealed class ContainerEngine : IAsyncDisposable
         var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var error = process.StandardError.ReadToEndAsync(cancellationToken);
         await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-        await error.ConfigureAwait(false);
-        return (process.ExitCode, await output.ConfigureAwait(false));
+        return (process.ExitCode, await output.ConfigureAwait(false), await error.ConfigureAwait(false));
     }
 }
 

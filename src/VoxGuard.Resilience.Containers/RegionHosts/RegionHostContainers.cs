@@ -155,7 +155,7 @@ public sealed class RegionHost : IAsyncDisposable
     internal const string NamePrefix = "voxguard-";
 
     /// <summary>The metric of the blackhole route a lost region's block gets on this machine (below the bridge's route).</summary>
-    private const string LostRegionMetric = "4242";
+    internal const string LostRegionMetric = "4242";
 
     private readonly ContainerEngine _engine;
     private INetwork? _network;

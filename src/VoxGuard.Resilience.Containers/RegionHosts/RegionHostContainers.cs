@@ -269,11 +269,11 @@ public sealed class RegionHost : IAsyncDisposable
     /// </summary>
     public async Task LoseAsync(CancellationToken cancellationToken = default)
     {
-        await ContainerEngine.CheckedCliAsync(["stop", "--time", "0", Name], $"kill region {Plan.Region}'s host", cancellationToken).ConfigureAwait(false);
         // With the bridge gone, this machine has no route to the block but its default one: packets to the lost
-        // region's addresses (the balancer's checks, the links' dials) would leave the machine. Drop them here instead,
-        // below the route the bridge brings back (metric 0).
+        // region's addresses (the balancer's checks, the links' dials) would leave the machine. Drop them here instead:
+        // a route below the bridge's (metric 0), in place before the bridge goes, so there is no moment without it.
         await RegionHostContainers.IpAsync(["route", "replace", "blackhole", Plan.Block.ToString(), "metric", LostRegionMetric], cancellationToken).ConfigureAwait(false);
+        await ContainerEngine.CheckedCliAsync(["stop", "--time", "0", Name], $"kill region {Plan.Region}'s host", cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -489,9 +489,9 @@ public sealed class LocalTopology : IAsyncDisposable
     /// <summary>
     /// Brings a lost or isolated region back as a replica region (the first step of the documented recovery): its host
     /// brought back first where it was lost with the region (containers: started again with the same addresses, its
-    /// servers placed in its new network namespace), its links restored, its SIP proxy and engine restarted if down, its etcd member and Patroni started again if down (Patroni
-    /// rewinds PostgreSQL into a standby of the current primary), its Redis (and Sentinel) a replica of the current
-    /// master, and the balancer reporting it up again.
+    /// servers placed in its new network namespace), its links restored, its SIP proxy and engine restarted if down,
+    /// its etcd member and Patroni started again if down (Patroni rewinds PostgreSQL into a standby of the current
+    /// primary), its Redis (and Sentinel) a replica of the current master, and the balancer reporting it up again.
     /// </summary>
     public async Task<IReadOnlyList<TopologyOperation>> RejoinRegionAsync(string region, CancellationToken cancellationToken = default)
     {

@@ -14,9 +14,9 @@ namespace VoxGuard.Resilience.Containers.Tests;
 /// The containers environment end to end (environments/containers.yaml moved to 10.231.21–23.0/24, balancer
 /// 127.0.0.232): the whole topology with ACM engines, each region in a container of its own, answers calls 70/15/15
 /// through the balancer with every write in both stores; losing Lagos, the system fails both stores over by itself and
-/// the calls split between Abuja and Asaba, Lagos's container gone with
-/// its addresses; rejoined, Lagos is a replica region again (container back, Redis replica, PostgreSQL standby, calls
-/// reach it); afterwards no container or network of the run is left.
+/// the calls split between Abuja and Asaba, Lagos's container gone with its addresses; rejoined, Lagos is a replica
+/// region again (container back, Redis replica, PostgreSQL a streaming standby, calls reach it); afterwards no container
+/// or network of the run is left.
 /// </summary>
 [TestFixture]
 [NonParallelizable]
@@ -60,6 +60,7 @@ public sealed class ContainersEnvironmentTests
             var rejoined = await PodmanAsync("ps", "--filter", $"label={ContainerEngine.RunLabel}={runId}", "--filter", "status=running", "--format", "{{.Names}}");
             var lagosRedis = (await topology.Redis.StatusAsync()).Single(node => node.Region == "lagos");
             var lagosPostgres = await topology.Postgres.RoleOfAsync("lagos");
+            var lagosWalReceiver = await topology.Postgres.ScalarAsync("lagos", "SELECT status FROM pg_stat_wal_receiver");
             var lagosBalancer = await topology.Sip.BalancerStateAsync("lagos");
             var back = await CallsAsync(60);
 
@@ -78,6 +79,7 @@ public sealed class ContainersEnvironmentTests
                 Assert.That(rejoined, Does.Contain("lagos"), "lagos's container running again");
                 Assert.That(lagosRedis.Role, Is.AnyOf("slave", "replica"), "lagos's Redis a replica");
                 Assert.That(lagosPostgres, Is.EqualTo("standby"), "lagos's PostgreSQL a standby");
+                Assert.That(lagosWalReceiver, Is.EqualTo("streaming"), "lagos's standby streaming from the new primary");
                 Assert.That(lagosBalancer.IsUp, Is.True, "the balancer reports lagos up");
                 Assert.That(back.Values.Sum(), Is.EqualTo(60), "every call answered after the rejoin");
                 Assert.That(back.GetValueOrDefault("lagos"), Is.GreaterThan(0), "calls reach lagos again");

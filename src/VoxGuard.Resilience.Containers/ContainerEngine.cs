@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Net.Http;
 using System.Net.Sockets;
+using System.Text.Json;
 using DotNet.Testcontainers.Configurations;
+using VoxGuard.Resilience.Containers.RegionHosts;
 using VoxGuard.Resilience.Topology.Processes;
 using WaitStrategy = VoxGuard.Resilience.Topology.Processes.WaitStrategy;
 
@@ -132,8 +134,31 @@ public sealed class ContainerEngine : IAsyncDisposable
         }
 
         // A container's labels are a map; a network's (Podman 4.3) one "k=v,k=v" string.
-        return await ReapAsync(["ps", "--all"], "{{.ID}} {{index .Labels \"" + RunLabel + "\"}}", ["rm", "--force", "--volumes"], runRoot, cancellationToken).ConfigureAwait(false)
+        var reaped = await ReapAsync(["ps", "--all"], "{{.ID}} {{index .Labels \"" + RunLabel + "\"}}", ["rm", "--force", "--volumes"], runRoot, cancellationToken).ConfigureAwait(false)
             + await ReapAsync(["network", "ls"], "{{.Name}} {{.Labels}}", ["network", "rm", "--force"], runRoot, cancellationToken).ConfigureAwait(false);
+        return reaped + await ReapLostRegionRoutesAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Removes the blackhole routes of lost regions (<see cref="RegionHost.LoseAsync"/>) whose network is gone: what a
+    /// harness that died during a region loss left on this machine.
+    /// </summary>
+    private static async Task<int> ReapLostRegionRoutesAsync(CancellationToken cancellationToken)
+    {
+        var (_, subnets) = await CliAsync(["network", "ls", "--format", "{{range .Subnets}}{{.Subnet}} {{end}}"], cancellationToken).ConfigureAwait(false);
+        var networks = subnets.Split([' ', '\n'], StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
+        using var routes = JsonDocument.Parse(await RegionHostContainers.IpAsync(["-j", "route", "show", "type", "blackhole"], cancellationToken).ConfigureAwait(false));
+        var stray = routes.RootElement.EnumerateArray()
+            .Where(route => route.TryGetProperty("metric", out var metric) && metric.ToString() == RegionHost.LostRegionMetric)
+            .Select(route => route.GetProperty("dst").GetString()!)
+            .Where(block => !networks.Contains(block))
+            .ToList();
+        foreach (var block in stray)
+        {
+            await RegionHostContainers.IpAsync(["route", "del", "blackhole", block, "metric", RegionHost.LostRegionMetric], cancellationToken).ConfigureAwait(false);
+        }
+
+        return stray.Count;
     }
 
     /// <summary>
@@ -287,6 +312,22 @@ public sealed class ContainerEngine : IAsyncDisposable
     /// <summary>Runs the podman CLI; returns its exit code and standard output.</summary>
     internal static async Task<(int ExitCode, string Output)> CliAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
     {
+        var (exitCode, output, _) = await CliWithErrorAsync(arguments, cancellationToken).ConfigureAwait(false);
+        return (exitCode, output);
+    }
+
+    /// <summary>Runs the podman CLI for <paramref name="what"/>; throws with what it said when it fails.</summary>
+    internal static async Task CheckedCliAsync(IReadOnlyList<string> arguments, string what, CancellationToken cancellationToken)
+    {
+        var (exitCode, _, error) = await CliWithErrorAsync(arguments, cancellationToken).ConfigureAwait(false);
+        if (exitCode != 0)
+        {
+            throw new ContainerEngineException($"Cannot {what}: podman {string.Join(' ', arguments)} exited {exitCode}: {error.Trim()}");
+        }
+    }
+
+    private static async Task<(int ExitCode, string Output, string Error)> CliWithErrorAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
         var start = new ProcessStartInfo("/usr/bin/podman") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in arguments)
         {
@@ -297,8 +338,7 @@ public sealed class ContainerEngine : IAsyncDisposable
         var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var error = process.StandardError.ReadToEndAsync(cancellationToken);
         await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-        await error.ConfigureAwait(false);
-        return (process.ExitCode, await output.ConfigureAwait(false));
+        return (process.ExitCode, await output.ConfigureAwait(false), await error.ConfigureAwait(false));
     }
 }
 

@@ -14,7 +14,9 @@ namespace VoxGuard.Resilience.Containers.Tests;
 /// The containers environment end to end (environments/containers.yaml moved to 10.231.21–23.0/24, balancer
 /// 127.0.0.232): the whole topology with ACM engines, each region in a container of its own, answers calls 70/15/15
 /// through the balancer with every write in both stores; losing Lagos, the system fails both stores over by itself and
-/// the calls split between Abuja and Asaba; afterwards no container or network of the run is left.
+/// the calls split between Abuja and Asaba, Lagos's container gone with its addresses; rejoined, Lagos is a replica
+/// region again (container back, Redis replica, PostgreSQL a streaming standby, calls reach it); afterwards no container
+/// or network of the run is left.
 /// </summary>
 [TestFixture]
 [NonParallelizable]
@@ -25,7 +27,7 @@ public sealed class ContainersEnvironmentTests
         EnvironmentLoader.Parse(LocalEnvironmentInBlocks.ContainersYaml(21, 232), "containers in 10.231.21-23", "ci");
 
     [Test]
-    public async Task A_containers_topology_serves_70_15_15_and_fails_over_by_itself_when_lagos_is_lost_leaving_nothing()
+    public async Task A_containers_topology_serves_70_15_15_and_fails_over_by_itself_when_lagos_and_its_container_are_lost_and_rejoins_lagos_leaving_nothing()
     {
         string runId;
         var started = Stopwatch.GetTimestamp();
@@ -47,6 +49,20 @@ public sealed class ContainersEnvironmentTests
             var redisMaster = (await topology.Redis.MasterRegionAsync(timeout: TimeSpan.FromSeconds(30))).Name;
             TestContext.Progress.WriteLine($"after losing lagos ({lost.Duration.TotalMilliseconds:F0} ms): PostgreSQL primary {postgresPrimary}, Redis master {redisMaster}");
             var after = await CallsAsync(40);
+            var lagosContainer = await PodmanAsync("ps", "--filter", $"label={ContainerEngine.RunLabel}={runId}", "--filter", "status=running", "--format", "{{.Names}}");
+            var lagosRedisAnswers = await AcceptsAsync(Environment.Region("lagos").Redis.EndPoint);
+
+            // The documented recovery: the host back first, then Lagos a replica region.
+            var rejoinStarted = Stopwatch.GetTimestamp();
+            var rejoin = await topology.RejoinRegionAsync("lagos");
+            TestContext.Progress.WriteLine($"lagos rejoined in {Stopwatch.GetElapsedTime(rejoinStarted).TotalSeconds:F1} s: "
+                + string.Join(", ", rejoin.Select(step => $"{step.What} {step.Duration.TotalSeconds:F1} s")));
+            var rejoined = await PodmanAsync("ps", "--filter", $"label={ContainerEngine.RunLabel}={runId}", "--filter", "status=running", "--format", "{{.Names}}");
+            var lagosRedis = (await topology.Redis.StatusAsync()).Single(node => node.Region == "lagos");
+            var lagosPostgres = await topology.Postgres.RoleOfAsync("lagos");
+            var lagosWalReceiver = await topology.Postgres.ScalarAsync("lagos", "SELECT status FROM pg_stat_wal_receiver");
+            var lagosBalancer = await topology.Sip.BalancerStateAsync("lagos");
+            var back = await CallsAsync(60);
 
             Assert.Multiple(() =>
             {
@@ -58,6 +74,15 @@ public sealed class ContainersEnvironmentTests
                 Assert.That(after.Keys, Is.EquivalentTo(new[] { "abuja", "asaba" }));
                 // 15/15 spread over the survivors; the round robin restarts its turn order when Lagos leaves, hence ± a few.
                 Assert.That(after["abuja"], Is.InRange(16, 24), "50/50 between abuja and asaba");
+                Assert.That(lagosContainer, Does.Not.Contain("lagos"), "lagos's container killed with the region");
+                Assert.That(lagosRedisAnswers, Is.False, "lagos's addresses gone with its container");
+                Assert.That(rejoined, Does.Contain("lagos"), "lagos's container running again");
+                Assert.That(lagosRedis.Role, Is.AnyOf("slave", "replica"), "lagos's Redis a replica");
+                Assert.That(lagosPostgres, Is.EqualTo("standby"), "lagos's PostgreSQL a standby");
+                Assert.That(lagosWalReceiver, Is.EqualTo("streaming"), "lagos's standby streaming from the new primary");
+                Assert.That(lagosBalancer.IsUp, Is.True, "the balancer reports lagos up");
+                Assert.That(back.Values.Sum(), Is.EqualTo(60), "every call answered after the rejoin");
+                Assert.That(back.GetValueOrDefault("lagos"), Is.GreaterThan(0), "calls reach lagos again");
             });
         }
 
@@ -83,6 +108,22 @@ public sealed class ContainersEnvironmentTests
         });
         TestContext.Out.WriteLine(string.Join(" | ", load.Calls.Where(call => !call.Succeeded).Select(call => $"{call.Outcome} {call.StatusCode} {call.FailureReason}").Distinct()));
         return load.Calls.Where(call => call.Succeeded).GroupBy(call => call.Region ?? "none").ToDictionary(group => group.Key, group => group.Count());
+    }
+
+    /// <summary>Whether a TCP connection to <paramref name="endPoint"/> is accepted within 2 s.</summary>
+    private static async Task<bool> AcceptsAsync(IPEndPoint endPoint)
+    {
+        using var client = new System.Net.Sockets.TcpClient();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        try
+        {
+            await client.ConnectAsync(endPoint, timeout.Token);
+            return true;
+        }
+        catch (Exception exception) when (exception is System.Net.Sockets.SocketException or OperationCanceledException)
+        {
+            return false;
+        }
     }
 
     private static async Task<string> PodmanAsync(params string[] arguments)

@@ -53,13 +53,8 @@ public sealed class RegionHostContainersTests
             ManagedProcess? redis = null;
             try
             {
-                redis = await run.StartProcessAsync(new ProcessSpec("lagos-redis", "redis-server", "redis-server")
-                {
-                    Arguments = ["--bind", LagosRedis.Address.ToString(), "--port", "6379", "--save", "", "--appendonly", "no", "--protected-mode", "no"],
-                    NetworkNamespace = hosts.NetworkNamespaceOf("lagos"),
-                });
                 // The network rule admits Lagos's network while its host exists.
-                await redis.WaitUntilReadyAsync(WaitStrategy.UntilTcpPortOpen(LagosRedis).WithTimeout(TimeSpan.FromSeconds(10)));
+                redis = await StartRedisAsync(run, hosts.NetworkNamespaceOf("lagos"), LagosRedis);
                 await links.StartAsync();
                 using var client = new LinkClient(links.ApiAddress);
                 await client.CreateProxyAsync(new LinkProxySpec("abuja-lagos-redis", AbujaGatewayToLagosRedis.ToString(), LagosRedis.ToString()));
@@ -129,6 +124,96 @@ public sealed class RegionHostContainersTests
             Assert.That(await engine.ContainersOfRunAsync(), Is.Empty, "nothing is half made");
             Assert.That(await CommandAsync("podman", "network", "ls", "--format", "{{.Name}}"), Does.Not.Contain(engine.RunId));
         });
+    }
+
+    [Test]
+    public async Task A_lost_host_takes_its_addresses_with_it_and_comes_back_with_them_and_its_links_and_a_loss_at_teardown_leaves_nothing()
+    {
+        // Blocks 10.231.61-62.0/24: Lagos's gateway to itself through a link tests a listener whose address vanishes and comes back.
+        var lagos = new RegionHostPlan("lagos", IPNetwork.Parse("10.231.61.0/24"), [IPAddress.Parse("10.231.61.11"), IPAddress.Parse("10.231.61.13")],
+            [IPAddress.Parse("10.231.61.101")]);
+        var abuja = new RegionHostPlan("abuja", IPNetwork.Parse("10.231.62.0/24"), [IPAddress.Parse("10.231.62.11")], [IPAddress.Parse("10.231.62.100")]);
+        var lagosRedis = new IPEndPoint(IPAddress.Parse("10.231.61.13"), 6379);
+        var abujaGateway = new IPEndPoint(IPAddress.Parse("10.231.62.100"), 6379);
+        var lagosGateway = new IPEndPoint(IPAddress.Parse("10.231.61.101"), 6380);
+        var run = RunDirectory.Create();
+        await using (run)
+        {
+            await using var engine = await ContainerEngine.StartAsync(run);
+            var hosts = await RegionHostContainers.StartAsync(engine, _images.Servers, [lagos, abuja]);
+            await using var links = new LinkServer(new LinkServerOptions { ApiEndpoint = new IPEndPoint(IPAddress.Loopback, 0) });
+            ManagedProcess? redis = null;
+            try
+            {
+                redis = await StartRedisAsync(run, hosts.NetworkNamespaceOf("lagos"), lagosRedis);
+                await links.StartAsync();
+                using var client = new LinkClient(links.ApiAddress);
+                await client.CreateProxyAsync(new LinkProxySpec("abuja-lagos-redis", abujaGateway.ToString(), lagosRedis.ToString()));
+                await client.CreateProxyAsync(new LinkProxySpec("lagos-lagos-redis", lagosGateway.ToString(), lagosRedis.ToString()));
+                var before = hosts.NetworkNamespaceOf("lagos");
+
+                await redis.KillAsync();
+                var lost = Stopwatch.GetTimestamp();
+                await hosts.Host("lagos").LoseAsync();
+                var lossTime = Stopwatch.GetElapsedTime(lost);
+                var lostState = await CommandAsync("podman", "inspect", "--format", "{{.State.Running}}", hosts.Host("lagos").Name);
+                var lostRoutes = await CommandAsync("ip", "route", "show", "type", "blackhole");
+                var lostAddresses = await CommandAsync("ip", "-4", "addr", "show", "to", "10.231.61.0/24");
+                var lostPing = await CommandAsync("timeout", "3", "redis-cli", "-h", lagosRedis.Address.ToString(), "-p", "6379", "PING");
+
+                var restored = Stopwatch.GetTimestamp();
+                var cameBack = await hosts.Host("lagos").RestoreAsync();
+                var restoreTime = Stopwatch.GetElapsedTime(restored);
+                var again = await hosts.Host("lagos").RestoreAsync();
+                TestContext.Progress.WriteLine($"host lost in {lossTime.TotalMilliseconds:F0} ms, back in {restoreTime.TotalMilliseconds:F0} ms");
+                redis = await StartRedisAsync(run, hosts.NetworkNamespaceOf("lagos"), lagosRedis);
+                var throughAbuja = await PingFromAsync(hosts.NetworkNamespaceOf("abuja"), abujaGateway);
+                var throughLagosGateway = await PingFromAsync(hosts.NetworkNamespaceOf("lagos"), lagosGateway);
+
+                Assert.Multiple(() =>
+                {
+                    Assert.That(lostState, Is.EqualTo("false"), "the engine reports the lost host stopped");
+                    Assert.That(lostRoutes, Does.Contain("10.231.61.0/24"), "the lost block's packets stay on this machine");
+                    Assert.That(lostAddresses, Is.Empty, "the gateway addresses went with the bridge");
+                    Assert.That(lostPing, Does.Not.Contain("PONG"), "a lost region's addresses answer nothing");
+                    Assert.That(cameBack, Is.True);
+                    Assert.That(again, Is.False, "a running host is left as it is");
+                    Assert.That(hosts.NetworkNamespaceOf("lagos"), Is.Not.EqualTo(before), "the host came back with a new network namespace");
+                    Assert.That(throughAbuja, Is.EqualTo("PONG"), "a link towards the region works again");
+                    Assert.That(throughLagosGateway, Is.EqualTo("PONG"), "a link listening on the region's gateway address works again");
+                });
+
+                // Lost again and torn down in that state: nothing may be left.
+                await redis.KillAsync();
+                await hosts.Host("lagos").LoseAsync();
+            }
+            finally
+            {
+                if (redis is not null)
+                {
+                    await redis.KillAsync();
+                }
+
+                await hosts.DisposeAsync();
+            }
+        }
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await CommandAsync("ip", "route", "show", "type", "blackhole"), Does.Not.Contain("10.231.61.0/24"));
+            Assert.That(await CommandAsync("ip", "-4", "addr", "show", "to", "10.231.61.0/24") + await CommandAsync("ip", "-4", "addr", "show", "to", "10.231.62.0/24"), Is.Empty);
+        });
+    }
+
+    private static async Task<ManagedProcess> StartRedisAsync(RunDirectory run, string networkNamespace, IPEndPoint endPoint)
+    {
+        var redis = await run.StartProcessAsync(new ProcessSpec("lagos-redis", "redis-server", "redis-server")
+        {
+            Arguments = ["--bind", endPoint.Address.ToString(), "--port", "6379", "--save", "", "--appendonly", "no", "--protected-mode", "no"],
+            NetworkNamespace = networkNamespace,
+        });
+        await redis.WaitUntilReadyAsync(WaitStrategy.UntilTcpPortOpen(endPoint).WithTimeout(TimeSpan.FromSeconds(10)));
+        return redis;
     }
 
     /// <summary>redis-cli PING from inside a region's network namespace: its reply, or what it said when it failed.</summary>

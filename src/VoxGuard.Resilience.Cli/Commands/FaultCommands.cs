@@ -17,7 +17,7 @@ internal static class FaultCommands
     private static Command Fault()
     {
         var fault = new Command("fault", "Inject a fault into the topology ./resilience up serves (game days); ./resilience status shows the effect.");
-        fault.Subcommands.Add(OnRegion(TopologyControlActions.Kill, "Lose a whole region at once (LocalTopology.KillRegionAsync): every process SIGKILLed."));
+        fault.Subcommands.Add(OnRegion(TopologyControlActions.Kill, "Lose a whole region at once (LocalTopology.KillRegionAsync): every link cut, every process SIGKILLed; in containers its container killed too (rejoin brings it back)."));
         fault.Subcommands.Add(OnRegion(TopologyControlActions.Crash, "Crash every process of a region (SIGKILL), its network intact."));
         fault.Subcommands.Add(Isolate());
         fault.Subcommands.Add(Drop());

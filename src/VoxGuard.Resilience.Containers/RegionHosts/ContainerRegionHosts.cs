@@ -28,7 +28,7 @@ public sealed class ContainerRegionHosts(string repositoryRoot) : IRegionHostPro
     }
 
     /// <inheritdoc/>
-    public async Task<IAsyncDisposable> StartAsync(EnvironmentDefinition environment, RunDirectory run, CancellationToken cancellationToken)
+    public async Task<IRegionHosts> StartAsync(EnvironmentDefinition environment, RunDirectory run, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(run);
@@ -42,7 +42,7 @@ public sealed class ContainerRegionHosts(string repositoryRoot) : IRegionHostPro
                 run.PlaceRegion(host.Plan.Region, host.NetworkNamespace);
             }
 
-            return new Started(hosts, engine);
+            return new Started(hosts, engine, run);
         }
         catch
         {
@@ -83,9 +83,27 @@ public sealed class ContainerRegionHosts(string repositoryRoot) : IRegionHostPro
         ];
     }
 
-    /// <summary>What a started set of hosts is: removing it removes the containers, the networks and the engine's service.</summary>
-    private sealed class Started(RegionHostContainers hosts, ContainerEngine engine) : IAsyncDisposable
+    /// <summary>
+    /// What a started set of hosts is: a region's loss kills its container, its rejoin starts it again and places the
+    /// region's servers in its new network namespace; removing it removes the containers, the networks and the engine's
+    /// service.
+    /// </summary>
+    private sealed class Started(RegionHostContainers hosts, ContainerEngine engine, RunDirectory run) : IRegionHosts
     {
+        public Task LoseAsync(string region, CancellationToken cancellationToken) => hosts.Host(region).LoseAsync(cancellationToken);
+
+        public async Task<bool> RestoreAsync(string region, CancellationToken cancellationToken)
+        {
+            var host = hosts.Host(region);
+            if (!await host.RestoreAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            run.PlaceRegion(region, host.NetworkNamespace);
+            return true;
+        }
+
         public async ValueTask DisposeAsync()
         {
             try

@@ -154,6 +154,9 @@ public sealed class RegionHost : IAsyncDisposable
     /// <summary>What the names of a region's network and container start with: voxguard-&lt;run&gt;-&lt;region&gt;.</summary>
     internal const string NamePrefix = "voxguard-";
 
+    /// <summary>The metric of the blackhole route a lost region's block gets on this machine (below the bridge's route).</summary>
+    internal const string LostRegionMetric = "4242";
+
     private readonly ContainerEngine _engine;
     private INetwork? _network;
     private IContainer? _container;
@@ -209,13 +212,19 @@ public sealed class RegionHost : IAsyncDisposable
         {
             _container = null;
             _network = null;
-            await ContainerEngine.RemoveAsync(Name, Name).ConfigureAwait(false);
+            try
+            {
+                await ContainerEngine.RemoveAsync(Name, Name).ConfigureAwait(false);
+            }
+            finally
+            {
+                await RemoveBlackholeAsync(CancellationToken.None).ConfigureAwait(false);
+            }
         }
     }
 
     private async Task MakeAsync(string image, CancellationToken cancellationToken)
     {
-        var prefix = Plan.Block.PrefixLength.ToString(CultureInfo.InvariantCulture);
         _network = new NetworkBuilder()
             .WithDockerEndpoint(_engine.Endpoint)
             .WithName(Name)
@@ -249,8 +258,62 @@ public sealed class RegionHost : IAsyncDisposable
             .WithCommand("sleep", "infinity")
             .Build();
         await _container.StartAsync(cancellationToken).ConfigureAwait(false);
+        await ConfigureAsync(cancellationToken).ConfigureAwait(false);
+    }
 
-        NetworkNamespace = await _engine.NetworkNamespaceOfAsync(_container.Id, cancellationToken).ConfigureAwait(false);
+    /// <summary>
+    /// Kills the container (SIGKILL, no grace) and returns once the engine reports it stopped: its network namespace
+    /// is torn down with the region's addresses, and the engine removes the host's side of the network with its
+    /// gateway addresses when no other container is on it (netavark does). The network itself stays, so that
+    /// <see cref="RestoreAsync"/> can start the container again on it. Idempotent.
+    /// </summary>
+    public async Task LoseAsync(CancellationToken cancellationToken = default)
+    {
+        // With the bridge gone, this machine has no route to the block but its default one: packets to the lost
+        // region's addresses (the balancer's checks, the links' dials) would leave the machine. Drop them here instead:
+        // a route below the bridge's (metric 0), in place before the bridge goes, so there is no moment without it.
+        await RegionHostContainers.IpAsync(["route", "replace", "blackhole", Plan.Block.ToString(), "metric", LostRegionMetric], cancellationToken).ConfigureAwait(false);
+        await ContainerEngine.CheckedCliAsync(["stop", "--time", "0", Name], $"kill region {Plan.Region}'s host", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Starts a lost container again (the engine gives it the same address) and gives it back what the engine does not:
+    /// the other server addresses, the routes to the other regions' link-facing addresses and the gateway addresses on
+    /// the host's side; <see cref="NetworkNamespace"/> is then the new namespace. A running container is left as it is.
+    /// Returns whether it was started again.
+    /// </summary>
+    public async Task<bool> RestoreAsync(CancellationToken cancellationToken = default)
+    {
+        var (_, state) = await ContainerEngine.CliAsync(["inspect", "--format", "{{.State.Running}}", Name], cancellationToken).ConfigureAwait(false);
+        if (state.Trim() == "true")
+        {
+            return false;
+        }
+
+        await ContainerEngine.CheckedCliAsync(["start", Name], $"bring region {Plan.Region}'s host back", cancellationToken).ConfigureAwait(false);
+        await RemoveBlackholeAsync(cancellationToken).ConfigureAwait(false);
+        await ConfigureAsync(cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>Removes the route <see cref="LoseAsync"/> left for the block, if there is one.</summary>
+    private async Task RemoveBlackholeAsync(CancellationToken cancellationToken)
+    {
+        var routes = await RegionHostContainers.IpAsync(["route", "show", "type", "blackhole", Plan.Block.ToString()], cancellationToken).ConfigureAwait(false);
+        if (routes.Trim().Length > 0)
+        {
+            await RegionHostContainers.IpAsync(["route", "del", "blackhole", Plan.Block.ToString(), "metric", LostRegionMetric], cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Gives a started container its network as the plan says: finds its namespace, adds the other server addresses and
+    /// the routes inside, and the gateway addresses on the host's side (replace: a bridge that kept them is fine).
+    /// </summary>
+    private async Task ConfigureAsync(CancellationToken cancellationToken)
+    {
+        var prefix = Plan.Block.PrefixLength.ToString(CultureInfo.InvariantCulture);
+        NetworkNamespace = await _engine.NetworkNamespaceOfAsync(ContainerId, cancellationToken).ConfigureAwait(false);
 
         var device = await ContainerInterfaceAsync(cancellationToken).ConfigureAwait(false);
         foreach (var address in Plan.ServerAddresses.Skip(1))
@@ -261,7 +324,7 @@ public sealed class RegionHost : IAsyncDisposable
         HostInterface = await HostInterfaceAsync(cancellationToken).ConfigureAwait(false);
         foreach (var gateway in Plan.GatewayAddresses)
         {
-            await RegionHostContainers.IpAsync(["addr", "add", $"{gateway}/{prefix}", "dev", HostInterface], cancellationToken).ConfigureAwait(false);
+            await RegionHostContainers.IpAsync(["addr", "replace", $"{gateway}/{prefix}", "dev", HostInterface], cancellationToken).ConfigureAwait(false);
         }
 
         // Addresses of this machine on other regions' networks (their link-facing addresses): reached through the

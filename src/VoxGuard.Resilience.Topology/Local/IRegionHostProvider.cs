@@ -14,7 +14,7 @@ public interface IRegionHostProvider
     /// Makes the hosts before any server starts; the result removes them once every server of the run was stopped (it
     /// must work after the run directory was disposed: containers and networks are removed without the run's processes).
     /// </summary>
-    Task<IAsyncDisposable> StartAsync(EnvironmentDefinition environment, RunDirectory run, CancellationToken cancellationToken);
+    Task<IRegionHosts> StartAsync(EnvironmentDefinition environment, RunDirectory run, CancellationToken cancellationToken);
 
     /// <summary>What the hosts are, for people ("three Podman containers, one network each").</summary>
     string Describe(EnvironmentDefinition environment);

@@ -59,7 +59,7 @@ public sealed class LocalTopology : IAsyncDisposable
     }
 
     /// <summary>The regions' hosts of a containers environment (removed last on dispose), or null on loopback.</summary>
-    private IAsyncDisposable? _regionHosts;
+    private IRegionHosts? _regionHosts;
 
     /// <summary>Each region's packet filter, made on first use (containers only).</summary>
     private readonly Dictionary<string, RegionPacketFilter> _packetFilters = new(StringComparer.Ordinal);
@@ -135,7 +135,7 @@ public sealed class LocalTopology : IAsyncDisposable
         }
 
         var run = RunDirectory.Create(options.RunDirectory);
-        IAsyncDisposable? regionHosts = null;
+        IRegionHosts? regionHosts = null;
         try
         {
             CheckPrerequisites(environment, run, options);
@@ -360,14 +360,23 @@ public sealed class LocalTopology : IAsyncDisposable
 
     /// <summary>
     /// Loss of a region with its network: every link of it cut and every process of it SIGKILLed together, so bytes a
-    /// link had not yet delivered are lost with the region. Verified when the links are cut and every process has exited.
+    /// link had not yet delivered are lost with the region; where regions are hosts of their own (containers), the
+    /// region's host is killed too, its addresses gone. Verified when the links are cut, every process has exited and
+    /// the host is stopped.
     /// </summary>
     public async Task<TopologyOperation> KillRegionAsync(string region, CancellationToken cancellationToken = default)
     {
         var name = Environment.Region(region).Name;
         var started = Stopwatch.GetTimestamp();
-        await Task.WhenAll(Links.IsolateAsync(name, IsolationMode.Cut, cancellationToken), CrashProcessesAsync(name, cancellationToken)).ConfigureAwait(false);
-        return TopologyOperation.Since($"lose {name}: every link cut, every process SIGKILLed", started);
+        var losses = new List<Task> { Links.IsolateAsync(name, IsolationMode.Cut, cancellationToken), CrashProcessesAsync(name, cancellationToken) };
+        if (_regionHosts is not null)
+        {
+            losses.Add(_regionHosts.LoseAsync(name, cancellationToken));
+        }
+
+        await Task.WhenAll(losses).ConfigureAwait(false);
+        return TopologyOperation.Since(
+            $"lose {name}: every link cut, every process SIGKILLed{(_regionHosts is null ? string.Empty : ", its host (container) killed")}", started);
     }
 
     /// <summary>A crash of every process of a region, its network intact: SIGKILL to all at once; verified when all have exited.</summary>
@@ -528,16 +537,29 @@ public sealed class LocalTopology : IAsyncDisposable
     }
 
     /// <summary>
-    /// Brings a lost or isolated region back as a replica region (the first step of the documented recovery): its links
-    /// restored, its SIP proxy and engine restarted if down, its etcd member and Patroni started again if down (Patroni
-    /// rewinds PostgreSQL into a standby of the current primary), its Redis (and Sentinel) a replica of the current
-    /// master, and the balancer reporting it up again.
+    /// Brings a lost or isolated region back as a replica region (the first step of the documented recovery): its host
+    /// brought back first where it was lost with the region (containers: started again with the same addresses, its
+    /// servers placed in its new network namespace), its links restored, its SIP proxy and engine restarted if down,
+    /// its etcd member and Patroni started again if down (Patroni rewinds PostgreSQL into a standby of the current
+    /// primary), its Redis (and Sentinel) a replica of the current master, and the balancer reporting it up again.
     /// </summary>
     public async Task<IReadOnlyList<TopologyOperation>> RejoinRegionAsync(string region, CancellationToken cancellationToken = default)
     {
         var name = Environment.Region(region).Name;
-        var steps = new List<TopologyOperation> { await HealRegionAsync(name, cancellationToken).ConfigureAwait(false) };
+        var steps = new List<TopologyOperation>();
         var started = Stopwatch.GetTimestamp();
+        if (_regionHosts is not null && await _regionHosts.RestoreAsync(name, cancellationToken).ConfigureAwait(false))
+        {
+            steps.Add(TopologyOperation.Since($"{name}'s host (container) back: same addresses and routes, new network namespace", started));
+            lock (_packetFilters)
+            {
+                // Its rules died with the old namespace: a filter made from now on starts empty in the new one.
+                _packetFilters.Remove(name);
+            }
+        }
+
+        steps.Add(await HealRegionAsync(name, cancellationToken).ConfigureAwait(false));
+        started = Stopwatch.GetTimestamp();
         if (Sip.Engines[name].HasExited)
         {
             await Sip.RestartEngineAsync(name, cancellationToken).ConfigureAwait(false);

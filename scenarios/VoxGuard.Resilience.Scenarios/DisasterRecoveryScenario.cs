@@ -36,10 +36,13 @@ public sealed class DisasterRecoveryScenario
     private static readonly TimeSpan FullUnderLoad = TimeSpan.FromSeconds(10);
 
     /// <summary>The bound on load after the loss: the rebuilt topology's start (≈ 10–15 s) and <see cref="ObservedAfterRebuild"/> fit in it.</summary>
-    private static readonly TimeSpan ObservedAfterLoss = TimeSpan.FromSeconds(50);
+    private static readonly TimeSpan ObservedAfterLoss = TimeSpan.FromSeconds(65);
 
-    /// <summary>Load through the rebuilt topology once it is verified healthy: the service seen back and staying back.</summary>
-    private static readonly TimeSpan ObservedAfterRebuild = TimeSpan.FromSeconds(15);
+    /// <summary>
+    /// Load through the rebuilt topology once it is verified healthy: the service seen back and staying back. Twice the
+    /// 15 s a rebuilt topology once served before calls failed again (containers, README): 15 s would not see that.
+    /// </summary>
+    private static readonly TimeSpan ObservedAfterRebuild = TimeSpan.FromSeconds(30);
 
     [Test]
     [Category("Gate")]

@@ -76,6 +76,8 @@ public sealed class ContainerRegionHosts(string repositoryRoot) : IRegionHostPro
                         .Select(other => InterRegionLinkPlan.GatewayAddress(environment, region, other)),
                     LinkFacing(region),
                     InterRegionLinkPlan.LinkSourceAddress(region),
+                    // The balancer's access link to the region listens on this machine's side too, when there is one.
+                    .. environment.Balancer.AccessLinks.Enabled ? [BalancerAccessLinkPlan.EntryFor(environment, region).Address] : Array.Empty<IPAddress>(),
                 ])
             {
                 RoutedAddresses = [.. environment.Regions.Where(other => other.Name != region.Name).Select(LinkFacing)],

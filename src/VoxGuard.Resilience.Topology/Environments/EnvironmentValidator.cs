@@ -312,11 +312,6 @@ internal static partial class EnvironmentValidator
         }
 
         CheckPort(problems, "balancer.sip_port", balancer.SipPort);
-        if (environment.Hosts == RegionHosting.Containers && balancer.Transport == BalancerTransport.Udp)
-        {
-            // Kamailio's dispatcher would send from its loopback address, which no container's network can answer.
-            problems.Add("balancer.transport", "udp is not supported with hosts: containers yet; use tcp (HAProxy on this machine reaches every region's network)");
-        }
         if (balancer.Mode == BalancerMode.Priority && balancer.Transport == BalancerTransport.Udp)
         {
             problems.Add("balancer.mode", "priority (active/standby) needs transport: tcp — it is built on HAProxy's backup servers; the UDP dispatcher offers roundrobin only");
@@ -343,11 +338,6 @@ internal static partial class EnvironmentValidator
         const string path = "balancer.access_links.latency";
         var balancer = environment.Balancer;
         var reserved = environment.Regions.Select((region, index) => (region.Name, Index: index)).FirstOrDefault(region => region.Name == "balancer");
-        if (balancer.AccessLinks.Enabled && environment.Hosts == RegionHosting.Containers)
-        {
-            problems.Add("balancer.access_links", "are built for hosts: loopback only (their addresses are loopback ones in each region's block); turn them off (enabled: false) in a containers environment");
-        }
-
         if (balancer.AccessLinks.Enabled && reserved.Name is not null)
         {
             problems.Add($"regions[{reserved.Index}].name", "balancer is the name of the balancer's access links (balancer-<region>-sip) while they are on; name the region otherwise");

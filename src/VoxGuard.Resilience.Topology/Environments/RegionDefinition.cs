@@ -58,6 +58,20 @@ public sealed record RegionDefinition(
 
     private readonly ServiceEndpoint? _pgBackRest;
 
+    /// <summary>
+    /// The block's first host address (127.0.1.1, 10.231.1.1). With <c>hosts: containers</c> it is this machine's side of
+    /// the region's network (the bridge), the address this machine reaches the region from; no server may take it.
+    /// </summary>
+    public IPAddress HostSideAddress
+    {
+        get
+        {
+            var bytes = AddressBlock.BaseAddress.GetAddressBytes();
+            bytes[^1] += 1;
+            return new IPAddress(bytes);
+        }
+    }
+
     public bool IsPrimary => Role == RegionRole.Primary;
 
     /// <summary>

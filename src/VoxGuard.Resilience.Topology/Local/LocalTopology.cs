@@ -914,8 +914,9 @@ public sealed class LocalTopology : IAsyncDisposable
     {
         // In containers, the regions' addresses live on networks this run makes; only this machine's own are checked.
         var regions = environment.Hosts == RegionHosting.Containers ? [] : environment.Regions;
-        // The balancer's access links (when on) listen where the balancer sends each region's SIP.
-        var access = BalancerAccessLinkPlan.For(environment);
+        // The balancer's access links (when on) listen where the balancer sends each region's SIP (in containers on the
+        // regions' networks, made by this run).
+        var access = environment.Hosts == RegionHosting.Containers ? [] : BalancerAccessLinkPlan.For(environment);
         var endpoints = regions.SelectMany(region => region.Bindings())
             .Where(binding => binding.Protocol == TransportProtocol.Tcp)
             .Select(binding => binding.EndPoint)

@@ -192,6 +192,19 @@ public static class KamailioConfig
         var text = new StringBuilder();
         Header(text, $"global SIP balancer (dispatcher) of {environment.Name}, run {run.RunId}");
         Line(text, Invariant($"listen=udp:{balancer.Address}:{balancer.SipPort}"));
+        if (environment.Hosts == RegionHosting.Containers && !balancer.AccessLinks.Enabled)
+        {
+            // A region's container cannot answer this machine's loopback: the dispatcher reaches each region's proxy from
+            // this machine's side of the region's network (mhomed: the socket the route to the destination leaves by),
+            // and record-routes both of its sockets, so in-dialog requests and replies come back the same way.
+            foreach (var region in environment.Regions)
+            {
+                Line(text, Invariant($"listen=udp:{region.HostSideAddress}:{balancer.SipPort}"));
+            }
+
+            Line(text, "mhomed=1");
+        }
+
         Modules(text, "tm", "sl", "rr", "pv", "maxfwd", "textops", "siputils", "ctl", "dispatcher");
         Line(text, Invariant($"modparam(\"ctl\", \"binrpc\", \"unix:{SipProxyTier.ControlSocketPath(run)}\")"));
         // The ping's own timeout is tm's fr_timer (no 100 Trying comes for OPTIONS).

@@ -39,11 +39,7 @@ public sealed class ContainersUdpSipTests
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        _topology = await LocalTopology.StartAsync(Environment, new LocalTopologyOptions
-        {
-            Engines = EngineLauncher.Instance,
-            RegionHosts = new ContainerRegionHosts(LocalEnvironmentInBlocks.RepositoryRoot),
-        });
+        _topology = await ContainersTestTopology.StartAsync(Environment);
         _uac = new SipUserAgentClient(new SipUacOptions { UdpEndPoint = new IPEndPoint(Caller, 0) });
     }
 
@@ -107,19 +103,8 @@ public sealed class ContainersUdpSipTests
         });
     }
 
-    /// <summary>Calls at 20 per second through the balancer, held 50 ms; every one awaited.</summary>
-    private async Task<IReadOnlyList<CallRecord>> CallsAsync(int count)
-    {
-        var options = new CallOptions { Transport = SipTransportKind.Udp, LocalAddress = Caller, HoldTime = Hold };
-        var calls = new List<Task<CallRecord>>();
-        for (var i = 0; i < count; i++)
-        {
-            calls.Add(_uac.CallAsync(Environment.Balancer.SipEndPoint, options));
-            await Task.Delay(TimeSpan.FromMilliseconds(50));
-        }
-
-        return await Task.WhenAll(calls).WaitAsync(TimeSpan.FromSeconds(60));
-    }
+    private Task<IReadOnlyList<CallRecord>> CallsAsync(int count) => ContainersTestTopology.CallsAsync(
+        _uac, Environment.Balancer.SipEndPoint, count, new CallOptions { Transport = SipTransportKind.Udp, LocalAddress = Caller, HoldTime = Hold });
 
     /// <summary>The median setup time of the calls <paramref name="region"/> answered, in ms.</summary>
     private static double Median(IEnumerable<CallRecord> calls, string region)

@@ -33,14 +33,10 @@ public sealed class RegionPacketFilterTests
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        _topology = await LocalTopology.StartAsync(Environment, new LocalTopologyOptions
-        {
-            Engines = EngineLauncher.Instance,
-            RegionHosts = new ContainerRegionHosts(LocalEnvironmentInBlocks.RepositoryRoot),
-        });
+        _topology = await ContainersTestTopology.StartAsync(Environment);
         // From this machine's side of Lagos's network: the address the region answers directly.
         var lagos = Environment.Region("lagos");
-        _uac = new SipUserAgentClient(new SipUacOptions { UdpEndPoint = new IPEndPoint(HostSideOf(lagos), 0) });
+        _uac = new SipUserAgentClient(new SipUacOptions { UdpEndPoint = new IPEndPoint(lagos.HostSideAddress, 0) });
     }
 
     [OneTimeTearDown]
@@ -145,23 +141,7 @@ public sealed class RegionPacketFilterTests
         return agreed!;
     }
 
-    private async Task<IReadOnlyList<CallRecord>> CallsAsync(IPEndPoint target, int count)
-    {
-        var options = new CallOptions { Transport = SipTransportKind.Udp, HoldTime = TimeSpan.FromMilliseconds(50) };
-        var calls = new List<Task<CallRecord>>();
-        for (var i = 0; i < count; i++)
-        {
-            calls.Add(_uac.CallAsync(target, options));
-            await Task.Delay(TimeSpan.FromMilliseconds(50));
-        }
+    private Task<IReadOnlyList<CallRecord>> CallsAsync(IPEndPoint target, int count) => ContainersTestTopology.CallsAsync(
+        _uac, target, count, new CallOptions { Transport = SipTransportKind.Udp, HoldTime = TimeSpan.FromMilliseconds(50) });
 
-        return await Task.WhenAll(calls).WaitAsync(TimeSpan.FromSeconds(60));
-    }
-
-    private static IPAddress HostSideOf(RegionDefinition region)
-    {
-        var bytes = region.AddressBlock.BaseAddress.GetAddressBytes();
-        bytes[3] = 1;
-        return new IPAddress(bytes);
-    }
 }

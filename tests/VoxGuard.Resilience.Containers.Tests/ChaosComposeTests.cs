@@ -81,7 +81,7 @@ public sealed class ChaosComposeTests
             using var links = new LinkClient(new Uri($"http://{LinkApi}:8474/"));
             var proxies = await links.GetProxiesAsync();
             Assert.That(proxies.Keys, Is.EquivalentTo(ComposeTopology.LinksFor(compose).Select(link => link.Name)),
-                "the link API lists every inter-region link (Redis and Sentinel, both ways, each pair)");
+                "the link API lists every inter-region link (Redis, Sentinel, etcd client and peer; both ways, each pair)");
         }
         finally
         {

@@ -22,6 +22,9 @@ public static class ComposeFiles
     /// <summary>Written last: the files are complete.</summary>
     public const string ReadyMarker = "rendered";
 
+    /// <summary>A node's PGDATA in its container (the postgres user's, under its home).</summary>
+    public const string PostgresDataDirectory = "/var/lib/postgresql/voxguard";
+
     private const string GeneratedFor = "docker-compose.chaos.yml";
 
     /// <summary>
@@ -45,6 +48,7 @@ public static class ComposeFiles
             files[$"redis-{region.Name}.conf"] = RedisConfig(compose, region);
             files[$"sentinel-{region.Name}.conf"] = SentinelConfig(compose, region);
             files[$"etcd-{region.Name}.sh"] = EtcdScript(compose, region);
+            files[$"patroni-{region.Name}.yml"] = PatroniConfig.For(compose, region, PostgresDataDirectory, "/tmp", "/tmp/pgpass", durable: true);
         }
 
         Directory.CreateDirectory(directory);

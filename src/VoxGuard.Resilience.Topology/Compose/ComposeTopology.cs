@@ -40,12 +40,15 @@ public static class ComposeTopology
     /// <summary>A region's etcd member (client and peer ports on one address, as in <c>local</c>).</summary>
     public const int EtcdHost = 15;
 
+    /// <summary>A region's PostgreSQL and its Patroni (one container: Patroni runs PostgreSQL).</summary>
+    public const int PostgresHost = 16;
+
     /// <summary>The link server in every network: the API on the edge, the links' listeners in the regions.</summary>
     public const int LinkServerHost = 200;
 
-    /// <summary>The services that cross regions in the compose file (PostgreSQL and Patroni are not in it yet).</summary>
+    /// <summary>The services that cross regions in the compose file.</summary>
     public static IReadOnlyList<RegionService> LinkedServices { get; } =
-        [RegionService.Redis, RegionService.Sentinel, RegionService.Etcd, RegionService.EtcdPeer];
+        [RegionService.Redis, RegionService.Sentinel, RegionService.Etcd, RegionService.EtcdPeer, RegionService.Postgres, RegionService.Patroni];
 
     /// <summary>The edge network: the balancer and the link server's API, published to the host.</summary>
     public static IPNetwork EdgeNetwork { get; } = IPNetwork.Parse($"{AddressPrefix}.0.0/24");
@@ -67,9 +70,9 @@ public static class ComposeTopology
         service == RegionService.EtcdPeer ? DataTier.RegionHosts.Etcd(region) : $"{service.LinkSuffix()}-{region}";
 
     /// <summary>
-    /// <paramref name="environment"/> with every region's SIP proxy, engine, Redis, Sentinel and etcd member at its container's
+    /// <paramref name="environment"/> with every region's SIP proxy, engine, Redis, Sentinel, etcd member and PostgreSQL (Patroni) at its container's
     /// address and port, and the balancer on every interface of its container (0.0.0.0). Weights, links, profile
-    /// timings and targets are the environment's own. The database's endpoints are left as they are: it does not run.
+    /// timings and targets are the environment's own.
     /// </summary>
     public static EnvironmentDefinition For(EnvironmentDefinition environment)
     {
@@ -85,6 +88,8 @@ public static class ComposeTopology
             // region's both in one address of each region network (Abuja 2381/2382, Asaba 2383/2384).
             Etcd = new ServiceEndpoint(RegionAddress(index, EtcdHost), region.Etcd.Port + (2 * index)),
             EtcdPeer = new ServiceEndpoint(RegionAddress(index, EtcdHost), region.EtcdPeer.Port + (2 * index)),
+            Postgres = new ServiceEndpoint(RegionAddress(index, PostgresHost), region.Postgres.Port + index),
+            Patroni = new ServiceEndpoint(RegionAddress(index, PostgresHost), region.Patroni.Port + index),
         }).ToList();
         return environment with
         {

@@ -57,7 +57,7 @@ public sealed class ChaosComposeTests
             var started = Stopwatch.GetTimestamp();
             await project.UpAsync();
             var upReturned = Stopwatch.GetElapsedTime(started);
-            await project.WaitUntilHealthyAsync(TimeSpan.FromSeconds(60));
+            await project.WaitUntilHealthyAsync(TimeSpan.FromSeconds(120));
             TestContext.Out.WriteLine($"{engine.Name}: up -d returned after {upReturned.TotalSeconds:F1} s, every container healthy after {Stopwatch.GetElapsedTime(started).TotalSeconds:F1} s");
 
             var options = await OptionsAsync(compose);
@@ -81,7 +81,7 @@ public sealed class ChaosComposeTests
             using var links = new LinkClient(new Uri($"http://{LinkApi}:8474/"));
             var proxies = await links.GetProxiesAsync();
             Assert.That(proxies.Keys, Is.EquivalentTo(ComposeTopology.LinksFor(compose).Select(link => link.Name)),
-                "the link API lists every inter-region link (Redis and Sentinel, both ways, each pair)");
+                "the link API lists every inter-region link (Redis, Sentinel, etcd client and peer, PostgreSQL, Patroni; both ways, each pair)");
         }
         finally
         {

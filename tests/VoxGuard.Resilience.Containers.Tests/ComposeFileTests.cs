@@ -44,6 +44,8 @@ public sealed class ComposeFileTests
                 Assert.That(AddressOf($"engine-{region.Name}", region.Name), Is.EqualTo(region.Engine.Address.ToString()));
                 Assert.That(AddressOf($"redis-{region.Name}", region.Name), Is.EqualTo(region.Redis.Address.ToString()));
                 Assert.That(AddressOf($"sentinel-{region.Name}", region.Name), Is.EqualTo(region.Sentinel.Address.ToString()));
+                Assert.That(AddressOf($"etcd-{region.Name}", region.Name), Is.EqualTo(region.Etcd.Address.ToString()));
+                Assert.That(AddressOf($"patroni-{region.Name}", region.Name), Is.EqualTo(region.Postgres.Address.ToString()));
                 Assert.That(AddressOf("links", region.Name), Is.EqualTo(ComposeTopology.RegionAddress(index, ComposeTopology.LinkServerHost).ToString()));
                 Assert.That(AddressOf("balancer", region.Name), Is.EqualTo(ComposeTopology.RegionAddress(index, ComposeTopology.BalancerHost).ToString()));
             });
@@ -55,7 +57,7 @@ public sealed class ComposeFileTests
     {
         foreach (var region in Compose.Regions)
         {
-            foreach (var service in new[] { $"redis-{region.Name}", $"sentinel-{region.Name}" })
+            foreach (var service in new[] { $"redis-{region.Name}", $"sentinel-{region.Name}", $"etcd-{region.Name}", $"patroni-{region.Name}" })
             {
                 var hosts = ((YamlSequenceNode)((YamlMappingNode)Services[service])["extra_hosts"]).Select(node => node.ToString());
                 Assert.That(hosts, Is.EquivalentTo(ComposeTopology.HostsOf(Compose, region)), service);
@@ -114,6 +116,12 @@ public sealed class ComposeFileTests
                 Assert.That(haproxy, Does.Contain("bind 0.0.0.0:5060").And.Not.Contain("    source "), "each region is reached from the balancer's leg in its network");
                 Assert.That(await File.ReadAllTextAsync(Path.Combine(directory, "redis-abuja.conf")), Does.Contain("replicaof redis-lagos 6379").And.Contain("replica-announce-ip redis-abuja"));
                 Assert.That(await File.ReadAllTextAsync(Path.Combine(directory, "redis-lagos.conf")), Does.Not.Contain("replicaof"));
+                Assert.That(await File.ReadAllTextAsync(Path.Combine(directory, "etcd-asaba.sh")),
+                    Does.Contain("'--listen-peer-urls' 'http://10.241.3.15:2384'").And.Contain("'--advertise-client-urls' 'http://etcd-asaba:2383'")
+                        .And.Contain("'lagos=http://etcd-lagos:2380,abuja=http://etcd-abuja:2382,asaba=http://etcd-asaba:2384'"));
+                Assert.That(await File.ReadAllTextAsync(Path.Combine(directory, "patroni-abuja.yml")),
+                    Does.Contain("connect_address: pg-abuja:5433").And.Contain("etcd-lagos:2379").And.Contain("10.241.1.0/24 trust").And.Not.Contain("fsync"),
+                    "durable, reached by name through the links, trusting the regions' networks");
                 Assert.That(File.Exists(Path.Combine(directory, ComposeFiles.ReadyMarker)));
             });
         }

@@ -22,6 +22,9 @@ public static class ComposeFiles
     /// <summary>Written last: the files are complete.</summary>
     public const string ReadyMarker = "rendered";
 
+    /// <summary>A node's PGDATA in its container (the postgres user's, under its home).</summary>
+    public const string PostgresDataDirectory = "/var/lib/postgresql/voxguard";
+
     private const string GeneratedFor = "docker-compose.chaos.yml";
 
     /// <summary>
@@ -44,6 +47,8 @@ public static class ComposeFiles
             files[$"kamailio-{region.Name}.cfg"] = KamailioConfig.For(compose, region, GeneratedFor);
             files[$"redis-{region.Name}.conf"] = RedisConfig(compose, region);
             files[$"sentinel-{region.Name}.conf"] = SentinelConfig(compose, region);
+            files[$"etcd-{region.Name}.sh"] = EtcdScript(compose, region);
+            files[$"patroni-{region.Name}.yml"] = PatroniConfig.For(compose, region, PostgresDataDirectory, "/tmp", "/tmp/pgpass", durable: true);
         }
 
         Directory.CreateDirectory(directory);
@@ -117,6 +122,23 @@ public static class ComposeFiles
         lines.AddRange(compose.Regions.Where(other => other.Name != region.Name).Select(other =>
             $"sentinel known-sentinel {name} {ComposeTopology.HostName(other.Name, RegionService.Sentinel)} {Invariant(other.Sentinel.Port)} {RedisTier.SentinelId(compose, other)}"));
         return string.Join('\n', lines) + "\n";
+    }
+
+    /// <summary>
+    /// A region's etcd member: <see cref="EtcdCluster.MemberArguments"/> (the local topology's command line) with its data
+    /// in the container's /var/lib/etcd, run as <c>bash etcd-lagos.sh</c> (etcd reads no configuration file of ours).
+    /// </summary>
+    public static string EtcdScript(EnvironmentDefinition compose, RegionDefinition region)
+    {
+        ArgumentNullException.ThrowIfNull(compose);
+        ArgumentNullException.ThrowIfNull(region);
+        var arguments = EtcdCluster.MemberArguments(compose, region, "/var/lib/etcd/voxguard", $"voxguard-{compose.Name}");
+        return $"""
+            #!/bin/bash
+            # VoxGuard.Resilience: {region.Name}'s etcd member in {GeneratedFor}. Generated; do not edit.
+            exec etcd {string.Join(' ', arguments.Select(argument => $"'{argument}'"))}
+
+            """;
     }
 
     /// <summary>

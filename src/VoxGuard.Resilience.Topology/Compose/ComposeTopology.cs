@@ -12,7 +12,7 @@ namespace VoxGuard.Resilience.Topology.Compose;
 /// <remarks>
 /// The compose file pins these addresses (<c>ipv4_address</c>) and the generated configurations use them; both come
 /// from the host numbers here. Every region's services listen on the environment's port plus the region's index
-/// (Redis 6379/6380/6381), so the link server — one address per region network — can hold a listener in each region for
+/// (Redis 6379/6380/6381; etcd twice the index, its two ports being neighbours), so the link server — one address per region network — can hold a listener in each region for
 /// every other region's service. A region reaches another region's Redis and Sentinel by name (<c>redis-abuja</c>):
 /// its containers' /etc/hosts maps other regions' names to the link server's address in their own network, as
 /// <see cref="DataTier.RegionHosts"/> does on loopback; Redis announces those names, and Sentinel resolves them.
@@ -37,11 +37,18 @@ public static class ComposeTopology
     /// <summary>A region's Sentinel.</summary>
     public const int SentinelHost = 14;
 
+    /// <summary>A region's etcd member (client and peer ports on one address, as in <c>local</c>).</summary>
+    public const int EtcdHost = 15;
+
+    /// <summary>A region's PostgreSQL and its Patroni (one container: Patroni runs PostgreSQL).</summary>
+    public const int PostgresHost = 16;
+
     /// <summary>The link server in every network: the API on the edge, the links' listeners in the regions.</summary>
     public const int LinkServerHost = 200;
 
-    /// <summary>The services that cross regions in the compose file (PostgreSQL is not in it yet).</summary>
-    public static IReadOnlyList<RegionService> LinkedServices { get; } = [RegionService.Redis, RegionService.Sentinel];
+    /// <summary>The services that cross regions in the compose file.</summary>
+    public static IReadOnlyList<RegionService> LinkedServices { get; } =
+        [RegionService.Redis, RegionService.Sentinel, RegionService.Etcd, RegionService.EtcdPeer, RegionService.Postgres, RegionService.Patroni];
 
     /// <summary>The edge network: the balancer and the link server's API, published to the host.</summary>
     public static IPNetwork EdgeNetwork { get; } = IPNetwork.Parse($"{AddressPrefix}.0.0/24");
@@ -55,13 +62,17 @@ public static class ComposeTopology
     /// <summary>Host <paramref name="host"/> of the edge network.</summary>
     public static IPAddress EdgeAddress(int host) => IPAddress.Parse($"{AddressPrefix}.0.{host}");
 
-    /// <summary>The name by which every region reaches <paramref name="region"/>'s <paramref name="service"/> (redis-lagos, sentinel-lagos).</summary>
-    public static string HostName(string region, RegionService service) => $"{service.LinkSuffix()}-{region}";
+    /// <summary>
+    /// The name by which every region reaches <paramref name="region"/>'s <paramref name="service"/> (redis-lagos,
+    /// sentinel-lagos); an etcd member's peer side shares its client side's name (<see cref="DataTier.RegionHosts.Etcd"/>).
+    /// </summary>
+    public static string HostName(string region, RegionService service) =>
+        service == RegionService.EtcdPeer ? DataTier.RegionHosts.Etcd(region) : $"{service.LinkSuffix()}-{region}";
 
     /// <summary>
-    /// <paramref name="environment"/> with every region's SIP proxy, engine, Redis and Sentinel at its container's
+    /// <paramref name="environment"/> with every region's SIP proxy, engine, Redis, Sentinel, etcd member and PostgreSQL (Patroni) at its container's
     /// address and port, and the balancer on every interface of its container (0.0.0.0). Weights, links, profile
-    /// timings and targets are the environment's own. The database's endpoints are left as they are: it does not run.
+    /// timings and targets are the environment's own.
     /// </summary>
     public static EnvironmentDefinition For(EnvironmentDefinition environment)
     {
@@ -73,6 +84,12 @@ public static class ComposeTopology
             Engine = new ServiceEndpoint(RegionAddress(index, EngineHost), region.Engine.Port + index),
             Redis = new ServiceEndpoint(RegionAddress(index, RedisHost), region.Redis.Port + index),
             Sentinel = new ServiceEndpoint(RegionAddress(index, SentinelHost), region.Sentinel.Port + index),
+            // Twice the index: client and peer ports are neighbours (2379/2380), and the link server holds every other
+            // region's both in one address of each region network (Abuja 2381/2382, Asaba 2383/2384).
+            Etcd = new ServiceEndpoint(RegionAddress(index, EtcdHost), region.Etcd.Port + (2 * index)),
+            EtcdPeer = new ServiceEndpoint(RegionAddress(index, EtcdHost), region.EtcdPeer.Port + (2 * index)),
+            Postgres = new ServiceEndpoint(RegionAddress(index, PostgresHost), region.Postgres.Port + index),
+            Patroni = new ServiceEndpoint(RegionAddress(index, PostgresHost), region.Patroni.Port + index),
         }).ToList();
         return environment with
         {
@@ -106,10 +123,10 @@ public static class ComposeTopology
         var observerIndex = compose.Regions.ToList().FindIndex(region => region.Name == observer.Name);
         return
         [
-            .. from region in compose.Regions
-               from service in LinkedServices
-               let address = region.Name == observer.Name ? region.EndPointOf(service).Address : RegionAddress(observerIndex, LinkServerHost)
-               select $"{HostName(region.Name, service)}:{address}",
+            .. (from region in compose.Regions
+                from service in LinkedServices
+                let address = region.Name == observer.Name ? region.EndPointOf(service).Address : RegionAddress(observerIndex, LinkServerHost)
+                select $"{HostName(region.Name, service)}:{address}").Distinct(StringComparer.Ordinal),
         ];
     }
 }

@@ -126,32 +126,41 @@ public sealed class EtcdCluster : IAsyncDisposable
         WaitStrategy.Until($"{region.Name}'s etcd member ({region.Etcd.EndPoint}) to report a leader and a quorum", cancel => IsHealthyAsync(region, cancel))
             .WithInterval(TimeSpan.FromMilliseconds(50));
 
-    private static ProcessSpec MemberSpec(EnvironmentDefinition environment, RunDirectory run, RegionDefinition region)
+    /// <summary>
+    /// The etcd command line of <paramref name="region"/>'s member (after the program name): listening on its own
+    /// endpoints, advertising <see cref="RegionHosts"/> names, so every other member and Patroni dial it through the links.
+    /// </summary>
+    public static IReadOnlyList<string> MemberArguments(EnvironmentDefinition environment, RegionDefinition region, string dataDirectory, string clusterToken)
     {
+        ArgumentNullException.ThrowIfNull(environment);
+        ArgumentNullException.ThrowIfNull(region);
         string PeerUrl(RegionDefinition each) => $"http://{RegionHosts.Etcd(each.Name)}:{each.EtcdPeer.Port}";
-        return new ProcessSpec($"{region.Name}-etcd", "etcd", "etcd-server")
+        return
+        [
+            "--name", region.Name,
+            "--data-dir", dataDirectory,
+            "--listen-client-urls", $"http://{region.Etcd.EndPoint}",
+            "--advertise-client-urls", $"http://{RegionHosts.Etcd(region.Name)}:{region.Etcd.Port}",
+            "--listen-peer-urls", $"http://{region.EtcdPeer.EndPoint}",
+            "--initial-advertise-peer-urls", PeerUrl(region),
+            "--initial-cluster", string.Join(',', environment.Regions.Select(each => $"{each.Name}={PeerUrl(each)}")),
+            "--initial-cluster-state", "new",
+            "--initial-cluster-token", clusterToken,
+            "--pre-vote",
+            "--enable-v2=true", // Patroni's etcd (v2) client: see PatroniConfig
+            "--logger", "zap",
+            "--log-level", "warn",
+        ];
+    }
+
+    private static ProcessSpec MemberSpec(EnvironmentDefinition environment, RunDirectory run, RegionDefinition region) =>
+        new($"{region.Name}-etcd", "etcd", "etcd-server")
         {
-            Arguments =
-            [
-                "--name", region.Name,
-                "--data-dir", run.PathOf($"{region.Name}-etcd"),
-                "--listen-client-urls", $"http://{region.Etcd.EndPoint}",
-                "--advertise-client-urls", $"http://{RegionHosts.Etcd(region.Name)}:{region.Etcd.Port}",
-                "--listen-peer-urls", $"http://{region.EtcdPeer.EndPoint}",
-                "--initial-advertise-peer-urls", PeerUrl(region),
-                "--initial-cluster", string.Join(',', environment.Regions.Select(each => $"{each.Name}={PeerUrl(each)}")),
-                "--initial-cluster-state", "new",
-                "--initial-cluster-token", $"voxguard-{run.RunId}",
-                "--pre-vote",
-                "--enable-v2=true", // Patroni's etcd (v2) client: see PatroniConfig
-                "--logger", "zap",
-                "--log-level", "warn",
-            ],
+            Arguments = [.. MemberArguments(environment, region, run.PathOf($"{region.Name}-etcd"), $"voxguard-{run.RunId}")],
             NetworkNamespace = run.NetworkNamespaceOf(region.Name),
             HostsFile = RegionHosts.PathOf(run, region),
             Environment = new Dictionary<string, string?> { ["ETCD_UNSUPPORTED_ARCH"] = null },
         };
-    }
 
     private sealed record EtcdHealth([property: JsonPropertyName("health")] string? Health);
 }

@@ -21,7 +21,8 @@ public static class PatroniConfig
     /// <param name="socketDirectory">The node's unix socket directory (every node listens on the same port).</param>
     /// <param name="pgpass">Where Patroni may write its .pgpass.</param>
     /// <param name="archiving">WAL archiving (archive_mode on, the region's archive_command, archive_timeout); null: none.</param>
-    public static string For(EnvironmentDefinition environment, RegionDefinition region, string dataDirectory, string socketDirectory, string pgpass, WalArchiving? archiving = null)
+    /// <param name="durable">fsync on (docker-compose.chaos.yml: data on a container's disk); off by default (tmpfs, below).</param>
+    public static string For(EnvironmentDefinition environment, RegionDefinition region, string dataDirectory, string socketDirectory, string pgpass, WalArchiving? archiving = null, bool durable = false)
     {
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(region);
@@ -74,7 +75,7 @@ public static class PatroniConfig
         text.AppendLine("      remove_data_directory_on_rewind_failure: true");
         text.AppendLine("      remove_data_directory_on_diverged_timelines: true");
         text.AppendLine("      parameters:");
-        foreach (var (name, value) in ClusterParameters)
+        foreach (var (name, value) in ClusterParameters.Where(parameter => !durable || parameter.Name != "fsync"))
         {
             text.AppendLine(culture, $"        {name}: {value}");
         }
@@ -117,7 +118,7 @@ public static class PatroniConfig
         text.AppendLine("    - local all all trust");
         text.AppendLine("    - host all all 127.0.0.0/8 trust");
         text.AppendLine("    - host replication all 127.0.0.0/8 trust");
-        if (environment.Hosts == RegionHosting.Containers)
+        if (environment.Hosts == RegionHosting.Containers || environment.Regions.Any(each => !Loopback.Contains(each.AddressBlock.BaseAddress)))
         {
             // In containers, clients come from the regions' networks: the region's own servers, and this machine's side
             // of each network (the harness, and the link server's connections into the region).
@@ -130,6 +131,8 @@ public static class PatroniConfig
 
         return text.ToString();
     }
+
+    private static readonly System.Net.IPNetwork Loopback = System.Net.IPNetwork.Parse("127.0.0.0/8");
 
     // What every node runs with (Patroni keeps them in etcd). fsync off: the data lives on tmpfs and a region loss
     // kills processes, never the machine, so durability against power loss would only cost time.

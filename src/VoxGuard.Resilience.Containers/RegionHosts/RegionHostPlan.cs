@@ -1,4 +1,5 @@
 using System.Net;
+using VoxGuard.Resilience.Topology.Environments;
 
 namespace VoxGuard.Resilience.Containers.RegionHosts;
 
@@ -21,15 +22,7 @@ public sealed record RegionHostPlan(string Region, IPNetwork Block, IReadOnlyLis
     public IReadOnlyList<IPAddress> RoutedAddresses { get; init; } = [];
 
     /// <summary>The address the host's side of the region's network (the bridge) has: the block's first host address.</summary>
-    public IPAddress HostSide
-    {
-        get
-        {
-            var bytes = Block.BaseAddress.GetAddressBytes();
-            bytes[^1] += 1;
-            return new IPAddress(bytes);
-        }
-    }
+    public IPAddress HostSide => RegionDefinition.HostSideOf(Block);
 
     /// <summary>The problems with this plan, each on its own; empty when a host can be made from it.</summary>
     public IReadOnlyList<string> Problems()

@@ -560,7 +560,7 @@ internal static partial class EnvironmentValidator
                 return false;
             }
 
-            if (block is { } containerBlock && address.Equals(FirstHost(containerBlock)))
+            if (block is { } containerBlock && address.Equals(RegionDefinition.HostSideOf(containerBlock)))
             {
                 problems.Add(path, $"{address} is the first address of {containerBlock}, this machine's side of the region's network; give the server another");
                 return false;
@@ -579,13 +579,6 @@ internal static partial class EnvironmentValidator
         }
 
         return true;
-    }
-
-    private static IPAddress FirstHost(IPNetwork block)
-    {
-        var bytes = block.BaseAddress.GetAddressBytes();
-        bytes[^1] += 1;
-        return new IPAddress(bytes);
     }
 
     private static void CheckPort(ProblemList problems, string path, int port)

@@ -62,14 +62,14 @@ public sealed record RegionDefinition(
     /// The block's first host address (127.0.1.1, 10.231.1.1). With <c>hosts: containers</c> it is this machine's side of
     /// the region's network (the bridge), the address this machine reaches the region from; no server may take it.
     /// </summary>
-    public IPAddress HostSideAddress
+    public IPAddress HostSideAddress => HostSideOf(AddressBlock);
+
+    /// <summary>The first host address of <paramref name="block"/> (10.231.1.0/24: 10.231.1.1), see <see cref="HostSideAddress"/>.</summary>
+    public static IPAddress HostSideOf(IPNetwork block)
     {
-        get
-        {
-            var bytes = AddressBlock.BaseAddress.GetAddressBytes();
-            bytes[^1] += 1;
-            return new IPAddress(bytes);
-        }
+        var bytes = block.BaseAddress.GetAddressBytes();
+        bytes[^1] += 1;
+        return new IPAddress(bytes);
     }
 
     public bool IsPrimary => Role == RegionRole.Primary;

@@ -406,7 +406,13 @@ public sealed class LocalTopology : IAsyncDisposable
     {
         var name = Environment.Region(region).Name;
         var links = FromLink(await Links.HealAsync(name, cancellationToken).ConfigureAwait(false));
-        if (!_packetFilters.TryGetValue(name, out var filter) || filter.IsClear)
+        RegionPacketFilter? filter;
+        lock (_packetFilters)
+        {
+            _packetFilters.TryGetValue(name, out filter);
+        }
+
+        if (filter is null || filter.IsClear)
         {
             return links;
         }

@@ -16,6 +16,7 @@ internal sealed class ProxyRuntime
     private readonly Func<int> _nextSeed;
     private readonly List<ToxicDefinition> _toxics = [];
     private readonly Dictionary<LinkConnection, Task> _connections = [];
+    private readonly Dictionary<Socket, Task> _held = [];
     private Socket? _listener;
     private Task _acceptLoop = Task.CompletedTask;
     private UdpRelay? _udp;
@@ -56,7 +57,7 @@ internal sealed class ProxyRuntime
         {
             lock (_gate)
             {
-                return _connections.Count + (_udp?.SessionCount ?? 0);
+                return _connections.Count + _held.Count + (_udp?.SessionCount ?? 0);
             }
         }
     }
@@ -154,7 +155,7 @@ internal sealed class ProxyRuntime
                 connection.Close();
             }
 
-            running = [.. _connections.Values];
+            running = [.. _connections.Values, .. ReleaseHeld()];
         }
 
         await Task.WhenAll(running).ConfigureAwait(false);
@@ -226,6 +227,11 @@ internal sealed class ProxyRuntime
                 connection.PipeFor(toxic.Direction).UpdateToxic(toxic);
             }
 
+            if (!IsSilent())
+            {
+                ReleaseHeld();
+            }
+
             return true;
         }
     }
@@ -245,6 +251,11 @@ internal sealed class ProxyRuntime
             foreach (var connection in _connections.Keys)
             {
                 connection.PipeFor(toxic.Direction).RemoveToxic(name);
+            }
+
+            if (!IsSilent())
+            {
+                ReleaseHeld();
             }
 
             return true;
@@ -326,6 +337,22 @@ internal sealed class ProxyRuntime
     private async Task RelayAsync(Socket client, Socket acceptedBy)
     {
         client.NoDelay = true;
+        Task? held = null;
+        lock (_gate)
+        {
+            if (_listener == acceptedBy && IsSilent())
+            {
+                held = HoldAsync(client);
+                _held.Add(client, held);
+            }
+        }
+
+        if (held is not null)
+        {
+            await held.ConfigureAwait(false);
+            return;
+        }
+
         Socket server;
         try
         {
@@ -385,6 +412,63 @@ internal sealed class ProxyRuntime
 
             finished.TrySetResult();
         }
+    }
+
+    /// <summary>
+    /// Whether the link swallows everything a client sends, for good: a timeout toxic of 0 on the upstream stream at
+    /// full toxicity (how a region is blackholed). Called under the lock.
+    /// </summary>
+    private bool IsSilent() =>
+        _toxics.Exists(toxic => toxic.Type == ToxicTypes.Timeout && toxic["timeout"] == 0
+                                && toxic.Direction == ToxicStreams.Upstream && toxic.Toxicity >= 1.0);
+
+    /// <summary>
+    /// A connection that arrives while the link is silent is not dialled: behind a real silent partition the server
+    /// never sees the SYN. (Toxiproxy dials first, so the server meets a connection that never speaks: PostgreSQL keeps
+    /// such a backend for authentication_timeout, 60 s, and its fast shutdown waits for it — an isolated primary then
+    /// cannot stop in time for Patroni's next loop, which demotes it a second time.) The client's bytes are swallowed;
+    /// when the silence ends the connection is closed, and the client connects again through the healed link.
+    /// </summary>
+    private async Task HoldAsync(Socket client)
+    {
+        await Task.Yield(); // the caller registers this task under its lock before it runs
+        var swallowed = new byte[4096];
+        try
+        {
+            while (await client.ReceiveAsync(swallowed, SocketFlags.None).ConfigureAwait(false) > 0)
+            {
+            }
+        }
+        catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _held.Remove(client);
+            }
+
+            client.Dispose();
+        }
+    }
+
+    /// <summary>Closes every held connection (the silence is over, or the link stops); returns their tasks. Under the lock.</summary>
+    private Task[] ReleaseHeld()
+    {
+        var tasks = _held.Values.ToArray();
+        foreach (var client in _held.Keys.ToArray())
+        {
+            try
+            {
+                client.Shutdown(SocketShutdown.Both);
+            }
+            catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
+            {
+            }
+        }
+
+        return tasks;
     }
 
     /// <summary>

@@ -426,8 +426,25 @@ public sealed class PostgresTier : IAsyncDisposable
                 _patroni[node.Name] = await _run.StartProcessAsync(PatroniSpec(_run, node), cancellationToken).ConfigureAwait(false);
             }
 
-            await WaitStrategy.UntilAsync(cancel => IsStreamingStandbyAsync(node, cancel), ReadyTimeout, TimeSpan.FromMilliseconds(50),
-                $"{node.Name}'s Patroni to rejoin it as a standby", _patroni[node.Name], cancellationToken).ConfigureAwait(false);
+            // A rewound node accepts connections only once it has replayed past the WAL position pg_rewind saw on the
+            // primary. A primary with no writes (the miniature at rest; the platform never is) adds no record, and the
+            // node would wait forever: a marker row now and then while waiting is the write it needs.
+            var lastMarker = 0L;
+            await WaitStrategy.UntilAsync(async cancel =>
+            {
+                if (await IsStreamingStandbyAsync(node, cancel).ConfigureAwait(false))
+                {
+                    return true;
+                }
+
+                if (Stopwatch.GetElapsedTime(lastMarker) >= TimeSpan.FromSeconds(1))
+                {
+                    lastMarker = Stopwatch.GetTimestamp();
+                    await TryWriteMarkerOnPrimaryAsync($"rejoining-{node.Name}-{lastMarker}", except: node.Name, cancel).ConfigureAwait(false);
+                }
+
+                return false;
+            }, ReadyTimeout, TimeSpan.FromMilliseconds(50), $"{node.Name}'s Patroni to rejoin it as a standby", _patroni[node.Name], cancellationToken).ConfigureAwait(false);
             await WaitUntilReplicatedAsync($"rejoined-{node.Name}-{started}", ReadyTimeout, cancellationToken).ConfigureAwait(false);
             return TopologyOperation.Since($"{node.Name}'s PostgreSQL rejoined by Patroni as a standby", started);
         }
@@ -601,6 +618,22 @@ public sealed class PostgresTier : IAsyncDisposable
         catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
         {
             return false;
+        }
+    }
+
+    /// <summary>Inserts a marker row on the one node outside <paramref name="except"/> that runs as primary, if there is one now; any failure is ignored.</summary>
+    private async Task TryWriteMarkerOnPrimaryAsync(string marker, string except, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var primaries = (await PrimaryRegionsAsync(cancellationToken).ConfigureAwait(false)).Where(region => region != except).ToList();
+            if (primaries.Count == 1)
+            {
+                await ExecuteAsync(primaries[0], $"INSERT INTO voxguard_markers (id) VALUES ('{marker}')", cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
+        {
         }
     }
 

@@ -41,6 +41,18 @@ internal sealed class EchoServer : IAsyncDisposable
 
     public long BytesReceived => Interlocked.Read(ref _bytesReceived);
 
+    /// <summary>How many connections reached this server.</summary>
+    public int AcceptedCount
+    {
+        get
+        {
+            lock (_accepted)
+            {
+                return _accepted.Count;
+            }
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();

@@ -228,6 +228,53 @@ public sealed class ToxicEffectTests
         Assert.That(end.Kind, Is.EqualTo(ConnectionEndKind.Closed));
     }
 
+    // Behind a real silent partition the server never sees the SYN. Toxiproxy dials first, and a server then holds a
+    // connection that never speaks (PostgreSQL keeps such a backend for authentication_timeout, and its fast shutdown
+    // waits for it); this link server does not (ProxyRuntime.HoldAsync).
+    [Test]
+    public async Task A_connection_opened_while_the_upstream_stream_is_blackholed_reaches_no_server_and_closes_when_the_blackhole_goes()
+    {
+        var listen = await _links.ProxyAsync("lagos-abuja-pg", _echo.Address);
+        await _links.Client.AddToxicAsync("lagos-abuja-pg", ToxicSpec.Timeout(TimeSpan.Zero) with { Stream = "upstream" });
+        using var held = await LoopbackConnection.OpenAsync(listen);
+
+        await held.Socket.SendAsync(new byte[64]);
+        var whileBlackholed = await held.ReadToEndAsync(TimeSpan.FromMilliseconds(400));
+        var reachedWhileBlackholed = _echo.AcceptedCount;
+        await _links.Client.RemoveToxicAsync("lagos-abuja-pg", "timeout_upstream");
+        var afterwards = await held.ReadToEndAsync(Patience);
+        using var next = await LoopbackConnection.OpenAsync(listen);
+        await next.RoundTripAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(whileBlackholed.Kind, Is.EqualTo(ConnectionEndKind.StillOpen), "the client sees a connection that stays silent");
+            Assert.That(whileBlackholed.BytesReceived, Is.Zero);
+            Assert.That(reachedWhileBlackholed, Is.Zero, "no connection reached the server while the link was blackholed");
+            Assert.That(afterwards.Kind, Is.EqualTo(ConnectionEndKind.Closed), "the held connection is closed when the blackhole goes");
+            Assert.That(_echo.AcceptedCount, Is.EqualTo(1), "the next connection reaches the server through the healed link");
+            Assert.That(_echo.BytesReceived, Is.EqualTo(64), "only the next connection's bytes arrived");
+        });
+    }
+
+    [Test]
+    public async Task A_connection_opened_while_only_the_downstream_is_blackholed_still_reaches_the_server_as_with_toxiproxy()
+    {
+        var listen = await _links.ProxyAsync("lagos-abuja-pg", _echo.Address);
+        await _links.Client.AddToxicAsync("lagos-abuja-pg", ToxicSpec.Timeout(TimeSpan.Zero));
+        using var connection = await LoopbackConnection.OpenAsync(listen);
+
+        await connection.Socket.SendAsync(new byte[64]);
+        var end = await connection.ReadToEndAsync(TimeSpan.FromMilliseconds(400));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(end.Kind, Is.EqualTo(ConnectionEndKind.StillOpen));
+            Assert.That(end.BytesReceived, Is.Zero, "the echo is swallowed on its way back");
+            Assert.That(_echo.BytesReceived, Is.EqualTo(64), "the server got the bytes");
+        });
+    }
+
     [Test]
     public async Task Reset_peer_gives_the_client_a_connection_reset()
     {

@@ -56,9 +56,8 @@ public sealed class SplitBrainScenario
     /// The same procedure with Lagos as a host of its own (environments/containers.yaml in 10.231.91–93.0/24, balancer
     /// 127.0.0.209, the same commit rule) and cut off by the kernel inside its network namespace (the links untouched):
     /// the same targets judged, each with the same outcome, as the fenced run on loopback — that run's report when this
-    /// suite has just written it, else the run itself first. Not a gate of its own: it checks that the environments agree.
-    /// Drill suite only: Lagos's rejoin after this silent partition failed in 2 of 4 runs (Patroni's rewind against a
-    /// still-running postmaster; README, "Faults by the kernel inside a region"), a finding this run reports when it recurs.
+    /// suite has just written it, else the run itself first. Not a gate of its own: it checks that the environments agree
+    /// (drill suite; CI's containers tests isolate and rejoin Lagos by its packet filter in RegionPacketFilterTests).
     /// </summary>
     [Test]
     [Order(2)]

@@ -5,6 +5,8 @@ using VoxGuard.Resilience.Engine;
 using VoxGuard.Resilience.Sip.Load;
 using VoxGuard.Resilience.Sip.Transports;
 using VoxGuard.Resilience.Tests.Shared;
+using VoxGuard.Resilience.Topology.Backups;
+using VoxGuard.Resilience.Topology.DataTier;
 using VoxGuard.Resilience.Topology.Environments;
 using VoxGuard.Resilience.Topology.Local;
 
@@ -16,7 +18,8 @@ namespace VoxGuard.Resilience.Containers.Tests;
 /// through the balancer with every write in both stores; losing Lagos, the system fails both stores over by itself and
 /// the calls split between Abuja and Asaba, Lagos's container gone with its addresses; rejoined, Lagos is a replica
 /// region again (container back, Redis replica, PostgreSQL a streaming standby, calls reach it); afterwards no container
-/// or network of the run is left.
+/// or network of the run is left. Before the loss, a backup restored beside the topology (on an address of Lagos's
+/// block, in Lagos's container) holds the primary's writes table and the master's keys.
 /// </summary>
 [TestFixture]
 [NonParallelizable]
@@ -34,6 +37,7 @@ public sealed class ContainersEnvironmentTests
         var topology = await LocalTopology.StartAsync(Environment, new LocalTopologyOptions
         {
             Engines = EngineLauncher.Instance,
+            Backups = true,
             RegionHosts = new ContainerRegionHosts(LocalEnvironmentInBlocks.RepositoryRoot),
         });
         await using (topology)
@@ -43,6 +47,15 @@ public sealed class ContainersEnvironmentTests
                 + string.Join(", ", topology.StartupPhases.Select(phase => $"{phase.What} {phase.Duration.TotalSeconds:F1} s")));
 
             var before = await CallsAsync(60);
+
+            // A game day's restore beside the topology: the copy on an address of Lagos's block, on Lagos's host.
+            var primaryTable = await WritesTableCheck.CheckAsync(topology.Postgres.ConnectionStringOf("lagos"));
+            var primaryKeys = await RespClient.CommandAsync(Environment.Region("lagos").Redis.EndPoint, CancellationToken.None, "DBSIZE");
+            await topology.BackUpAsync(TopologyStores.All, PgBackRestBackupType.Full);
+            var copy = await topology.RestoreCopyAsync(new RestoreCopyRequest());
+            var copyKeys = await copy.Redis!.KeyCountAsync();
+            TestContext.Progress.WriteLine($"restored copy at {copy.Address}: {string.Join(", ", copy.Steps.Select(step => $"{step.What} {step.Duration.TotalSeconds:F1} s"))}");
+
             var lost = await topology.KillRegionAsync("lagos");
             // Observed, never done: Sentinel and Patroni elect a new primary among the survivors.
             var postgresPrimary = await topology.Postgres.WaitUntilPrimaryOutsideAsync("lagos", TimeSpan.FromSeconds(30));
@@ -68,6 +81,11 @@ public sealed class ContainersEnvironmentTests
             {
                 Assert.That(before.Values.Sum(), Is.EqualTo(60), "every call answered before the loss");
                 Assert.That(before, Is.EquivalentTo(new Dictionary<string, int> { ["lagos"] = 42, ["abuja"] = 9, ["asaba"] = 9 }), "round robin 70/15/15");
+                Assert.That(copy.Address.ToString(), Does.StartWith("10.231.21."), "the copy serves from an address of lagos's block");
+                Assert.That((copy.Table!.Rows, copy.Table.Checksum), Is.EqualTo((primaryTable.Rows, primaryTable.Checksum)), "the restored writes table is the primary's: rows and the ids' md5");
+                Assert.That(copy.Table.Problems, Is.Empty, "amcheck finds the restored table clean");
+                Assert.That(primaryTable.Rows, Is.GreaterThanOrEqualTo(60), "every call before the backup wrote");
+                Assert.That(copyKeys, Is.EqualTo(Convert.ToInt64(primaryKeys, System.Globalization.CultureInfo.InvariantCulture)), "the restored Redis holds the master's keys");
                 Assert.That(postgresPrimary, Is.AnyOf("abuja", "asaba"));
                 Assert.That(redisMaster, Is.AnyOf("abuja", "asaba"));
                 Assert.That(after.Values.Sum(), Is.EqualTo(40), "every call answered after the failover");

@@ -106,6 +106,9 @@ public sealed class ContainerRegionHosts(string repositoryRoot) : IRegionHostPro
             return true;
         }
 
+        public Task AddAddressAsync(string region, System.Net.IPAddress address, CancellationToken cancellationToken) =>
+            hosts.Host(region).AddAddressAsync(address, cancellationToken);
+
         public async ValueTask DisposeAsync()
         {
             try

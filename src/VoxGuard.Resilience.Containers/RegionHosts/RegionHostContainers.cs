@@ -296,6 +296,22 @@ public sealed class RegionHost : IAsyncDisposable
         return true;
     }
 
+    /// <summary>
+    /// One more address of the block on the container's interface (a restored copy's): a server placed in the namespace
+    /// binds it, and this machine reaches it over the bridge. Lost with the container, as the copy's servers are.
+    /// </summary>
+    public async Task AddAddressAsync(IPAddress address, CancellationToken cancellationToken = default)
+    {
+        if (!Plan.Block.Contains(address))
+        {
+            throw new ArgumentException($"{address} is not in region {Plan.Region}'s block {Plan.Block}.", nameof(address));
+        }
+
+        var device = await ContainerInterfaceAsync(cancellationToken).ConfigureAwait(false);
+        var prefix = Plan.Block.PrefixLength.ToString(CultureInfo.InvariantCulture);
+        await RegionHostContainers.IpAsync(["addr", "replace", $"{address}/{prefix}", "dev", device], cancellationToken, NetworkNamespace).ConfigureAwait(false);
+    }
+
     /// <summary>Removes the route <see cref="LoseAsync"/> left for the block, if there is one.</summary>
     private async Task RemoveBlackholeAsync(CancellationToken cancellationToken)
     {

@@ -224,7 +224,7 @@ public sealed class RedisBackups
             "appenddirname appendonlydir",
         ], cancellationToken).ConfigureAwait(false);
         var started = Stopwatch.GetTimestamp();
-        var process = await _run.StartProcessAsync(new ProcessSpec(name, "redis-server", "redis-server") { Arguments = [config] }, cancellationToken).ConfigureAwait(false);
+        var process = await _run.StartProcessAsync(new ProcessSpec(name, "redis-server", "redis-server") { Arguments = [config], NetworkNamespace = _run.NetworkNamespaceOf(where.Name) }, cancellationToken).ConfigureAwait(false);
         try
         {
             await process.WaitUntilReadyAsync(WaitStrategy.Until($"the restored Redis on {endPoint} to load {backup.Label}",

@@ -84,6 +84,7 @@ public sealed class RestoredPostgres : IAsyncDisposable
             ],
             RunAsUser = PostgresTier.User,
             HostsFile = RegionHosts.PathOf(run, region),
+            NetworkNamespace = run.NetworkNamespaceOf(region.Name),
             WorkingDirectory = data,
         };
         var started = Stopwatch.GetTimestamp();

@@ -19,4 +19,11 @@ public interface IRegionHosts : IAsyncDisposable
     /// running host is left as it is. Returns whether it had to bring the host back.
     /// </summary>
     Task<bool> RestoreAsync(string region, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Gives the host of <paramref name="region"/> one more address of its block (a restored copy's, beside the
+    /// topology), on its interface, so a server started in its namespace can bind it and this machine reach it. An
+    /// address the host holds already is left as it is.
+    /// </summary>
+    Task AddAddressAsync(string region, System.Net.IPAddress address, CancellationToken cancellationToken);
 }

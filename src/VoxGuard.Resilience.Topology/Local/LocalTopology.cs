@@ -682,6 +682,12 @@ public sealed class LocalTopology : IAsyncDisposable
         var region = Environment.Region(Environment.Backups.Repository(request.Repository)?.Region
             ?? throw new ArgumentException($"No backup repository '{request.Repository}' in environment {Environment.Name}.", nameof(request)));
         var (number, address) = NextCopy(region);
+        if (_regionHosts is not null)
+        {
+            // The region is a host of its own: the copy's address goes on it, and its servers start in its namespace.
+            await _regionHosts.AddAddressAsync(region.Name, address, cancellationToken).ConfigureAwait(false);
+        }
+
         var steps = new List<TopologyOperation>();
         RestoredPostgres? restoredPostgres = null;
         RestoredRedis? restoredRedis = null;
@@ -857,8 +863,10 @@ public sealed class LocalTopology : IAsyncDisposable
             var bytes = region.AddressBlock.BaseAddress.GetAddressBytes();
             bytes[3] = (byte)(SpareHost + number - 1);
             var address = new IPAddress(bytes);
+            // On a host of its own (containers) the address is not this machine's to try binding: the copies' directories
+            // number them.
             if (!Directory.Exists(Run.PathOf(string.Create(CultureInfo.InvariantCulture, $"restored-{number}-postgres")))
-                && !IsTcpTaken(new IPEndPoint(address, region.Postgres.Port)) && !IsTcpTaken(new IPEndPoint(address, region.Redis.Port)))
+                && (_regionHosts is not null || (!IsTcpTaken(new IPEndPoint(address, region.Postgres.Port)) && !IsTcpTaken(new IPEndPoint(address, region.Redis.Port)))))
             {
                 return (number, address);
             }

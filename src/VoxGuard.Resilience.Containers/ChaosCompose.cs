@@ -73,6 +73,26 @@ public sealed class ChaosCompose
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="command"/> in the running container of <paramref name="service"/> (<c>podman exec</c>); its
+    /// standard output, trimmed. Throws with the output when it exits non-zero.
+    /// </summary>
+    public async Task<string> ExecAsync(string service, IReadOnlyList<string> command, CancellationToken cancellationToken = default)
+    {
+        var names = Lines((await ContainerEngine.CliAsync(
+            ["ps", "--filter", $"label={ProjectLabel}={Project}", "--filter", $"label=com.docker.compose.service={service}", "--format", "{{.Names}}"],
+            cancellationToken).ConfigureAwait(false)).Output).ToList();
+        if (names.Count != 1)
+        {
+            throw new InvalidOperationException($"Compose project {Project} has {names.Count} running containers of service {service}; expected one.");
+        }
+
+        var (exitCode, output) = await ContainerEngine.CliAsync(["exec", names[0], .. command], cancellationToken).ConfigureAwait(false);
+        return exitCode == 0
+            ? output.Trim()
+            : throw new InvalidOperationException($"{string.Join(' ', command)} in {names[0]} exited {exitCode}: {output.Trim()}");
+    }
+
     /// <summary>The containers, networks and volumes of this project still present (for checking that down removed them).</summary>
     public async Task<IReadOnlyList<string>> LeftoversAsync(CancellationToken cancellationToken = default)
     {

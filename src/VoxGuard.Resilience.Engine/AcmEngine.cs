@@ -27,12 +27,15 @@ public sealed class AcmEngine : IAsyncDisposable
     /// <summary>The UAS's counters.</summary>
     public SipUasCounters Counters => _server.Counters;
 
-    /// <summary>Starts listening on the region's engine address (UDP, as the proxies forward over UDP).</summary>
-    public static AcmEngine Start(EnvironmentDefinition environment, string region, string writeLogPath)
+    /// <summary>
+    /// Starts listening on the region's engine address (UDP, as the proxies forward over UDP). Other regions' stores are
+    /// reached through <c>links</c>: null is the environment's own plan; docker-compose.chaos.yml passes its own.
+    /// </summary>
+    public static AcmEngine Start(EnvironmentDefinition environment, string region, string writeLogPath, IReadOnlyList<Topology.Links.InterRegionLink>? links = null)
     {
         ArgumentNullException.ThrowIfNull(environment);
         var home = environment.Region(region);
-        var dataPath = new CallDataPath(environment, home.Name, writeLogPath);
+        var dataPath = new CallDataPath(environment, home.Name, writeLogPath, links);
         try
         {
             var server = new SipUserAgentServer(new SipUasOptions

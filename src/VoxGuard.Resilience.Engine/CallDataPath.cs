@@ -25,11 +25,12 @@ public sealed class CallDataPath : IDisposable
     private readonly string _idPrefix;
     private long _sequence;
 
-    public CallDataPath(EnvironmentDefinition environment, string region, string writeLogPath)
+    /// <summary>The data path of <c>region</c>'s engine; <c>links</c> as <see cref="StoreRoutes"/> takes them (null: the environment's own plan).</summary>
+    public CallDataPath(EnvironmentDefinition environment, string region, string writeLogPath, IReadOnlyList<Topology.Links.InterRegionLink>? links = null)
     {
         ArgumentNullException.ThrowIfNull(environment);
         var home = environment.Region(region);
-        var routes = new StoreRoutes(environment, home);
+        var routes = new StoreRoutes(environment, home, links);
         _log = WriteLog.Open(writeLogPath);
         Postgres = new PostgresWriter(routes, environment.Primary, _log);
         Redis = new RedisWriter(routes, environment.Primary, _log, environment.Database.Commit);

@@ -1,10 +1,14 @@
 using System.Runtime.InteropServices;
+using VoxGuard.Resilience.Contracts;
 using VoxGuard.Resilience.Engine;
 using VoxGuard.Resilience.Sip.Transports;
+using VoxGuard.Resilience.Topology.Compose;
 using VoxGuard.Resilience.Topology.Environments;
 
-// voxguard-engine --environment-file <yaml> [--profile <name>] --region <name> --write-log <path>
+// voxguard-engine --environment-file <yaml> [--profile <name>] --region <name> --write-log <path> [--hosting compose]
 // One region's ACM engine stand-in; started by the harness (EngineLauncher), stopped by SIGTERM or killed with its region.
+// --hosting compose: inside docker-compose.chaos.yml, where every service sits at its container's address
+// (ComposeTopology.For) and the links are the compose file's.
 InlineSocketCompletions.Enable();
 var options = new Dictionary<string, string>(StringComparer.Ordinal);
 for (var i = 0; i + 1 < args.Length; i += 2)
@@ -13,9 +17,9 @@ for (var i = 0; i + 1 < args.Length; i += 2)
 }
 
 if (!options.TryGetValue("--environment-file", out var environmentFile) || !options.TryGetValue("--region", out var region) || !options.TryGetValue("--write-log", out var writeLog)
-    || args.Length % 2 != 0)
+    || args.Length % 2 != 0 || options.GetValueOrDefault("--hosting", "local") is not ("local" or "compose"))
 {
-    await Console.Error.WriteLineAsync("usage: voxguard-engine --environment-file <yaml> [--profile <name>] --region <name> --write-log <path>");
+    await Console.Error.WriteLineAsync("usage: voxguard-engine --environment-file <yaml> [--profile <name>] --region <name> --write-log <path> [--hosting local|compose]");
     return 2;
 }
 
@@ -23,7 +27,22 @@ AcmEngine engine;
 try
 {
     var environment = EnvironmentLoader.LoadFile(environmentFile, options.GetValueOrDefault("--profile"));
-    engine = AcmEngine.Start(environment, region, writeLog);
+    if (options.GetValueOrDefault("--hosting") == "compose")
+    {
+        var compose = ComposeTopology.For(environment);
+        // The compose file's region networks are the project's own (docker-compose creates and removes them): the
+        // network rule admits them as it admits a containers run's.
+        foreach (var index in Enumerable.Range(0, compose.Regions.Count))
+        {
+            NetworkRule.DeclareOwn(ComposeTopology.RegionNetwork(index));
+        }
+
+        engine = AcmEngine.Start(compose, region, writeLog, ComposeTopology.LinksFor(compose));
+    }
+    else
+    {
+        engine = AcmEngine.Start(environment, region, writeLog);
+    }
 }
 catch (Exception exception) when (exception is EnvironmentException or IOException or System.Net.Sockets.SocketException or InvalidOperationException)
 {

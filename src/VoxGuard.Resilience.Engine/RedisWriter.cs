@@ -86,8 +86,7 @@ public sealed class RedisWriter : IAsyncDisposable
             timeout.CancelAfter(CommandTimeout);
             var reply = (object?[])(await RespClient.CommandAsync(_routes.Home.Sentinel.EndPoint, timeout.Token,
                 "SENTINEL", "GET-MASTER-ADDR-BY-NAME", RedisTier.MasterName).ConfigureAwait(false))!;
-            var endpoint = new System.Net.IPEndPoint(System.Net.IPAddress.Parse((string)reply[0]!), int.Parse((string)reply[1]!, System.Globalization.CultureInfo.InvariantCulture));
-            return _routes.RegionAtLinkFacing(endpoint, RegionService.Redis);
+            return _routes.RegionAt((string)reply[0]!, int.Parse((string)reply[1]!, System.Globalization.CultureInfo.InvariantCulture), RegionService.Redis);
         }
         catch (Exception exception) when (exception is RespErrorException or SocketException or IOException or OperationCanceledException or InvalidCastException)
         {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -78,6 +79,32 @@ public sealed class ChaosComposeTests
             TestContext.Out.WriteLine($"calls: {summary.Succeeded}/{summary.Calls}; {string.Join(", ", summary.Regions.Select(share => $"{share.Region} {share.Answered}"))}");
             Assert.That(summary.Succeeded, Is.EqualTo(summary.Calls).And.GreaterThan(0), "every call through the balancer is answered by an engine");
 
+            // The ACM engines answered only once both writes were acknowledged: every call's event is in the primary
+            // (Lagos) and its session in the master, and both reach the other regions through the links.
+            var stored = new Dictionary<string, (long Rows, long Keys)>();
+            try
+            {
+                await WaitStrategy.UntilAsync(async cancel =>
+                {
+                    foreach (var region in compose.Regions)
+                    {
+                        stored[region.Name] = (await CountAsync(project, $"patroni-{region.Name}", cancel, "psql", "-h", region.Postgres.Address.ToString(), "-p", Port(region.Postgres.Port),
+                                "-U", "postgres", "-d", "postgres", "-Atc", "SELECT count(*) FROM voxguard_writes"),
+                            await CountAsync(project, $"redis-{region.Name}", cancel, "redis-cli", "-p", Port(region.Redis.Port), "dbsize"));
+                    }
+
+                    return stored.Values.All(counts => counts == (summary.Succeeded, summary.Succeeded));
+                }, TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(500), "every answered call's writes in every region's PostgreSQL and Redis");
+            }
+            catch (TimeoutException)
+            {
+                // The assertion below says what was there.
+            }
+
+            TestContext.Out.WriteLine($"writes: {string.Join(", ", stored.Select(each => $"{each.Key} {each.Value.Rows} rows {each.Value.Keys} keys"))}");
+            Assert.That(stored, Is.EquivalentTo(compose.Regions.ToDictionary(region => region.Name, _ => ((long)summary.Succeeded, (long)summary.Succeeded))),
+                "one row and one key per answered call, on the primary and master and on every replica");
+
             using var links = new LinkClient(new Uri($"http://{LinkApi}:8474/"));
             var proxies = await links.GetProxiesAsync();
             Assert.That(proxies.Keys, Is.EquivalentTo(ComposeTopology.LinksFor(compose).Select(link => link.Name)),
@@ -99,6 +126,11 @@ public sealed class ChaosComposeTests
             }
         }
     }
+
+    private static async Task<long> CountAsync(ChaosCompose project, string service, CancellationToken cancellationToken, params string[] command) =>
+        long.Parse(await project.ExecAsync(service, command, cancellationToken), CultureInfo.InvariantCulture);
+
+    private static string Port(int port) => port.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>The balancer's own health-check request, sent through the published port; the status line and headers of the answer.</summary>
     private static async Task<string> OptionsAsync(EnvironmentDefinition compose)

@@ -122,6 +122,9 @@ public sealed class ComposeFileTests
                 Assert.That(await File.ReadAllTextAsync(Path.Combine(directory, "patroni-abuja.yml")),
                     Does.Contain("connect_address: pg-abuja:5433").And.Contain("etcd-lagos:2379").And.Contain("10.241.1.0/24 trust").And.Not.Contain("fsync"),
                     "durable, reached by name through the links, trusting the regions' networks");
+                Assert.That(await File.ReadAllTextAsync(Path.Combine(directory, "patroni-lagos.yml")), Does.Contain($"post_bootstrap: bash /config/{ComposeFiles.PostBootstrap}"));
+                Assert.That(await File.ReadAllTextAsync(Path.Combine(directory, ComposeFiles.PostBootstrap)),
+                    Does.Contain("exec psql \"$1\"").And.Contain("CREATE TABLE IF NOT EXISTS voxguard_writes"), "the bootstrap creates the engines' tables");
                 Assert.That(File.Exists(Path.Combine(directory, ComposeFiles.ReadyMarker)));
             });
         }

@@ -7,8 +7,9 @@ namespace VoxGuard.Resilience.Topology.Compose;
 
 /// <summary>
 /// Every configuration file the services of <c>docker-compose.chaos.yml</c> read, rendered from an environment by the
-/// harness's own generators (<see cref="HaproxyConfig"/>, <see cref="KamailioConfig"/>, <see cref="EngineStandIn"/>,
-/// the Sentinel settings of <see cref="RedisTier"/>), so the compose file holds no second copy of them. The compose
+/// harness's own generators (<see cref="HaproxyConfig"/>, <see cref="KamailioConfig"/>, <see cref="PatroniConfig"/>,
+/// the Sentinel settings of <see cref="RedisTier"/>), so the compose file holds no second copy of them. (The engines read
+/// the environment file itself: <c>voxguard-engine --hosting compose</c>.) The compose
 /// file's <c>config</c> service writes them into the shared <c>/config</c> volume before anything else starts.
 /// </summary>
 public static class ComposeFiles
@@ -18,6 +19,9 @@ public static class ComposeFiles
 
     /// <summary>The health check of a SIP proxy or of the balancer: <c>bash sip-options-check.sh ADDRESS PORT</c>, exit 0 on 200 OK.</summary>
     public const string SipOptionsCheck = "sip-options-check.sh";
+
+    /// <summary>Patroni's post_bootstrap script: the tables the engines write (<see cref="PostgresTier.Schema"/>).</summary>
+    public const string PostBootstrap = "post-bootstrap.sh";
 
     /// <summary>Written last: the files are complete.</summary>
     public const string ReadyMarker = "rendered";
@@ -39,8 +43,8 @@ public static class ComposeFiles
         var files = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["haproxy.cfg"] = HaproxyConfig.For(compose, Path.Combine(ConfigDirectory, "haproxy.sock"), GeneratedFor),
-            [EngineStandIn.ScenarioFile] = EngineStandIn.Scenario,
             [SipOptionsCheck] = SipOptionsCheckScript(compose),
+            [PostBootstrap] = PostBootstrapScript(),
         };
         foreach (var region in compose.Regions)
         {
@@ -48,7 +52,8 @@ public static class ComposeFiles
             files[$"redis-{region.Name}.conf"] = RedisConfig(compose, region);
             files[$"sentinel-{region.Name}.conf"] = SentinelConfig(compose, region);
             files[$"etcd-{region.Name}.sh"] = EtcdScript(compose, region);
-            files[$"patroni-{region.Name}.yml"] = PatroniConfig.For(compose, region, PostgresDataDirectory, "/tmp", "/tmp/pgpass", durable: true);
+            files[$"patroni-{region.Name}.yml"] = PatroniConfig.For(compose, region, PostgresDataDirectory, "/tmp", "/tmp/pgpass", durable: true,
+                postBootstrap: $"bash {ConfigDirectory}/{PostBootstrap}");
         }
 
         Directory.CreateDirectory(directory);
@@ -161,6 +166,19 @@ public static class ComposeFiles
 
             """;
     }
+
+    /// <summary>
+    /// Run by the bootstrapping node's Patroni with a connection URL (as the superuser) once the cluster exists: the
+    /// schema the local topology's harness creates itself, here made by the database's own bootstrap.
+    /// </summary>
+    public static string PostBootstrapScript() =>
+        $"""
+        #!/bin/bash
+        # VoxGuard.Resilience: Patroni's post_bootstrap in {GeneratedFor}. Generated; do not edit.
+        set -eu
+        exec psql "$1" -v ON_ERROR_STOP=1 -q {string.Join(' ', PostgresTier.Schema.Select(statement => $"-c '{statement}'"))}
+
+        """;
 
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
 }

@@ -22,7 +22,10 @@ public static class PatroniConfig
     /// <param name="pgpass">Where Patroni may write its .pgpass.</param>
     /// <param name="archiving">WAL archiving (archive_mode on, the region's archive_command, archive_timeout); null: none.</param>
     /// <param name="durable">fsync on (docker-compose.chaos.yml: data on a container's disk); off by default (tmpfs, below).</param>
-    public static string For(EnvironmentDefinition environment, RegionDefinition region, string dataDirectory, string socketDirectory, string pgpass, WalArchiving? archiving = null, bool durable = false)
+    /// <param name="postBootstrap">A command Patroni runs once it has bootstrapped the cluster, with a connection URL
+    /// added (docker-compose.chaos.yml creates <see cref="PostgresTier.Schema"/> so); null: none (the local topology creates it itself).</param>
+    public static string For(EnvironmentDefinition environment, RegionDefinition region, string dataDirectory, string socketDirectory, string pgpass, WalArchiving? archiving = null, bool durable = false,
+        string? postBootstrap = null)
     {
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(region);
@@ -48,6 +51,11 @@ public static class PatroniConfig
         text.AppendLine("etcd:");
         text.AppendLine(culture, $"  hosts: [{string.Join(", ", etcdHosts)}]");
         text.AppendLine("bootstrap:");
+        if (postBootstrap is not null)
+        {
+            text.AppendLine(culture, $"  post_bootstrap: {postBootstrap}");
+        }
+
         if (region.IsPrimary && archiving?.BootstrapRestoreCommand is { } restore)
         {
             // Patroni's documented custom bootstrap with pgBackRest: the restore writes recovery.signal and its

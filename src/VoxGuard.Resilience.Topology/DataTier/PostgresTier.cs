@@ -123,9 +123,10 @@ public sealed class PostgresTier : IAsyncDisposable
 
             await phases.TimeAsync("postgres: tables created on the primary", async () =>
             {
-                await tier.ExecuteAsync(primary.Name, "CREATE TABLE IF NOT EXISTS voxguard_markers (id text PRIMARY KEY, written_at timestamptz NOT NULL DEFAULT now())", cancellationToken).ConfigureAwait(false);
-                // The engines' call events: one row per acknowledged write, read back to account for every write (RPO).
-                await tier.ExecuteAsync(primary.Name, "CREATE TABLE IF NOT EXISTS voxguard_writes (id text PRIMARY KEY, region text NOT NULL, call_id text NOT NULL, written_at timestamptz NOT NULL DEFAULT now())", cancellationToken).ConfigureAwait(false);
+                foreach (var statement in Schema)
+                {
+                    await tier.ExecuteAsync(primary.Name, statement, cancellationToken).ConfigureAwait(false);
+                }
             }).ConfigureAwait(false);
 
             await Task.WhenAll(replicas.Select(async replica =>
@@ -291,6 +292,16 @@ public sealed class PostgresTier : IAsyncDisposable
         await using var command = new NpgsqlCommand(sql, connection);
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// The tables every topology's primary holds, created once it leads: the harness's markers, and the engines' call
+    /// events (one row per acknowledged write, read back to account for every write: RPO).
+    /// </summary>
+    public static IReadOnlyList<string> Schema { get; } =
+    [
+        "CREATE TABLE IF NOT EXISTS voxguard_markers (id text PRIMARY KEY, written_at timestamptz NOT NULL DEFAULT now())",
+        "CREATE TABLE IF NOT EXISTS voxguard_writes (id text PRIMARY KEY, region text NOT NULL, call_id text NOT NULL, written_at timestamptz NOT NULL DEFAULT now())",
+    ];
 
     /// <summary>Whether <paramref name="marker"/> is readable on a region's node.</summary>
     public async Task<bool> HasMarkerAsync(string region, string marker, CancellationToken cancellationToken = default) =>

@@ -163,9 +163,14 @@ public sealed class FaultCommandTests
         var isolateAgain = await CliProcess.RunAsync("fault", "isolate", "lagos");
         var heal = await CliProcess.RunAsync("fault", "heal", "lagos");
         var healAgain = await CliProcess.RunAsync("fault", "heal", "lagos");
+        // With Abuja crashed (Order 1), Lagos and Asaba alone hold etcd's quorum: even this short blackhole can leave
+        // Lagos's Patroni without it for retry_timeout, and it then demotes Lagos and promotes it again once etcd is
+        // back (seen in 2 of 8 runs). The topology recovers by itself; the next tests start from that recovery.
+        var settled = await UntilEveryRowRunsAsync("lagos", TimeSpan.FromSeconds(60));
 
         Assert.Multiple(() =>
         {
+            Assert.That(settled, Has.All.Contain(" running"), "lagos back to running by itself after the heal");
             Assert.That(isolate.ExitCode, Is.Zero, isolate.Error);
             Assert.That(isolate.Output, Does.Contain("isolate lagos (blackhole)"));
             Assert.That(isolateAgain.ExitCode, Is.EqualTo(2));
@@ -280,6 +285,22 @@ public sealed class FaultCommandTests
     }
 
     /// <summary>The status table's rows of one region.</summary>
+    /// <summary>The region's status rows once every one of them says running, or the last ones seen after <paramref name="timeout"/>.</summary>
+    private static async Task<List<string>> UntilEveryRowRunsAsync(string region, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var rows = RowsOf((await CliProcess.RunAsync("status")).Output, region);
+            if ((rows.Count > 0 && rows.All(row => row.Contains(" running", StringComparison.Ordinal))) || DateTime.UtcNow > deadline)
+            {
+                return rows;
+            }
+
+            await Task.Delay(500);
+        }
+    }
+
     private static List<string> RowsOf(string status, string region) =>
         [.. status.Split('\n').Where(line => line.TrimStart().StartsWith(region + " ", StringComparison.Ordinal))];
 

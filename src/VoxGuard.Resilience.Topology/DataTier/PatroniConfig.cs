@@ -88,14 +88,15 @@ public static class PatroniConfig
             text.AppendLine(culture, $"        {name}: {value}");
         }
 
-        // A primary cut off silently (packets dropped, nothing refused) must be able to stop before Patroni's next HA
-        // loop: Patroni 3.0 demotes it when etcd stays out of reach for retry_timeout, and its fast shutdown waits for
-        // every walsender to have its last WAL confirmed. With PostgreSQL's default wal_sender_timeout (60 s) the
-        // walsenders to the unreachable standbys hang, the next loop demotes a second time from the main thread, two
-        // postmasters start on one data directory and the later rewind destroys it (patroni/patroni#3649, fixed by
-        // #3372 after 3.0; measured here: Lagos failed to rejoin in 5 of 7 silent partitions). A walsender whose standby
-        // has been silent for retry_timeout is gone before the demotion starts.
-        text.AppendLine(culture, $"        wal_sender_timeout: {(int)database.RetryTimeout.TotalMilliseconds}ms");
+        // A primary cut off silently (packets dropped, nothing refused) must stop before Patroni's next HA loop: Patroni
+        // 3.0 demotes it once etcd has been out of reach for retry_timeout, and its fast shutdown waits for every
+        // walsender to have its last WAL confirmed. With PostgreSQL's default wal_sender_timeout (60 s) the walsenders
+        // to the unreachable standbys hang, the next loop (at least a retry_timeout later) demotes a second time from
+        // the main thread, two postmasters start on one data directory and the rewind destroys it
+        // (patroni/patroni#3649, fixed by #3372 after 3.0). Twice retry_timeout: the walsenders are gone before that
+        // second loop, yet a WAN delay step of a few seconds (the replication-lag scenario adds 3 s at once, a silence of
+        // 3 s in the standby's replies) does not disconnect a standby (retry_timeout alone did, ci: 3 s).
+        text.AppendLine(culture, $"        wal_sender_timeout: {(int)(2 * database.RetryTimeout).TotalMilliseconds}ms");
 
         text.AppendLine("  initdb:");
         text.AppendLine("    - encoding: UTF8");

@@ -102,13 +102,13 @@ public sealed class LeftTopologyTests
 
         // The loss condition is what the survivors reach by themselves: when Asaba's etcd member led, Lagos's reports
         // no quorum until Lagos and Abuja have elected a leader (seen once in a fresh-clone run), so it is awaited.
-        IReadOnlyList<string> afterLoss = [];
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        do
+        var afterLoss = await TopologyCondition.AfterLossOf("asaba").ProblemsAsync(_run.Topology);
+        while (afterLoss.Count > 0 && DateTime.UtcNow < deadline)
         {
-            afterLoss = [.. await TopologyCondition.AfterLossOf("asaba").ProblemsAsync(_run.Topology)];
+            await Task.Delay(200);
+            afterLoss = await TopologyCondition.AfterLossOf("asaba").ProblemsAsync(_run.Topology);
         }
-        while (afterLoss.Count > 0 && DateTime.UtcNow < deadline && await Task.Delay(200).ContinueWith(_ => true));
 
         var healthy = await TopologyCondition.Healthy.ProblemsAsync(_run.Topology);
 

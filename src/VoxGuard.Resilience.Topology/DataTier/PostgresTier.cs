@@ -303,6 +303,10 @@ public sealed class PostgresTier : IAsyncDisposable
         "CREATE TABLE IF NOT EXISTS voxguard_writes (id text PRIMARY KEY, region text NOT NULL, call_id text NOT NULL, written_at timestamptz NOT NULL DEFAULT now())",
     ];
 
+    /// <summary>Inserts <paramref name="marker"/> into voxguard_markers on a region's node (the primary).</summary>
+    private Task InsertMarkerAsync(string region, string marker, CancellationToken cancellationToken) =>
+        ExecuteAsync(region, $"INSERT INTO voxguard_markers (id) VALUES ('{marker.Replace("'", "''", StringComparison.Ordinal)}')", cancellationToken);
+
     /// <summary>Whether <paramref name="marker"/> is readable on a region's node.</summary>
     public async Task<bool> HasMarkerAsync(string region, string marker, CancellationToken cancellationToken = default) =>
         Convert.ToInt64(await ScalarAsync(region, $"SELECT count(*) FROM voxguard_markers WHERE id = '{marker.Replace("'", "''", StringComparison.Ordinal)}'", cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture) == 1;
@@ -395,7 +399,7 @@ public sealed class PostgresTier : IAsyncDisposable
     {
         var started = Stopwatch.GetTimestamp();
         var primary = await PrimaryRegionAsync(timeout, cancellationToken).ConfigureAwait(false);
-        await ExecuteAsync(primary, $"INSERT INTO voxguard_markers (id) VALUES ('{marker.Replace("'", "''", StringComparison.Ordinal)}')", cancellationToken).ConfigureAwait(false);
+        await InsertMarkerAsync(primary, marker, cancellationToken).ConfigureAwait(false);
         foreach (var replica in _environment.Regions.Where(region => region.Name != primary && !_patroni[region.Name].HasExited))
         {
             await WaitStrategy.UntilAsync(
@@ -640,7 +644,7 @@ public sealed class PostgresTier : IAsyncDisposable
             var primaries = (await PrimaryRegionsAsync(cancellationToken).ConfigureAwait(false)).Where(region => region != except).ToList();
             if (primaries.Count == 1)
             {
-                await ExecuteAsync(primaries[0], $"INSERT INTO voxguard_markers (id) VALUES ('{marker}')", cancellationToken).ConfigureAwait(false);
+                await InsertMarkerAsync(primaries[0], marker, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception exception) when (exception is NpgsqlException or TimeoutException)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test project and ends with one line "N passed, N failed, N skipped".
-# Extra arguments go to dotnet test (e.g. --filter "TestCategory!=Functional").
+# Extra arguments go to every dotnet test (e.g. --filter "TestCategory!=Functional").
 set -uo pipefail
 cd "$(dirname "$0")/.."
 results=artifacts/test-results
@@ -12,32 +12,82 @@ if [ -z "${VOXGUARD_REPORT_DIR:-}" ]; then
   rm -rf "$scenario_run"
   export VOXGUARD_REPORT_DIR="$PWD/$scenario_run/scenarios"
 fi
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+logs=$(mktemp -d)
+lane_groups=()
+stop_lanes() {
+  # Each lane is a process group of its own (set -m below): the terminal's Ctrl-C does not reach it, so pass it on.
+  for group in "${lane_groups[@]}"; do kill -INT -- "-$group" 2>/dev/null; done
+  wait
+  rm -rf "$logs"
+  exit 130
+}
+trap stop_lanes INT TERM
+trap 'rm -rf "$logs"' EXIT
+
 # The build first, on every core: it has no timing to disturb, and inside dotnet test -m:1 it went one project at a time.
-dotnet build VoxGuard.Resilience.sln -c Release --nologo -v quiet 2>&1 | tee "$log"
+dotnet build VoxGuard.Resilience.sln -c Release --nologo -v quiet 2>&1 | tee "$logs/build.log"
 build_status=${PIPESTATUS[0]}
 if [ "$build_status" -ne 0 ]; then
   echo "0 passed, 0 failed, 0 skipped"
   exit "$build_status"
 fi
-# -m:1: one test project at a time, so timing tests (link latency) never share the 2 cores
-# with another project's servers. (The unit-only projects side by side gained nothing on 2 cores: Measurement and
-# Reporting took 33.1 s together against 7.7 + 20.9 s one after the other, the test hosts' start being most of it.)
+
+project_path() {
+  case "$1" in
+    Scenarios) echo scenarios/VoxGuard.Resilience.Scenarios ;;
+    *) echo "tests/VoxGuard.Resilience.$1.Tests" ;;
+  esac
+}
+
+# One project's tests; its output goes to the lane's log with the project's name in front of every line.
 # The filter keeps scenarios that are drill-only (they judge the documented setup and may miss by its design, e.g.
 # split brain with Sentinel alone) for ./resilience drill --suite drill; every other test and the gate runs.
-dotnet test VoxGuard.Resilience.sln -c Release --no-build --nologo -m:1 \
-  --filter "(TestCategory=Gate)|(TestCategory!=Drill)" \
-  --logger "trx" --results-directory "$results" "$@" 2>&1 | tee -a "$log"
-status=${PIPESTATUS[0]}
+run_project() {
+  dotnet test "$(project_path "$1")" -c Release --no-build --nologo \
+    --filter "(TestCategory=Gate)|(TestCategory!=Drill)" \
+    --logger "trx" --results-directory "$results" "${@:2}" 2>&1 | sed -u "s/^/[$1] /"
+  return "${PIPESTATUS[0]}"
+}
+
+# 1. The projects whose tests time things in-process (link latency and jitter, SIP setup times) run alone, one after
+#    another, so nothing else's servers share the 2 cores with them. (Side by side they gained nothing anyway:
+#    Measurement and Reporting took 33.1 s together against 7.7 + 20.9 s one after the other.)
+status=0
+for project in Links Sip Engine Measurement Reporting; do
+  run_project "$project" "$@" | tee -a "$logs/solo.log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+done
+
+# 2. The projects that start topologies run in lanes side by side: each binds address blocks of its own (listed in
+#    tests/README.md), and their time is mostly waiting on the servers (Patroni's ttl, Sentinel, etcd), not CPU.
+#    Within a lane, one project after another.
+lanes=("Scenarios" "Topology Drills" "Containers Cli")
+set -m
+lane_pids=()
+for index in "${!lanes[@]}"; do
+  (
+    lane_status=0
+    for project in ${lanes[$index]}; do
+      run_project "$project" "$@" || lane_status=1
+    done
+    exit "$lane_status"
+  ) > >(tee "$logs/lane-$index.log") 2>&1 &
+  lane_pids+=("$!")
+  lane_groups+=("$!")
+done
+set +m
+for pid in "${lane_pids[@]}"; do
+  wait "$pid" || status=1
+done
+
 # The scenarios' compliance report (Allure, JUnit, drill record); informative only: it never changes the exit status.
 cli_dll=artifacts/bin/VoxGuard.Resilience.Cli/release/voxguard-resilience.dll
 if [ -d "$scenario_run/scenarios" ] && [ -n "$(ls -A "$scenario_run/scenarios" 2>/dev/null)" ] && [ -f "$cli_dll" ]; then
   dotnet "$cli_dll" report --run "$scenario_run" || echo "resilience: the scenarios' report could not be built (above); the test results stand."
 fi
-# Sum the per-project summaries ("Passed!  - Failed: 0, Passed: 12, Skipped: 0, ...").
+# Sum the per-project summaries ("[Links] Passed!  - Failed: 0, Passed: 12, Skipped: 0, ...").
 awk '/(Passed|Failed)! +- +Failed:/ {
        gsub(/,/, ""); for (i = 1; i <= NF; i++) {
          if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) } }
-     END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+     END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$logs"/*.log
 exit "$status"

@@ -34,7 +34,12 @@ public sealed class SteadyStateScenario
         var run = await ScenarioRun.ContinueAsync(name, environment, TopologyCondition.Healthy, negativeControl);
         try
         {
-            var load = await run.StepAsync("steady state: 8 s of load, no fault", () => run.StartLoad(callsPerSecond: 50, duration: TimeSpan.FromSeconds(8)));
+            // The lag is judged after a warm-up: the first WAL a fresh topology replays can trail on cold storage (seen
+            // once in containers: 185 ms on the first sample only, 20–30 ms from then on). Every call and write of the
+            // warm-up still counts for success, the split and RPO.
+            var warmUp = TimeSpan.FromSeconds(1);
+            var loadStart = run.Now;
+            var load = await run.StepAsync("steady state: 1 s warm-up + 8 s of load, no fault", () => run.StartLoad(callsPerSecond: 50, duration: warmUp + TimeSpan.FromSeconds(8)));
             var calls = run.CallsOf(load);
             run.Judge(TargetJudge.CallSuccess(calls, minimumPercent: 99.9));
             Judgements.JudgeSplit(run, "distribution deviation from 70/15/15", calls, Judgements.Weights(run), TimeSpan.Zero, run.Now);
@@ -46,7 +51,7 @@ public sealed class SteadyStateScenario
                 }
             });
 
-            foreach (var lag in LagAnalysis.Summarise(run.LagSamples, environment.Replication.LagAlert))
+            foreach (var lag in LagAnalysis.Summarise(run.LagSamples.Where(sample => sample.At >= loadStart + warmUp), environment.Replication.LagAlert))
             {
                 run.Judge(TargetJudge.LagP99(lag, environment.Replication.LagTarget));
             }

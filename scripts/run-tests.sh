@@ -45,23 +45,22 @@ project_path() {
 run_project() {
   dotnet test "$(project_path "$1")" -c Release --no-build --nologo \
     --filter "(TestCategory=Gate)|(TestCategory!=Drill)" \
-    --logger "trx" --results-directory "$results" "${@:2}" 2>&1 | sed -u "s/^/[$1] /"
+    --logger "trx;LogFileName=$1.trx" --results-directory "$results" "${@:2}" 2>&1 | sed -u "s/^/[$1] /"
   return "${PIPESTATUS[0]}"
 }
 
-# 1. The projects whose tests time things in-process (link latency and jitter, SIP setup times) run alone, one after
-#    another, so nothing else's servers share the 2 cores with them. (Side by side they gained nothing anyway:
-#    Measurement and Reporting took 33.1 s together against 7.7 + 20.9 s one after the other.)
+# 1. The projects whose tests time things to the millisecond in-process (link latency and jitter, SIP setup times) run
+#    alone, one after the other, so no other project's servers share the 2 cores with them.
 status=0
-for project in Links Sip Engine Measurement Reporting; do
+for project in Links Sip; do
   run_project "$project" "$@" | tee -a "$logs/solo.log"
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 done
 
 # 2. The projects that start topologies run in lanes side by side: each binds address blocks of its own (listed in
 #    tests/README.md), and their time is mostly waiting on the servers (Patroni's ttl, Sentinel, etcd), not CPU.
-#    Within a lane, one project after another.
-lanes=("Scenarios" "Topology Drills" "Containers Cli")
+#    Within a lane, one project after another; the unit-only projects fill the shortest lane.
+lanes=("Scenarios" "Topology Drills" "Containers Cli Engine Measurement Reporting")
 set -m
 lane_pids=()
 for index in "${!lanes[@]}"; do

@@ -8,7 +8,7 @@ namespace VoxGuard.Resilience.Cli.Tests;
 /// <summary>
 /// A game day by hand: <c>fault …</c> from another shell on the topology <c>up</c> serves, through its control channel,
 /// as an operator runs it. One topology for the fixture (ci profile, SIPp engines), environments/local.yaml moved to
-/// blocks 127.0.61–63.x (balancer 127.0.0.60) and the tests' own run root, so nobody else's topology is seen or touched.
+/// blocks 127.0.21–23.x (balancer 127.0.0.21) and the tests' own run root, so nobody else's topology is seen or touched.
 /// The tests run in order: each leaves the topology as the next expects it, the last stops it.
 /// </summary>
 [TestFixture]
@@ -26,7 +26,7 @@ public sealed class FaultCommandTests
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        _environmentFile = EnvironmentFile.WriteInBlocks(61, 60);
+        _environmentFile = EnvironmentFile.WriteInBlocks(21, 21);
         _up = await CliProcess.StartUpAsync(_environmentFile, StartTimeout, "--engine", "sipp");
         var record = Directory.EnumerateFiles(CliProcess.RunRoot, "topology.json", SearchOption.AllDirectories).Single();
         using var json = JsonDocument.Parse(await File.ReadAllTextAsync(record));
@@ -278,8 +278,8 @@ public sealed class FaultCommandTests
             Assert.That(fault.ExitCode, Is.EqualTo(2));
             Assert.That(fault.Error.Trim(), Is.EqualTo("No topology is up. Start one with ./resilience up [--env local] [--profile ci]."));
             Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Loopback, _control.Port)), Is.False);
-            Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.61.4"), 5432)), Is.False);
-            Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.0.60"), 5060)), Is.False);
+            Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.21.4"), 5432)), Is.False);
+            Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.0.21"), 5060)), Is.False);
             Assert.That(Directory.Exists(CliProcess.RunRoot) && Directory.EnumerateFileSystemEntries(CliProcess.RunRoot).Any(), Is.False, "no run directory left");
         });
     }

@@ -419,7 +419,8 @@ public sealed class ManagedProcess : IAsyncDisposable
 
             if (Stopwatch.GetElapsedTime(started) > StateTimeout)
             {
-                throw ServerProcessException.StateNotReached(this, stopped ? "the stopped state (T)" : "a running state (not T)", StateTimeout);
+                throw ServerProcessException.StateNotReached(this, stopped ? "the stopped state (T)" : "a running state (not T)", StateTimeout,
+                    StateText(ProcFs.GroupMembers(Pid).Select(member => member.Pid)));
             }
 
             await Task.Delay(PollInterval, cancellationToken).ConfigureAwait(false);

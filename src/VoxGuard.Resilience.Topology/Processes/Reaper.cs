@@ -42,10 +42,26 @@ public static class Reaper
         var dying = new List<PidRecord>();
         var toRemove = new List<string>();
 
-        foreach (var directory in Directory.EnumerateDirectories(root).Order(StringComparer.Ordinal))
+        string[] directories;
+        try
+        {
+            directories = [.. Directory.EnumerateDirectories(root).Order(StringComparer.Ordinal)];
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return ReapReport.Empty; // the last live run removed the root meanwhile
+        }
+
+        foreach (var directory in directories)
         {
             var runId = Path.GetFileName(directory);
             var run = RunFiles.TryRead<RunRecord>(Path.Combine(directory, RunFiles.RunFileName));
+            if (run is null && !Directory.Exists(directory))
+            {
+                // Its live owner (another harness process on the same root) removed it after the listing: it finished.
+                continue;
+            }
+
             if (run is null)
             {
                 if (timeProvider.GetUtcNow() - Directory.GetLastWriteTimeUtc(directory) < CreationGrace)
@@ -63,7 +79,17 @@ public static class Reaper
             }
 
             var complete = true;
-            foreach (var pidFile in RunFiles.PidFiles(directory))
+            string[] pidFiles;
+            try
+            {
+                pidFiles = [.. RunFiles.PidFiles(directory)];
+            }
+            catch (DirectoryNotFoundException)
+            {
+                continue; // removed by its owner while this reaper looked at it
+            }
+
+            foreach (var pidFile in pidFiles)
             {
                 var (outcome, record) = KillIfStillOurs(runId, pidFile, bootId, notes);
                 if (outcome == Outcome.Killed)
@@ -79,7 +105,15 @@ public static class Reaper
             if (complete)
             {
                 // Servers that left their group (PostgreSQL under Patroni) are found by their PID files before the directory goes.
-                DetachedServer.KillEveryOneUnder(directory);
+                try
+                {
+                    DetachedServer.KillEveryOneUnder(directory);
+                }
+                catch (DirectoryNotFoundException)
+                {
+                    continue; // removed by its owner meanwhile
+                }
+
                 reaped.Add(runId);
                 toRemove.Add(directory);
             }

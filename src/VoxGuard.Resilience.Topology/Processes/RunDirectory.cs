@@ -108,7 +108,7 @@ public sealed class RunDirectory : IDisposable, IAsyncDisposable
         }
 
         var root = System.IO.Path.GetFullPath(options.Root ?? DefaultRoot);
-        Directory.CreateDirectory(root);
+        CreateWhileTheRootMayGo(root);
         var reaped = Reaper.ReapAbandonedRuns(root, options.TimeProvider);
 
         var createdAt = options.TimeProvider.GetUtcNow();
@@ -116,7 +116,7 @@ public sealed class RunDirectory : IDisposable, IAsyncDisposable
         var runId = string.Create(CultureInfo.InvariantCulture,
             $"{createdAt.UtcDateTime:yyyyMMdd'T'HHmmss'Z'}-{Environment.ProcessId}-{Interlocked.Increment(ref s_sequence)}");
         var run = new RunDirectory(root, runId, reaped, options);
-        Directory.CreateDirectory(run.Path);
+        CreateWhileTheRootMayGo(run.Path);
         Live.TryAdd(run, 0);
         try
         {
@@ -130,6 +130,27 @@ public sealed class RunDirectory : IDisposable, IAsyncDisposable
         }
 
         return run;
+    }
+
+    /// <summary>
+    /// Creates the root or a run's directory even when another harness on the same root removes the root meanwhile (its
+    /// last run ended: <see cref="RemoveRootIfEmpty"/>), which makes mkdir fail half-way ("not found", or "already
+    /// exists" for a root gone between mkdir and its check).
+    /// </summary>
+    private static void CreateWhileTheRootMayGo(string path)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                Directory.CreateDirectory(path);
+                return;
+            }
+            catch (IOException) when (attempt < 5)
+            {
+                // the root went meanwhile: create it again
+            }
+        }
     }
 
     /// <summary>A path inside the run directory (for configuration files, data directories, sockets).</summary>

@@ -111,8 +111,8 @@ public sealed class ServerProcessException : Exception
             + $"{cause.Message.TrimEnd('.')}. The harness must run as root or as the process's user.",
             process.Name, process.Spec.Executable, process.Pid, process.ExitCode, inner: cause);
 
-    internal static ServerProcessException StateNotReached(ManagedProcess process, string state, TimeSpan waited) =>
-        new($"{Describe(process)} did not reach {state} within {DurationText.Format(waited)} (per /proc/<pid>/stat).",
+    internal static ServerProcessException StateNotReached(ManagedProcess process, string state, TimeSpan waited, string members) =>
+        new($"{Describe(process)} did not reach {state} within {DurationText.Format(waited)} (per /proc/<pid>/stat; its group: {members}).",
             process.Name, process.Spec.Executable, process.Pid, process.ExitCode);
 
     private static string Describe(ManagedProcess process) =>

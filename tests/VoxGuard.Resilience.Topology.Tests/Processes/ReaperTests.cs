@@ -182,6 +182,32 @@ public sealed class ReaperTests : ScratchFixture
         });
     }
 
+    [Test]
+    public async Task Runs_created_and_removed_side_by_side_on_one_root_never_trip_each_others_reaper()
+    {
+        // Two harnesses on one root (test projects in lanes): each start reaps, and a run the other removes between
+        // the listing and the look inside is a finished run, not an abandoned one that cannot be read.
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
+        var lanes = Enumerable.Range(0, 3).Select(_ => Task.Run(() =>
+        {
+            for (var i = 0; i < 150; i++)
+            {
+                try
+                {
+                    using var run = RunDirectory.Create(new RunDirectoryOptions { Root = Scratch.Root });
+                }
+                catch (Exception exception)
+                {
+                    failures.Enqueue(exception);
+                }
+            }
+        }));
+
+        await Task.WhenAll(lanes);
+
+        Assert.That(failures.Select(failure => $"{failure.GetType().Name}: {failure.Message}").Distinct(), Is.Empty);
+    }
+
     private string WriteRun(string runId, int harnessPid, ulong harnessStartTime, string? bootId = null)
     {
         var directory = Directory.CreateDirectory(Path.Combine(Scratch.Root, runId)).FullName;

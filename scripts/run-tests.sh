@@ -39,13 +39,25 @@ project_path() {
   esac
 }
 
-# One project's tests; its output goes to the lane's log with the project's name in front of every line.
-# The filter keeps scenarios that are drill-only (they judge the documented setup and may miss by its design, e.g.
-# split brain with Sentinel alone) for ./resilience drill --suite drill; every other test and the gate runs.
-run_project() {
-  dotnet test "$(project_path "$1")" -c Release --no-build --nologo \
-    --filter "(TestCategory=Gate)|(TestCategory!=Drill)" \
-    --logger "trx;LogFileName=$1.trx" --results-directory "$results" "${@:2}" 2>&1 | sed -u "s/^/[$1] /"
+# One part's tests (a project, or a share of the scenarios); its output goes to the lane's log with the part's name in
+# front of every line. The filter keeps scenarios that are drill-only (they judge the documented setup and may miss by
+# its design, e.g. split brain with Sentinel alone) for ./resilience drill --suite drill; every other test and the gate
+# runs. The scenarios run in two shares side by side: the ones that hand their topology on to the next (steady state,
+# flapping, Lagos's loss, failback, lag) and priority failover on the environment's own addresses; the negative
+# controls, split brain and disaster recovery (each starts its own) on the environment moved to 127.0.11-13.x. The
+# Topology project runs in two shares too: the stores and backups, and the rest.
+run_part() {
+  local part=$1 project=$1 filter="(TestCategory=Gate)|(TestCategory!=Drill)" block=""
+  case "$part" in
+    Scenarios-chain) project=Scenarios
+      filter="($filter)&(FullyQualifiedName!~.NegativeControls.&FullyQualifiedName!~.SplitBrainScenario.&FullyQualifiedName!~.DisasterRecoveryScenario.)" ;;
+    Scenarios-fresh) project=Scenarios block=11
+      filter="($filter)&(FullyQualifiedName~.NegativeControls.|FullyQualifiedName~.SplitBrainScenario.|FullyQualifiedName~.DisasterRecoveryScenario.)" ;;
+    Topology-stores) project=Topology filter="($filter)&(FullyQualifiedName~.DataTier.|FullyQualifiedName~.Backups.)" ;;
+    Topology-rest) project=Topology filter="($filter)&(FullyQualifiedName!~.DataTier.&FullyQualifiedName!~.Backups.)" ;;
+  esac
+  VOXGUARD_LOOPBACK_BLOCK=$block dotnet test "$(project_path "$project")" -c Release --no-build --nologo --filter "$filter" \
+    --logger "trx;LogFileName=$part.trx" --results-directory "$results" "${@:2}" 2>&1 | sed -u "s/^/[$part] /"
   return "${PIPESTATUS[0]}"
 }
 
@@ -53,21 +65,26 @@ run_project() {
 #    alone, one after the other, so no other project's servers share the 2 cores with them.
 status=0
 for project in Links Sip; do
-  run_project "$project" "$@" | tee -a "$logs/solo.log"
+  run_part "$project" "$@" | tee -a "$logs/solo.log"
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 done
 
 # 2. The projects that start topologies run in lanes side by side: each binds address blocks of its own (listed in
 #    tests/README.md), and their time is mostly waiting on the servers (Patroni's ttl, Sentinel, etcd), not CPU.
-#    Within a lane, one project after another; the unit-only projects fill the shortest lane.
-lanes=("Scenarios" "Topology Drills" "Containers Cli Engine Measurement Reporting")
+#    Within a lane, one part after another; the unit-only projects fill the shortest lane. The gate scenarios (replication
+#    lag, failover and RPO verdicts) keep the CPU first, the chain before the fresh starts; the projects' tests run at a
+#    lower priority (nice, which their servers inherit): side by side at equal priority, starting the other lanes'
+#    servers pushed the steady state's replication lag p99 from about 40 ms to 139 ms (target 100 ms).
+lanes=("Scenarios-chain" "Scenarios-fresh" "Topology-stores Engine" "Topology-rest Drills Measurement Reporting" "Containers Cli")
+lane_nice=(0 4 10 10 10)
 set -m
 lane_pids=()
 for index in "${!lanes[@]}"; do
   (
+    renice -n "${lane_nice[$index]}" -p "$BASHPID" > /dev/null
     lane_status=0
     for project in ${lanes[$index]}; do
-      run_project "$project" "$@" || lane_status=1
+      run_part "$project" "$@" || lane_status=1
     done
     exit "$lane_status"
   ) > >(tee "$logs/lane-$index.log") 2>&1 &

@@ -106,7 +106,7 @@ public sealed class AllureScenarioAttribute : Attribute, ITestAction
             Feature,
             Severity.ToString().ToLowerInvariant(),
             Tags,
-            ScenariosWrittenBetween(reportDirectory, start, stop),
+            ScenariosWrittenBetween(start, stop),
             NegativeControl: IsNegativeControl(test));
         var directory = Path.Combine(reportDirectory, OutcomesFolder);
         Directory.CreateDirectory(directory);
@@ -166,36 +166,8 @@ public sealed class AllureScenarioAttribute : Attribute, ITestAction
         return safe.ToString(0, MaxLength) + "-" + hash;
     }
 
-    // Tests are NonParallelizable, so a scenario report finished while this test ran is this test's.
-    private static string[] ScenariosWrittenBetween(string reportDirectory, DateTimeOffset start, DateTimeOffset stop)
-    {
-        if (!Directory.Exists(reportDirectory))
-        {
-            return [];
-        }
-
-        var scenarios = new List<(DateTimeOffset FinishedAt, string Name)>();
-        foreach (var path in Directory.EnumerateFiles(reportDirectory, "*.json"))
-        {
-            try
-            {
-                using var document = JsonDocument.Parse(File.ReadAllText(path));
-                var root = document.RootElement;
-                if (root.ValueKind == JsonValueKind.Object
-                    && root.TryGetProperty("scenario", out var scenario) && scenario.ValueKind == JsonValueKind.String
-                    && root.TryGetProperty("verdicts", out _)
-                    && root.TryGetProperty("finishedAt", out var finished) && finished.TryGetDateTimeOffset(out var finishedAt)
-                    && finishedAt >= start && finishedAt <= stop)
-                {
-                    scenarios.Add((finishedAt, scenario.GetString()!));
-                }
-            }
-            catch (Exception exception) when (exception is JsonException or IOException)
-            {
-                // an evidence file (CSV-like JSON, topology state) or one being written: not a scenario report
-            }
-        }
-
-        return [.. scenarios.OrderBy(entry => entry.FinishedAt).Select(entry => entry.Name)];
-    }
+    // Tests are NonParallelizable, so a scenario report this process finished while the test ran is the test's (another
+    // scenario lane writes into the same directory, so the directory alone cannot tell).
+    private static string[] ScenariosWrittenBetween(DateTimeOffset start, DateTimeOffset stop) =>
+        [.. ScenarioSettings.ReportsWritten.Where(report => report.FinishedAt >= start && report.FinishedAt <= stop).OrderBy(report => report.FinishedAt).Select(report => report.Scenario)];
 }

@@ -1,3 +1,4 @@
+using VoxGuard.Resilience.Drills;
 using VoxGuard.Resilience.Topology.Environments;
 
 namespace VoxGuard.Resilience.Scenarios;
@@ -18,14 +19,40 @@ internal static class ScenarioSettings
         ? directory
         : Path.Combine(RepositoryRoot, "reports", "last-scenarios", "scenarios");
 
+    /// <summary>
+    /// <c>VOXGUARD_LOOPBACK_BLOCK</c> (a number, e.g. 11): the scenarios run on the environment moved to loopback blocks
+    /// 127.0.N–N+2.x with its balancer at 127.0.0.N (<see cref="LoopbackBlocks"/>) — how <c>./resilience test</c> runs two
+    /// scenario lanes side by side. Unset: the environment's own addresses.
+    /// </summary>
+    public static int? LoopbackBlock => System.Environment.GetEnvironmentVariable("VOXGUARD_LOOPBACK_BLOCK") is { Length: > 0 } text
+        ? int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var block) && block is >= 11 and <= 251
+            ? block
+            : throw new InvalidOperationException($"VOXGUARD_LOOPBACK_BLOCK={text}: give the first of three free loopback blocks, 11 to 251 (e.g. 11 for 127.0.11–13.x), or unset it.")
+        : null;
+
+    /// <summary>The scenario reports this process wrote, each with its finish time (<see cref="ScenarioRun.ReportsWritten"/>).</summary>
+    public static IReadOnlyList<(string Scenario, DateTimeOffset FinishedAt)> ReportsWritten =>
+        [.. ScenarioRun.ReportsWritten.Select(report => (report.Scenario, report.FinishedAt))];
+
     /// <summary>The environment with the profile applied.</summary>
-    public static EnvironmentDefinition Environment() => EnvironmentLoader.FromRepository().Load(EnvironmentName, Profile);
+    public static EnvironmentDefinition Environment() => EnvironmentWith();
 
     /// <summary>The same environment with its YAML changed first — how a negative control breaks one thing on purpose.</summary>
     public static EnvironmentDefinition EnvironmentWith(params (string Text, string Replacement)[] changes)
     {
         var path = Path.Combine(RepositoryRoot, "environments", EnvironmentName + ".yaml");
+        if (changes.Length == 0 && LoopbackBlock is null)
+        {
+            return EnvironmentLoader.FromRepository().Load(EnvironmentName, Profile);
+        }
+
         var yaml = File.ReadAllText(path);
+        if (LoopbackBlock is { } block)
+        {
+            yaml = LoopbackBlocks.Move(yaml, block, block);
+            path += string.Create(System.Globalization.CultureInfo.InvariantCulture, $" (moved to 127.0.{block}–{block + 2}.x)");
+        }
+
         foreach (var (text, replacement) in changes)
         {
             if (!yaml.Contains(text, StringComparison.Ordinal))
@@ -36,7 +63,7 @@ internal static class ScenarioSettings
             yaml = yaml.Replace(text, replacement, StringComparison.Ordinal);
         }
 
-        return EnvironmentLoader.Parse(yaml, path + " (negative control)", Profile);
+        return EnvironmentLoader.Parse(yaml, changes.Length > 0 ? path + " (negative control)" : path, Profile);
     }
 
     private static string RepositoryRoot

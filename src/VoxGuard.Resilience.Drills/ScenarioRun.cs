@@ -31,6 +31,7 @@ namespace VoxGuard.Resilience.Drills;
 public sealed class ScenarioRun : IAsyncDisposable
 {
     private static readonly SemaphoreSlim ShelfLock = new(1, 1);
+    private static readonly ConcurrentQueue<WrittenReport> Written = new();
     private static LeftTopology? _left;
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan LagInterval = TimeSpan.FromMilliseconds(250);
@@ -500,10 +501,18 @@ public sealed class ScenarioRun : IAsyncDisposable
 
         await AttachAsync("server logs (last lines of every process)", "server-logs.txt", "text/plain", ServerLogs()).ConfigureAwait(false);
 
-        var report = new ScenarioReport(Name, Environment.Name, Environment.Profile?.Name, StartedAtUtc, DateTimeOffset.UtcNow, _verdicts, _faults, Transitions,
+        var finishedAt = DateTimeOffset.UtcNow;
+        var report = new ScenarioReport(Name, Environment.Name, Environment.Profile?.Name, StartedAtUtc, finishedAt, _verdicts, _faults, Transitions,
             LagAnalysis.Summarise(LagSamples, Environment.Replication.LagAlert), _steps, attachments);
         await File.WriteAllTextAsync(Path.Combine(directory, ScenarioReport.FileName(Name)), JsonSerializer.Serialize(report, ScenarioReport.Json), cancellationToken).ConfigureAwait(false);
+        Written.Enqueue(new WrittenReport(Name, finishedAt));
     }
+
+    /// <summary>
+    /// The scenario reports this process wrote, each with its finish time: which test wrote which, even when another
+    /// process (a second scenario lane) writes reports into the same directory at the same time.
+    /// </summary>
+    public static IReadOnlyList<WrittenReport> ReportsWritten => [.. Written];
 
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
@@ -688,3 +697,8 @@ public sealed class ScenarioRun : IAsyncDisposable
         }
     }
 }
+
+/// <summary>A scenario report this process wrote (<see cref="ScenarioRun.ReportsWritten"/>).</summary>
+/// <param name="Scenario">The scenario's name.</param>
+/// <param name="FinishedAt">When the report was finished.</param>
+public sealed record WrittenReport(string Scenario, DateTimeOffset FinishedAt);

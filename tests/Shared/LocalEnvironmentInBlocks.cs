@@ -1,3 +1,5 @@
+using VoxGuard.Resilience.Topology.Environments;
+
 namespace VoxGuard.Resilience.Tests.Shared;
 
 /// <summary>
@@ -14,11 +16,7 @@ internal static class LocalEnvironmentInBlocks
     /// and the balancer at 127.0.0.<paramref name="balancerHost"/>.
     /// </summary>
     public static string Yaml(int firstBlock, int balancerHost) =>
-        File.ReadAllText(Path.Combine(RepositoryRoot, "environments", "local.yaml"))
-            .Replace("127.0.1.", $"127.0.{firstBlock}.", StringComparison.Ordinal)
-            .Replace("127.0.2.", $"127.0.{firstBlock + 1}.", StringComparison.Ordinal)
-            .Replace("127.0.3.", $"127.0.{firstBlock + 2}.", StringComparison.Ordinal)
-            .Replace("address: 127.0.0.10", $"address: 127.0.0.{balancerHost}", StringComparison.Ordinal);
+        LoopbackBlocks.Move(File.ReadAllText(Path.Combine(RepositoryRoot, "environments", "local.yaml")), firstBlock, balancerHost);
 
     /// <summary>
     /// The text of environments/containers.yaml with its regions' networks in 10.231.<paramref name="firstBlock"/>–<paramref name="firstBlock"/>+2.0/24

@@ -67,10 +67,13 @@ public sealed class ContainersUdpSipTests
         var after = await CallsAsync(60);
         await _topology.UnshapeLinkAsync(LagosAccess);
 
-        var lagos = (Before: Median(before, "lagos"), After: Median(after, "lagos"));
-        var abuja = (Before: Median(before, "abuja"), After: Median(after, "abuja"));
-        var asaba = (Before: Median(before, "asaba"), After: Median(after, "asaba"));
-        TestContext.Out.WriteLine($"setup p50 lagos {lagos.Before:F1} → {lagos.After:F1} ms, abuja {abuja.Before:F1} → {abuja.After:F1} ms, asaba {asaba.Before:F1} → {asaba.After:F1} ms " +
+        // The link's latency is a floor every call pays, so the fastest setup moves by it; the medians also move with
+        // whatever else the shared 2 cores do meanwhile (seen: a baseline slowed by another lane's start, 68 ms apart).
+        var lagos = (Before: SetupTime(before, "lagos", Fastest), After: SetupTime(after, "lagos", Fastest));
+        var abuja = (Before: SetupTime(before, "abuja", Fastest), After: SetupTime(after, "abuja", Fastest));
+        var asaba = (Before: SetupTime(before, "asaba", Fastest), After: SetupTime(after, "asaba", Fastest));
+        TestContext.Out.WriteLine($"setup fastest lagos {lagos.Before:F1} → {lagos.After:F1} ms, abuja {abuja.Before:F1} → {abuja.After:F1} ms, asaba {asaba.Before:F1} → {asaba.After:F1} ms; " +
+                                  $"p50 lagos {SetupTime(before, "lagos", Median):F1} → {SetupTime(after, "lagos", Median):F1} ms " +
                                   $"(40 ms each way on {LagosAccess}); regions {string.Join(", ", before.GroupBy(call => call.Region).Select(group => $"{group.Key} {group.Count()}"))}");
         Assert.Multiple(() =>
         {
@@ -106,11 +109,15 @@ public sealed class ContainersUdpSipTests
     private Task<IReadOnlyList<CallRecord>> CallsAsync(int count) => ContainersTestTopology.CallsAsync(
         _uac, Environment.Balancer.SipEndPoint, count, new CallOptions { Transport = SipTransportKind.Udp, LocalAddress = Caller, HoldTime = Hold });
 
-    /// <summary>The median setup time of the calls <paramref name="region"/> answered, in ms.</summary>
-    private static double Median(IEnumerable<CallRecord> calls, string region)
+    /// <summary>One statistic of the setup times (ms, in order) of the calls <paramref name="region"/> answered; NaN for none.</summary>
+    private static double SetupTime(IEnumerable<CallRecord> calls, string region, Func<List<double>, double> statistic)
     {
         var times = calls.Where(call => call.Region == region && call.TimeToAnswer is not null)
             .Select(call => call.TimeToAnswer!.Value.TotalMilliseconds).Order().ToList();
-        return times.Count == 0 ? double.NaN : times[times.Count / 2];
+        return times.Count == 0 ? double.NaN : statistic(times);
     }
+
+    private static double Fastest(List<double> ordered) => ordered[0];
+
+    private static double Median(List<double> ordered) => ordered[ordered.Count / 2];
 }

@@ -29,12 +29,15 @@ public sealed class AllureScenarioAttributeTests
         Assert.That(AllureScenarioAttribute.StatusOf(state), Is.EqualTo(status));
 
     [Test]
-    public void The_outcome_file_names_the_scenarios_finished_during_the_test_and_reads_back_as_a_test_outcome()
+    public void The_outcome_file_names_the_scenarios_this_process_finished_during_the_test_and_reads_back_as_a_test_outcome()
     {
         using var temp = new TempDirectory();
         var start = DateTimeOffset.UtcNow;
         WriteScenario(temp.Path, "earlier", start.AddMinutes(-1));
         WriteScenario(temp.Path, "lagos-region-loss", start.AddSeconds(20));
+        // Another scenario lane writes into the same directory meanwhile: its report is not this test's.
+        WriteScenario(temp.Path, "negative-control-patroni-paused", start.AddSeconds(25));
+        ScenarioSettings.ReportsWritten = [("earlier", start.AddMinutes(-1)), ("lagos-region-loss", start.AddSeconds(20))];
         File.WriteAllText(Path.Combine(temp.Path, "lagos-region-loss-topology-status.json"), "{\"balancer\":{}}");
         var attribute = new AllureScenarioAttribute("Region loss", AllureSeverity.Blocker, "failover", "rpo");
         var test = TestExecutionContext.CurrentContext.CurrentTest;

@@ -37,6 +37,7 @@ public sealed class AllureScenarioAttributeUnderNUnitTests
         var now = DateTimeOffset.UtcNow;
         var report = new ScenarioReport("steady-state", "local", "ci", now.AddSeconds(-1), now, [], [], [], [], [], []);
         File.WriteAllText(Path.Combine(ScenarioSettings.ReportDirectory, "steady-state.json"), JsonSerializer.Serialize(report, ScenarioReport.Json));
+        ScenarioSettings.ReportsWritten = [("steady-state", now)];
     }
 
     [Test]

@@ -4,4 +4,6 @@ namespace VoxGuard.Resilience.Scenarios;
 internal static class ScenarioSettings
 {
     public static string ReportDirectory { get; set; } = Path.GetTempPath();
+
+    public static IReadOnlyList<(string Scenario, DateTimeOffset FinishedAt)> ReportsWritten { get; set; } = [];
 }

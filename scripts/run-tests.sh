@@ -44,16 +44,15 @@ project_path() {
 # its design, e.g. split brain with Sentinel alone) for ./resilience drill --suite drill; every other test and the gate
 # runs. The scenarios run in two shares side by side: the ones that hand their topology on to the next (steady state,
 # flapping, Lagos's loss, failback, lag) and priority failover on the environment's own addresses; the negative
-# controls, split brain and disaster recovery (each starts its own) on the environment moved to 127.0.11-13.x. The
+# controls, split brain and disaster recovery (category OwnTopology: each starts its own) on the environment moved to
+# 127.0.11-13.x, as ./resilience drill runs them. The
 # tests that compare SIP setup times through a shaped access link (Topology's, Containers') run alone, the rest of their
 # project in a lane.
 run_part() {
   local part=$1 project=$1 filter="(TestCategory=Gate)|(TestCategory!=Drill)" block=""
   case "$part" in
-    Scenarios-chain) project=Scenarios
-      filter="($filter)&(FullyQualifiedName!~.NegativeControls.&FullyQualifiedName!~.SplitBrainScenario.&FullyQualifiedName!~.DisasterRecoveryScenario.)" ;;
-    Scenarios-fresh) project=Scenarios block=11
-      filter="($filter)&(FullyQualifiedName~.NegativeControls.|FullyQualifiedName~.SplitBrainScenario.|FullyQualifiedName~.DisasterRecoveryScenario.)" ;;
+    Scenarios-chain) project=Scenarios filter="($filter)&TestCategory!=OwnTopology" ;;
+    Scenarios-fresh) project=Scenarios filter="($filter)&TestCategory=OwnTopology" block=11 ;;
     Topology-timing) project=Topology filter="($filter)&(FullyQualifiedName~AccessLinkTests.)" ;;
     Topology) filter="($filter)&(FullyQualifiedName!~AccessLinkTests.)" ;;
     Containers-timing) project=Containers filter="($filter)&(FullyQualifiedName~.ContainersUdpSipTests.)" ;;
@@ -80,7 +79,7 @@ done
 #    lower priority (nice, which their servers inherit): side by side at equal priority, starting the other lanes'
 #    servers pushed the steady state's replication lag p99 from about 40 ms to 139 ms (target 100 ms).
 #    Four lanes: a fifth (Topology in two) gained nothing on 2 cores (load average 28; the niced lanes took twice as long).
-lanes=("Scenarios-chain" "Scenarios-fresh" "Topology Drills" "Containers Cli Engine Measurement Reporting")
+lanes=("Scenarios-chain" "Scenarios-fresh Drills" "Topology" "Containers Cli Engine Measurement Reporting")
 lane_nice=(0 4 10 10)
 set -m
 lane_pids=()

@@ -25,6 +25,7 @@ namespace VoxGuard.Resilience.Scenarios;
 /// </remarks>
 [TestFixture]
 [NonParallelizable]
+[Category(ScenarioSuite.OwnTopology)]
 [AllureScenario("Disaster recovery: all regions down", AllureSeverity.Blocker, "disaster-recovery", "rto", "rpo")]
 [Category("DisasterRecovery")]
 public sealed class DisasterRecoveryScenario

@@ -27,6 +27,7 @@ namespace VoxGuard.Resilience.Scenarios;
 /// </remarks>
 [TestFixture]
 [NonParallelizable]
+[Category(ScenarioSuite.OwnTopology)]
 [AllureScenario("Split brain", AllureSeverity.Blocker, "split-brain", "rpo")]
 public sealed class SplitBrainScenario
 {

@@ -19,6 +19,12 @@ internal static class DrillCommand
 {
     private const string ScenarioProject = "scenarios/VoxGuard.Resilience.Scenarios/VoxGuard.Resilience.Scenarios.csproj";
 
+    /// <summary>The NUnit category of the scenarios that start a topology of their own (the second share).</summary>
+    private const string OwnTopologyCategory = "OwnTopology";
+
+    /// <summary>Where the second share runs: 127.0.11–13.x, balancer 127.0.0.11 (tests/README.md lists who uses what).</summary>
+    private const int SecondShareBlock = 11;
+
     /// <summary>The scenario tests' console output, in the run directory.</summary>
     internal const string TestLogFile = "dotnet-test.log";
 
@@ -112,11 +118,73 @@ internal static class DrillCommand
     }
 
     /// <summary>
-    /// Runs the scenario tests in a child <c>dotnet test</c>. What they measured is read from the files they write
+    /// Runs the scenario tests in child <c>dotnet test</c> processes. What they measured is read from the files they write
     /// (scenario reports and test outcomes, <see cref="RunLayout"/>), never from their console output: that goes to
     /// <c>dotnet-test.log</c> in the run directory, and only its end is shown when the tests could not run.
     /// </summary>
+    /// <remarks>
+    /// An environment on loopback blocks 127.0.1–3.x runs in two shares side by side: the scenarios that start their own
+    /// topology (category <c>OwnTopology</c>: negative controls, split brain, disaster recovery) on the environment moved
+    /// to 127.0.11–13.x (<see cref="LoopbackBlocks"/>), the others — which hand their topology on — on its own addresses.
+    /// Their time is mostly the servers' own waits (Patroni's ttl), so the gate takes about two thirds of the time.
+    /// </remarks>
     private static async Task<int> RunScenariosAsync(string filter, EnvironmentDefinition environment, string reportDirectory, CancellationToken cancellationToken)
+    {
+        (string Filter, int? LoopbackBlock)[] shares = LoopbackBlocks.CanMove(environment.Yaml)
+            ? [($"({filter})&TestCategory!={OwnTopologyCategory}", null), ($"({filter})&TestCategory={OwnTopologyCategory}", SecondShareBlock)]
+            : [(filter, null)];
+        var logPath = Path.Combine(Path.GetDirectoryName(reportDirectory)!, TestLogFile);
+        await using var log = new StreamWriter(logPath) { AutoFlush = true };
+        var progress = new ScenarioProgress(reportDirectory);
+        var processes = new List<Process>();
+        var copies = new List<Task>();
+        try
+        {
+            foreach (var (shareFilter, block) in shares)
+            {
+                var process = Process.Start(TestProcess(shareFilter, block, environment, reportDirectory))!;
+                processes.Add(process);
+                copies.Add(CopyLinesAsync(process.StandardOutput, log, cancellationToken));
+                copies.Add(CopyLinesAsync(process.StandardError, log, cancellationToken));
+            }
+
+            // Live progress: each scenario's verdicts and each test's result as their files appear.
+            while (processes.Exists(process => !process.HasExited))
+            {
+                progress.Print(Console.Out);
+                await Task.WhenAny(Task.WhenAll(processes.Select(process => process.WaitForExitAsync(cancellationToken))), Task.Delay(ProgressInterval, cancellationToken)).ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            await Task.WhenAll(copies).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Ctrl-C: the test hosts get it too and tear their topologies down; wait for that.
+            await Task.WhenAll(processes.Select(process => process.WaitForExitAsync(CancellationToken.None))).ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            processes.ForEach(process => process.Dispose());
+        }
+
+        progress.Print(Console.Out);
+        var exitCode = processes.Select(process => process.ExitCode).FirstOrDefault(code => code != 0);
+        if (exitCode != 0 && !progress.SawAnything)
+        {
+            // Nothing ran (a build error, a missing SDK): the log's end says why.
+            await Console.Error.WriteLineAsync($"The scenario tests did not run (dotnet test exited {exitCode}); the end of {logPath}:").ConfigureAwait(false);
+            foreach (var line in File.ReadLines(logPath).TakeLast(30))
+            {
+                await Console.Error.WriteLineAsync("  " + line).ConfigureAwait(false);
+            }
+        }
+
+        return exitCode;
+    }
+
+    private static ProcessStartInfo TestProcess(string filter, int? loopbackBlock, EnvironmentDefinition environment, string reportDirectory)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -132,43 +200,8 @@ internal static class DrillCommand
         start.Environment["VOXGUARD_ENVIRONMENT"] = environment.Name;
         start.Environment["VOXGUARD_PROFILE"] = environment.Profile?.Name ?? string.Empty;
         start.Environment["VOXGUARD_REPORT_DIR"] = reportDirectory;
-        var logPath = Path.Combine(Path.GetDirectoryName(reportDirectory)!, TestLogFile);
-        await using var log = new StreamWriter(logPath) { AutoFlush = true };
-        var progress = new ScenarioProgress(reportDirectory);
-        using var process = Process.Start(start)!;
-        var copyOut = CopyLinesAsync(process.StandardOutput, log, cancellationToken);
-        var copyErr = CopyLinesAsync(process.StandardError, log, cancellationToken);
-        try
-        {
-            // Live progress: each scenario's verdicts and each test's result as their files appear.
-            while (!process.HasExited)
-            {
-                progress.Print(Console.Out);
-                await Task.WhenAny(process.WaitForExitAsync(cancellationToken), Task.Delay(ProgressInterval, cancellationToken)).ConfigureAwait(false);
-                cancellationToken.ThrowIfCancellationRequested();
-            }
-
-            await Task.WhenAll(copyOut, copyErr).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // Ctrl-C: the test host gets it too and tears its topology down; wait for that.
-            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
-            throw;
-        }
-
-        progress.Print(Console.Out);
-        if (process.ExitCode != 0 && !progress.SawAnything)
-        {
-            // Nothing ran (a build error, a missing SDK): the log's end says why.
-            await Console.Error.WriteLineAsync($"The scenario tests did not run (dotnet test exited {process.ExitCode}); the end of {logPath}:").ConfigureAwait(false);
-            foreach (var line in File.ReadLines(logPath).TakeLast(30))
-            {
-                await Console.Error.WriteLineAsync("  " + line).ConfigureAwait(false);
-            }
-        }
-
-        return process.ExitCode;
+        start.Environment["VOXGUARD_LOOPBACK_BLOCK"] = loopbackBlock?.ToString(CultureInfo.InvariantCulture) ?? string.Empty;
+        return start;
     }
 
     private static async Task CopyLinesAsync(StreamReader from, StreamWriter to, CancellationToken cancellationToken)

@@ -12,6 +12,9 @@ public static class LoopbackBlocks
     /// <summary>The local environment's first region block (Lagos in 127.0.1.x).</summary>
     public const int LocalFirstBlock = 1;
 
+    /// <summary>True when <paramref name="yaml"/> is on the local environment's loopback blocks (127.0.1–3.x), so it can be moved.</summary>
+    public static bool CanMove(string yaml) => yaml?.Contains("127.0.1.", StringComparison.Ordinal) == true;
+
     /// <summary>Returns <paramref name="yaml"/> with the local environment's loopback addresses moved.</summary>
     /// <exception cref="ArgumentException">The text has none of the local environment's region addresses.</exception>
     public static string Move(string yaml, int firstBlock, int balancerHost)
@@ -21,7 +24,7 @@ public static class LoopbackBlocks
         ArgumentOutOfRangeException.ThrowIfGreaterThan(firstBlock, 251);
         ArgumentOutOfRangeException.ThrowIfLessThan(balancerHost, 11);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(balancerHost, 254);
-        if (!yaml.Contains("127.0.1.", StringComparison.Ordinal))
+        if (!CanMove(yaml))
         {
             throw new ArgumentException("Only an environment on loopback blocks 127.0.1–3.x (environments/local.yaml) can be moved to other blocks.", nameof(yaml));
         }

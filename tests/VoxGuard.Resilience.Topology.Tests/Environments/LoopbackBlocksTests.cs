@@ -34,6 +34,8 @@ public sealed class LoopbackBlocksTests
             Assert.That(() => LoopbackBlocks.Move(LocalYaml, 11, 10), Throws.InstanceOf<ArgumentOutOfRangeException>());
             Assert.That(() => LoopbackBlocks.Move(File.ReadAllText(Path.Combine(RepositoryRoot.Environments, "containers.yaml")), 11, 11),
                 Throws.ArgumentException.With.Message.Contains("127.0.1–3.x"));
+            Assert.That(LoopbackBlocks.CanMove(File.ReadAllText(Path.Combine(RepositoryRoot.Environments, "containers.yaml"))), Is.False);
+            Assert.That(LoopbackBlocks.CanMove(LocalYaml), Is.True);
         });
     }
 }

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using VoxGuard.Resilience.Contracts;
+using VoxGuard.Resilience.Drills;
 using VoxGuard.Resilience.Reporting.Compliance;
 using VoxGuard.Resilience.Reporting.Inputs;
 using VoxGuard.Resilience.Topology.Environments;
@@ -134,43 +135,17 @@ internal static class DrillCommand
             ? [($"({filter})&TestCategory!={OwnTopologyCategory}", null), ($"({filter})&TestCategory={OwnTopologyCategory}", SecondShareBlock)]
             : [(filter, null)];
         var logPath = Path.Combine(Path.GetDirectoryName(reportDirectory)!, TestLogFile);
-        await using var log = new StreamWriter(logPath) { AutoFlush = true };
         var progress = new ScenarioProgress(reportDirectory);
-        var processes = new List<Process>();
-        var copies = new List<Task>();
-        try
+        IReadOnlyList<int> exitCodes;
+        await using (var log = new StreamWriter(logPath) { AutoFlush = true })
         {
-            foreach (var (shareFilter, block) in shares)
-            {
-                var process = Process.Start(TestProcess(shareFilter, block, environment, reportDirectory))!;
-                processes.Add(process);
-                copies.Add(CopyLinesAsync(process.StandardOutput, log, cancellationToken));
-                copies.Add(CopyLinesAsync(process.StandardError, log, cancellationToken));
-            }
-
             // Live progress: each scenario's verdicts and each test's result as their files appear.
-            while (processes.Exists(process => !process.HasExited))
-            {
-                progress.Print(Console.Out);
-                await Task.WhenAny(Task.WhenAll(processes.Select(process => process.WaitForExitAsync(cancellationToken))), Task.Delay(ProgressInterval, cancellationToken)).ConfigureAwait(false);
-                cancellationToken.ThrowIfCancellationRequested();
-            }
-
-            await Task.WhenAll(copies).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // Ctrl-C: the test hosts get it too and tear their topologies down; wait for that.
-            await Task.WhenAll(processes.Select(process => process.WaitForExitAsync(CancellationToken.None))).ConfigureAwait(false);
-            throw;
-        }
-        finally
-        {
-            processes.ForEach(process => process.Dispose());
+            exitCodes = await SideBySideProcesses.RunAsync([.. shares.Select(share => TestProcess(share.Filter, share.LoopbackBlock, environment, reportDirectory))],
+                log, () => progress.Print(Console.Out), ProgressInterval, cancellationToken).ConfigureAwait(false);
         }
 
         progress.Print(Console.Out);
-        var exitCode = processes.Select(process => process.ExitCode).FirstOrDefault(code => code != 0);
+        var exitCode = exitCodes.FirstOrDefault(code => code != 0);
         if (exitCode != 0 && !progress.SawAnything)
         {
             // Nothing ran (a build error, a missing SDK): the log's end says why.
@@ -186,12 +161,7 @@ internal static class DrillCommand
 
     private static ProcessStartInfo TestProcess(string filter, int? loopbackBlock, EnvironmentDefinition environment, string reportDirectory)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var start = new ProcessStartInfo("dotnet");
         foreach (var argument in new[] { "test", ScenarioProject, "-c", "Release", "-m:1", "--nologo", "--filter", filter, "--logger", "console;verbosity=normal" })
         {
             start.ArgumentList.Add(argument);
@@ -202,17 +172,6 @@ internal static class DrillCommand
         start.Environment["VOXGUARD_REPORT_DIR"] = reportDirectory;
         start.Environment["VOXGUARD_LOOPBACK_BLOCK"] = loopbackBlock?.ToString(CultureInfo.InvariantCulture) ?? string.Empty;
         return start;
-    }
-
-    private static async Task CopyLinesAsync(StreamReader from, StreamWriter to, CancellationToken cancellationToken)
-    {
-        while (await from.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
-        {
-            lock (to)
-            {
-                to.WriteLine(line);
-            }
-        }
     }
 
     internal static string Render(IReadOnlyList<ScenarioReport> reports)

@@ -1,0 +1,66 @@
+using System.Diagnostics;
+
+namespace VoxGuard.Resilience.Drills;
+
+/// <summary>
+/// Child processes run side by side (the drill's scenario shares): every line they print goes to one log, a progress
+/// callback runs while any is alive, and their exit codes come back in the order they were given. On cancellation the
+/// children are not killed: they receive the same Ctrl-C and tear their topologies down; this waits for that.
+/// </summary>
+public static class SideBySideProcesses
+{
+    /// <summary>Starts every process, waits for all of them and returns their exit codes in order.</summary>
+    /// <exception cref="OperationCanceledException">Cancelled (after every child has exited).</exception>
+    public static async Task<IReadOnlyList<int>> RunAsync(IReadOnlyList<ProcessStartInfo> starts, TextWriter log, Action? progress,
+        TimeSpan progressInterval, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(starts);
+        ArgumentNullException.ThrowIfNull(log);
+        var processes = new List<Process>();
+        var copies = new List<Task>();
+        try
+        {
+            foreach (var start in starts)
+            {
+                start.RedirectStandardOutput = true;
+                start.RedirectStandardError = true;
+                start.UseShellExecute = false;
+                var process = Process.Start(start) ?? throw new InvalidOperationException($"{start.FileName} did not start.");
+                processes.Add(process);
+                copies.Add(CopyLinesAsync(process.StandardOutput, log, cancellationToken));
+                copies.Add(CopyLinesAsync(process.StandardError, log, cancellationToken));
+            }
+
+            while (processes.Exists(process => !process.HasExited))
+            {
+                progress?.Invoke();
+                await Task.WhenAny(Task.WhenAll(processes.Select(process => process.WaitForExitAsync(cancellationToken))), Task.Delay(progressInterval, cancellationToken)).ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            await Task.WhenAll(copies).ConfigureAwait(false);
+            // Read here: a disposed Process has no exit code (the drill once threw at its very end for that).
+            return [.. processes.Select(process => process.ExitCode)];
+        }
+        catch (OperationCanceledException)
+        {
+            await Task.WhenAll(processes.Select(process => process.WaitForExitAsync(CancellationToken.None))).ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            processes.ForEach(process => process.Dispose());
+        }
+    }
+
+    private static async Task CopyLinesAsync(StreamReader from, TextWriter to, CancellationToken cancellationToken)
+    {
+        while (await from.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+        {
+            lock (to)
+            {
+                to.WriteLine(line);
+            }
+        }
+    }
+}

@@ -44,7 +44,7 @@ project_path() {
 # its design, e.g. split brain with Sentinel alone) for ./resilience drill --suite drill; every other test and the gate
 # runs. The scenarios run in two shares side by side: the ones that hand their topology on to the next (steady state,
 # flapping, Lagos's loss, failback, lag) and priority failover on the environment's own addresses; the negative
-# controls, split brain and disaster recovery (category OwnTopology: each starts its own) on the environment moved to
+# controls, split brain and disaster recovery (category OwnTopology, ScenarioShares in Drills: each starts its own) on the environment moved to
 # 127.0.11-13.x, as ./resilience drill runs them. The
 # tests that compare SIP setup times through a shaped access link (Topology's, Containers') run alone, the rest of their
 # project in a lane.

@@ -25,7 +25,7 @@ namespace VoxGuard.Resilience.Scenarios;
 /// </remarks>
 [TestFixture]
 [NonParallelizable]
-[Category(ScenarioSuite.OwnTopology)]
+[Category(ScenarioShares.OwnTopologyCategory)]
 [AllureScenario("Disaster recovery: all regions down", AllureSeverity.Blocker, "disaster-recovery", "rto", "rpo")]
 [Category("DisasterRecovery")]
 public sealed class DisasterRecoveryScenario

@@ -13,7 +13,7 @@ namespace VoxGuard.Resilience.Scenarios;
 /// </summary>
 [TestFixture]
 [NonParallelizable]
-[Category(ScenarioSuite.OwnTopology)]
+[Category(ScenarioShares.OwnTopologyCategory)]
 [AllureScenario("Negative controls", AllureSeverity.Normal, "negative-control")]
 [Category("Gate")]
 [Category(AllureScenarioAttribute.NegativeControlCategory)]

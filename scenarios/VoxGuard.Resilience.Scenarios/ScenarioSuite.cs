@@ -15,13 +15,6 @@ namespace VoxGuard.Resilience.Scenarios;
 [SetUpFixture]
 public sealed class ScenarioSuite
 {
-    /// <summary>
-    /// The category of the fixtures that always start a topology of their own (negative controls, split brain, disaster
-    /// recovery): they run as a second share beside the others, on the environment moved to other loopback blocks
-    /// (<c>./resilience drill</c> and <c>./resilience test</c>; <see cref="ScenarioSettings.LoopbackBlock"/>).
-    /// </summary>
-    public const string OwnTopology = "OwnTopology";
-
     [OneTimeTearDown]
     public Task StopTheLeftTopologyAsync() => ScenarioRun.DisposeLeftTopologyAsync();
 }

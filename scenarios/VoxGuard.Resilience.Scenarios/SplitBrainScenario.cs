@@ -27,7 +27,7 @@ namespace VoxGuard.Resilience.Scenarios;
 /// </remarks>
 [TestFixture]
 [NonParallelizable]
-[Category(ScenarioSuite.OwnTopology)]
+[Category(ScenarioShares.OwnTopologyCategory)]
 [AllureScenario("Split brain", AllureSeverity.Blocker, "split-brain", "rpo")]
 public sealed class SplitBrainScenario
 {

@@ -20,12 +20,6 @@ internal static class DrillCommand
 {
     private const string ScenarioProject = "scenarios/VoxGuard.Resilience.Scenarios/VoxGuard.Resilience.Scenarios.csproj";
 
-    /// <summary>The NUnit category of the scenarios that start a topology of their own (the second share).</summary>
-    private const string OwnTopologyCategory = "OwnTopology";
-
-    /// <summary>Where the second share runs: 127.0.11–13.x, balancer 127.0.0.11 (tests/README.md lists who uses what).</summary>
-    private const int SecondShareBlock = 11;
-
     /// <summary>The scenario tests' console output, in the run directory.</summary>
     internal const string TestLogFile = "dotnet-test.log";
 
@@ -132,7 +126,7 @@ internal static class DrillCommand
     private static async Task<int> RunScenariosAsync(string filter, EnvironmentDefinition environment, string reportDirectory, CancellationToken cancellationToken)
     {
         (string Filter, int? LoopbackBlock)[] shares = LoopbackBlocks.CanMove(environment.Yaml)
-            ? [($"({filter})&TestCategory!={OwnTopologyCategory}", null), ($"({filter})&TestCategory={OwnTopologyCategory}", SecondShareBlock)]
+            ? [($"({filter})&TestCategory!={ScenarioShares.OwnTopologyCategory}", null), ($"({filter})&TestCategory={ScenarioShares.OwnTopologyCategory}", ScenarioShares.SecondShareBlock)]
             : [(filter, null)];
         var logPath = Path.Combine(Path.GetDirectoryName(reportDirectory)!, TestLogFile);
         var progress = new ScenarioProgress(reportDirectory);

@@ -57,6 +57,7 @@ public sealed class CallDataPath : IDisposable
     public void Dispose()
     {
         Redis.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        Postgres.Dispose();
         _log.Dispose();
     }
 }

@@ -40,6 +40,9 @@ public static class SipHeaderNames
         "Proxy-Authenticate", "Proxy-Authorization", "Date", "Timestamp", "Warning", "Retry-After", VoxGuardRegion,
     }.ToFrozenDictionary(name => name, name => name, StringComparer.OrdinalIgnoreCase);
 
+    private static readonly FrozenDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> CompactBySpan = Compact.GetAlternateLookup<ReadOnlySpan<char>>();
+    private static readonly FrozenDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> KnownBySpan = Known.GetAlternateLookup<ReadOnlySpan<char>>();
+
     /// <summary>The canonical spelling of a header name: compact forms expanded, known names in their RFC casing, others as given.</summary>
     public static string Normalize(string name)
     {
@@ -50,6 +53,17 @@ public static class SipHeaderNames
         }
 
         return Known.TryGetValue(name, out var known) ? known : name;
+    }
+
+    /// <summary>As <see cref="Normalize(string)"/> for a name still in the received text: a known name costs no string.</summary>
+    public static string Normalize(ReadOnlySpan<char> name)
+    {
+        if (name.Length == 1 && CompactBySpan.TryGetValue(name, out var full))
+        {
+            return full;
+        }
+
+        return KnownBySpan.TryGetValue(name, out var known) ? known : name.ToString();
     }
 
     /// <summary>True for headers whose value may be a comma-separated list of entries (Via, Route, Record-Route, Contact…).</summary>

@@ -84,7 +84,16 @@ public sealed class SipHeaders : IReadOnlyList<SipHeader>
     public int CountOf(string name)
     {
         name = SipHeaderNames.Normalize(name);
-        return _headers.Count(header => header.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
+        var count = 0;
+        foreach (var header in _headers)
+        {
+            if (header.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
+            {
+                count++;
+            }
+        }
+
+        return count;
     }
 
     /// <summary>Appends a header line.</summary>

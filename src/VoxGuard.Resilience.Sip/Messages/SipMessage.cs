@@ -10,6 +10,11 @@ public abstract class SipMessage
     /// <summary>The only version this stack speaks.</summary>
     public const string Version = "SIP/2.0";
 
+    private const int MaxCachedBuilder = 16 * 1024;
+
+    [ThreadStatic]
+    private static StringBuilder? t_builder;
+
     private IReadOnlyList<SipVia>? _vias;
 
     /// <summary>The header lines, in order.</summary>
@@ -61,7 +66,10 @@ public abstract class SipMessage
     /// </summary>
     public byte[] ToBytes()
     {
-        var builder = new StringBuilder(512);
+        // Built in this thread's reused builder and encoded from its chunks: the only allocation is the result, which
+        // a transaction keeps for retransmissions (every message of every call comes through here).
+        var builder = t_builder ??= new StringBuilder(2048);
+        builder.Clear();
         WriteStartLine(builder);
         builder.Append("\r\n");
         foreach (var header in Headers)
@@ -72,12 +80,26 @@ public abstract class SipMessage
             }
         }
 
-        builder.Append("Content-Length: ").Append(Body.Length.ToString(CultureInfo.InvariantCulture)).Append("\r\n\r\n");
-        var head = builder.ToString();
-        var headLength = Encoding.UTF8.GetByteCount(head);
+        builder.Append("Content-Length: ").Append(Body.Length).Append("\r\n\r\n");
+        var headLength = 0;
+        foreach (var chunk in builder.GetChunks())
+        {
+            headLength += Encoding.UTF8.GetByteCount(chunk.Span);
+        }
+
         var bytes = new byte[headLength + Body.Length];
-        Encoding.UTF8.GetBytes(head, bytes);
+        var written = 0;
+        foreach (var chunk in builder.GetChunks())
+        {
+            written += Encoding.UTF8.GetBytes(chunk.Span, bytes.AsSpan(written));
+        }
+
         Body.Span.CopyTo(bytes.AsSpan(headLength));
+        if (builder.Capacity > MaxCachedBuilder)
+        {
+            t_builder = null;
+        }
+
         return bytes;
     }
 
@@ -93,7 +115,7 @@ public abstract class SipMessage
     /// <inheritdoc/>
     public override string ToString() => Encoding.UTF8.GetString(ToBytes());
 
-    internal void InvalidateCache() => _vias = null;
+    internal void CacheVias(IReadOnlyList<SipVia> vias) => _vias = vias;
 
     private List<SipVia> ParseVias()
     {

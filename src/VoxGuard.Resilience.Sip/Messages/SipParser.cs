@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 
@@ -11,6 +12,10 @@ namespace VoxGuard.Resilience.Sip.Messages;
 /// </summary>
 public static class SipParser
 {
+    // Not allowed in a header section: C0 controls other than tab, CR and LF, and DEL.
+    private static readonly SearchValues<byte> ControlCharacters = SearchValues.Create(
+        [.. Enumerable.Range(0, 0x20).Where(b => b is not ('\t' or '\r' or '\n')).Select(b => (byte)b), (byte)0x7F]);
+
     private static readonly string[] RequiredHeaders = [SipHeaderNames.Via, SipHeaderNames.From, SipHeaderNames.To, SipHeaderNames.CallId, SipHeaderNames.CSeq];
 
     /// <summary>
@@ -98,18 +103,16 @@ public static class SipParser
         }
 
         var head = rest[..headerEnd];
-        for (var i = 0; i < head.Length; i++)
+        if (head.IndexOfAny(ControlCharacters) is var at and >= 0)
         {
-            var b = head[i];
-            if ((b < 0x20 && b is not ((byte)'\t' or (byte)'\r' or (byte)'\n')) || b == 0x7F)
-            {
-                throw new SipParseException(SipStatus.BadRequest, Invariant($"control character 0x{b:X2} at byte {start + i} of the header section"));
-            }
+            throw new SipParseException(SipStatus.BadRequest, Invariant($"control character 0x{head[at]:X2} at byte {start + at} of the header section"));
         }
 
-        var text = Encoding.UTF8.GetString(head);
-        var lines = text.Split('\n');
-        var startLine = lines[0].TrimEnd('\r');
+        // One string for the header section; lines, names and values are cut from it as spans, so a message costs a
+        // string per header value and little else (it is parsed at every hop of every call).
+        var text = Encoding.UTF8.GetString(head).AsSpan();
+        var firstBreak = text.IndexOf('\n');
+        var startLine = (firstBreak < 0 ? text : text[..firstBreak]).TrimEnd('\r').ToString();
         if (startLine.Length > limits.MaxLineLength)
         {
             throw new SipParseException(SipStatus.MessageTooLarge, Invariant($"start line of {startLine.Length} characters exceeds the limit of {limits.MaxLineLength}"));
@@ -119,7 +122,11 @@ public static class SipParser
         var isRequest = message is SipRequest;
         try
         {
-            ParseHeaders(lines, message.Headers, limits);
+            if (firstBreak >= 0)
+            {
+                ParseHeaders(text[(firstBreak + 1)..], message.Headers, limits);
+            }
+
             var contentLength = ContentLength(message.Headers);
             var available = rest.Length - bodyOffset;
             if (stream)
@@ -233,12 +240,16 @@ public static class SipParser
             : new SipParseException(SipStatus.BadRequest, $"malformed version '{Excerpt(version)}' in start line '{Excerpt(line)}'");
     }
 
-    private static void ParseHeaders(string[] lines, SipHeaders headers, SipParserLimits limits)
+    private static void ParseHeaders(ReadOnlySpan<char> lines, SipHeaders headers, SipParserLimits limits)
     {
+        // Every segment between line feeds is a line, the last one too (even empty), as string.Split would give them.
         var lineLength = 0;
-        for (var i = 1; i < lines.Length; i++)
+        for (var more = true; more;)
         {
-            var line = lines[i].TrimEnd('\r');
+            var lineBreak = lines.IndexOf('\n');
+            more = lineBreak >= 0;
+            var line = (more ? lines[..lineBreak] : lines).TrimEnd('\r');
+            lines = more ? lines[(lineBreak + 1)..] : [];
             if (line.Length > 0 && line[0] is ' ' or '\t')
             {
                 if (headers.Count == 0)
@@ -252,7 +263,7 @@ public static class SipParser
                     throw new SipParseException(SipStatus.MessageTooLarge, Invariant($"header {headers[^1].Name} is longer than the limit of {limits.MaxLineLength} characters"));
                 }
 
-                headers.AppendToLast(line.Trim());
+                headers.AppendToLast(line.Trim().ToString());
                 continue;
             }
 
@@ -267,19 +278,19 @@ public static class SipParser
                 throw new SipParseException(SipStatus.MessageTooLarge, Invariant($"more than {limits.MaxHeaderCount} header lines"));
             }
 
-            var colon = line.IndexOf(':', StringComparison.Ordinal);
+            var colon = line.IndexOf(':');
             if (colon < 0)
             {
-                throw new SipParseException(SipStatus.BadRequest, $"header line without a colon: '{Excerpt(line)}'");
+                throw new SipParseException(SipStatus.BadRequest, $"header line without a colon: '{Excerpt(line.ToString())}'");
             }
 
-            var name = line.AsSpan(0, colon).TrimEnd(" \t");
+            var name = line[..colon].TrimEnd(" \t");
             if (!IsToken(name))
             {
-                throw new SipParseException(SipStatus.BadRequest, $"header name '{Excerpt(line[..colon])}' is not a token");
+                throw new SipParseException(SipStatus.BadRequest, $"header name '{Excerpt(line[..colon].ToString())}' is not a token");
             }
 
-            headers.AddParsed(new SipHeader(SipHeaderNames.Normalize(name.ToString()), line[(colon + 1)..].Trim(' ', '\t')));
+            headers.AddParsed(new SipHeader(SipHeaderNames.Normalize(name), line[(colon + 1)..].Trim(" \t").ToString()));
         }
     }
 
@@ -339,12 +350,15 @@ public static class SipParser
         }
 
         var vias = message.Headers.GetEntries(SipHeaderNames.Via);
+        var parsedVias = new List<SipVia>(vias.Count);
         foreach (var via in vias)
         {
-            if (!SipVia.TryParse(via, out _))
+            if (!SipVia.TryParse(via, out var parsed))
             {
                 throw new SipParseException(SipStatus.BadRequest, $"malformed Via '{Excerpt(via)}'");
             }
+
+            parsedVias.Add(parsed!);
         }
 
         if (vias.Count == 0)
@@ -361,7 +375,8 @@ public static class SipParser
             }
         }
 
-        message.InvalidateCache();
+        // Every Via was just parsed: the transaction layer's TopVia need not parse them again.
+        message.CacheVias(parsedVias);
     }
 
     private static string Excerpt(string text)

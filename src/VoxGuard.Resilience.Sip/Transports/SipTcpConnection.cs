@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using VoxGuard.Resilience.Sip.Messages;
@@ -14,6 +15,7 @@ public sealed class SipTcpConnection : SipChannel, IAsyncDisposable
     private readonly Socket _socket;
     private readonly ISipMessageSink _sink;
     private readonly SipParserLimits _limits;
+    private const int ReadSize = 4096;
     private readonly SemaphoreSlim _sending = new(1, 1);
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _closing;
@@ -147,24 +149,46 @@ public sealed class SipTcpConnection : SipChannel, IAsyncDisposable
         await _closed.Task.ConfigureAwait(false);
     }
 
+    private static void ReturnBuffer(ref byte[]? buffer)
+    {
+        if (buffer is not null)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            buffer = null;
+        }
+    }
+
     private void StartReading() => _ = Task.Run(ReadLoopAsync);
 
     private async Task ReadLoopAsync()
     {
-        var buffer = new byte[8192];
+        // A call's connection is idle for most of its life (the hold time), and a load keeps thousands open: each waits
+        // for data without a buffer (a zero-byte receive) and rents one only to read what arrived, keeping it only while
+        // a message is incomplete. An 8 KB array per connection held through the hold made every collection copy
+        // megabytes of idle buffers.
+        byte[]? buffer = null;
         var filled = 0;
         try
         {
             while (true)
             {
-                if (filled == buffer.Length)
+                if (filled == 0)
                 {
-                    if (buffer.Length >= _limits.MaxMessageSize + 8192)
+                    ReturnBuffer(ref buffer);
+                    await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
+                    buffer = ArrayPool<byte>.Shared.Rent(ReadSize);
+                }
+                else if (filled == buffer!.Length)
+                {
+                    if (buffer.Length >= _limits.MaxMessageSize + ReadSize)
                     {
                         throw new SipParseException(SipStatus.MessageTooLarge, $"more than {_limits.MaxMessageSize} bytes without a complete message");
                     }
 
-                    Array.Resize(ref buffer, Math.Min(buffer.Length * 2, _limits.MaxMessageSize + 8192));
+                    var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, _limits.MaxMessageSize + ReadSize));
+                    buffer.AsSpan(0, filled).CopyTo(larger);
+                    ReturnBuffer(ref buffer);
+                    buffer = larger;
                 }
 
                 var read = await _socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None).ConfigureAwait(false);
@@ -222,6 +246,7 @@ public sealed class SipTcpConnection : SipChannel, IAsyncDisposable
         }
         finally
         {
+            ReturnBuffer(ref buffer);
             Close();
             _sending.Dispose();
             try

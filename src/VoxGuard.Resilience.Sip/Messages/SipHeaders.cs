@@ -169,6 +169,8 @@ public sealed class SipHeaders : IReadOnlyList<SipHeader>
 
     internal void AddParsed(SipHeader header) => _headers.Add(header);
 
+    internal void EnsureCapacity(int count) => _headers.EnsureCapacity(count);
+
     internal void AppendToLast(string continuation)
     {
         var last = _headers[^1];

@@ -124,6 +124,8 @@ public static class SipParser
         {
             if (firstBreak >= 0)
             {
+                // At most one header per line: the list is sized once instead of growing four times.
+                message.Headers.EnsureCapacity(text.Count('\n'));
                 ParseHeaders(text[(firstBreak + 1)..], message.Headers, limits);
             }
 

@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using System.Diagnostics.CodeAnalysis;
 
 namespace VoxGuard.Resilience.Sip.Messages;
 
@@ -47,24 +48,14 @@ public static class SipHeaderNames
     public static string Normalize(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        if (name.Length == 1 && Compact.TryGetValue(name, out var full))
-        {
-            return full;
-        }
-
-        return Known.TryGetValue(name, out var known) ? known : name;
+        return TryCanonical(name, out var canonical) ? canonical : name;
     }
 
     /// <summary>As <see cref="Normalize(string)"/> for a name still in the received text: a known name costs no string.</summary>
-    public static string Normalize(ReadOnlySpan<char> name)
-    {
-        if (name.Length == 1 && CompactBySpan.TryGetValue(name, out var full))
-        {
-            return full;
-        }
+    public static string Normalize(ReadOnlySpan<char> name) => TryCanonical(name, out var canonical) ? canonical : name.ToString();
 
-        return KnownBySpan.TryGetValue(name, out var known) ? known : name.ToString();
-    }
+    private static bool TryCanonical(ReadOnlySpan<char> name, [NotNullWhen(true)] out string? canonical) =>
+        (name.Length == 1 && CompactBySpan.TryGetValue(name, out canonical)) || KnownBySpan.TryGetValue(name, out canonical);
 
     /// <summary>True for headers whose value may be a comma-separated list of entries (Via, Route, Record-Route, Contact…).</summary>
     public static bool IsList(string name) =>

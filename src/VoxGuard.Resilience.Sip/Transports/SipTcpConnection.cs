@@ -12,10 +12,10 @@ namespace VoxGuard.Resilience.Sip.Transports;
 /// </summary>
 public sealed class SipTcpConnection : SipChannel, IAsyncDisposable
 {
+    private const int ReadSize = 4096;
     private readonly Socket _socket;
     private readonly ISipMessageSink _sink;
     private readonly SipParserLimits _limits;
-    private const int ReadSize = 4096;
     private readonly SemaphoreSlim _sending = new(1, 1);
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _closing;

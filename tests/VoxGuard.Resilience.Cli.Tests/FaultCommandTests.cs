@@ -48,6 +48,10 @@ public sealed class FaultCommandTests
     {
         var crash = await CliProcess.RunAsync("fault", "crash", "abuja");
         var status = await CliProcess.RunAsync("status");
+        // Abuja's etcd member may have been etcd's leader: until the two left elect another, Lagos's Patroni cannot
+        // renew its key, and with the ci profile's 3 s retry_timeout it may demote and retake the lead (seen in CI:
+        // "leader stopping"). That is the system's own recovery, not the crash reaching Lagos; it must settle by itself.
+        var lagosSettled = await UntilEveryRowRunsAsync("lagos", TimeSpan.FromSeconds(60));
 
         Assert.Multiple(() =>
         {
@@ -55,7 +59,8 @@ public sealed class FaultCommandTests
             Assert.That(crash.Output, Does.StartWith("crash abuja: done and verified."));
             Assert.That(crash.Output, Does.Match(@"\d\d:\d\d:\d\d\.\d{3} → \d\d:\d\d:\d\d\.\d{3} UTC +\d+ ms  crash every process of abuja \(network intact\)"));
             Assert.That(RowsOf(status.Output, "abuja"), Has.Count.EqualTo(7).And.All.Contain(" down "), status.Output);
-            Assert.That(RowsOf(status.Output, "lagos"), Has.All.Contain(" running"), status.Output);
+            Assert.That(RowsOf(status.Output, "lagos"), Has.Count.EqualTo(7).And.None.Contain(" down "), "the crash stayed in abuja: " + status.Output);
+            Assert.That(lagosSettled, Has.All.Contain(" running"), "Lagos settles without help");
             Assert.That(_up.Output, Does.Contain("control: crash abuja done"));
         });
     }
@@ -259,7 +264,7 @@ public sealed class FaultCommandTests
             Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.OK));
             Assert.That(refusedBody.RootElement.GetProperty("ok").GetBoolean(), Is.False);
             Assert.That(refusedBody.RootElement.GetProperty("error").GetString(), Does.StartWith("Unknown region 'nowhere'"));
-            Assert.That(RowsOf(status.Output, "lagos"), Has.All.Contain(" running"), "nothing was crashed");
+            Assert.That(RowsOf(status.Output, "lagos"), Has.Count.EqualTo(7).And.None.Contain(" down "), "nothing was crashed");
             Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.0.2"), _control.Port)), Is.False, "bound to 127.0.0.1 only");
         });
     }

@@ -5,6 +5,11 @@ namespace VoxGuard.Resilience.Drills;
 /// the fixtures that always start a topology of their own (negative controls, split brain, disaster recovery) on the
 /// environment moved to other loopback blocks, the others — which hand their topology on — on its own addresses.
 /// </summary>
+/// <remarks>
+/// Not three: with the own-topology fixtures split in two, three topologies started at once and the chain's first
+/// window (the steady state) missed replication lag p99 — the harness's load, not the system's (docs/measured-facts.md,
+/// "The suite waits more than it computes").
+/// </remarks>
 public static class ScenarioShares
 {
     /// <summary>The NUnit category of the fixtures that start a topology of their own (the second share).</summary>

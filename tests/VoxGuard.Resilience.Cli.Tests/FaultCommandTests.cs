@@ -50,8 +50,10 @@ public sealed class FaultCommandTests
         var status = await CliProcess.RunAsync("status");
         // Abuja's etcd member may have been etcd's leader: until the two left elect another, Lagos's Patroni cannot
         // renew its key, and with the ci profile's 3 s retry_timeout it may demote and retake the lead (seen in CI:
-        // "leader stopping"). That is the system's own recovery, not the crash reaching Lagos; it must settle by itself.
+        // "leader stopping"). That is the system's own recovery, not the crash reaching Lagos; it must settle by itself,
+        // and Asaba with it (the next test judges Asaba's rows).
         var lagosSettled = await UntilEveryRowRunsAsync("lagos", TimeSpan.FromSeconds(60));
+        var asabaSettled = await UntilEveryRowRunsAsync("asaba", TimeSpan.FromSeconds(30));
 
         Assert.Multiple(() =>
         {
@@ -61,6 +63,7 @@ public sealed class FaultCommandTests
             Assert.That(RowsOf(status.Output, "abuja"), Has.Count.EqualTo(7).And.All.Contain(" down "), status.Output);
             Assert.That(RowsOf(status.Output, "lagos"), Has.Count.EqualTo(7).And.None.Contain(" down "), "the crash stayed in abuja: " + status.Output);
             Assert.That(lagosSettled, Has.All.Contain(" running"), "Lagos settles without help");
+            Assert.That(asabaSettled, Has.All.Contain(" running"), "Asaba settles without help");
             Assert.That(_up.Output, Does.Contain("control: crash abuja done"));
         });
     }

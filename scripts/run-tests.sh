@@ -42,12 +42,11 @@ project_path() {
 # One part's tests (a project, or a share of the scenarios); its output goes to the lane's log with the part's name in
 # front of every line. The filter keeps scenarios that are drill-only (they judge the documented setup and may miss by
 # its design, e.g. split brain with Sentinel alone) for ./resilience drill --suite drill; every other test and the gate
-# runs. The scenarios run in two shares side by side: the ones that hand their topology on to the next (steady state,
-# flapping, Lagos's loss, failback, lag) and priority failover on the environment's own addresses; the negative
-# controls, split brain and disaster recovery (category OwnTopology, ScenarioShares in Drills: each starts its own) on the environment moved to
-# 127.0.11-13.x, as ./resilience drill runs them. The
-# tests that compare SIP setup times through a shaped access link (Topology's, Containers') run alone, the rest of their
-# project in a lane.
+# runs. The scenarios run in two shares, as ./resilience drill splits them (ScenarioShares in Drills): the chain that
+# hands its topology on (steady state, flapping, region losses, failback, lag, priority failover) on the environment's
+# own addresses, alone (step 1); the negative controls, split brain and disaster recovery (category OwnTopology: each
+# starts its own) on the environment moved to 127.0.11-13.x, in a lane (step 2). The tests that compare SIP setup times
+# through a shaped access link (Topology's, Containers') run alone, the rest of their project in a lane.
 run_part() {
   local part=$1 project=$1 filter="(TestCategory=Gate)|(TestCategory!=Drill)" block=""
   case "$part" in
@@ -79,8 +78,8 @@ done
 #    tests/README.md), and their time is mostly waiting on the servers (Patroni's ttl, Sentinel, etcd), not CPU.
 #    Within a lane, one part after another; the unit-only projects fill the shortest lane. The scenarios that start their
 #    own topologies (failover and RPO verdicts) keep the CPU first; the projects' tests run at a lower priority (nice,
-#    which their servers inherit). Three lanes: a fifth (Topology in two) gained nothing on 2 cores (load average 28; the
-#    niced lanes took twice as long).
+#    which their servers inherit). Three lanes: when the chain still had a lane of its own, a fifth (Topology in two)
+#    gained nothing on 2 cores (load average 28; the niced lanes took twice as long).
 lanes=("Scenarios-fresh Drills" "Topology" "Containers Cli Engine Measurement Reporting")
 lane_nice=(4 10 10)
 set -m

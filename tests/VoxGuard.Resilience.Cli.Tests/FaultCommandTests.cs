@@ -267,7 +267,7 @@ public sealed class FaultCommandTests
             Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.OK));
             Assert.That(refusedBody.RootElement.GetProperty("ok").GetBoolean(), Is.False);
             Assert.That(refusedBody.RootElement.GetProperty("error").GetString(), Does.StartWith("Unknown region 'nowhere'"));
-            Assert.That(RowsOf(status.Output, "lagos"), Has.Count.EqualTo(7).And.None.Contain(" down "), "nothing was crashed");
+            Assert.That(RowsOf(status.Output, "lagos"), Has.All.Contain(" running"), "nothing was crashed");
             Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.0.2"), _control.Port)), Is.False, "bound to 127.0.0.1 only");
         });
     }

@@ -152,12 +152,12 @@ public sealed class SipTransactionLayer : ISipMessageSink
             return;
         }
 
+        _user.OnRequest(transaction);
         if (transaction.IsInvite)
         {
+            // After the TU saw it: a UAS that rang at once has made the 100 redundant (RFC 3261 17.2.1).
             transaction.StartInvite();
         }
-
-        _user.OnRequest(transaction);
     }
 
     /// <inheritdoc/>

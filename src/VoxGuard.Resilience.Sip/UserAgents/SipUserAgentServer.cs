@@ -7,7 +7,7 @@ using VoxGuard.Resilience.Sip.Transports;
 namespace VoxGuard.Resilience.Sip.UserAgents;
 
 /// <summary>
-/// The callee: OPTIONS → 200; INVITE → 100, 180, then the hook's decision (200 with a tiny SDP by default), Record-Route
+/// The callee: OPTIONS → 200; INVITE → 180 at once (so no 100: RFC 3261 17.2.1) or, without ringing, 100; then the hook's decision (200 with a tiny SDP by default), Record-Route
 /// copied so in-dialog requests come back through the proxy; ACK absorbed; BYE → 200 (481 without a dialog);
 /// CANCEL → 200 and 487. Configured headers go on every response. Listens on UDP and/or TCP.
 /// </summary>
@@ -97,7 +97,14 @@ public sealed class SipUserAgentServer : ISipTransactionUser, IAsyncDisposable
         {
             case SipMethods.Invite:
                 Interlocked.Increment(ref _invites);
-                _ = Task.Run(() => HandleInviteAsync(transaction));
+                var toTag = SipIds.NewTag();
+                if (Options.SendRinging)
+                {
+                    // Ringing now, on the receiving thread: the transaction then sends no 100 of its own.
+                    _ = transaction.RespondAsync(Decorate(transaction.CreateResponse(SipStatus.Ringing, toTag: toTag), transaction));
+                }
+
+                _ = Task.Run(() => HandleInviteAsync(transaction, toTag));
                 break;
             case SipMethods.Options:
                 Interlocked.Increment(ref _options);
@@ -129,14 +136,8 @@ public sealed class SipUserAgentServer : ISipTransactionUser, IAsyncDisposable
         }
     }
 
-    private async Task HandleInviteAsync(SipServerTransaction transaction)
+    private async Task HandleInviteAsync(SipServerTransaction transaction, string toTag)
     {
-        var toTag = SipIds.NewTag();
-        if (Options.SendRinging)
-        {
-            await transaction.RespondAsync(Decorate(transaction.CreateResponse(SipStatus.Ringing, toTag: toTag), transaction)).ConfigureAwait(false);
-        }
-
         CallDecision decision;
         try
         {

@@ -33,6 +33,12 @@ public static class KamailioConfig
     public const int InactiveProbed = 9;
 
     /// <summary>
+    /// The UDP receive buffer Kamailio may probe up to (its <c>maxbuffer</c>; the kernel caps it at net.core.rmem_max):
+    /// 4 MB, the same as the ACM engines' (docs/measured-facts.md, "UDP receive buffers under load").
+    /// </summary>
+    public const int UdpReceiveBufferBytes = 4 * 1024 * 1024;
+
+    /// <summary>
     /// With access links, the UDP balancer's final-response timeout for in-dialog requests (BYE): RFC 3261's Timer F,
     /// 64 × T1 = 32 s, as long as the caller's own, with tm retransmitting at 0.5, 1.5, 3.5, 7.5 s and then every 4 s.
     /// Without it they would share the pings' fr_timer; 5 s (four sends) still lost one BYE in about 40 at 30 % loss.
@@ -348,6 +354,10 @@ public static class KamailioConfig
         Line(text, "corelog=3");
         Line(text, "children=1");
         Line(text, "tcp_children=2");
+        // The one UDP worker's receive buffer: Kamailio probes up to maxbuffer (default 256 KB, which the kernel shows
+        // as 512 KB). At 1000 CPS that held ~0.2 s of the engine's replies, and every time the worker waited that long
+        // for a core the rest were dropped, each costing its call a retransmission (T1, 500 ms, then doubling).
+        Line(text, Invariant($"maxbuffer={UdpReceiveBufferBytes}"));
         Line(text, "auto_aliases=no");
         Line(text, "dns=no");
         Line(text, "rev_dns=no");

@@ -36,6 +36,42 @@ public class TransactionTimerTests
         return count;
     }
 
+    // The status codes of every response waiting on the socket, in arrival order.
+    private static async Task<int[]> StatusLinesAsync(Socket socket)
+    {
+        var codes = new List<int>();
+        var buffer = new byte[65536];
+        await Task.Delay(100);
+        while (socket.Available > 0)
+        {
+            var read = await socket.ReceiveAsync(buffer);
+            var message = SipParser.Parse(buffer.AsSpan(0, read));
+            codes.Add(((SipResponse)message).StatusCode);
+        }
+
+        return [.. codes];
+    }
+
+    [Test]
+    public async Task A_uas_that_does_not_ring_sends_100_trying_before_its_hook_decides()
+    {
+        var decide = new TaskCompletionSource<CallDecision>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var uas = new SipUserAgentServer(new SipUasOptions
+        {
+            UdpEndPoint = TestAddresses.Any(TestAddresses.Uas),
+            SendRinging = false,
+            OnInvite = async (_, _) => await decide.Task,
+        });
+        using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        peer.Bind(TestAddresses.Any(TestAddresses.Peer));
+        await peer.SendToAsync(Request("INVITE", (IPEndPoint)peer.LocalEndPoint!, uas.UdpEndPoint!).ToBytes(), uas.UdpEndPoint!);
+        Assert.That(await StatusLinesAsync(peer), Is.EqualTo(new[] { 100 }), "nothing else answers it yet: the transaction must say it is trying");
+
+        decide.SetResult(CallDecision.Answer);
+        await UserAgents.UserAgentTests.WaitForAsync(() => uas.Counters.Answered == 1);
+        Assert.That(await StatusLinesAsync(peer), Is.EqualTo(new[] { 200 }));
+    }
+
     [Test]
     public async Task Invite_is_retransmitted_at_T1_2T1_4T1_and_times_out_at_64T1()
     {
@@ -105,7 +141,7 @@ public class TransactionTimerTests
         var invite = Request("INVITE", (IPEndPoint)peer.LocalEndPoint!, uas.UdpEndPoint!);
         await peer.SendToAsync(invite.ToBytes(), uas.UdpEndPoint!);
         await UserAgents.UserAgentTests.WaitForAsync(() => uas.Counters.Answered == 1);
-        Assert.That(await DrainAsync(peer), Is.EqualTo(3), "100, 180, 200");
+        Assert.That(await StatusLinesAsync(peer), Is.EqualTo(new[] { 180, 200 }), "the 180 went at once, so no 100 (RFC 3261 17.2.1)");
 
         clock.Advance(TimeSpan.FromMilliseconds(500));
         Assert.That(await DrainAsync(peer), Is.EqualTo(1), "Timer G: the 200 again at T1");

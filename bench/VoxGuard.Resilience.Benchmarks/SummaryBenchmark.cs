@@ -74,7 +74,7 @@ internal static class SummaryBenchmark
     private static string Step(TopologyStep? best, IReadOnlyList<TopologyStep>? steps) =>
         steps is null ? "not run"
         : best is null ? $"below {steps[0].Rate}"
-        : string.Create(CultureInfo.InvariantCulture, $"{best.Rate} ({F(best.SetupP50Ms, "F0")}/{F(best.SetupP99Ms, "F0")} ms)");
+        : string.Create(CultureInfo.InvariantCulture, $"{best.Rate} ({F(best.SetupP50Ms, "F0")}/{F(best.SetupP99Ms, "F0")} ms, {F(best.KernelDrops, "F0")} dropped)");
 
     private static string F(double? value, string format) => value is { } v ? v.ToString(format, CultureInfo.InvariantCulture) : "-";
 

@@ -11,8 +11,12 @@ using VoxGuard.Resilience.Topology.Processes;
 
 namespace VoxGuard.Resilience.Benchmarks;
 
-/// <summary>One rate step through the topology: calls answered, rate reached, setup times (null: not measured).</summary>
-internal sealed record TopologyStep(int Rate, long Calls, double SuccessPercent, double AchievedCps, double? SetupP50Ms, double? SetupP99Ms)
+/// <summary>
+/// One rate step through the topology: calls answered, rate reached, setup times (null: not measured), and the packets
+/// the kernel dropped meanwhile before a server read them (UDP receive buffers + TCP listen queues, whole host; null:
+/// /proc/net unreadable). Setup times with drops include the SIP retransmissions that replaced them.
+/// </summary>
+internal sealed record TopologyStep(int Rate, long Calls, double SuccessPercent, double AchievedCps, double? SetupP50Ms, double? SetupP99Ms, long? KernelDrops = null)
 {
     /// <summary>At least 99.9 % answered and the calls really started at the rate (≥ 98 %).</summary>
     public bool Sustained => SuccessPercent >= 99.9 && AchievedCps >= Rate * 0.98;
@@ -57,7 +61,7 @@ internal static class ThroughTopologyBenchmark
             var callers = CallerAddresses(environment);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Through the topology ({environment.Name}, profile {environment.Profile?.Name}, ACM engines, backups {(environment.Backups.Enabled ? "on" : "off")}): TCP to the balancer {balancer}, one connection per call, hold {Hold.TotalSeconds:F0} s, {step.TotalSeconds:F0} s per rate"));
-            Console.WriteLine($"  {"rate",6}  {"ours: ok %",11} {"CPS",7} {"p50 ms",7} {"p99 ms",7}   {"SIPp: ok %",11} {"CPS",7} {"p50 ms",7} {"p99 ms",7}");
+            Console.WriteLine($"  {"rate",6}  {"ours: ok %",11} {"CPS",7} {"p50 ms",7} {"p99 ms",7} {"drops",6}   {"SIPp: ok %",11} {"CPS",7} {"p50 ms",7} {"p99 ms",7} {"drops",6}");
             // Not measured: the engines compile their call path (tiered JIT) on their first calls, which would count
             // against whichever caller went first.
             await OursAsync(balancer, callers.Ours, rates[0] / 2, WarmUp);
@@ -65,9 +69,10 @@ internal static class ThroughTopologyBenchmark
             var ours = new List<TopologyStep>();
             foreach (var rate in rates)
             {
+                var before = KernelDropCounters.Read();
                 var summary = await OursAsync(balancer, callers.Ours, rate, step);
                 ours.Add(new TopologyStep(rate, summary.Calls, summary.SuccessPercent, summary.AchievedCallsPerSecond,
-                    summary.SetupP50?.TotalMilliseconds, summary.SetupP99?.TotalMilliseconds));
+                    summary.SetupP50?.TotalMilliseconds, summary.SetupP99?.TotalMilliseconds, DropsSince(before)));
                 PrintStep(ours[^1], null);
                 await Task.Delay(Settle);
                 if (!ours[^1].Sustained)
@@ -79,7 +84,8 @@ internal static class ThroughTopologyBenchmark
             var sipp = new List<TopologyStep>();
             foreach (var rate in rates)
             {
-                sipp.Add(await SippAsync(topology.Run, balancer, callers.Sipp, rate, step));
+                var before = KernelDropCounters.Read();
+                sipp.Add(await SippAsync(topology.Run, balancer, callers.Sipp, rate, step) with { KernelDrops = DropsSince(before) });
                 PrintStep(null, sipp[^1]);
                 await Task.Delay(Settle);
                 if (!sipp[^1].Sustained)
@@ -107,11 +113,16 @@ internal static class ThroughTopologyBenchmark
         return result.Summarise();
     }
 
+    private static long? DropsSince(KernelDropCounters? before) =>
+        KernelDropCounters.Read() is { } after && before is { } start
+            ? after.Since(start) is var dropped ? dropped.UdpReceiveBufferErrors + dropped.TcpListenOverflows : null
+            : null;
+
     private static void PrintStep(TopologyStep? ours, TopologyStep? sipp)
     {
         var rate = (ours ?? sipp)!.Rate;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  {rate,6}  {Cell(ours?.SuccessPercent),11} {Cell(ours?.AchievedCps, "F1"),7} {Cell(ours?.SetupP50Ms, "F1"),7} {Cell(ours?.SetupP99Ms, "F1"),7}   {Cell(sipp?.SuccessPercent),11} {Cell(sipp?.AchievedCps, "F1"),7} {Cell(sipp?.SetupP50Ms, "F1"),7} {Cell(sipp?.SetupP99Ms, "F1"),7}"));
+            $"  {rate,6}  {Cell(ours?.SuccessPercent),11} {Cell(ours?.AchievedCps, "F1"),7} {Cell(ours?.SetupP50Ms, "F1"),7} {Cell(ours?.SetupP99Ms, "F1"),7} {Cell(ours?.KernelDrops, "F0"),6}   {Cell(sipp?.SuccessPercent),11} {Cell(sipp?.AchievedCps, "F1"),7} {Cell(sipp?.SetupP50Ms, "F1"),7} {Cell(sipp?.SetupP99Ms, "F1"),7} {Cell(sipp?.KernelDrops, "F0"),6}"));
     }
 
     /// <summary>Caller addresses in the primary region's block, above its services and gateways: ours .150–.199, SIPp .200.</summary>

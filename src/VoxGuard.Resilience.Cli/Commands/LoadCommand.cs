@@ -89,16 +89,17 @@ internal static class LoadCommand
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Load: {profile.PlannedCalls} calls to {profile.Target} over {transportValue.ToString().ToUpperInvariant()}, {profile.CallsPerSecond} CPS for {DurationText.Format(profile.Duration)} (ramp {DurationText.Format(profile.Ramp)}), hold {DurationText.Format(profile.HoldTime)}, from {profile.SourceCount} source addresses — Ctrl-C stops starting calls."));
+            var dropsBefore = KernelDropCounters.Read();
             var result = await OpenLoopLoad.RunAsync(profile, progress => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {progress.Elapsed.TotalSeconds,6:F1} s  started {progress.Started,7}/{progress.Planned}  ended {progress.Completed,7}  ok {(progress.Completed == 0 ? 100 : 100.0 * progress.Succeeded / progress.Completed),6:F2} %  in flight {progress.InFlight,5}")),
                 cancellationToken).ConfigureAwait(false);
-            Console.Write(Render(result.Summarise(), result.Cancelled));
+            Console.Write(Render(result.Summarise(), result.Cancelled, KernelDropCounters.Read() is { } dropsAfter && dropsBefore is { } before ? dropsAfter.Since(before) : null));
             return ExitCodes.Success;
         });
         return command;
     }
 
-    internal static string Render(LoadSummary summary, bool cancelled)
+    internal static string Render(LoadSummary summary, bool cancelled, KernelDropCounters? drops = null)
     {
         var text = new StringBuilder();
         var culture = CultureInfo.InvariantCulture;
@@ -117,6 +118,16 @@ internal static class LoadCommand
         {
             var (reason, calls) = summary.CommonestReasons[failure.Key];
             text.AppendLine(culture, $"  failed: {failure.Key,-18} {failure.Value,7}   commonest: {reason} ({calls})");
+        }
+
+        if (drops is { } dropped)
+        {
+            // Host-wide: any other traffic's drops count too, so a nonzero figure says where to look, not whose.
+            text.AppendLine(culture, $"  kernel drops       {dropped.UdpReceiveBufferErrors} UDP datagrams (full receive buffer), {dropped.TcpListenOverflows} TCP connections (full listen queue), whole host during the run");
+            if (!dropped.IsZero)
+            {
+                text.AppendLine("  warning: packets were dropped before any server read them; the setup times above include the retransmissions that replaced them (a server's buffer or queue is too small for this rate)");
+            }
         }
 
         return text.ToString();

@@ -39,6 +39,13 @@ public static class KamailioConfig
     public const int UdpReceiveBufferBytes = 4 * 1024 * 1024;
 
     /// <summary>
+    /// The TCP connections a region's Kamailio accepts (its default is 2048): twice the balancer's own limit, so that
+    /// every connection HAProxy may open to a region fits. With the default, Lagos closed new connections once its
+    /// share of calls in flight passed 2048 (at 1000 CPS when setups slowed: "closed before a final response").
+    /// </summary>
+    public const int TcpMaxConnections = 2 * HaproxyConfig.MaxConnections;
+
+    /// <summary>
     /// With access links, the UDP balancer's final-response timeout for in-dialog requests (BYE): RFC 3261's Timer F,
     /// 64 × T1 = 32 s, as long as the caller's own, with tm retransmitting at 0.5, 1.5, 3.5, 7.5 s and then every 4 s.
     /// Without it they would share the pings' fr_timer; 5 s (four sends) still lost one BYE in about 40 at 30 % loss.
@@ -358,6 +365,7 @@ public static class KamailioConfig
         // as 512 KB). At 1000 CPS that held ~0.2 s of the engine's replies, and every time the worker waited that long
         // for a core the rest were dropped, each costing its call a retransmission (T1, 500 ms, then doubling).
         Line(text, Invariant($"maxbuffer={UdpReceiveBufferBytes}"));
+        Line(text, Invariant($"tcp_max_connections={TcpMaxConnections}"));
         Line(text, "auto_aliases=no");
         Line(text, "dns=no");
         Line(text, "rev_dns=no");

@@ -130,6 +130,21 @@ public sealed class SipConfigTests
     }
 
     [Test]
+    public void Kamailio_of_a_region_takes_every_connection_the_balancer_may_open_and_a_udp_buffer_for_1000_cps()
+    {
+        var config = KamailioConfig.For(SipEnvironments.InBlocks(41), _run, SipEnvironments.InBlocks(41).Region("lagos"));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(config, Does.Contain($"\ntcp_max_connections={KamailioConfig.TcpMaxConnections}\n"));
+            Assert.That(KamailioConfig.TcpMaxConnections, Is.GreaterThanOrEqualTo(HaproxyConfig.MaxConnections),
+                "a region must not refuse a connection the balancer is still allowed to open (Kamailio's default is 2048)");
+            Assert.That(config, Does.Contain($"\nmaxbuffer={KamailioConfig.UdpReceiveBufferBytes}\n"));
+            Assert.That(KamailioConfig.UdpReceiveBufferBytes, Is.GreaterThan(256 * 1024), "above Kamailio's default probe limit, which dropped replies at 1000 CPS");
+        });
+    }
+
+    [Test]
     public void Kamailio_of_a_region_listens_on_its_sip_address_forwards_to_its_engine_and_stamps_its_name()
     {
         var environment = SipEnvironments.InBlocks(41);

@@ -93,13 +93,13 @@ internal static class LoadCommand
             var result = await OpenLoopLoad.RunAsync(profile, progress => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {progress.Elapsed.TotalSeconds,6:F1} s  started {progress.Started,7}/{progress.Planned}  ended {progress.Completed,7}  ok {(progress.Completed == 0 ? 100 : 100.0 * progress.Succeeded / progress.Completed),6:F2} %  in flight {progress.InFlight,5}")),
                 cancellationToken).ConfigureAwait(false);
-            Console.Write(Render(result.Summarise(), result.Cancelled, KernelDropCounters.Read() is { } dropsAfter && dropsBefore is { } before ? dropsAfter.Since(before) : null));
+            Console.Write(Render(result.Summarise(), result.Cancelled, KernelDropCounters.Read() is { } dropsAfter && dropsBefore is { } before ? dropsAfter.Since(before) : null, result.Cost));
             return ExitCodes.Success;
         });
         return command;
     }
 
-    internal static string Render(LoadSummary summary, bool cancelled, KernelDropCounters? drops = null)
+    internal static string Render(LoadSummary summary, bool cancelled, KernelDropCounters? drops = null, GeneratorCost? generator = null)
     {
         var text = new StringBuilder();
         var culture = CultureInfo.InvariantCulture;
@@ -118,6 +118,13 @@ internal static class LoadCommand
         {
             var (reason, calls) = summary.CommonestReasons[failure.Key];
             text.AppendLine(culture, $"  failed: {failure.Key,-18} {failure.Value,7}   commonest: {reason} ({calls})");
+        }
+
+        if (generator is not null)
+        {
+            // The generator stamps every answer: its own pauses are latency it adds, and a generator near a full core
+            // is the limit, not the system under test.
+            text.AppendLine(culture, $"  generator          CPU {generator.Cpu.TotalSeconds:F1} s ({generator.CpuPercentOfCore:F0} % of a core), paused by its GC {generator.GcPause.TotalMilliseconds:F0} ms ({generator.PausedPercent:F1} % of the run, {generator.Collections} collections)");
         }
 
         if (drops is { } dropped)

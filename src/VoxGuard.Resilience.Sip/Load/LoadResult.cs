@@ -25,6 +25,37 @@ public sealed record LoadSummary(long Calls, long Succeeded, double SuccessPerce
     TimeSpan? SetupP50, TimeSpan? SetupP99, TimeSpan? SetupMax, IReadOnlyDictionary<string, long> Failures,
     IReadOnlyDictionary<string, (string Reason, long Calls)> CommonestReasons);
 
+/// <summary>
+/// What the generating process itself spent during a run: its CPU (all threads) and the time its garbage collector
+/// held it paused. Setup times are timestamped by this process, so an answer arriving during a pause is stamped late
+/// by up to the pause: a large share paused means some of the measured latency is the generator's own.
+/// </summary>
+/// <param name="Cpu">User + system CPU of the process over the run.</param>
+/// <param name="GcPause">Total GC pause over the run.</param>
+/// <param name="Collections">Garbage collections (any generation) over the run.</param>
+/// <param name="Elapsed">The run's wall time, for the shares.</param>
+public sealed record GeneratorCost(TimeSpan Cpu, TimeSpan GcPause, int Collections, TimeSpan Elapsed)
+{
+    /// <summary>CPU as a share of one core over the run, in percent.</summary>
+    public double CpuPercentOfCore => Elapsed > TimeSpan.Zero ? 100 * Cpu / Elapsed : 0;
+
+    /// <summary>Wall time spent paused, in percent.</summary>
+    public double PausedPercent => Elapsed > TimeSpan.Zero ? 100 * GcPause / Elapsed : 0;
+
+    /// <summary>The process's counters now; <see cref="Since"/> turns two readings into a run's cost.</summary>
+    internal static (TimeSpan Cpu, TimeSpan Pause, int Collections) Now()
+    {
+        using var self = System.Diagnostics.Process.GetCurrentProcess();
+        return (self.TotalProcessorTime, GC.GetTotalPauseDuration(), GC.CollectionCount(0));
+    }
+
+    internal static GeneratorCost Since((TimeSpan Cpu, TimeSpan Pause, int Collections) start, TimeSpan elapsed)
+    {
+        var end = Now();
+        return new(end.Cpu - start.Cpu, end.Pause - start.Pause, end.Collections - start.Collections, elapsed);
+    }
+}
+
 /// <summary>Every call of a load run, on the Stopwatch clock, with its summary.</summary>
 /// <param name="Profile">What was run.</param>
 /// <param name="Calls">Every call record, in start order.</param>
@@ -34,6 +65,9 @@ public sealed record LoadSummary(long Calls, long Succeeded, double SuccessPerce
 /// <param name="Cancelled">Stopped early: fewer calls than planned.</param>
 public sealed record LoadResult(LoadProfile Profile, IReadOnlyList<CallRecord> Calls, long StartedAt, TimeSpan SchedulingTime, TimeSpan Elapsed, bool Cancelled)
 {
+    /// <summary>What the process running the load spent meanwhile (everything in it: the load, and whatever else it hosts).</summary>
+    public GeneratorCost? Cost { get; init; }
+
     /// <summary>The figures: success, per-region shares, setup-time percentiles (HdrHistogram, microsecond resolution).</summary>
     public LoadSummary Summarise()
     {

@@ -45,6 +45,7 @@ public static class OpenLoopLoad
             var calls = new List<Task<CallRecord>>((int)Math.Min(planned, 1_000_000));
             var completed = 0L;
             var succeeded = 0L;
+            var costAtStart = GeneratorCost.Now();
             var started = Stopwatch.GetTimestamp();
             var nextProgress = ProgressInterval;
             var next = 0L;
@@ -95,7 +96,11 @@ public static class OpenLoopLoad
             }
 
             var records = calls.Select(call => call.Result).ToList();
-            return new LoadResult(profile, records, started, schedulingEnded, Stopwatch.GetElapsedTime(started), cancellationToken.IsCancellationRequested);
+            var elapsedToEnd = Stopwatch.GetElapsedTime(started);
+            return new LoadResult(profile, records, started, schedulingEnded, elapsedToEnd, cancellationToken.IsCancellationRequested)
+            {
+                Cost = GeneratorCost.Since(costAtStart, elapsedToEnd),
+            };
         }
         finally
         {

@@ -54,6 +54,23 @@ public sealed class OpenLoopLoadTests
             Assert.That(summary.SetupP50!.Value.TotalMilliseconds, Is.GreaterThanOrEqualTo(800));
             Assert.That(sources.Keys.Select(address => address.ToString()), Is.EquivalentTo(profile.Sources().Select(address => address.ToString())));
             Assert.That(sources.Values, Is.All.EqualTo(40), "round robin over the sources");
+            Assert.That(result.Cost, Is.Not.Null);
+            Assert.That(result.Cost!.Elapsed, Is.EqualTo(result.Elapsed));
+            Assert.That(result.Cost.Cpu, Is.GreaterThan(TimeSpan.Zero), "200 calls cost this process some CPU");
+            Assert.That(result.Cost.GcPause, Is.GreaterThanOrEqualTo(TimeSpan.Zero).And.LessThan(result.Elapsed));
+        });
+    }
+
+    [Test]
+    public void The_generator_s_cost_is_a_share_of_the_run_s_wall_time()
+    {
+        var cost = new GeneratorCost(TimeSpan.FromSeconds(3), TimeSpan.FromMilliseconds(1500), 12, TimeSpan.FromSeconds(12));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(cost.CpuPercentOfCore, Is.EqualTo(25).Within(1e-9));
+            Assert.That(cost.PausedPercent, Is.EqualTo(12.5).Within(1e-9));
+            Assert.That(new GeneratorCost(TimeSpan.FromSeconds(1), TimeSpan.Zero, 0, TimeSpan.Zero).CpuPercentOfCore, Is.Zero, "no run, no share");
         });
     }
 

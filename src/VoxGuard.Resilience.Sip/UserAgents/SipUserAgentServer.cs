@@ -7,9 +7,10 @@ using VoxGuard.Resilience.Sip.Transports;
 namespace VoxGuard.Resilience.Sip.UserAgents;
 
 /// <summary>
-/// The callee: OPTIONS → 200; INVITE → 180 at once (so no 100: RFC 3261 17.2.1) or, without ringing, 100; then the hook's decision (200 with a tiny SDP by default), Record-Route
-/// copied so in-dialog requests come back through the proxy; ACK absorbed; BYE → 200 (481 without a dialog);
-/// CANCEL → 200 and 487. Configured headers go on every response. Listens on UDP and/or TCP.
+/// The callee: OPTIONS → 200; INVITE → 180 at once (so no 100: RFC 3261 17.2.1) or, without ringing, 100; then the
+/// hook's decision (200 with a tiny SDP by default), Record-Route copied so in-dialog requests come back through the
+/// proxy; ACK absorbed; BYE → 200 (481 without a dialog); CANCEL → 200 and 487. Configured headers go on every response.
+/// Listens on UDP and/or TCP.
 /// </summary>
 public sealed class SipUserAgentServer : ISipTransactionUser, IAsyncDisposable
 {
@@ -104,7 +105,7 @@ public sealed class SipUserAgentServer : ISipTransactionUser, IAsyncDisposable
                     _ = transaction.RespondAsync(Decorate(transaction.CreateResponse(SipStatus.Ringing, toTag: toTag), transaction));
                 }
 
-                _ = Task.Run(() => HandleInviteAsync(transaction, toTag));
+                _ = Options.StartHookOnReceivingThread ? HandleInviteAsync(transaction, toTag) : Task.Run(() => HandleInviteAsync(transaction, toTag));
                 break;
             case SipMethods.Options:
                 Interlocked.Increment(ref _options);

@@ -72,7 +72,7 @@ internal static class ThroughTopologyBenchmark
                 var before = KernelDropCounters.Read();
                 var summary = await OursAsync(balancer, callers.Ours, rate, step);
                 ours.Add(new TopologyStep(rate, summary.Calls, summary.SuccessPercent, summary.AchievedCallsPerSecond,
-                    summary.SetupP50?.TotalMilliseconds, summary.SetupP99?.TotalMilliseconds, DropsSince(before)));
+                    summary.SetupP50?.TotalMilliseconds, summary.SetupP99?.TotalMilliseconds, KernelDropCounters.DroppedSince(before)?.Total));
                 PrintStep(ours[^1], null);
                 await Task.Delay(Settle);
                 if (!ours[^1].Sustained)
@@ -85,7 +85,7 @@ internal static class ThroughTopologyBenchmark
             foreach (var rate in rates)
             {
                 var before = KernelDropCounters.Read();
-                sipp.Add(await SippAsync(topology.Run, balancer, callers.Sipp, rate, step) with { KernelDrops = DropsSince(before) });
+                sipp.Add(await SippAsync(topology.Run, balancer, callers.Sipp, rate, step) with { KernelDrops = KernelDropCounters.DroppedSince(before)?.Total });
                 PrintStep(null, sipp[^1]);
                 await Task.Delay(Settle);
                 if (!sipp[^1].Sustained)
@@ -112,11 +112,6 @@ internal static class ThroughTopologyBenchmark
         });
         return result.Summarise();
     }
-
-    private static long? DropsSince(KernelDropCounters? before) =>
-        KernelDropCounters.Read() is { } after && before is { } start
-            ? after.Since(start) is var dropped ? dropped.UdpReceiveBufferErrors + dropped.TcpListenOverflows : null
-            : null;
 
     private static void PrintStep(TopologyStep? ours, TopologyStep? sipp)
     {

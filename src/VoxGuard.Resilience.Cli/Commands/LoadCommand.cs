@@ -93,7 +93,7 @@ internal static class LoadCommand
             var result = await OpenLoopLoad.RunAsync(profile, progress => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {progress.Elapsed.TotalSeconds,6:F1} s  started {progress.Started,7}/{progress.Planned}  ended {progress.Completed,7}  ok {(progress.Completed == 0 ? 100 : 100.0 * progress.Succeeded / progress.Completed),6:F2} %  in flight {progress.InFlight,5}")),
                 cancellationToken).ConfigureAwait(false);
-            Console.Write(Render(result.Summarise(), result.Cancelled, KernelDropCounters.Read() is { } dropsAfter && dropsBefore is { } before ? dropsAfter.Since(before) : null, result.Cost));
+            Console.Write(Render(result.Summarise(), result.Cancelled, KernelDropCounters.DroppedSince(dropsBefore), result.Cost));
             return ExitCodes.Success;
         });
         return command;

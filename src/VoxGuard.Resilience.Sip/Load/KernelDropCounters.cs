@@ -40,8 +40,15 @@ public readonly record struct KernelDropCounters(long UdpReceiveBufferErrors, lo
     public KernelDropCounters Since(KernelDropCounters before) =>
         new(UdpReceiveBufferErrors - before.UdpReceiveBufferErrors, TcpListenOverflows - before.TcpListenOverflows);
 
+    /// <summary>What was dropped since <paramref name="before"/> (a <see cref="Read"/> taken earlier), or null when either reading is missing.</summary>
+    public static KernelDropCounters? DroppedSince(KernelDropCounters? before) =>
+        before is { } start && Read() is { } now ? now.Since(start) : null;
+
     /// <summary>Nothing dropped.</summary>
     public bool IsZero => UdpReceiveBufferErrors == 0 && TcpListenOverflows == 0;
+
+    /// <summary>Every packet counted, of either kind.</summary>
+    public long Total => UdpReceiveBufferErrors + TcpListenOverflows;
 
     // Each protocol is two lines: "Udp: InDatagrams NoPorts …" then "Udp: 123 4 …".
     private static long? Field(string text, string protocol, string name)

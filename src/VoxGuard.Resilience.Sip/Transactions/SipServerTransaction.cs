@@ -6,7 +6,8 @@ namespace VoxGuard.Resilience.Sip.Transactions;
 /// <summary>
 /// A server transaction (RFC 3261 17.2): INVITE (100 Trying at once unless the TU already responded; the final
 /// retransmitted on UDP with Timer G until the ACK, Timer H = 64·T1 gives up; Timer I absorbs ACK retransmissions) or
-/// non-INVITE (request retransmissions answered with the last response; Timer J). A CANCEL that matches an unanswered INVITE ends it with 487 (see <see cref="Cancelled"/>).
+/// non-INVITE (request retransmissions answered with the last response; Timer J). A CANCEL that matches an unanswered
+/// INVITE ends it with 487 (see <see cref="Cancelled"/>).
 /// </summary>
 public sealed class SipServerTransaction
 {
@@ -164,12 +165,7 @@ public sealed class SipServerTransaction
         // 100 Trying unless the TU already answered or rang (RFC 3261 17.2.1: it need not be sent when a provisional
         // or final response comes within 200 ms); the engines ring at once, which saved each call a datagram through
         // the region's one Kamailio UDP worker. Timer H before a final response exists would be wrong: only the 100.
-        if (HasResponded())
-        {
-            return;
-        }
-
-        var trying = CreateResponse(SipStatus.Trying).ToBytes();
+        byte[] trying;
         lock (_gate)
         {
             if (_lastResponse is not null || _terminated)
@@ -177,18 +173,10 @@ public sealed class SipServerTransaction
                 return;
             }
 
-            _lastResponse = trying;
+            trying = _lastResponse = CreateResponse(SipStatus.Trying).ToBytes();
         }
 
         _layer.SendQuietly(Channel, trying);
-    }
-
-    private bool HasResponded()
-    {
-        lock (_gate)
-        {
-            return _lastResponse is not null || _terminated;
-        }
     }
 
     private void StartCompletedTimers(SipResponse response)

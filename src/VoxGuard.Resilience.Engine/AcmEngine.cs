@@ -42,8 +42,6 @@ public sealed class AcmEngine : IAsyncDisposable
             {
                 UdpEndPoint = home.Engine.EndPoint,
                 ResponseHeaders = [new(SipProxyTier.RegionHeader, home.Name)],
-                // The data path only starts two writes before its first await (and the engine completes sockets inline).
-                StartHookOnReceivingThread = true,
                 OnInvite = async (call, cancellationToken) =>
                 {
                     var result = await dataPath.RecordCallAsync(call.CallId, cancellationToken).ConfigureAwait(false);

@@ -68,13 +68,6 @@ public sealed record SipUasOptions
     public bool IncludeSdp { get; init; } = true;
 
     /// <summary>
-    /// Start <see cref="OnInvite"/> on the thread that received the INVITE, up to its first await, instead of handing
-    /// each call to the thread pool (default false). Only for a hook that does nothing but start I/O, as the ACM
-    /// engine's does: one thread-pool hand-off less per call; a hook that blocks would hold up every message behind it.
-    /// </summary>
-    public bool StartHookOnReceivingThread { get; init; }
-
-    /// <summary>
     /// Called for every INVITE after the 180 (or 100), before the final response; its decision is the final status.
     /// The token is cancelled when a CANCEL ended the call (the 487 is already sent). A hook that throws gets 500.
     /// Null: answer every call 200.

@@ -105,7 +105,7 @@ public sealed class SipUserAgentServer : ISipTransactionUser, IAsyncDisposable
                     _ = transaction.RespondAsync(Decorate(transaction.CreateResponse(SipStatus.Ringing, toTag: toTag), transaction));
                 }
 
-                _ = Options.StartHookOnReceivingThread ? HandleInviteAsync(transaction, toTag) : Task.Run(() => HandleInviteAsync(transaction, toTag));
+                _ = Task.Run(() => HandleInviteAsync(transaction, toTag));
                 break;
             case SipMethods.Options:
                 Interlocked.Increment(ref _options);

@@ -28,6 +28,7 @@ public sealed class TopologyCommandTests
         using var up = StartUp();
         await up.WaitForOutputAsync("Serving until", StartTimeout);
         var status = await CliProcess.RunAsync("status");
+        var load = await CliProcess.RunAsync("load", "--target", "127.0.0.131:5060", "--cps", "20", "--duration", "2s", "--hold", "200ms", "--sources", "127.0.134.1/4");
         var down = await CliProcess.RunAsync("down");
         var upExit = await up.WaitForExitAsync(TimeSpan.FromSeconds(30));
         var afterDown = await CliProcess.RunAsync("status");
@@ -36,6 +37,10 @@ public sealed class TopologyCommandTests
         {
             Assert.That(status.ExitCode, Is.Zero, status.Error);
             Assert.That(status.Output, Does.Contain("3/3 regions UP").And.Contain("names lagos master").And.Contain("standby"));
+            Assert.That(load.ExitCode, Is.Zero, load.Error);
+            Assert.That(load.Output, Does.Contain("succeeded          40 (100.00 %)"));
+            // Each region's own setup times, and its first response (the path without the engine's writes).
+            Assert.That(load.Output, Does.Match(@"region lagos +[0-9]+ answered \([0-9.]+ %\)  setup p50 [0-9.]+ ms / p99 [0-9.]+ ms, first response p50 [0-9.]+ ms / p99 [0-9.]+ ms"));
             Assert.That(down.ExitCode, Is.Zero, down.Error);
             Assert.That(down.Output, Does.Contain("1 running topology stopped"));
             Assert.That(upExit, Is.Zero);

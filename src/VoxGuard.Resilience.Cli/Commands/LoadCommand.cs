@@ -111,7 +111,8 @@ internal static class LoadCommand
         text.AppendLine(culture, $"  setup time         p50 {Ms(summary.SetupP50)}, p99 {Ms(summary.SetupP99)}, max {Ms(summary.SetupMax)}");
         foreach (var share in summary.Regions)
         {
-            text.AppendLine(culture, $"  region {share.Region,-11} {share.Answered,7} answered ({share.Percent:F1} %)");
+            var firstResponse = share.FirstResponse is { } first ? $", first response p50 {Ms(first.P50)} / p99 {Ms(first.P99)}" : "";
+            text.AppendLine(culture, $"  region {share.Region,-11} {share.Answered,7} answered ({share.Percent:F1} %)  setup p50 {Ms(share.Setup.P50)} / p99 {Ms(share.Setup.P99)}{firstResponse}");
         }
 
         foreach (var failure in summary.Failures.OrderByDescending(pair => pair.Value))

@@ -8,7 +8,34 @@ namespace VoxGuard.Resilience.Sip.Load;
 /// <param name="Region">The region (from the region header), or "(none)" for answers without one.</param>
 /// <param name="Answered">Answered calls it served.</param>
 /// <param name="Percent">Its share of all answered calls.</param>
-public sealed record RegionShare(string Region, long Answered, double Percent);
+/// <param name="Setup">INVITE → 200 of its answered calls.</param>
+/// <param name="FirstResponse">
+/// INVITE → first provisional of its answered calls, or null when none rang: the path to the region's engine and
+/// back without the engine's writes, so a slow setup with a fast first response is the writes (or the answer's way
+/// back), and a slow first response is the path (balancer, proxy, the engine reading its socket).
+/// </param>
+public sealed record RegionShare(string Region, long Answered, double Percent, LatencyPercentiles Setup, LatencyPercentiles? FirstResponse);
+
+/// <summary>Percentiles of a set of latencies (HdrHistogram, microsecond resolution).</summary>
+public sealed record LatencyPercentiles(TimeSpan P50, TimeSpan P99, TimeSpan Max)
+{
+    /// <summary>The percentiles of <paramref name="latencies"/>, or null when there are none.</summary>
+    public static LatencyPercentiles? Of(IEnumerable<TimeSpan> latencies)
+    {
+        ArgumentNullException.ThrowIfNull(latencies);
+        var histogram = new LongHistogram(TimeSpan.FromMinutes(5).Ticks / 10, 3); // microseconds
+        foreach (var latency in latencies)
+        {
+            histogram.RecordValue(Math.Clamp(latency.Ticks / 10, 1, histogram.HighestTrackableValue));
+        }
+
+        return histogram.TotalCount == 0
+            ? null
+            : new(FromMicroseconds(histogram.GetValueAtPercentile(50)), FromMicroseconds(histogram.GetValueAtPercentile(99)), FromMicroseconds(histogram.GetMaxValue()));
+    }
+
+    private static TimeSpan FromMicroseconds(long microseconds) => TimeSpan.FromTicks(microseconds * 10);
+}
 
 /// <summary>The figures of a load run.</summary>
 /// <param name="Calls">Calls started.</param>
@@ -71,18 +98,14 @@ public sealed record LoadResult(LoadProfile Profile, IReadOnlyList<CallRecord> C
     /// <summary>The figures: success, per-region shares, setup-time percentiles (HdrHistogram, microsecond resolution).</summary>
     public LoadSummary Summarise()
     {
-        var histogram = new LongHistogram(TimeSpan.FromMinutes(5).Ticks / 10, 3); // microseconds
-        foreach (var call in Calls)
-        {
-            if (call.Succeeded && call.TimeToAnswer is { } setup)
-            {
-                histogram.RecordValue(Math.Max(1, setup.Ticks / 10));
-            }
-        }
-
+        static IEnumerable<TimeSpan> SetupTimes(IEnumerable<CallRecord> calls) =>
+            calls.Where(call => call.Succeeded && call.TimeToAnswer is not null).Select(call => call.TimeToAnswer!.Value);
+        var setup = LatencyPercentiles.Of(SetupTimes(Calls));
         var succeeded = Calls.Count(call => call.Succeeded);
         var answered = Calls.Where(call => call.Succeeded).GroupBy(call => call.Region ?? "(none)").ToList();
-        var regions = answered.Select(group => new RegionShare(group.Key, group.Count(), succeeded == 0 ? 0 : 100.0 * group.Count() / succeeded))
+        var regions = answered.Select(group => new RegionShare(group.Key, group.Count(), succeeded == 0 ? 0 : 100.0 * group.Count() / succeeded,
+                LatencyPercentiles.Of(SetupTimes(group))!,
+                LatencyPercentiles.Of(group.Where(call => call.TimeToFirstProvisional is not null).Select(call => call.TimeToFirstProvisional!.Value))))
             .OrderByDescending(share => share.Answered).ToList();
         var failed = Calls.Where(call => !call.Succeeded)
             .GroupBy(call => call.StatusCode is { } code ? $"{call.Outcome} {code}" : call.Outcome.ToString())
@@ -92,16 +115,15 @@ public sealed record LoadResult(LoadProfile Profile, IReadOnlyList<CallRecord> C
             group => group.Key,
             group => group.GroupBy(call => call.FailureReason ?? "(no reason given)").OrderByDescending(reason => reason.Count()).Select(reason => (reason.Key, (long)reason.Count())).First(),
             StringComparer.Ordinal);
-        TimeSpan? Percentile(double percent) => histogram.TotalCount == 0 ? null : TimeSpan.FromTicks(histogram.GetValueAtPercentile(percent) * 10);
         return new LoadSummary(
             Calls.Count,
             succeeded,
             Calls.Count == 0 ? 0 : 100.0 * succeeded / Calls.Count,
             SchedulingTime > TimeSpan.Zero ? Calls.Count / SchedulingTime.TotalSeconds : 0,
             regions,
-            Percentile(50),
-            Percentile(99),
-            histogram.TotalCount == 0 ? null : TimeSpan.FromTicks(histogram.GetMaxValue() * 10),
+            setup?.P50,
+            setup?.P99,
+            setup?.Max,
             failures,
             reasons);
     }

@@ -52,12 +52,30 @@ public sealed class OpenLoopLoadTests
             Assert.That(lateness.Max(), Is.LessThan(250), "no call started far behind its due time");
             Assert.That(summary.Regions.Single().Region, Is.EqualTo("lagos"));
             Assert.That(summary.SetupP50!.Value.TotalMilliseconds, Is.GreaterThanOrEqualTo(800));
+            Assert.That(summary.Regions.Single().Setup.P50, Is.EqualTo(summary.SetupP50), "one region: its setup times are all of them");
+            Assert.That(summary.Regions.Single().FirstResponse!.P50.TotalMilliseconds, Is.LessThan(400), "the 180 came at once, before the slow hook");
             Assert.That(sources.Keys.Select(address => address.ToString()), Is.EquivalentTo(profile.Sources().Select(address => address.ToString())));
             Assert.That(sources.Values, Is.All.EqualTo(40), "round robin over the sources");
             Assert.That(result.Cost, Is.Not.Null);
             Assert.That(result.Cost!.Elapsed, Is.EqualTo(result.Elapsed));
             Assert.That(result.Cost.Cpu, Is.GreaterThan(TimeSpan.Zero), "200 calls cost this process some CPU");
             Assert.That(result.Cost.GcPause, Is.GreaterThanOrEqualTo(TimeSpan.Zero).And.LessThan(result.Elapsed));
+        });
+    }
+
+    [Test]
+    public void Latency_percentiles_are_none_without_latencies_and_keep_the_slowest()
+    {
+        var latencies = Enumerable.Range(1, 100).Select(ms => TimeSpan.FromMilliseconds(ms)).ToList();
+        var percentiles = LatencyPercentiles.Of(latencies)!;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(LatencyPercentiles.Of([]), Is.Null);
+            Assert.That(percentiles.P50.TotalMilliseconds, Is.EqualTo(50).Within(0.1));
+            Assert.That(percentiles.P99.TotalMilliseconds, Is.EqualTo(99).Within(0.1));
+            Assert.That(percentiles.Max.TotalMilliseconds, Is.EqualTo(100).Within(0.1));
+            Assert.That(LatencyPercentiles.Of([TimeSpan.FromHours(1)])!.Max, Is.GreaterThanOrEqualTo(TimeSpan.FromMinutes(4)), "beyond the histogram's range is kept at its top, not thrown");
         });
     }
 

@@ -75,6 +75,59 @@ public sealed class SipTcpFramingTests
         });
     }
 
+    [Test]
+    public async Task Closing_our_side_sends_a_fin_and_ends_the_reader_without_an_aborted_receive()
+    {
+        // A load closes a connection per call: an aborted receive per close was a thrown exception per call.
+        const int Connections = 20;
+        var aborted = 0;
+        void Count(object? sender, System.Runtime.ExceptionServices.FirstChanceExceptionEventArgs args)
+        {
+            if (args.Exception is SocketException { SocketErrorCode: SocketError.OperationAborted })
+            {
+                Interlocked.Increment(ref aborted);
+            }
+        }
+
+        var pairs = new List<(Socket Peer, SipTcpConnection Connection, RecordingSink Sink)>();
+        for (var i = 0; i < Connections; i++)
+        {
+            var sink = new RecordingSink();
+            var (peer, connection) = await ConnectAsync(sink, SipParserLimits.Default);
+            pairs.Add((peer, connection, sink));
+        }
+
+        AppDomain.CurrentDomain.FirstChanceException += Count;
+        try
+        {
+            foreach (var (_, connection, _) in pairs)
+            {
+                await connection.DisposeAsync().AsTask().WaitAsync(Patience);
+            }
+        }
+        finally
+        {
+            AppDomain.CurrentDomain.FirstChanceException -= Count;
+        }
+
+        var peerReads = new List<int>();
+        foreach (var (peer, _, _) in pairs)
+        {
+            using (peer)
+            {
+                peerReads.Add(await peer.ReceiveAsync(new byte[16]).WaitAsync(Patience));
+            }
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(pairs.Select(pair => pair.Connection.IsOpen), Is.All.False);
+            Assert.That(pairs.Select(pair => pair.Sink.Closed), Is.All.True, "the reader ended and told its sink");
+            Assert.That(peerReads, Is.All.Zero, "each peer read the end of the stream (a FIN, not a reset)");
+            Assert.That(aborted, Is.LessThan(Connections / 2), "closes that aborted the reader's pending receive");
+        });
+    }
+
     /// <summary>A connection of ours and the plain socket at its other end.</summary>
     private static async Task<(Socket Peer, SipTcpConnection Connection)> ConnectAsync(RecordingSink sink, SipParserLimits limits)
     {

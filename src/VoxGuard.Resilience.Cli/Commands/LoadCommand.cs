@@ -121,6 +121,12 @@ internal static class LoadCommand
             text.AppendLine(culture, $"  failed: {failure.Key,-18} {failure.Value,7}   commonest: {reason} ({calls})");
         }
 
+        if (summary.InviteSendDelay is { } beforeInvite && summary.AnswerResumeDelay is { } afterAnswer)
+        {
+            // Both are inside the setup times above: what the generator (and, before the INVITE, the connect) added.
+            text.AppendLine(culture, $"  generator's share  INVITE sent p50 {Ms(beforeInvite.P50)} / p99 {Ms(beforeInvite.P99)} after the call started (TCP connect included), 2xx taken up p50 {Ms(afterAnswer.P50)} / p99 {Ms(afterAnswer.P99)} after it was read; both count in the setup times");
+        }
+
         if (generator is not null)
         {
             // The generator stamps every answer: its own pauses are latency it adds, and a generator near a full core

@@ -50,7 +50,17 @@ public sealed record LatencyPercentiles(TimeSpan P50, TimeSpan P99, TimeSpan Max
 /// <param name="CommonestReasons">For each failure kind, its most frequent reason and how many calls gave it.</param>
 public sealed record LoadSummary(long Calls, long Succeeded, double SuccessPercent, double AchievedCallsPerSecond, IReadOnlyList<RegionShare> Regions,
     TimeSpan? SetupP50, TimeSpan? SetupP99, TimeSpan? SetupMax, IReadOnlyDictionary<string, long> Failures,
-    IReadOnlyDictionary<string, (string Reason, long Calls)> CommonestReasons);
+    IReadOnlyDictionary<string, (string Reason, long Calls)> CommonestReasons)
+{
+    /// <summary>
+    /// Answered calls' start → INVITE handed to the transport: the TCP connect through the balancer (microseconds on
+    /// loopback while it accepts) and the generator's own lateness. Part of every setup time.
+    /// </summary>
+    public LatencyPercentiles? InviteSendDelay { get; init; }
+
+    /// <summary>Answered calls' 2xx read → the call resuming on it: the generator's own delay. Part of every setup time.</summary>
+    public LatencyPercentiles? AnswerResumeDelay { get; init; }
+}
 
 /// <summary>
 /// What the generating process itself spent during a run: its CPU (all threads) and the time its garbage collector
@@ -125,7 +135,11 @@ public sealed record LoadResult(LoadProfile Profile, IReadOnlyList<CallRecord> C
             setup?.P99,
             setup?.Max,
             failures,
-            reasons);
+            reasons)
+        {
+            InviteSendDelay = LatencyPercentiles.Of(Calls.Where(call => call.Succeeded && call.TimeToInviteSent is not null).Select(call => call.TimeToInviteSent!.Value)),
+            AnswerResumeDelay = LatencyPercentiles.Of(Calls.Where(call => call.Succeeded && call.AnswerResumeDelay is not null).Select(call => call.AnswerResumeDelay!.Value)),
+        };
     }
 
     /// <summary>A call's start as an offset from the run's start.</summary>

@@ -55,6 +55,13 @@ public sealed class SipClientTransaction
     /// <summary>The final response, or the timeout / transport error.</summary>
     public Task<SipClientResult> Completion => _completion.Task;
 
+    /// <summary>
+    /// When the final response arrived (the layer's clock, stamped on the receiving thread), or null before one did.
+    /// Awaiting <see cref="Completion"/> resumes later, after the thread pool got to it: under load that wait is the
+    /// measuring process's own, not the far end's.
+    /// </summary>
+    public long? FinalResponseAt { get; private set; }
+
     private Action<SipResponse>? OnProvisional { get; }
 
     /// <summary>
@@ -124,6 +131,7 @@ public sealed class SipClientTransaction
                     provisional = OnProvisional;
                     break;
                 case State.Calling or State.Proceeding:
+                    FinalResponseAt = _layer.Options.TimeProvider.GetTimestamp();
                     StopTimers();
                     _state = State.Completed;
                     complete = true;

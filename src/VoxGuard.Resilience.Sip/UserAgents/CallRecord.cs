@@ -46,11 +46,25 @@ public sealed record CallRecord
     /// <summary>When the call was started (before connecting, for TCP).</summary>
     public required long StartedAt { get; init; }
 
+    /// <summary>
+    /// When the INVITE was handed to its transport, or null when it never was. After <see cref="StartedAt"/> by the TCP
+    /// connect (through the balancer) and whatever the generating process itself was late: both count in the setup
+    /// time, and this shows how much they were.
+    /// </summary>
+    public long? InviteSentAt { get; init; }
+
     /// <summary>When the first provisional response (100, 180…) arrived, or null.</summary>
     public long? FirstProvisionalAt { get; init; }
 
     /// <summary>When the 2xx arrived, or null.</summary>
     public long? AnsweredAt { get; init; }
+
+    /// <summary>
+    /// When the 2xx was read from the transport (stamped on the receiving thread, as the first provisional is), or null.
+    /// <see cref="AnsweredAt"/> is later by the time this process took to resume the call: its own delay, counted in
+    /// the setup time as it always was.
+    /// </summary>
+    public long? AnswerReadAt { get; init; }
 
     /// <summary>When the call ended (BYE answered, final failure, timeout).</summary>
     public required long EndedAt { get; init; }
@@ -84,6 +98,12 @@ public sealed record CallRecord
 
     /// <summary>Start to first provisional response.</summary>
     public TimeSpan? TimeToFirstProvisional => FirstProvisionalAt is { } at ? Elapsed(StartedAt, at) : null;
+
+    /// <summary>Start to the INVITE handed to its transport (connect, and the generator's own delay).</summary>
+    public TimeSpan? TimeToInviteSent => InviteSentAt is { } at ? Elapsed(StartedAt, at) : null;
+
+    /// <summary>2xx read to the call resuming on it (<see cref="AnsweredAt"/>): the generator's own delay.</summary>
+    public TimeSpan? AnswerResumeDelay => AnswerReadAt is { } read && AnsweredAt is { } answered ? Elapsed(read, answered) : null;
 
     /// <summary>Start to answer (post-dial delay up to the 2xx).</summary>
     public TimeSpan? TimeToAnswer => AnsweredAt is { } at ? Elapsed(StartedAt, at) : null;

@@ -18,6 +18,8 @@ public sealed class SipCall
     private readonly TaskCompletionSource _cancel = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _provisional = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly string _fromTag = SipIds.NewTag();
+    private long? _inviteSentAt;
+    private long? _answerReadAt;
     private long? _firstProvisionalAt;
     private string? _region;
     private SipClientTransaction? _inviteTransaction;
@@ -129,6 +131,7 @@ public sealed class SipCall
     {
         var time = _uac.Time;
         var invite = CreateInvite(channel);
+        _inviteSentAt = time.GetTimestamp();
         var transaction = _uac.Layer.SendRequest(invite, channel, OnProvisional);
         _inviteTransaction = transaction;
 
@@ -179,6 +182,7 @@ public sealed class SipCall
         }
 
         var answeredAt = time.GetTimestamp();
+        _answerReadAt = transaction.FinalResponseAt;
         var dialog = Dialog.From(invite, final, channel, _uac, _ownUdp);
         var ack = dialog.CreateRequest(SipMethods.Ack, invite.CSeq.Number);
         SipChannel next;
@@ -284,8 +288,10 @@ public sealed class SipCall
         Transport = _options.Transport,
         LocalEndPoint = channel?.LocalEndPoint,
         StartedAt = StartedAt,
+        InviteSentAt = _inviteSentAt,
         FirstProvisionalAt = _firstProvisionalAt,
         AnsweredAt = answeredAt,
+        AnswerReadAt = answeredAt is null ? null : _answerReadAt,
         EndedAt = _uac.Time.GetTimestamp(),
         TimestampFrequency = _uac.Time.TimestampFrequency,
         StatusCode = statusCode,

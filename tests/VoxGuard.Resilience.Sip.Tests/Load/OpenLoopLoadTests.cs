@@ -54,6 +54,11 @@ public sealed class OpenLoopLoadTests
             Assert.That(summary.SetupP50!.Value.TotalMilliseconds, Is.GreaterThanOrEqualTo(800));
             Assert.That(summary.Regions.Single().Setup.P50, Is.EqualTo(summary.SetupP50), "one region: its setup times are all of them");
             Assert.That(summary.Regions.Single().FirstResponse!.P50.TotalMilliseconds, Is.LessThan(400), "the 180 came at once, before the slow hook");
+            // Every answered call's stamps in order: started, INVITE sent, 180, 2xx read, call resumed on it.
+            Assert.That(result.Calls.Where(call => !(call.StartedAt <= call.InviteSentAt && call.InviteSentAt <= call.FirstProvisionalAt
+                && call.FirstProvisionalAt <= call.AnswerReadAt && call.AnswerReadAt <= call.AnsweredAt)), Is.Empty);
+            Assert.That(summary.InviteSendDelay!.P99, Is.LessThan(summary.SetupP50), "the INVITE left long before the slow answer");
+            Assert.That(summary.AnswerResumeDelay, Is.Not.Null);
             Assert.That(sources.Keys.Select(address => address.ToString()), Is.EquivalentTo(profile.Sources().Select(address => address.ToString())));
             Assert.That(sources.Values, Is.All.EqualTo(40), "round robin over the sources");
             Assert.That(result.Cost, Is.Not.Null);

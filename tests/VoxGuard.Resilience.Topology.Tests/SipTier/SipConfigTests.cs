@@ -141,6 +141,7 @@ public sealed class SipConfigTests
                 "a region must not refuse a connection the balancer is still allowed to open (Kamailio's default is 2048)");
             Assert.That(config, Does.Contain($"\nmaxbuffer={KamailioConfig.UdpReceiveBufferBytes}\n"));
             Assert.That(KamailioConfig.UdpReceiveBufferBytes, Is.GreaterThan(256 * 1024), "above Kamailio's default probe limit, which dropped replies at 1000 CPS");
+            Assert.That(config, Does.Contain("\ntcp_no_connect=yes\n"), "a region only answers on connections its caller opened");
         });
     }
 

@@ -108,14 +108,14 @@ public sealed record LoadResult(LoadProfile Profile, IReadOnlyList<CallRecord> C
     /// <summary>The figures: success, per-region shares, setup-time percentiles (HdrHistogram, microsecond resolution).</summary>
     public LoadSummary Summarise()
     {
-        static IEnumerable<TimeSpan> SetupTimes(IEnumerable<CallRecord> calls) =>
-            calls.Where(call => call.Succeeded && call.TimeToAnswer is not null).Select(call => call.TimeToAnswer!.Value);
-        var setup = LatencyPercentiles.Of(SetupTimes(Calls));
-        var succeeded = Calls.Count(call => call.Succeeded);
-        var answered = Calls.Where(call => call.Succeeded).GroupBy(call => call.Region ?? "(none)").ToList();
-        var regions = answered.Select(group => new RegionShare(group.Key, group.Count(), succeeded == 0 ? 0 : 100.0 * group.Count() / succeeded,
-                LatencyPercentiles.Of(SetupTimes(group))!,
-                LatencyPercentiles.Of(group.Where(call => call.TimeToFirstProvisional is not null).Select(call => call.TimeToFirstProvisional!.Value))))
+        static LatencyPercentiles? Spread(IEnumerable<CallRecord> calls, Func<CallRecord, TimeSpan?> latency) =>
+            LatencyPercentiles.Of(calls.Select(latency).Where(value => value is not null).Select(value => value!.Value));
+        var answered = Calls.Where(call => call.Succeeded).ToList();
+        var succeeded = answered.Count;
+        var setup = Spread(answered, call => call.TimeToAnswer);
+        var regions = answered.GroupBy(call => call.Region ?? "(none)")
+            .Select(group => new RegionShare(group.Key, group.Count(), 100.0 * group.Count() / succeeded,
+                Spread(group, call => call.TimeToAnswer)!, Spread(group, call => call.TimeToFirstProvisional)))
             .OrderByDescending(share => share.Answered).ToList();
         var failed = Calls.Where(call => !call.Succeeded)
             .GroupBy(call => call.StatusCode is { } code ? $"{call.Outcome} {code}" : call.Outcome.ToString())
@@ -137,8 +137,8 @@ public sealed record LoadResult(LoadProfile Profile, IReadOnlyList<CallRecord> C
             failures,
             reasons)
         {
-            InviteSendDelay = LatencyPercentiles.Of(Calls.Where(call => call.Succeeded && call.TimeToInviteSent is not null).Select(call => call.TimeToInviteSent!.Value)),
-            AnswerResumeDelay = LatencyPercentiles.Of(Calls.Where(call => call.Succeeded && call.AnswerResumeDelay is not null).Select(call => call.AnswerResumeDelay!.Value)),
+            InviteSendDelay = Spread(answered, call => call.TimeToInviteSent),
+            AnswerResumeDelay = Spread(answered, call => call.AnswerResumeDelay),
         };
     }
 

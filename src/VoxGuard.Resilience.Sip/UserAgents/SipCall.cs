@@ -19,7 +19,6 @@ public sealed class SipCall
     private readonly TaskCompletionSource _provisional = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly string _fromTag = SipIds.NewTag();
     private long? _inviteSentAt;
-    private long? _answerReadAt;
     private long? _firstProvisionalAt;
     private string? _region;
     private SipClientTransaction? _inviteTransaction;
@@ -182,7 +181,6 @@ public sealed class SipCall
         }
 
         var answeredAt = time.GetTimestamp();
-        _answerReadAt = transaction.FinalResponseAt;
         var dialog = Dialog.From(invite, final, channel, _uac, _ownUdp);
         var ack = dialog.CreateRequest(SipMethods.Ack, invite.CSeq.Number);
         SipChannel next;
@@ -291,7 +289,7 @@ public sealed class SipCall
         InviteSentAt = _inviteSentAt,
         FirstProvisionalAt = _firstProvisionalAt,
         AnsweredAt = answeredAt,
-        AnswerReadAt = answeredAt is null ? null : _answerReadAt,
+        AnswerReadAt = answeredAt is null ? null : _inviteTransaction?.FinalResponseAt,
         EndedAt = _uac.Time.GetTimestamp(),
         TimestampFrequency = _uac.Time.TimestampFrequency,
         StatusCode = statusCode,

@@ -10,11 +10,13 @@ internal static class SippScenarios
     /// A UAC that follows Record-Route (ACK and BYE to <c>[next_url]</c> with <c>[routes]</c>: SIPp's built-in uac
     /// ignores the route set and Kamailio answers its BYE with 404), fails a call whose 200 lacks the region header, and
     /// logs "&lt;call number&gt; &lt;region&gt;" for every answered call. Holds the call for SIPp's <c>-d</c> (default 0: BYE
-    /// right after the ACK).
+    /// right after the ACK). Every call also logs "&lt;call number&gt; placed &lt;date&gt;\t&lt;time&gt;\t&lt;epoch seconds&gt;" as it
+    /// starts (SIPp's <c>[timestamp]</c>): when it was really placed, even when SIPp fell behind its pace.
     /// </summary>
     public const string CallerFollowingRouteSet = """
         <?xml version="1.0" encoding="ISO-8859-1" ?>
         <scenario name="voxguard-caller">
+          <nop><action><log message="[call_number] placed [timestamp]"/></action></nop>
           <send retrans="500">
             <![CDATA[
 

@@ -43,8 +43,30 @@ public sealed class ChaosCompose
     /// <summary>The compose project name.</summary>
     public string Project { get; }
 
-    /// <summary><c>docker-compose up -d</c>; throws with its output when it fails.</summary>
-    public Task UpAsync(CancellationToken cancellationToken = default) => ComposeAsync(["up", "-d"], cancellationToken);
+    /// <summary>
+    /// <c>docker-compose up -d</c>; throws with its output when it fails. Podman 4.3's API fails a request now and then
+    /// with "read /proc/&lt;pid&gt;/cgroup: no such process" when a container's process exits while it is being looked at
+    /// (the one-shot config service does; podman#16383, fixed in 4.4): <c>up</c> is idempotent, so that one error is
+    /// retried, twice at most.
+    /// </summary>
+    public async Task UpAsync(CancellationToken cancellationToken = default)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await ComposeAsync(["up", "-d"], cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (ContainerEngineException exception) when (attempt < 3 && IsPodmanCgroupRace(exception.Message))
+            {
+            }
+        }
+    }
+
+    /// <summary>The message of podman 4.3's race between reading a process's cgroup and its exit (podman#16383).</summary>
+    public static bool IsPodmanCgroupRace(string message) =>
+        message.Contains("/cgroup: no such process", StringComparison.Ordinal);
 
     /// <summary><c>docker-compose down -v</c>: containers, networks and volumes.</summary>
     public Task DownAsync(CancellationToken cancellationToken = default) => ComposeAsync(["down", "-v", "--timeout", "5"], cancellationToken);

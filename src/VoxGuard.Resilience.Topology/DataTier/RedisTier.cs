@@ -36,6 +36,13 @@ public sealed class RedisTier
 
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(20);
 
+    /// <summary>
+    /// How long the Sentinels may take to agree: three of their INFO rounds. A Sentinel polls each replica's INFO every
+    /// 10 s (fixed in Sentinel), so a replica still syncing at one poll shows as good only at the next: a rejoin took
+    /// 1.2–9.9 s here alone, and once more than 20 s in the full suite.
+    /// </summary>
+    private static readonly TimeSpan SentinelAgreementTimeout = TimeSpan.FromSeconds(30);
+
     // A forced failover the Sentinels have not finished in this time is retried (~2.8 s after a kill:
     // docs/measured-facts.md, "Redis Sentinel failover time").
     private static readonly TimeSpan FailoverTimeout = TimeSpan.FromSeconds(30);
@@ -156,7 +163,7 @@ public sealed class RedisTier
         var tier = new RedisTier(environment, run, processes, sentinels);
         await phases.TimeAsync("redis: marker replicated to every replica",
             () => tier.WaitUntilReplicatedAsync($"voxguard:ready:{run.RunId}", ReadyTimeout, cancellationToken)).ConfigureAwait(false);
-        await phases.TimeAsync("redis: Sentinels agree", () => tier.WaitUntilSentinelsAgreeAsync(ReadyTimeout, cancellationToken)).ConfigureAwait(false);
+        await phases.TimeAsync("redis: Sentinels agree", () => tier.WaitUntilSentinelsAgreeAsync(SentinelAgreementTimeout, cancellationToken)).ConfigureAwait(false);
         return tier;
     }
 
@@ -428,7 +435,7 @@ public sealed class RedisTier
             }
 
             await WaitUntilReplicatedAsync($"voxguard:rejoin:{region}:{started}", ReadyTimeout, cancellationToken).ConfigureAwait(false);
-            await WaitUntilSentinelsAgreeAsync(ReadyTimeout, cancellationToken).ConfigureAwait(false);
+            await WaitUntilSentinelsAgreeAsync(SentinelAgreementTimeout, cancellationToken).ConfigureAwait(false);
             return TopologyOperation.Since($"rejoin {region}'s Redis as a replica of {master.Name}", started);
         }
         finally

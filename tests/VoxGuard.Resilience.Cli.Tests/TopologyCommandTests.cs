@@ -42,6 +42,7 @@ public sealed class TopologyCommandTests
             // Each region's own setup times, and its first response (the path without the engine's writes).
             Assert.That(load.Output, Does.Match(@"region lagos +[0-9]+ answered \([0-9.]+ %\)  setup p50 [0-9.]+ ms / p99 [0-9.]+ ms, first response p50 [0-9.]+ ms / p99 [0-9.]+ ms"));
             Assert.That(load.Output, Does.Match(@"generator's share  INVITE sent p50 [0-9.]+ ms / p99 [0-9.]+ ms after the call started"));
+            Assert.That(load.Output, Does.Match(@"schedule           calls started p50 [0-9.]+ ms / p99 [0-9.]+ ms / max [0-9.]+ ms after their due time"));
             Assert.That(down.ExitCode, Is.Zero, down.Error);
             Assert.That(down.Output, Does.Contain("1 running topology stopped"));
             Assert.That(upExit, Is.Zero);

@@ -127,6 +127,12 @@ internal static class LoadCommand
             text.AppendLine(culture, $"  generator's share  INVITE sent p50 {Ms(beforeInvite.P50)} / p99 {Ms(beforeInvite.P99)} after the call started (TCP connect included), 2xx taken up p50 {Ms(afterAnswer.P50)} / p99 {Ms(afterAnswer.P99)} after it was read; both count in the setup times");
         }
 
+        if (summary.StartLateness is { } late)
+        {
+            // Before a call's clock starts, so not in its setup time: how far the open-loop schedule slipped.
+            text.AppendLine(culture, $"  schedule           calls started p50 {Ms(late.P50)} / p99 {Ms(late.P99)} / max {Ms(late.Max)} after their due time (not in the setup times)");
+        }
+
         if (generator is not null)
         {
             // The generator stamps every answer: its own pauses are latency it adds, and a generator near a full core

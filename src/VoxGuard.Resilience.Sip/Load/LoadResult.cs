@@ -60,6 +60,13 @@ public sealed record LoadSummary(long Calls, long Succeeded, double SuccessPerce
 
     /// <summary>Answered calls' 2xx read → the call resuming on it: the generator's own delay. Part of every setup time.</summary>
     public LatencyPercentiles? AnswerResumeDelay { get; init; }
+
+    /// <summary>
+    /// Every call's start after its due time in the open-loop schedule: how far the generator fell behind its own plan.
+    /// Not part of the setup times (a call's clock starts when it starts), so a large figure means the load offered was
+    /// burstier than planned and the calls it delayed were measured from their late start.
+    /// </summary>
+    public LatencyPercentiles? StartLateness { get; init; }
 }
 
 /// <summary>
@@ -139,6 +146,8 @@ public sealed record LoadResult(LoadProfile Profile, IReadOnlyList<CallRecord> C
         {
             InviteSendDelay = Spread(answered, call => call.TimeToInviteSent),
             AnswerResumeDelay = Spread(answered, call => call.AnswerResumeDelay),
+            // Calls are listed in the order they were scheduled: call i was due at the profile's DueTime(i).
+            StartLateness = LatencyPercentiles.Of(Calls.Select((call, index) => StartOf(call) - Profile.DueTime(index))),
         };
     }
 

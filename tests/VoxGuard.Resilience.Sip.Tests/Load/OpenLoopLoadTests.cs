@@ -50,6 +50,8 @@ public sealed class OpenLoopLoadTests
             Assert.That(summary.Succeeded, Is.EqualTo(200));
             Assert.That(result.SchedulingTime.TotalSeconds, Is.LessThan(2.3), "the slow server did not slow the schedule");
             Assert.That(lateness.Max(), Is.LessThan(250), "no call started far behind its due time");
+            Assert.That(lateness.Min(), Is.GreaterThanOrEqualTo(0), "no call started before its due time");
+            Assert.That(summary.StartLateness!.Max.TotalMilliseconds, Is.EqualTo(lateness.Max()).Within(0.05 + (lateness.Max() * 0.002)), "the summary's lateness is each call against its own due time (to the histogram's precision)");
             Assert.That(summary.Regions.Single().Region, Is.EqualTo("lagos"));
             Assert.That(summary.SetupP50!.Value.TotalMilliseconds, Is.GreaterThanOrEqualTo(800));
             Assert.That(summary.Regions.Single().Setup.P50, Is.EqualTo(summary.SetupP50), "one region: its setup times are all of them");

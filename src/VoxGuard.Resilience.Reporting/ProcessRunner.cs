@@ -49,7 +49,13 @@ internal static class ProcessRunner
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+            // Polled, not awaited again: a second WaitForExitAsync after a cancelled one once never completed
+            // (docs/measured-facts.md, "Process.WaitForExitAsync after a cancelled wait").
+            while (!process.HasExited)
+            {
+                await Task.Delay(50, CancellationToken.None).ConfigureAwait(false);
+            }
+
             cancellationToken.ThrowIfCancellationRequested();
             throw new TimeoutException($"{program} {string.Join(' ', start.ArgumentList)} did not finish within {timeout.TotalSeconds:F0} s and was killed.");
         }

@@ -49,17 +49,25 @@ project_path() {
 # through a shaped access link (Topology's, Containers') or a link's latency to the millisecond (Topology's link tests)
 # run alone, the rest of their project in a lane. The game day with SIPp (Cli's, a failover verdict against the 30 s
 # target) runs in Cli's lane before the rest of Cli, at the scenarios' priority (priority=4).
+# The fixtures a part takes out of its project (one list each, so the part and the rest of the project never disagree).
+topology_timing=(AccessLinkTests. .LinkSwitchboardTests. .InterRegionLinksTests.)
+containers_timing=(.ContainersUdpSipTests.)
+cli_failover=(.GameDayWithSippTests.)
+# A test filter matching any of the names given, or none of them.
+any_of() { local filter="" name; for name in "$@"; do filter+="${filter:+|}(FullyQualifiedName~$name)"; done; echo "($filter)"; }
+none_of() { local filter="" name; for name in "$@"; do filter+="${filter:+&}(FullyQualifiedName!~$name)"; done; echo "$filter"; }
+
 run_part() {
   local part=$1 project=$1 filter="(TestCategory=Gate)|(TestCategory!=Drill)" block="" priority=""
   case "$part" in
     Scenarios-chain) project=Scenarios filter="($filter)&TestCategory!=OwnTopology" ;;
     Scenarios-fresh) project=Scenarios filter="($filter)&TestCategory=OwnTopology" block=11 ;;
-    Topology-timing) project=Topology filter="($filter)&((FullyQualifiedName~AccessLinkTests.)|(FullyQualifiedName~.LinkSwitchboardTests.)|(FullyQualifiedName~.InterRegionLinksTests.))" ;;
-    Topology) filter="($filter)&(FullyQualifiedName!~AccessLinkTests.)&(FullyQualifiedName!~.LinkSwitchboardTests.)&(FullyQualifiedName!~.InterRegionLinksTests.)" ;;
-    Cli-failover) project=Cli filter="($filter)&(FullyQualifiedName~.GameDayWithSippTests.)" priority=4 ;;
-    Cli) filter="($filter)&(FullyQualifiedName!~.GameDayWithSippTests.)" ;;
-    Containers-timing) project=Containers filter="($filter)&(FullyQualifiedName~.ContainersUdpSipTests.)" ;;
-    Containers) filter="($filter)&(FullyQualifiedName!~.ContainersUdpSipTests.)" ;;
+    Topology-timing) project=Topology filter="($filter)&$(any_of "${topology_timing[@]}")" ;;
+    Topology) filter="($filter)&$(none_of "${topology_timing[@]}")" ;;
+    Cli-failover) project=Cli filter="($filter)&$(any_of "${cli_failover[@]}")" priority=4 ;;
+    Cli) filter="($filter)&$(none_of "${cli_failover[@]}")" ;;
+    Containers-timing) project=Containers filter="($filter)&$(any_of "${containers_timing[@]}")" ;;
+    Containers) filter="($filter)&$(none_of "${containers_timing[@]}")" ;;
   esac
   (
     # A part with a priority of its own takes it for itself only (raising it needs root; without, it keeps the lane's).

@@ -15,8 +15,11 @@ fi
 logs=$(mktemp -d)
 lane_groups=()
 stop_lanes() {
-  # Each lane is a process group of its own (set -m below): the terminal's Ctrl-C does not reach it, so pass it on.
-  for group in "${lane_groups[@]}"; do kill -INT -- "-$group" 2>/dev/null; done
+  # Each part runs in a process group of its own (set -m below): the terminal's Ctrl-C does not reach it, so pass the
+  # stop on — as SIGTERM, which the test hosts clean up after as they do after SIGINT (RunDirectory), and which is never
+  # ignored: a script started in the background by a non-interactive shell (a CI runner) inherits SIGINT ignored, and so
+  # do its children, so an INT passed on would stop nothing.
+  for group in "${lane_groups[@]}"; do kill -TERM -- "-$group" 2>/dev/null; done
   wait
   rm -rf "$logs"
   exit 130
@@ -89,9 +92,18 @@ run_part() {
 #    The link tests joined them when, in a lane, a healed link's fastest of five 20 ms round trips came out at 47 ms.
 status=0
 for project in Links Sip Topology-timing Containers-timing Scenarios-chain; do
-  run_part "$project" "$@" | tee -a "$logs/solo.log"
-  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  # In the background, in a group of its own, and waited for: bash runs a trap only once the foreground command ends,
+  # so a stop during a part in the foreground would wait for the part (the chain, 4 min).
+  set -m
+  (
+    run_part "$project" "$@" | tee -a "$logs/solo.log"
+    exit "${PIPESTATUS[0]}"
+  ) &
+  lane_groups=("$!")
+  set +m
+  wait "$!" || status=1
 done
+lane_groups=()
 
 # 2. The projects that start topologies run in lanes side by side: each binds address blocks of its own (listed in
 #    tests/README.md), and their time is mostly waiting on the servers (Patroni's ttl, Sentinel, etcd), not CPU.

@@ -18,8 +18,14 @@ namespace VoxGuard.Resilience.Benchmarks;
 /// </summary>
 internal sealed record TopologyStep(int Rate, long Calls, double SuccessPercent, double AchievedCps, double? SetupP50Ms, double? SetupP99Ms, long? KernelDrops = null)
 {
+    /// <summary>Issue 13's goal for the production rate: setup p99 under 200 ms, on top of 99.9 % answered.</summary>
+    public const double SetupP99GoalMs = 200;
+
     /// <summary>At least 99.9 % answered and the calls really started at the rate (≥ 98 %).</summary>
     public bool Sustained => SuccessPercent >= 99.9 && AchievedCps >= Rate * 0.98;
+
+    /// <summary>Sustained, and setup p99 under <see cref="SetupP99GoalMs"/>.</summary>
+    public bool WithinSetupGoal => Sustained && SetupP99Ms < SetupP99GoalMs;
 }
 
 /// <summary>The highest sustained rate of each caller through the topology, and every step.</summary>
@@ -28,6 +34,10 @@ internal sealed record ThroughTopologyResult(IReadOnlyList<TopologyStep> Ours, I
     public TopologyStep? OursBest => Ours.LastOrDefault(step => step.Sustained);
 
     public TopologyStep? SippBest => Sipp.LastOrDefault(step => step.Sustained);
+
+    public TopologyStep? OursBestWithinSetupGoal => Ours.LastOrDefault(step => step.WithinSetupGoal);
+
+    public TopologyStep? SippBestWithinSetupGoal => Sipp.LastOrDefault(step => step.WithinSetupGoal);
 }
 
 /// <summary>

@@ -447,11 +447,15 @@ public sealed class PostgresBackups : IAsyncDisposable
         }
     }
 
+    // Ready means serving TLS, not just listening: the stanza's reachability check right after a topology's start gives a
+    // handshake ProbeTimeout, and on a starved host (load average 23) a server that had only opened its port missed it.
     private async Task StartServerAsync(RegionDefinition region, CancellationToken cancellationToken)
     {
         var server = await _run.StartProcessAsync(ServerSpec(_config, _run, region), cancellationToken).ConfigureAwait(false);
         _servers[region.Name] = server;
-        await server.WaitUntilReadyAsync(WaitStrategy.UntilTcpPortOpen(region.PgBackRest.EndPoint).WithTimeout(ServerReadyTimeout).WithInterval(TimeSpan.FromMilliseconds(20)), cancellationToken).ConfigureAwait(false);
+        var serving = WaitStrategy.Until($"{region.Name}'s pgBackRest TLS server to complete a TLS handshake", async cancel =>
+            await BackupTls.HandshakeAsync(_config.TlsDirectory, RegionHosts.PgBackRest(region.Name), region.PgBackRest.EndPoint, ProbeTimeout, cancel).ConfigureAwait(false) is null);
+        await server.WaitUntilReadyAsync(serving.WithTimeout(ServerReadyTimeout).WithInterval(TimeSpan.FromMilliseconds(20)), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The repository host's configuration naming <paramref name="primary"/> as the node to back up (written whole, then renamed).</summary>

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using VoxGuard.Resilience.Links.Client;
+using VoxGuard.Resilience.Topology.Local;
 
 namespace VoxGuard.Resilience.Cli.Tests;
 
@@ -141,17 +142,28 @@ public sealed class FaultCommandTests
     [Order(5)]
     public async Task Pause_and_resume_a_region_and_refuse_what_does_not_apply()
     {
-        var resumeRunning = await CliProcess.RunAsync("fault", "resume", "asaba");
+        var resumeRunning = await CliProcess.RunAsync("fault", "resume", "asaba", "--json");
         var pause = await CliProcess.RunAsync("fault", "pause", "asaba");
         var paused = await CliProcess.RunAsync("status");
         var pauseAgain = await CliProcess.RunAsync("fault", "pause", "asaba");
-        var resume = await CliProcess.RunAsync("fault", "resume", "asaba");
+        var asked = DateTimeOffset.UtcNow;
+        var resume = await CliProcess.RunAsync("fault", "resume", "asaba", "--json");
+        var answered = DateTimeOffset.UtcNow;
         var resumed = await CliProcess.RunAsync("status");
+        var refusal = JsonSerializer.Deserialize<TopologyControlResponse>(resumeRunning.Output, TopologyControlJson.Options)!;
+        var done = JsonSerializer.Deserialize<TopologyControlResponse>(resume.Output, TopologyControlJson.Options)!;
 
         Assert.Multiple(() =>
         {
             Assert.That(resumeRunning.ExitCode, Is.EqualTo(2));
             Assert.That(resumeRunning.Error, Does.Contain("asaba is not paused"));
+            Assert.That(refusal.Ok, Is.False, "--json prints a refusal as the channel's answer too");
+            Assert.That(refusal.Error, Does.Contain("asaba is not paused"));
+            Assert.That(refusal.Operations, Is.Empty);
+            Assert.That(done.Ok, Is.True, resume.Output);
+            Assert.That(done.Operations.Single().What, Does.StartWith("resume every process of asaba"));
+            Assert.That(done.Operations.Single().StartedAt, Is.InRange(asked, done.Operations.Single().VerifiedAt), "times with their date, to the millisecond");
+            Assert.That(done.Operations.Single().VerifiedAt, Is.LessThanOrEqualTo(answered));
             Assert.That(pause.ExitCode, Is.Zero, pause.Error);
             Assert.That(pause.Output, Does.Contain("pause every process of asaba (SIGSTOP)"));
             Assert.That(RowsOf(paused.Output, "asaba").Where(row => !row.Contains(" sentinel ", StringComparison.Ordinal) && !row.Contains(" redis ", StringComparison.Ordinal)),

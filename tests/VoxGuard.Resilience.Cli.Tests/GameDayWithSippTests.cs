@@ -6,6 +6,7 @@ using Npgsql;
 using VoxGuard.Resilience.Engine;
 using VoxGuard.Resilience.Tests.Shared;
 using VoxGuard.Resilience.Topology.DataTier;
+using VoxGuard.Resilience.Topology.Local;
 
 namespace VoxGuard.Resilience.Cli.Tests;
 
@@ -63,7 +64,7 @@ public sealed class GameDayWithSippTests
         using var sipp = StartSipp(scenario, callLog, calls);
 
         await Task.Delay(KillAfter);
-        var kill = await CliProcess.RunAsync("fault", "kill", "lagos");
+        var kill = await CliProcess.RunAsync("fault", "kill", "lagos", "--json");
         var sippExited = sipp.WaitForExit(TimeSpan.FromSeconds(120));
         var (placed, answered) = ReadCallLog(callLog);
         Assert.That(kill.ExitCode, Is.Zero, kill.Error);
@@ -172,18 +173,10 @@ public sealed class GameDayWithSippTests
         return (placed, answered);
     }
 
-    /// <summary>
-    /// When the loss began, from the line <c>fault kill</c> prints for it ("HH:mm:ss.fff → HH:mm:ss.fff UTC … lose lagos"):
-    /// the day is today's, or yesterday's when the run crossed midnight.
-    /// </summary>
-    private static DateTimeOffset LossStartedAt(string killOutput)
-    {
-        var line = killOutput.Split('\n').Single(text => text.Contains("lose lagos", StringComparison.Ordinal));
-        var time = TimeOnly.ParseExact(line.Trim()[..12], "HH:mm:ss.fff", CultureInfo.InvariantCulture);
-        var now = DateTimeOffset.UtcNow;
-        var today = new DateTimeOffset(DateOnly.FromDateTime(now.UtcDateTime), time, TimeSpan.Zero);
-        return today > now.AddMinutes(1) ? today.AddDays(-1) : today;
-    }
+    /// <summary>When the loss began, as <c>fault kill --json</c> reports it: the start of the operation that loses Lagos.</summary>
+    private static DateTimeOffset LossStartedAt(string killJson) =>
+        JsonSerializer.Deserialize<TopologyControlResponse>(killJson, TopologyControlJson.Options)!.Operations
+            .Single(operation => operation.What.Contains("lose lagos", StringComparison.Ordinal)).StartedAt;
 
     /// <summary>Every write the engines logged as acknowledged, read back from whichever nodes are the primaries now.</summary>
     private static async Task<(List<string> Postgres, int PostgresAcknowledged, List<string> Redis, int RedisAcknowledged)> LostWritesAsync(string run)

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Json;
 using VoxGuard.Resilience.Topology.Local;
 
 namespace VoxGuard.Resilience.Cli.Commands;
@@ -35,20 +36,22 @@ internal static class FaultCommands
     private static Command Failback()
     {
         var region = new Option<string?>("--region") { Description = "The region to fail back to (default: the environment's primary)." };
+        var json = JsonOption();
         var command = new Command("failback", "The documented failback: rejoin the region if needed, switch both stores over to it without losing a write, weights back.")
         {
-            region,
+            region, json,
         };
-        command.SetAction((parseResult, cancellationToken) => SendAsync(() => TopologyControlRequest.Failback(parseResult.GetValue(region)), cancellationToken));
+        command.SetAction((parseResult, cancellationToken) => SendAsync(() => TopologyControlRequest.Failback(parseResult.GetValue(region)), parseResult.GetValue(json), cancellationToken));
         return command;
     }
 
     private static Command OnRegion(string action, string description)
     {
         var region = RegionArgument();
-        var command = new Command(action, description) { region };
+        var json = JsonOption();
+        var command = new Command(action, description) { region, json };
         command.SetAction((parseResult, cancellationToken) =>
-            SendAsync(() => TopologyControlRequest.OnRegion(action, parseResult.GetValue(region)!), cancellationToken));
+            SendAsync(() => TopologyControlRequest.OnRegion(action, parseResult.GetValue(region)!), parseResult.GetValue(json), cancellationToken));
         return command;
     }
 
@@ -61,9 +64,10 @@ internal static class FaultCommands
                 "firewall (hosts: containers): the links untouched, every packet between the region and them dropped inside the region's own network namespace.",
             DefaultValueFactory = _ => "cut",
         };
-        var command = new Command(TopologyControlActions.Isolate, "Cut a region off from the others (its own clients still reach it).") { region, mode };
+        var json = JsonOption();
+        var command = new Command(TopologyControlActions.Isolate, "Cut a region off from the others (its own clients still reach it).") { region, mode, json };
         command.SetAction((parseResult, cancellationToken) =>
-            SendAsync(() => TopologyControlRequest.Isolate(parseResult.GetValue(region)!, parseResult.GetValue(mode)!), cancellationToken));
+            SendAsync(() => TopologyControlRequest.Isolate(parseResult.GetValue(region)!, parseResult.GetValue(mode)!), parseResult.GetValue(json), cancellationToken));
         return command;
     }
 
@@ -73,14 +77,15 @@ internal static class FaultCommands
         var probability = new Option<double>("--probability") { Description = "The chance (above 0, at most 1) that each packet is dropped, e.g. 0.3.", Required = true };
         var protocol = new Option<string>("--protocol") { Description = "udp, tcp or any.", DefaultValueFactory = _ => "any" };
         var port = new Option<int?>("--port") { Description = "Only packets to or from this port (5060: the SIP proxy's requests and replies); default every port." };
+        var json = JsonOption();
         var command = new Command(TopologyControlActions.Drop,
             "Random packet loss on a region's network, both ways, by the kernel inside the region's own network namespace (hosts: containers; ./resilience fault heal removes it).")
         {
-            region, probability, protocol, port,
+            region, probability, protocol, port, json,
         };
         command.SetAction((parseResult, cancellationToken) => SendAsync(
             () => TopologyControlRequest.Drop(parseResult.GetValue(region)!, parseResult.GetValue(probability), parseResult.GetValue(protocol)!, parseResult.GetValue(port)),
-            cancellationToken));
+            parseResult.GetValue(json), cancellationToken));
         return command;
     }
 
@@ -102,9 +107,10 @@ internal static class FaultCommands
             DefaultValueFactory = _ => "downstream",
         };
         var toxicity = new Option<string?>("--toxicity") { Description = "The chance (0–1) that a connection is affected; default 1." };
+        var json = JsonOption();
         var command = new Command(TopologyControlActions.Shape, "Add a toxic to one inter-region link (e.g. --toxic latency --latency 200ms --jitter 50ms).")
         {
-            link, kind, latency, jitter, rate, timeout, delay, bytes, averageSize, sizeVariation, stream, toxicity,
+            link, kind, latency, jitter, rate, timeout, delay, bytes, averageSize, sizeVariation, stream, toxicity, json,
         };
         command.SetAction((parseResult, cancellationToken) => SendAsync(
             () => TopologyControlRequest.Shape(parseResult.GetValue(link)!, new ToxicArguments(parseResult.GetValue(kind)!)
@@ -120,25 +126,30 @@ internal static class FaultCommands
                 Stream = parseResult.GetValue(stream)!,
                 Toxicity = parseResult.GetValue(toxicity),
             }.ToSpecs()),
-            cancellationToken));
+            parseResult.GetValue(json), cancellationToken));
         return command;
     }
 
     private static Command Unshape()
     {
         var link = LinkArgument();
-        var command = new Command(TopologyControlActions.Unshape, "Remove every toxic shape added to a link (its documented latency and an isolation stay).") { link };
-        command.SetAction((parseResult, cancellationToken) => SendAsync(() => TopologyControlRequest.Unshape(parseResult.GetValue(link)!), cancellationToken));
+        var json = JsonOption();
+        var command = new Command(TopologyControlActions.Unshape, "Remove every toxic shape added to a link (its documented latency and an isolation stay).") { link, json };
+        command.SetAction((parseResult, cancellationToken) => SendAsync(() => TopologyControlRequest.Unshape(parseResult.GetValue(link)!), parseResult.GetValue(json), cancellationToken));
         return command;
     }
+
+    // For scripts and tests: the answer's times to the millisecond with their date, not the lines for people.
+    internal static Option<bool> JsonOption() =>
+        new("--json") { Description = "Print the control channel's answer as JSON (ok, error, operations with startedAt/verifiedAt in ISO 8601, notes) instead of lines for people." };
 
     private static Argument<string> RegionArgument() => new("region") { Description = "The region, e.g. lagos, abuja, asaba." };
 
     private static Argument<string> LinkArgument() =>
         new("link") { Description = "The inter-region link, <from>-<to>-<service>, e.g. lagos-abuja-pg (GET <links API>/proxies lists them; ./resilience status prints the API)." };
 
-    /// <summary>Checks the request, sends it to the one running topology and prints the answer.</summary>
-    internal static async Task<int> SendAsync(Func<TopologyControlRequest> build, CancellationToken cancellationToken)
+    /// <summary>Checks the request, sends it to the one running topology and prints the answer (as JSON with <paramref name="json"/>).</summary>
+    internal static async Task<int> SendAsync(Func<TopologyControlRequest> build, bool json, CancellationToken cancellationToken)
     {
         TopologyControlRequest request;
         try
@@ -174,7 +185,7 @@ internal static class FaultCommands
             return ExitCodes.CannotRun;
         }
 
-        Console.Write(Render(request, response));
+        Console.Write(json ? JsonSerializer.Serialize(response, TopologyControlJson.Options) + Environment.NewLine : Render(request, response));
         if (!response.Ok)
         {
             await Console.Error.WriteLineAsync(response.Error).ConfigureAwait(false);

@@ -719,8 +719,8 @@ public sealed class TopologyControlServer : IAsyncDisposable
     private sealed class RequestRefusedException(string message) : Exception(message);
 }
 
-/// <summary>The JSON both ends of the control channel speak.</summary>
-internal static class TopologyControlJson
+/// <summary>The JSON both ends of the control channel speak (and the game-day commands print with <c>--json</c>).</summary>
+public static class TopologyControlJson
 {
     public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.Web);
 }

@@ -1,11 +1,14 @@
 using System.Diagnostics;
+using VoxGuard.Resilience.Topology.Processes;
 
 namespace VoxGuard.Resilience.Drills;
 
 /// <summary>
 /// Child processes run side by side (the drill's scenario shares): every line they print goes to one log, a progress
 /// callback runs while any is alive, and their exit codes come back in the order they were given. On cancellation the
-/// children are not killed: they receive the same Ctrl-C and tear their topologies down; this waits for that.
+/// children are not killed: from a terminal they receive the same Ctrl-C and tear their topologies down; this waits for
+/// that. Those still running after a grace heard nothing (only the drill was sent SIGTERM, or SIGINT was ignored): they
+/// and their descendants get SIGTERM, which the test hosts clean up after too.
 /// </summary>
 public static class SideBySideProcesses
 {
@@ -16,10 +19,13 @@ public static class SideBySideProcesses
     /// </summary>
     private static readonly TimeSpan ExitPoll = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>How long cancelled children have to exit by themselves before they are sent SIGTERM.</summary>
+    public static readonly TimeSpan DefaultStopGrace = TimeSpan.FromSeconds(10);
+
     /// <summary>Starts every process, waits for all of them and returns their exit codes in order.</summary>
     /// <exception cref="OperationCanceledException">Cancelled (after every child has exited).</exception>
     public static async Task<IReadOnlyList<int>> RunAsync(IReadOnlyList<ProcessStartInfo> starts, TextWriter log, Action? progress,
-        TimeSpan progressInterval, CancellationToken cancellationToken = default)
+        TimeSpan progressInterval, CancellationToken cancellationToken = default, TimeSpan? stopGrace = null)
     {
         ArgumentNullException.ThrowIfNull(starts);
         ArgumentNullException.ThrowIfNull(log);
@@ -57,8 +63,16 @@ public static class SideBySideProcesses
         }
         catch (OperationCanceledException)
         {
+            var cancelled = Stopwatch.GetTimestamp();
+            var terminated = false;
             while (processes.Exists(process => !process.HasExited))
             {
+                if (!terminated && Stopwatch.GetElapsedTime(cancelled) >= (stopGrace ?? DefaultStopGrace))
+                {
+                    processes.FindAll(process => !process.HasExited).ForEach(process => ProcessTree.Terminate(process.Id));
+                    terminated = true;
+                }
+
                 await Task.Delay(ExitPoll, CancellationToken.None).ConfigureAwait(false);
             }
 

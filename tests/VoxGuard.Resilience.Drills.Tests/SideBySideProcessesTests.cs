@@ -38,5 +38,43 @@ public sealed class SideBySideProcessesTests
         Assert.That(Stopwatch.GetElapsedTime(started), Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(0.9)));
     }
 
+    [Test]
+    public async Task Children_still_running_after_the_stop_grace_get_sigterm_with_their_descendants()
+    {
+        // What a child that never heard the stop does (the drill alone was sent SIGTERM): a shell waiting on a grandchild.
+        using var log = new StringWriter();
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        var started = Stopwatch.GetTimestamp();
+
+        Assert.CatchAsync<OperationCanceledException>(() => SideBySideProcesses.RunAsync(
+            [Shell("sleep 60 & echo $!; wait")], log, null, TimeSpan.FromMilliseconds(50), cancel.Token, stopGrace: TimeSpan.FromMilliseconds(200)));
+        var took = Stopwatch.GetElapsedTime(started);
+        var grandchild = int.Parse(log.ToString().Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        for (var waited = 0; waited < 40 && IsRunning(grandchild); waited++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(took, Is.LessThan(TimeSpan.FromSeconds(30)), "the child was stopped, not waited out");
+            Assert.That(IsRunning(grandchild), Is.False, "its own child (sleep) got SIGTERM too");
+        });
+    }
+
+    // Running: its /proc entry exists and is not a zombie ("pid (comm) Z …").
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..][0] is not ('Z' or 'X');
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
     private static ProcessStartInfo Shell(string script) => new("sh") { ArgumentList = { "-c", script } };
 }

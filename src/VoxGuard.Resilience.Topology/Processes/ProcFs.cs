@@ -57,6 +57,34 @@ internal static class ProcFs
         return members;
     }
 
+    /// <summary>Every live descendant of <paramref name="pid"/> (its children, theirs, …; zombies left out), from one pass over /proc.</summary>
+    public static List<int> LiveDescendants(int pid)
+    {
+        var children = new Dictionary<int, List<int>>();
+        foreach (var entry in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(entry.AsSpan()), NumberStyles.None, CultureInfo.InvariantCulture, out var each)
+                && TryReadStat(each, out var stat)
+                && !stat.IsGone)
+            {
+                (children.TryGetValue(stat.ParentPid, out var siblings) ? siblings : children[stat.ParentPid] = []).Add(each);
+            }
+        }
+
+        var descendants = new List<int>();
+        var next = new Queue<int>([pid]);
+        while (next.TryDequeue(out var parent))
+        {
+            foreach (var child in children.GetValueOrDefault(parent, []))
+            {
+                descendants.Add(child);
+                next.Enqueue(child);
+            }
+        }
+
+        return descendants;
+    }
+
     /// <summary>The members of the group that still run (not zombies).</summary>
     public static List<ProcStat> LiveGroupMembers(int processGroup) =>
         Signals.GroupExists(processGroup) ? GroupMembers(processGroup).FindAll(member => !member.IsGone) : [];

@@ -39,26 +39,35 @@ public sealed class SideBySideProcessesTests
     }
 
     [Test]
-    public async Task Children_still_running_after_the_stop_grace_get_sigterm_with_their_descendants()
+    public async Task Children_still_running_after_the_stop_grace_get_sigterm_with_their_descendants_but_not_other_sessions()
     {
-        // What a child that never heard the stop does (the drill alone was sent SIGTERM): a shell waiting on a grandchild.
+        // What a child that never heard the stop does (the drill alone was sent SIGTERM): a shell waiting on a grandchild,
+        // beside a process in a session of its own (as a test host's servers are: their owner stops them, in order).
         using var log = new StringWriter();
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
         var started = Stopwatch.GetTimestamp();
 
         Assert.CatchAsync<OperationCanceledException>(() => SideBySideProcesses.RunAsync(
-            [Shell("sleep 60 & echo $!; wait")], log, null, TimeSpan.FromMilliseconds(50), cancel.Token, stopGrace: TimeSpan.FromMilliseconds(200)));
+            [Shell("setsid sleep 61 & echo $!; sleep 60 & echo $!; wait")], log, null, TimeSpan.FromMilliseconds(50), cancel.Token, stopGrace: TimeSpan.FromMilliseconds(200)));
         var took = Stopwatch.GetElapsedTime(started);
-        var grandchild = int.Parse(log.ToString().Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        var pids = log.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
+        var (server, grandchild) = (pids[0], pids[1]);
         for (var waited = 0; waited < 40 && IsRunning(grandchild); waited++)
         {
             await Task.Delay(50);
+        }
+
+        var serverLeftAlone = IsRunning(server);
+        using (var kill = Process.Start("kill", ["-KILL", server.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
         }
 
         Assert.Multiple(() =>
         {
             Assert.That(took, Is.LessThan(TimeSpan.FromSeconds(30)), "the child was stopped, not waited out");
             Assert.That(IsRunning(grandchild), Is.False, "its own child (sleep) got SIGTERM too");
+            Assert.That(serverLeftAlone, Is.True, "a process in a session of its own is its owner's to stop");
         });
     }
 

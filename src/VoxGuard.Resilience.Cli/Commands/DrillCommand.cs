@@ -81,7 +81,18 @@ internal static class DrillCommand
             var database = environment.Database;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  Database stand-in: PostgreSQL under Patroni (ttl {database.Ttl.TotalSeconds:F0} s, loop_wait {database.LoopWait.TotalSeconds:F0} s, retry_timeout {database.RetryTimeout.TotalSeconds:F0} s), commit {database.Commit.ToString().ToLowerInvariant()}."));
-            var testsExit = await RunScenariosAsync(filter, environment, reportDirectory, cancellationToken).ConfigureAwait(false);
+            int testsExit;
+            try
+            {
+                testsExit = await RunScenariosAsync(filter, environment, reportDirectory, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Not "target missed" (1), which is what an unhandled cancellation returned: CI must not read a stop as a finding.
+                await Console.Error.WriteLineAsync($"Drill stopped before its end (Ctrl-C or SIGTERM): no verdict. What the finished scenarios wrote is in {reportDirectory}; ./resilience report --run {Path.GetDirectoryName(reportDirectory)} builds its report.").ConfigureAwait(false);
+                return ExitCodes.Stopped;
+            }
+
             // Only scenario reports: the folder holds other JSON evidence too (each scenario's topology state).
             var reports = Directory.EnumerateFiles(reportDirectory, "*.json")
                 .Select(RunInputs.TryReadReport)

@@ -10,4 +10,7 @@ internal static class ExitCodes
 
     /// <summary>The command cannot run: bad input, a missing prerequisite, or not built yet.</summary>
     public const int CannotRun = 2;
+
+    /// <summary>Stopped by Ctrl-C or SIGTERM before its end: no verdict (128 + SIGINT, as shells and run-tests.sh report it).</summary>
+    public const int Stopped = 130;
 }

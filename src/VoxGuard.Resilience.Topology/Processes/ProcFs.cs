@@ -57,15 +57,25 @@ internal static class ProcFs
         return members;
     }
 
-    /// <summary>Every live descendant of <paramref name="pid"/> (its children, theirs, …; zombies left out), from one pass over /proc.</summary>
-    public static List<int> LiveDescendants(int pid)
+    /// <summary>
+    /// Every live descendant of <paramref name="pid"/> in its session (its children, theirs, …), from one pass over /proc.
+    /// A descendant in a session of its own is left out with everything below it: a server a run started, whose owner
+    /// stops it.
+    /// </summary>
+    public static List<int> LiveDescendantsInSession(int pid)
     {
+        if (!TryReadStat(pid, out var root))
+        {
+            return [];
+        }
+
         var children = new Dictionary<int, List<int>>();
         foreach (var entry in Directory.EnumerateDirectories("/proc"))
         {
             if (int.TryParse(Path.GetFileName(entry.AsSpan()), NumberStyles.None, CultureInfo.InvariantCulture, out var each)
                 && TryReadStat(each, out var stat)
-                && !stat.IsGone)
+                && !stat.IsGone
+                && stat.Session == root.Session)
             {
                 (children.TryGetValue(stat.ParentPid, out var siblings) ? siblings : children[stat.ParentPid] = []).Add(each);
             }

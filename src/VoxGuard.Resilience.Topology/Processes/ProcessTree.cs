@@ -4,14 +4,17 @@ namespace VoxGuard.Resilience.Topology.Processes;
 public static class ProcessTree
 {
     /// <summary>
-    /// Sends SIGTERM to <paramref name="pid"/> and every live descendant of it; returns how many were signalled. SIGTERM
-    /// rather than SIGINT: a program started in the background by a non-interactive shell inherits SIGINT ignored, and
-    /// so do its children, while the harness's own processes clean up after SIGTERM as after Ctrl-C (RunDirectory).
+    /// Sends SIGTERM to <paramref name="pid"/> and every live descendant of it in its session — what a terminal's Ctrl-C
+    /// would have reached; returns how many were signalled. Servers in sessions of their own are not signalled: the test
+    /// host that started them stops them in order (signalled directly, a run's PostgreSQL lost its postmaster first and
+    /// its other processes stayed). SIGTERM rather than SIGINT: a program started in the background by a non-interactive
+    /// shell inherits SIGINT ignored, and so do its children, while the harness's processes clean up after SIGTERM as
+    /// after Ctrl-C (RunDirectory).
     /// </summary>
     public static int Terminate(int pid)
     {
         var signalled = 0;
-        foreach (var each in ProcFs.LiveDescendants(pid).Prepend(pid))
+        foreach (var each in ProcFs.LiveDescendantsInSession(pid).Prepend(pid))
         {
             signalled += Signals.SendToProcess(each, Signals.Term) ? 1 : 0;
         }

@@ -535,12 +535,25 @@ public sealed class RunDirectory : IDisposable, IAsyncDisposable
                 continue;
             }
 
+            // The process lives on for a moment after a signal (its exit handlers run), and so does a topology start on
+            // another thread: closed first, the run starts no server after this, and one being launched right now is
+            // killed by its own start (StartProcessAsync). Not closed, such starts outlived a drill stopped with SIGTERM.
+            run.CloseForExit();
             foreach (var process in run.Processes)
             {
                 process.KillGroupNow();
             }
 
             run.RemoveDirectory([]);
+        }
+    }
+
+    /// <summary>No process starts in this run any more (a start already launching kills its own process); nothing else changes.</summary>
+    internal void CloseForExit()
+    {
+        lock (_gate)
+        {
+            _disposal ??= Task.CompletedTask;
         }
     }
 }

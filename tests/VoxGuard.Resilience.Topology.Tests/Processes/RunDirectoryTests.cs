@@ -134,6 +134,24 @@ public sealed class RunDirectoryTests : ScratchFixture
     }
 
     [Test]
+    public async Task A_run_closed_at_the_harness_s_exit_starts_no_more_servers_and_keeps_the_ones_it_has_for_the_cleanup()
+    {
+        // What the exit cleanup does first (a SIGTERM while a topology is starting on another thread).
+        var run = Scratch.CreateRun();
+        var running = await run.StartProcessAsync(Specs.Sleep("running"));
+
+        run.CloseForExit();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(() => run.StartProcessAsync(Specs.Sleep("late")), Throws.InstanceOf<ObjectDisposedException>(), "a start after the close");
+            Assert.That(run.Processes.Select(process => process.Name), Is.EqualTo(new[] { "running" }), "the late one was never launched");
+            Assert.That(running.HasExited, Is.False, "killing what it has is the cleanup's next step, not the close's");
+        });
+        await running.DisposeAsync();
+    }
+
+    [Test]
     public async Task Disposing_with_a_grace_period_lets_servers_exit_on_sigterm()
     {
         var run = Scratch.CreateRun(disposeGrace: TimeSpan.FromSeconds(5));

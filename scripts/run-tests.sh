@@ -13,18 +13,18 @@ if [ -z "${VOXGUARD_REPORT_DIR:-}" ]; then
   export VOXGUARD_REPORT_DIR="$PWD/$scenario_run/scenarios"
 fi
 logs=$(mktemp -d)
-lane_groups=()
-stop_lanes() {
+part_groups=()
+stop_parts() {
   # Each part runs in a process group of its own (set -m below): the terminal's Ctrl-C does not reach it, so pass the
   # stop on — as SIGTERM, which the test hosts clean up after as they do after SIGINT (RunDirectory), and which is never
   # ignored: a script started in the background by a non-interactive shell (a CI runner) inherits SIGINT ignored, and so
   # do its children, so an INT passed on would stop nothing.
-  for group in "${lane_groups[@]}"; do kill -TERM -- "-$group" 2>/dev/null; done
+  for group in "${part_groups[@]}"; do kill -TERM -- "-$group" 2>/dev/null; done
   wait
   rm -rf "$logs"
   exit 130
 }
-trap stop_lanes INT TERM
+trap stop_parts INT TERM
 trap 'rm -rf "$logs"' EXIT
 
 # The build first, on every core: it has no timing to disturb, and inside dotnet test -m:1 it went one project at a time.
@@ -103,11 +103,11 @@ for project in Links Sip Topology-timing Containers-timing Scenarios-chain; do
     run_part "$project" "$@" | tee -a "$logs/solo.log"
     exit "${PIPESTATUS[0]}"
   ) &
-  lane_groups=("$!")
+  part_groups=("$!")
   set +m
   wait "$!" || status=1
 done
-lane_groups=()
+part_groups=()
 
 # 2. The projects that start topologies run in lanes side by side: each binds address blocks of its own (listed in
 #    tests/README.md), and their time is mostly waiting on the servers (Patroni's ttl, Sentinel, etcd), not CPU.
@@ -133,7 +133,7 @@ for index in "${!lanes[@]}"; do
     exit "$lane_status"
   ) > >(tee "$logs/lane-$index.log") 2>&1 &
   lane_pids+=("$!")
-  lane_groups+=("$!")
+  part_groups+=("$!")
 done
 set +m
 for pid in "${lane_pids[@]}"; do

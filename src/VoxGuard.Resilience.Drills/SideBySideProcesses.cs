@@ -8,7 +8,8 @@ namespace VoxGuard.Resilience.Drills;
 /// callback runs while any is alive, and their exit codes come back in the order they were given. On cancellation the
 /// children are not killed: from a terminal they receive the same Ctrl-C and tear their topologies down; this waits for
 /// that. Those still running after a grace heard nothing (only the drill was sent SIGTERM, or SIGINT was ignored): they
-/// and their descendants get SIGTERM, which the test hosts clean up after too.
+/// and their descendants in their session get SIGTERM (<see cref="ProcessTree.Terminate"/>), which the test hosts clean
+/// up after too.
 /// </summary>
 public static class SideBySideProcesses
 {

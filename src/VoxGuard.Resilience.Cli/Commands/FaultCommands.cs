@@ -139,7 +139,7 @@ internal static class FaultCommands
         return command;
     }
 
-    // For scripts and tests: the answer's times to the millisecond with their date, not the lines for people.
+    // For scripts and tests: the answer's times whole (date, offset, sub-millisecond), not the lines for people.
     internal static Option<bool> JsonOption() =>
         new("--json") { Description = "Print the control channel's answer as JSON (ok, error, operations with startedAt/verifiedAt in ISO 8601, notes) instead of lines for people." };
 

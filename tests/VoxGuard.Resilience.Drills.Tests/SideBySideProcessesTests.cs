@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using VoxGuard.Resilience.Tests.Shared;
 
 namespace VoxGuard.Resilience.Drills.Tests;
 
@@ -52,12 +53,8 @@ public sealed class SideBySideProcessesTests
         var took = Stopwatch.GetElapsedTime(started);
         var pids = log.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
         var (server, grandchild) = (pids[0], pids[1]);
-        for (var waited = 0; waited < 40 && IsRunning(grandchild); waited++)
-        {
-            await Task.Delay(50);
-        }
-
-        var serverLeftAlone = IsRunning(server);
+        await Proc.EventuallyAsync(() => !Proc.IsRunning(grandchild), TimeSpan.FromSeconds(2));
+        var serverLeftAlone = Proc.IsRunning(server);
         using (var kill = Process.Start("kill", ["-KILL", server.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
         {
             await kill.WaitForExitAsync();
@@ -66,23 +63,9 @@ public sealed class SideBySideProcessesTests
         Assert.Multiple(() =>
         {
             Assert.That(took, Is.LessThan(TimeSpan.FromSeconds(30)), "the child was stopped, not waited out");
-            Assert.That(IsRunning(grandchild), Is.False, "its own child (sleep) got SIGTERM too");
+            Assert.That(Proc.IsRunning(grandchild), Is.False, "its own child (sleep) got SIGTERM too");
             Assert.That(serverLeftAlone, Is.True, "a process in a session of its own is its owner's to stop");
         });
-    }
-
-    // Running: its /proc entry exists and is not a zombie ("pid (comm) Z …").
-    private static bool IsRunning(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            return stat[(stat.LastIndexOf(')') + 2)..][0] is not ('Z' or 'X');
-        }
-        catch (IOException)
-        {
-            return false;
-        }
     }
 
     private static ProcessStartInfo Shell(string script) => new("sh") { ArgumentList = { "-c", script } };

@@ -23,15 +23,12 @@ internal static class BackupCommands
             DefaultValueFactory = _ => "full",
         };
         var repository = RepositoryOption("The repository to back up into: repo1 (the guide's object storage in Lagos) or repo2 (its replica in Abuja).");
-        var json = FaultCommands.JsonOption();
         var command = new Command(TopologyControlActions.Backup,
             "Take a backup now on the running topology (pgBackRest for PostgreSQL, BGSAVE + dump.rdb for Redis); prints each backup's label, size, duration and repository.")
         {
-            store, type, repository, json,
+            store, type, repository,
         };
-        command.SetAction((parseResult, cancellationToken) => FaultCommands.SendAsync(
-            () => TopologyControlRequest.BackUp(parseResult.GetValue(store)!, parseResult.GetValue(type)!, parseResult.GetValue(repository)!), parseResult.GetValue(json), cancellationToken));
-        return command;
+        return command.Sends(parseResult => TopologyControlRequest.BackUp(parseResult.GetValue(store)!, parseResult.GetValue(type)!, parseResult.GetValue(repository)!));
     }
 
     private static Command Restore()
@@ -42,15 +39,12 @@ internal static class BackupCommands
         {
             Description = "Replay archived WAL up to this time, ISO 8601 (2026-12-04T13:05:00Z; UTC when no offset is given); default: everything archived.",
         };
-        var json = FaultCommands.JsonOption();
         var command = new Command(TopologyControlActions.Restore,
             "Restore the latest backup (+ archived WAL) into new data directories and start it beside the topology on addresses of its own; prints row counts, checksums and the restored servers' addresses. They stop with ./resilience down.")
         {
-            store, repository, targetTime, json,
+            store, repository, targetTime,
         };
-        command.SetAction((parseResult, cancellationToken) => FaultCommands.SendAsync(
-            () => TopologyControlRequest.RestoreCopy(parseResult.GetValue(store)!, parseResult.GetValue(repository)!, parseResult.GetValue(targetTime)), parseResult.GetValue(json), cancellationToken));
-        return command;
+        return command.Sends(parseResult => TopologyControlRequest.RestoreCopy(parseResult.GetValue(store)!, parseResult.GetValue(repository)!, parseResult.GetValue(targetTime)));
     }
 
     private static Option<string> StoreOption() => new("--store")

@@ -36,23 +36,17 @@ internal static class FaultCommands
     private static Command Failback()
     {
         var region = new Option<string?>("--region") { Description = "The region to fail back to (default: the environment's primary)." };
-        var json = JsonOption();
         var command = new Command("failback", "The documented failback: rejoin the region if needed, switch both stores over to it without losing a write, weights back.")
         {
-            region, json,
+            region,
         };
-        command.SetAction((parseResult, cancellationToken) => SendAsync(() => TopologyControlRequest.Failback(parseResult.GetValue(region)), parseResult.GetValue(json), cancellationToken));
-        return command;
+        return command.Sends(parseResult => TopologyControlRequest.Failback(parseResult.GetValue(region)));
     }
 
     private static Command OnRegion(string action, string description)
     {
         var region = RegionArgument();
-        var json = JsonOption();
-        var command = new Command(action, description) { region, json };
-        command.SetAction((parseResult, cancellationToken) =>
-            SendAsync(() => TopologyControlRequest.OnRegion(action, parseResult.GetValue(region)!), parseResult.GetValue(json), cancellationToken));
-        return command;
+        return new Command(action, description) { region }.Sends(parseResult => TopologyControlRequest.OnRegion(action, parseResult.GetValue(region)!));
     }
 
     private static Command Isolate()
@@ -64,11 +58,8 @@ internal static class FaultCommands
                 "firewall (hosts: containers): the links untouched, every packet between the region and them dropped inside the region's own network namespace.",
             DefaultValueFactory = _ => "cut",
         };
-        var json = JsonOption();
-        var command = new Command(TopologyControlActions.Isolate, "Cut a region off from the others (its own clients still reach it).") { region, mode, json };
-        command.SetAction((parseResult, cancellationToken) =>
-            SendAsync(() => TopologyControlRequest.Isolate(parseResult.GetValue(region)!, parseResult.GetValue(mode)!), parseResult.GetValue(json), cancellationToken));
-        return command;
+        return new Command(TopologyControlActions.Isolate, "Cut a region off from the others (its own clients still reach it).") { region, mode }
+            .Sends(parseResult => TopologyControlRequest.Isolate(parseResult.GetValue(region)!, parseResult.GetValue(mode)!));
     }
 
     private static Command Drop()
@@ -77,16 +68,13 @@ internal static class FaultCommands
         var probability = new Option<double>("--probability") { Description = "The chance (above 0, at most 1) that each packet is dropped, e.g. 0.3.", Required = true };
         var protocol = new Option<string>("--protocol") { Description = "udp, tcp or any.", DefaultValueFactory = _ => "any" };
         var port = new Option<int?>("--port") { Description = "Only packets to or from this port (5060: the SIP proxy's requests and replies); default every port." };
-        var json = JsonOption();
         var command = new Command(TopologyControlActions.Drop,
             "Random packet loss on a region's network, both ways, by the kernel inside the region's own network namespace (hosts: containers; ./resilience fault heal removes it).")
         {
-            region, probability, protocol, port, json,
+            region, probability, protocol, port,
         };
-        command.SetAction((parseResult, cancellationToken) => SendAsync(
-            () => TopologyControlRequest.Drop(parseResult.GetValue(region)!, parseResult.GetValue(probability), parseResult.GetValue(protocol)!, parseResult.GetValue(port)),
-            parseResult.GetValue(json), cancellationToken));
-        return command;
+        return command.Sends(parseResult =>
+            TopologyControlRequest.Drop(parseResult.GetValue(region)!, parseResult.GetValue(probability), parseResult.GetValue(protocol)!, parseResult.GetValue(port)));
     }
 
     private static Command Shape()
@@ -107,13 +95,12 @@ internal static class FaultCommands
             DefaultValueFactory = _ => "downstream",
         };
         var toxicity = new Option<string?>("--toxicity") { Description = "The chance (0–1) that a connection is affected; default 1." };
-        var json = JsonOption();
         var command = new Command(TopologyControlActions.Shape, "Add a toxic to one inter-region link (e.g. --toxic latency --latency 200ms --jitter 50ms).")
         {
-            link, kind, latency, jitter, rate, timeout, delay, bytes, averageSize, sizeVariation, stream, toxicity, json,
+            link, kind, latency, jitter, rate, timeout, delay, bytes, averageSize, sizeVariation, stream, toxicity,
         };
-        command.SetAction((parseResult, cancellationToken) => SendAsync(
-            () => TopologyControlRequest.Shape(parseResult.GetValue(link)!, new ToxicArguments(parseResult.GetValue(kind)!)
+        return command.Sends(parseResult =>
+            TopologyControlRequest.Shape(parseResult.GetValue(link)!, new ToxicArguments(parseResult.GetValue(kind)!)
             {
                 Latency = parseResult.GetValue(latency),
                 Jitter = parseResult.GetValue(jitter),
@@ -125,23 +112,31 @@ internal static class FaultCommands
                 SizeVariation = parseResult.GetValue(sizeVariation),
                 Stream = parseResult.GetValue(stream)!,
                 Toxicity = parseResult.GetValue(toxicity),
-            }.ToSpecs()),
-            parseResult.GetValue(json), cancellationToken));
-        return command;
+            }.ToSpecs()));
     }
 
     private static Command Unshape()
     {
         var link = LinkArgument();
-        var json = JsonOption();
-        var command = new Command(TopologyControlActions.Unshape, "Remove every toxic shape added to a link (its documented latency and an isolation stay).") { link, json };
-        command.SetAction((parseResult, cancellationToken) => SendAsync(() => TopologyControlRequest.Unshape(parseResult.GetValue(link)!), parseResult.GetValue(json), cancellationToken));
-        return command;
+        return new Command(TopologyControlActions.Unshape, "Remove every toxic shape added to a link (its documented latency and an isolation stay).") { link }
+            .Sends(parseResult => TopologyControlRequest.Unshape(parseResult.GetValue(link)!));
     }
 
-    // For scripts and tests: the answer's times whole (date, offset, sub-millisecond), not the lines for people.
-    internal static Option<bool> JsonOption() =>
-        new("--json") { Description = "Print the control channel's answer as JSON (ok, error, operations with startedAt/verifiedAt in ISO 8601, notes) instead of lines for people." };
+    /// <summary>
+    /// Makes <paramref name="command"/> a game-day command: it sends the request <paramref name="build"/> makes from its
+    /// command line (<see cref="SendAsync"/>) and takes <c>--json</c> — for scripts and tests, the answer's times whole
+    /// (date, offset, sub-millisecond) instead of the lines for people.
+    /// </summary>
+    internal static Command Sends(this Command command, Func<ParseResult, TopologyControlRequest> build)
+    {
+        var json = new Option<bool>("--json")
+        {
+            Description = "Print the control channel's answer as JSON (ok, error, operations with startedAt/verifiedAt in ISO 8601, notes) instead of lines for people.",
+        };
+        command.Options.Add(json);
+        command.SetAction((parseResult, cancellationToken) => SendAsync(() => build(parseResult), parseResult.GetValue(json), cancellationToken));
+        return command;
+    }
 
     private static Argument<string> RegionArgument() => new("region") { Description = "The region, e.g. lagos, abuja, asaba." };
 
@@ -149,7 +144,7 @@ internal static class FaultCommands
         new("link") { Description = "The inter-region link, <from>-<to>-<service>, e.g. lagos-abuja-pg (GET <links API>/proxies lists them; ./resilience status prints the API)." };
 
     /// <summary>Checks the request, sends it to the one running topology and prints the answer (as JSON with <paramref name="json"/>).</summary>
-    internal static async Task<int> SendAsync(Func<TopologyControlRequest> build, bool json, CancellationToken cancellationToken)
+    private static async Task<int> SendAsync(Func<TopologyControlRequest> build, bool json, CancellationToken cancellationToken)
     {
         TopologyControlRequest request;
         try

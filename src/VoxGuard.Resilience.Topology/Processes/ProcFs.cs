@@ -41,21 +41,7 @@ internal static class ProcFs
         TryReadStat(pid, out var stat) && !stat.IsGone && stat.StartTime == startTime;
 
     /// <summary>Every process (zombies included) whose process group is <paramref name="processGroup"/>.</summary>
-    public static List<ProcStat> GroupMembers(int processGroup)
-    {
-        var members = new List<ProcStat>();
-        foreach (var entry in Directory.EnumerateDirectories("/proc"))
-        {
-            if (int.TryParse(Path.GetFileName(entry.AsSpan()), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
-                && TryReadStat(pid, out var stat)
-                && stat.ProcessGroup == processGroup)
-            {
-                members.Add(stat);
-            }
-        }
-
-        return members;
-    }
+    public static List<ProcStat> GroupMembers(int processGroup) => [.. AllStats().Where(stat => stat.ProcessGroup == processGroup)];
 
     /// <summary>
     /// Every live descendant of <paramref name="pid"/> in its session (its children, theirs, …), from one pass over /proc.
@@ -69,17 +55,9 @@ internal static class ProcFs
             return [];
         }
 
-        var children = new Dictionary<int, List<int>>();
-        foreach (var entry in Directory.EnumerateDirectories("/proc"))
-        {
-            if (int.TryParse(Path.GetFileName(entry.AsSpan()), NumberStyles.None, CultureInfo.InvariantCulture, out var each)
-                && TryReadStat(each, out var stat)
-                && !stat.IsGone
-                && stat.Session == root.Session)
-            {
-                (children.TryGetValue(stat.ParentPid, out var siblings) ? siblings : children[stat.ParentPid] = []).Add(each);
-            }
-        }
+        var children = AllStats().Where(stat => !stat.IsGone && stat.Session == root.Session)
+            .GroupBy(stat => stat.ParentPid, stat => stat.Pid)
+            .ToDictionary(group => group.Key, group => group.ToList());
 
         var descendants = new List<int>();
         var next = new Queue<int>([pid]);
@@ -93,6 +71,19 @@ internal static class ProcFs
         }
 
         return descendants;
+    }
+
+    /// <summary>The stat of every process in /proc now (those gone meanwhile left out).</summary>
+    private static IEnumerable<ProcStat> AllStats()
+    {
+        foreach (var entry in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(entry.AsSpan()), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
+                && TryReadStat(pid, out var stat))
+            {
+                yield return stat;
+            }
+        }
     }
 
     /// <summary>The members of the group that still run (not zombies).</summary>

@@ -10,7 +10,8 @@ namespace VoxGuard.Resilience.Sip.Transactions;
 public sealed class SipClientTransaction
 {
     private readonly SipTransactionLayer _layer;
-    private readonly TaskCompletionSource<SipClientResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Continuations run where the response or the timer completes it (see Completion): no hop through the thread pool.
+    private readonly TaskCompletionSource<SipClientResult> _completion = new();
     private readonly Lock _gate = new();
     private readonly byte[] _bytes;
     private ITimer? _retransmit;
@@ -53,12 +54,18 @@ public sealed class SipClientTransaction
     public bool IsInvite { get; }
 
     /// <summary>The final response, or the timeout / transport error.</summary>
+    /// <remarks>
+    /// Its continuations run synchronously on the thread that completed it (the transport's receive loop or a timer),
+    /// never under the transaction's lock: keep what follows an <c>await</c> on it short, or leave that thread first.
+    /// A call only sends its ACK or writes its record there; handed to the thread pool instead, each answered call
+    /// waited for a worker twice more in the load generator, a wait the setup times then counted.
+    /// </remarks>
     public Task<SipClientResult> Completion => _completion.Task;
 
     /// <summary>
     /// When the final response arrived (the layer's clock, stamped on the receiving thread), or null before one did.
-    /// Awaiting <see cref="Completion"/> resumes later, after the thread pool got to it: under load that wait is the
-    /// measuring process's own, not the far end's.
+    /// What follows <see cref="Completion"/> may still run later than this (after a timer or another message on the
+    /// same thread): under load that wait is the measuring process's own, not the far end's.
     /// </summary>
     public long? FinalResponseAt { get; private set; }
 
@@ -109,6 +116,7 @@ public sealed class SipClientTransaction
         byte[]? resend = null;
         SipChannel? resendChannel = null;
         var complete = false;
+        var terminateNow = false;
         lock (_gate)
         {
             switch (_state)
@@ -146,7 +154,14 @@ public sealed class SipClientTransaction
                     var linger = IsInvite
                         ? response.IsSuccess ? (Channel.IsReliable ? TimeSpan.Zero : _layer.Options.TransactionTimeout) : Channel.IsReliable ? TimeSpan.Zero : TimeSpan.FromSeconds(32)
                         : Channel.IsReliable ? TimeSpan.Zero : _layer.Options.T4;
-                    _linger = _layer.Options.TimeProvider.CreateTimer(static state => ((SipClientTransaction)state!).Terminate(), this, linger, Timeout.InfiniteTimeSpan);
+                    // Timers D and K are zero on a reliable transport: terminated below, without a timer's round trip
+                    // through the thread pool (two per call for a TCP caller).
+                    terminateNow = linger == TimeSpan.Zero;
+                    if (!terminateNow)
+                    {
+                        _linger = _layer.Options.TimeProvider.CreateTimer(static state => ((SipClientTransaction)state!).Terminate(), this, linger, Timeout.InfiniteTimeSpan);
+                    }
+
                     break;
                 case State.Completed when !response.IsProvisional:
                     // A retransmitted final: ACK it again (INVITE); absorb it (non-INVITE).
@@ -160,6 +175,11 @@ public sealed class SipClientTransaction
         if (resend is not null)
         {
             _layer.SendQuietly(resendChannel!, resend);
+        }
+
+        if (terminateNow)
+        {
+            Terminate();
         }
 
         if (complete)

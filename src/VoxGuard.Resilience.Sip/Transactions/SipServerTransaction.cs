@@ -9,30 +9,45 @@ namespace VoxGuard.Resilience.Sip.Transactions;
 /// non-INVITE (request retransmissions answered with the last response; Timer J). A CANCEL that matches an unanswered
 /// INVITE ends it with 487 (see <see cref="Cancelled"/>).
 /// </summary>
+/// <remarks>
+/// A completed transaction keeps only what answering retransmissions needs (its key and its last response's bytes), not
+/// the request (see <see cref="Request"/>): over UDP a BYE's transaction lives on for Timer J (32 s), and an engine at
+/// 560 calls a second held ~18 000 of them, each with its parsed request (~3.5 KB of strings, dictionaries and Vias),
+/// all promoted to the oldest generation before they died (docs/measured-facts.md, "Server transactions held after the
+/// call").
+/// </remarks>
 public sealed class SipServerTransaction
 {
     private readonly SipTransactionLayer _layer;
     private readonly Lock _gate = new();
-    private readonly CancellationTokenSource _cancelled = new();
-    private readonly TaskCompletionSource<bool> _acknowledged = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource? _cancelled;
+    // Continuations run where the ACK or the timer completes it (see Acknowledged): no hop through the thread pool.
+    private readonly TaskCompletionSource<bool> _acknowledged = new();
     private byte[]? _lastResponse;
     private ITimer? _retransmit;
     private ITimer? _timeout;
     private TimeSpan _interval;
     private bool _final;
     private bool _terminated;
+    private SipRequest? _request;
 
     internal SipServerTransaction(SipTransactionLayer layer, SipRequest request, SipChannel channel)
     {
         _layer = layer;
-        Request = request;
+        _request = request;
         Channel = channel;
         Key = request.TransactionKey;
         IsInvite = request.Method == SipMethods.Invite;
+        _cancelled = IsInvite ? new CancellationTokenSource() : null;
     }
 
-    /// <summary>The request.</summary>
-    public SipRequest Request { get; }
+    /// <summary>
+    /// The request, until the transaction completed: a non-INVITE's once its final response was sent, an INVITE's once
+    /// its ACK came. Then only the last response is kept, to answer retransmissions.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Read after the transaction completed.</exception>
+    public SipRequest Request => _request
+        ?? throw new InvalidOperationException($"The request of transaction {Key} was released when the transaction completed; read what you need of it before responding.");
 
     /// <summary>Where it came from; responses go back this way.</summary>
     public SipChannel Channel { get; }
@@ -43,8 +58,11 @@ public sealed class SipServerTransaction
     /// <summary>True for an INVITE transaction.</summary>
     public bool IsInvite { get; }
 
-    /// <summary>Signalled when a CANCEL ended this INVITE before its final response (the 487 has been sent).</summary>
-    public CancellationToken Cancelled => _cancelled.Token;
+    /// <summary>Signalled when a CANCEL ended this INVITE before its final response (the 487 has been sent); never for a non-INVITE.</summary>
+    public CancellationToken Cancelled => _cancelled?.Token ?? CancellationToken.None;
+
+    /// <summary>For an INVITE answered 2xx: the key its ACK is matched by (Call-ID, CSeq number, From tag), kept after the request is released.</summary>
+    internal string? AckKey { get; private set; }
 
     /// <summary>The status code of the final response sent, or null while there is none.</summary>
     public int? FinalStatus { get; private set; }
@@ -53,6 +71,12 @@ public sealed class SipServerTransaction
     /// INVITE: true once the ACK for the final response arrived, false when Timer H (64·T1) fired first or the
     /// connection closed. Non-INVITE: true once a final response was sent.
     /// </summary>
+    /// <remarks>
+    /// Its continuations run synchronously on the thread that completed it (the transport's receive loop, a timer, the
+    /// responder), never under the transaction's lock: keep what follows an <c>await</c> on it short, or leave that
+    /// thread first. The UAS only counts the outcome there; handing it to the thread pool instead cost each answered
+    /// call one more work item (a wake, a yield and a context switch) in the engines.
+    /// </remarks>
     public Task<bool> Acknowledged => _acknowledged.Task;
 
     /// <summary>
@@ -76,11 +100,21 @@ public sealed class SipServerTransaction
                 _final = true;
                 FinalStatus = response.StatusCode;
                 StartCompletedTimers(response);
+                if (!IsInvite)
+                {
+                    _request = null;
+                }
             }
         }
 
         if (!response.IsProvisional && !IsInvite)
         {
+            if (Channel.IsReliable)
+            {
+                // Timer J is zero on a reliable transport: done now, without a timer's round trip through the thread pool.
+                Terminate(acknowledged: true);
+            }
+
             _acknowledged.TrySetResult(true);
         }
 
@@ -130,9 +164,18 @@ public sealed class SipServerTransaction
             _retransmit?.Dispose();
             _retransmit = null;
             _timeout?.Dispose();
-            // Timer I: absorb ACK retransmissions for T4 on UDP.
-            _timeout = _layer.Options.TimeProvider.CreateTimer(static state => ((SipServerTransaction)state!).Terminate(acknowledged: true), this,
-                Channel.IsReliable ? TimeSpan.Zero : _layer.Options.T4, Timeout.InfiniteTimeSpan);
+            _timeout = null;
+            _request = null;
+        }
+
+        if (Channel.IsReliable)
+        {
+            Terminate(acknowledged: true);
+        }
+        else
+        {
+            // Timer I: absorb ACK retransmissions for T4 on UDP (zero on TCP).
+            _layer.ExpireAfter(this, _layer.Options.T4);
         }
 
         _acknowledged.TrySetResult(true);
@@ -150,7 +193,7 @@ public sealed class SipServerTransaction
         }
 
         var sent = await RespondAsync(CreateResponse(SipStatus.RequestTerminated, toTag: SipIds.NewTag())).ConfigureAwait(false);
-        if (sent)
+        if (sent && _cancelled is not null)
         {
             await _cancelled.CancelAsync().ConfigureAwait(false);
         }
@@ -192,16 +235,17 @@ public sealed class SipServerTransaction
 
             if (response.IsSuccess)
             {
+                AckKey = SipTransactionLayer.AckKeyOf(Request);
                 _layer.ExpectAck(this);
             }
 
             _timeout = options.TimeProvider.CreateTimer(static state => ((SipServerTransaction)state!).Terminate(acknowledged: false), this,
                 options.TransactionTimeout, Timeout.InfiniteTimeSpan);
         }
-        else
+        else if (!Channel.IsReliable)
         {
-            _timeout = options.TimeProvider.CreateTimer(static state => ((SipServerTransaction)state!).Terminate(acknowledged: true), this,
-                Channel.IsReliable ? TimeSpan.Zero : options.TransactionTimeout, Timeout.InfiniteTimeSpan);
+            // Timer J: absorb request retransmissions for 64·T1 on UDP (zero on TCP: RespondAsync terminates it).
+            _layer.ExpireAfter(this, options.TransactionTimeout);
         }
     }
 
@@ -226,6 +270,9 @@ public sealed class SipServerTransaction
 
     /// <summary>Retransmissions of the final response so far (Timer G).</summary>
     public int Retransmissions { get; private set; }
+
+    /// <summary>Timer I or J ran out (<see cref="SipTransactionLayer.ExpireAfter"/>).</summary>
+    internal void Expire() => Terminate(acknowledged: true);
 
     private void Terminate(bool acknowledged)
     {

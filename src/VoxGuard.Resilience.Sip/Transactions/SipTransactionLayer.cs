@@ -41,7 +41,17 @@ public sealed class SipTransactionLayer : ISipMessageSink
     private readonly ConcurrentDictionary<string, SipServerTransaction> _servers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SipServerTransaction> _awaitingAck = new(StringComparer.Ordinal);
     private readonly ISipTransactionUser _user;
+    private readonly Lock _expiryGate = new();
+    private readonly PriorityQueue<SipServerTransaction, long> _expiring = new();
+    private ITimer? _expirySweep;
     private long _parseErrors;
+
+    /// <summary>
+    /// How often completed server transactions waiting out Timer I or J are swept (<see cref="ExpireAfter"/>): they end
+    /// up to this much after their time. One timer for all of them instead of one each: an engine completes two per call
+    /// (the INVITE's after its ACK, the BYE's), and each timer of its own fired as a thread-pool work item.
+    /// </summary>
+    internal static readonly TimeSpan ExpirySweepInterval = TimeSpan.FromMilliseconds(100);
 
     /// <summary>A layer delivering to <paramref name="user"/>.</summary>
     /// <exception cref="ArgumentException">Invalid options.</exception>
@@ -219,7 +229,49 @@ public sealed class SipTransactionLayer : ISipMessageSink
         }
     }
 
-    internal void ExpectAck(SipServerTransaction transaction) => _awaitingAck[AckKey(transaction.Request)] = transaction;
+    internal void ExpectAck(SipServerTransaction transaction) => _awaitingAck[transaction.AckKey!] = transaction;
+
+    /// <summary>
+    /// Ends <paramref name="transaction"/> (as acknowledged) once <paramref name="after"/> has passed, at the next sweep:
+    /// Timer I or J, which only absorb retransmissions, so ending up to <see cref="ExpirySweepInterval"/> late changes nothing
+    /// a peer can see.
+    /// </summary>
+    internal void ExpireAfter(SipServerTransaction transaction, TimeSpan after)
+    {
+        var time = Options.TimeProvider;
+        var due = time.GetTimestamp() + (long)(after.TotalSeconds * time.TimestampFrequency);
+        lock (_expiryGate)
+        {
+            _expiring.Enqueue(transaction, due);
+            _expirySweep ??= time.CreateTimer(static state => ((SipTransactionLayer)state!).SweepExpired(), this, ExpirySweepInterval, ExpirySweepInterval);
+        }
+    }
+
+    private void SweepExpired()
+    {
+        var now = Options.TimeProvider.GetTimestamp();
+        List<SipServerTransaction>? expired = null;
+        lock (_expiryGate)
+        {
+            while (_expiring.TryPeek(out var transaction, out var due) && due <= now)
+            {
+                _expiring.Dequeue();
+                (expired ??= []).Add(transaction);
+            }
+
+            if (_expiring.Count == 0)
+            {
+                // Idle: no timer runs until the next completed transaction.
+                _expirySweep?.Dispose();
+                _expirySweep = null;
+            }
+        }
+
+        foreach (var transaction in expired ?? [])
+        {
+            transaction.Expire();
+        }
+    }
 
     internal void Remove(SipClientTransaction transaction) =>
         _clients.TryRemove(new KeyValuePair<string, SipClientTransaction>(transaction.Key, transaction));
@@ -227,13 +279,14 @@ public sealed class SipTransactionLayer : ISipMessageSink
     internal void Remove(SipServerTransaction transaction)
     {
         _servers.TryRemove(new KeyValuePair<string, SipServerTransaction>(transaction.Key, transaction));
-        if (transaction.IsInvite)
+        if (transaction.AckKey is { } ackKey)
         {
-            _awaitingAck.TryRemove(new KeyValuePair<string, SipServerTransaction>(AckKey(transaction.Request), transaction));
+            _awaitingAck.TryRemove(new KeyValuePair<string, SipServerTransaction>(ackKey, transaction));
         }
     }
 
-    private static string AckKey(SipRequest request) =>
+    /// <summary>What matches the ACK of a 2xx to its INVITE's transaction: Call-ID, CSeq number and From tag.</summary>
+    internal static string AckKeyOf(SipRequest request) =>
         string.Create(CultureInfo.InvariantCulture, $"{request.CallId}\n{request.CSeq.Number}\n{request.From?.Tag}");
 
     private void OnAck(SipRequest ack, SipChannel channel)
@@ -246,7 +299,7 @@ public sealed class SipTransactionLayer : ISipMessageSink
             return;
         }
 
-        if (_awaitingAck.TryRemove(AckKey(ack), out var byDialog))
+        if (_awaitingAck.TryRemove(AckKeyOf(ack), out var byDialog))
         {
             byDialog.OnAck();
             _user.OnStrayRequest(ack, channel);

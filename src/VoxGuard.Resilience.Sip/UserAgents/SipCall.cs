@@ -16,7 +16,8 @@ public sealed class SipCall
     private readonly SipUserAgentClient _uac;
     private readonly CallOptions _options;
     private readonly TaskCompletionSource _cancel = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource _provisional = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Completed on the receiving thread by the first 1xx; the dialog only arms its answer timeout there (no thread-pool hop).
+    private readonly TaskCompletionSource _provisional = new();
     private readonly string _fromTag = SipIds.NewTag();
     private long? _inviteSentAt;
     private long? _firstProvisionalAt;

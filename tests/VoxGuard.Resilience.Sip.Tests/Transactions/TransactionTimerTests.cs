@@ -18,6 +18,18 @@ public class TransactionTimerTests
         }
     }
 
+    // Answers every request 200 at once and keeps the transactions it saw.
+    private sealed class AnsweringUser : ISipTransactionUser
+    {
+        public List<SipServerTransaction> Seen { get; } = [];
+
+        public void OnRequest(SipServerTransaction transaction)
+        {
+            Seen.Add(transaction);
+            _ = transaction.RespondAsync(transaction.CreateResponse(SipStatus.Ok, toTag: SipIds.NewTag()));
+        }
+    }
+
     private static SipRequest Request(string method, IPEndPoint local, IPEndPoint target) =>
         SipMessageFactory.CreateRequest(method, SipUri.For(target), SipVia.Format("UDP", local, SipIds.NewBranch()),
             $"<sip:a@{local}>;tag={SipIds.NewTag()}", $"<sip:b@{target}>", SipIds.NewCallId(), 1);
@@ -125,6 +137,33 @@ public class TransactionTimerTests
         Assert.That(result.Failure, Is.EqualTo(SipClientFailure.Timeout));
         Assert.That(result.Error, Does.Contain("Timer F"));
         Assert.That(await DrainAsync(peer), Is.EqualTo(1 + 10), "0.5 … 31.5 s: 5 doubling, then 5 at T2 (15.5 … 31.5)");
+    }
+
+    [Test]
+    public async Task A_completed_bye_answers_retransmissions_until_timer_J_without_keeping_its_request()
+    {
+        var clock = new ManualTimeProvider();
+        var user = new AnsweringUser();
+        var layer = new SipTransactionLayer(user, new SipTransactionOptions { TimeProvider = clock });
+        await using var udp = new SipUdpTransport(TestAddresses.Any(TestAddresses.Uas), layer);
+        udp.Start();
+        using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        peer.Bind(TestAddresses.Any(TestAddresses.Peer));
+        var bye = Request("BYE", (IPEndPoint)peer.LocalEndPoint!, udp.LocalEndPoint).ToBytes();
+
+        await peer.SendToAsync(bye, udp.LocalEndPoint);
+        Assert.That(await StatusLinesAsync(peer), Is.EqualTo(new[] { 200 }));
+        var transaction = user.Seen.Single();
+        Assert.That(() => transaction.Request, Throws.InvalidOperationException.With.Message.Contains("released"),
+            "completed: only the key and the last response are kept");
+
+        clock.Advance(TimeSpan.FromSeconds(31));
+        await peer.SendToAsync(bye, udp.LocalEndPoint);
+        Assert.That(await StatusLinesAsync(peer), Is.EqualTo(new[] { 200 }), "a retransmission within Timer J gets the same 200");
+        Assert.That(user.Seen, Has.Count.EqualTo(1), "and is no new request");
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.That(layer.ServerTransactionCount, Is.Zero, "Timer J (64·T1) ended it");
     }
 
     [Test]

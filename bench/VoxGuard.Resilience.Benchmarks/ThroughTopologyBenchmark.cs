@@ -14,9 +14,12 @@ namespace VoxGuard.Resilience.Benchmarks;
 /// <summary>
 /// One rate step through the topology: calls answered, rate reached, setup times (null: not measured), and the packets
 /// the kernel dropped meanwhile before a server read them (UDP receive buffers + TCP listen queues, whole host; null:
-/// /proc/net unreadable). Setup times with drops include the SIP retransmissions that replaced them.
+/// /proc/net unreadable), and the host's CPU over the step (busy and stolen by the hypervisor; null: /proc/stat unreadable).
+/// Setup times with drops include the SIP retransmissions that replaced them; with the cores nearly full, the queue for
+/// a core.
 /// </summary>
-internal sealed record TopologyStep(int Rate, long Calls, double SuccessPercent, double AchievedCps, double? SetupP50Ms, double? SetupP99Ms, long? KernelDrops = null)
+internal sealed record TopologyStep(int Rate, long Calls, double SuccessPercent, double AchievedCps, double? SetupP50Ms, double? SetupP99Ms, long? KernelDrops = null,
+    HostCpuShare? Host = null)
 {
     /// <summary>Issue 13's goal for the production rate: setup p99 under 200 ms, on top of 99.9 % answered.</summary>
     public const double SetupP99GoalMs = 200;
@@ -71,7 +74,7 @@ internal static class ThroughTopologyBenchmark
             var callers = CallerAddresses(environment);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Through the topology ({environment.Name}, profile {environment.Profile?.Name}, ACM engines, backups {(environment.Backups.Enabled ? "on" : "off")}): TCP to the balancer {balancer}, one connection per call, hold {Hold.TotalSeconds:F0} s, {step.TotalSeconds:F0} s per rate"));
-            Console.WriteLine($"  {"rate",6}  {"ours: ok %",11} {"CPS",7} {"p50 ms",7} {"p99 ms",7} {"drops",6}   {"SIPp: ok %",11} {"CPS",7} {"p50 ms",7} {"p99 ms",7} {"drops",6}");
+            Console.WriteLine($"  {"rate",6}  {"ours: ok %",11} {"CPS",7} {"p50 ms",7} {"p99 ms",7} {"drops",6} {"busy %",6} {"steal",5}   {"SIPp: ok %",11} {"CPS",7} {"p50 ms",7} {"p99 ms",7} {"drops",6} {"busy %",6} {"steal",5}");
             // Not measured: the engines compile their call path (tiered JIT) on their first calls, which would count
             // against whichever caller went first.
             await OursAsync(balancer, callers.Ours, rates[0] / 2, WarmUp);
@@ -80,9 +83,11 @@ internal static class ThroughTopologyBenchmark
             foreach (var rate in rates)
             {
                 var before = KernelDropCounters.Read();
+                var cpuBefore = HostCpuTimes.Read();
                 var summary = await OursAsync(balancer, callers.Ours, rate, step);
                 ours.Add(new TopologyStep(rate, summary.Calls, summary.SuccessPercent, summary.AchievedCallsPerSecond,
-                    summary.SetupP50?.TotalMilliseconds, summary.SetupP99?.TotalMilliseconds, KernelDropCounters.DroppedSince(before)?.Total));
+                    summary.SetupP50?.TotalMilliseconds, summary.SetupP99?.TotalMilliseconds, KernelDropCounters.DroppedSince(before)?.Total,
+                    HostCpuTimes.SharedSince(cpuBefore)));
                 PrintStep(ours[^1], null);
                 await Task.Delay(Settle);
                 if (!ours[^1].Sustained)
@@ -95,7 +100,12 @@ internal static class ThroughTopologyBenchmark
             foreach (var rate in rates)
             {
                 var before = KernelDropCounters.Read();
-                sipp.Add(await SippAsync(topology.Run, balancer, callers.Sipp, rate, step) with { KernelDrops = KernelDropCounters.DroppedSince(before)?.Total });
+                var cpuBefore = HostCpuTimes.Read();
+                sipp.Add(await SippAsync(topology.Run, balancer, callers.Sipp, rate, step) with
+                {
+                    KernelDrops = KernelDropCounters.DroppedSince(before)?.Total,
+                    Host = HostCpuTimes.SharedSince(cpuBefore),
+                });
                 PrintStep(null, sipp[^1]);
                 await Task.Delay(Settle);
                 if (!sipp[^1].Sustained)
@@ -127,7 +137,7 @@ internal static class ThroughTopologyBenchmark
     {
         var rate = (ours ?? sipp)!.Rate;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  {rate,6}  {Cell(ours?.SuccessPercent),11} {Cell(ours?.AchievedCps, "F1"),7} {Cell(ours?.SetupP50Ms, "F1"),7} {Cell(ours?.SetupP99Ms, "F1"),7} {Cell(ours?.KernelDrops, "F0"),6}   {Cell(sipp?.SuccessPercent),11} {Cell(sipp?.AchievedCps, "F1"),7} {Cell(sipp?.SetupP50Ms, "F1"),7} {Cell(sipp?.SetupP99Ms, "F1"),7} {Cell(sipp?.KernelDrops, "F0"),6}"));
+            $"  {rate,6}  {Cell(ours?.SuccessPercent),11} {Cell(ours?.AchievedCps, "F1"),7} {Cell(ours?.SetupP50Ms, "F1"),7} {Cell(ours?.SetupP99Ms, "F1"),7} {Cell(ours?.KernelDrops, "F0"),6} {Cell(ours?.Host?.BusyPercent, "F0"),6} {Cell(ours?.Host?.StolenPercent, "F1"),5}   {Cell(sipp?.SuccessPercent),11} {Cell(sipp?.AchievedCps, "F1"),7} {Cell(sipp?.SetupP50Ms, "F1"),7} {Cell(sipp?.SetupP99Ms, "F1"),7} {Cell(sipp?.KernelDrops, "F0"),6} {Cell(sipp?.Host?.BusyPercent, "F0"),6} {Cell(sipp?.Host?.StolenPercent, "F1"),5}"));
     }
 
     /// <summary>Caller addresses in the primary region's block, above its services and gateways: ours .150–.199, SIPp .200.</summary>

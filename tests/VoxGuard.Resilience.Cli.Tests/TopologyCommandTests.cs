@@ -43,6 +43,8 @@ public sealed class TopologyCommandTests
             Assert.That(load.Output, Does.Match(@"region lagos +[0-9]+ answered \([0-9.]+ %\)  setup p50 [0-9.]+ ms / p99 [0-9.]+ ms, first response p50 [0-9.]+ ms / p99 [0-9.]+ ms"));
             Assert.That(load.Output, Does.Match(@"generator's share  INVITE sent p50 [0-9.]+ ms / p99 [0-9.]+ ms after the call started"));
             Assert.That(load.Output, Does.Match(@"schedule           calls started p50 [0-9.]+ ms / p99 [0-9.]+ ms / max [0-9.]+ ms after their due time"));
+            // What the figures were measured on: the whole host's CPU over the run.
+            Assert.That(load.Output, Does.Match(@"host CPU           [0-9]+ % busy \(every process\), [0-9.]+ % taken by the hypervisor \(steal\), over the run"));
             Assert.That(down.ExitCode, Is.Zero, down.Error);
             Assert.That(down.Output, Does.Contain("1 running topology stopped"));
             Assert.That(upExit, Is.Zero);

@@ -90,16 +90,17 @@ internal static class LoadCommand
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Load: {profile.PlannedCalls} calls to {profile.Target} over {transportValue.ToString().ToUpperInvariant()}, {profile.CallsPerSecond} CPS for {DurationText.Format(profile.Duration)} (ramp {DurationText.Format(profile.Ramp)}), hold {DurationText.Format(profile.HoldTime)}, from {profile.SourceCount} source addresses — Ctrl-C stops starting calls."));
             var dropsBefore = KernelDropCounters.Read();
+            var cpuBefore = HostCpuTimes.Read();
             var result = await OpenLoopLoad.RunAsync(profile, progress => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {progress.Elapsed.TotalSeconds,6:F1} s  started {progress.Started,7}/{progress.Planned}  ended {progress.Completed,7}  ok {(progress.Completed == 0 ? 100 : 100.0 * progress.Succeeded / progress.Completed),6:F2} %  in flight {progress.InFlight,5}")),
                 cancellationToken).ConfigureAwait(false);
-            Console.Write(Render(result.Summarise(), result.Cancelled, KernelDropCounters.DroppedSince(dropsBefore), result.Cost));
+            Console.Write(Render(result.Summarise(), result.Cancelled, KernelDropCounters.DroppedSince(dropsBefore), result.Cost, HostCpuTimes.SharedSince(cpuBefore)));
             return ExitCodes.Success;
         });
         return command;
     }
 
-    internal static string Render(LoadSummary summary, bool cancelled, KernelDropCounters? drops = null, GeneratorCost? generator = null)
+    internal static string Render(LoadSummary summary, bool cancelled, KernelDropCounters? drops = null, GeneratorCost? generator = null, HostCpuShare? host = null)
     {
         var text = new StringBuilder();
         var culture = CultureInfo.InvariantCulture;
@@ -138,6 +139,17 @@ internal static class LoadCommand
             // The generator stamps every answer: its own pauses are latency it adds, and a generator near a full core
             // is the limit, not the system under test.
             text.AppendLine(culture, $"  generator          CPU {generator.Cpu.TotalSeconds:F1} s ({generator.CpuPercentOfCore:F0} % of a core), paused by its GC {generator.GcPause.TotalMilliseconds:F0} ms ({generator.PausedPercent:F1} % of the run, {generator.Collections} collections)");
+        }
+
+        if (host is { } cpu)
+        {
+            // Whole host, the load's own processes included: near-full cores or a hypervisor taking its share make the
+            // setup times a measure of the queue for a core, so a figure near the goal is read with this line.
+            text.AppendLine(culture, $"  host CPU           {cpu.BusyPercent:F0} % busy (every process), {cpu.StolenPercent:F1} % taken by the hypervisor (steal), over the run");
+            if (cpu.Saturated)
+            {
+                text.AppendLine("  note: the cores were nearly full; the setup times above include waiting for a core (repeat the run, or lower the rate, before reading a tail percentile)");
+            }
         }
 
         if (drops is { } dropped)

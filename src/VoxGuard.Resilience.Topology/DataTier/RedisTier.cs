@@ -321,6 +321,12 @@ public sealed class RedisTier
             }
 
             var former = await MasterRegionAsync(cancellationToken).ConfigureAwait(false);
+            if (former.Name != region)
+            {
+                // Before the writes pause: this waits for the Sentinel's next INFO poll (up to 10 s).
+                await WaitUntilSentinelPrefersAsync(_environment.Regions.First(candidate => !_sentinels[candidate.Name].HasExited), target, cancellationToken).ConfigureAwait(false);
+            }
+
             var formerRuns = former.Name != region && !_processes[former.Name].HasExited;
             if (formerRuns)
             {
@@ -504,6 +510,40 @@ public sealed class RedisTier
 
         var role = (object?[])(await RespClient.CommandAsync(region.Redis.EndPoint, cancellationToken, "ROLE").ConfigureAwait(false))!;
         return (string?)role[0] == "master";
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="sentinel"/> has read the replica priorities just set (it polls its replicas' INFO every
+    /// 10 s): SENTINEL FAILOVER picks a replica by the priority the Sentinel last read, so asked earlier it can promote
+    /// another one. It did once (a failback promoted Asaba, then Lagos), and the writes the wrong one acknowledged in
+    /// between never reached Lagos: 111 lost in a gate drill.
+    /// </summary>
+    private async Task WaitUntilSentinelPrefersAsync(RegionDefinition sentinel, RegionDefinition target, CancellationToken cancellationToken)
+    {
+        var targetAddress = LinkSwitchboard.LinkFacingEndPoint(target, RegionService.Redis);
+        await WaitStrategy.UntilAsync(
+            async cancel =>
+            {
+                if ((await MasterAccordingToAsync(sentinel.Name, cancel).ConfigureAwait(false)).Equals(targetAddress))
+                {
+                    // An automatic failover (the master had died) already picked the target: nothing left to pick.
+                    return true;
+                }
+
+                var priorities = (await ListAsync(sentinel.Sentinel.EndPoint, "REPLICAS", cancel).ConfigureAwait(false))
+                    .Where(replica => replica.GetValueOrDefault("flags") == "slave")
+                    .Select(replica => (IsTarget: replica.GetValueOrDefault("ip") == targetAddress.Address.ToString()
+                            && replica.GetValueOrDefault("port") == targetAddress.Port.ToString(CultureInfo.InvariantCulture),
+                        Priority: replica.GetValueOrDefault("slave-priority")))
+                    .ToList();
+                return priorities.Any(replica => replica.IsTarget && replica.Priority == "1")
+                    && priorities.All(replica => replica.IsTarget || replica.Priority != "1");
+            },
+            TimeSpan.FromSeconds(25),
+            TimeSpan.FromMilliseconds(100),
+            $"{sentinel.Name}'s Sentinel to read {target.Name}'s replica-priority 1 (and the others' 100) before it picks a replica to promote",
+            _sentinels[sentinel.Name],
+            cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task<List<Dictionary<string, string?>>> ListAsync(IPEndPoint sentinel, string what, CancellationToken cancellationToken)

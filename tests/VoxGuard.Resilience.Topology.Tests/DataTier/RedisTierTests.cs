@@ -137,6 +137,33 @@ public sealed class RedisTierTests
     }
 
     [Test]
+    public async Task A_switchover_promotes_only_its_target_even_when_the_sentinel_last_read_another_replica_as_preferred()
+    {
+        // The Sentinel picks by the replica-priority it last polled (every 10 s). Make it read Asaba as the preferred
+        // replica, then switch over to Abuja: asked at once, it promoted Asaba first (a failback lost 111 writes so).
+        await RespClient.CommandAsync(_redis.EndPointOf("asaba"), CancellationToken.None, "CONFIG", "SET", "replica-priority", "1");
+        await RespClient.CommandAsync(_redis.EndPointOf("abuja"), CancellationToken.None, "CONFIG", "SET", "replica-priority", "100");
+        var sentinel = Environment.Region("lagos").Sentinel.EndPoint;
+        await WaitStrategy.UntilAsync(
+            async cancel => ((object?[])(await RespClient.CommandAsync(sentinel, cancel, "SENTINEL", "REPLICAS", RedisTier.MasterName))!)
+                .Cast<object?[]>()
+                .Any(replica => replica.Select(field => field as string).Chunk(2).Any(pair => pair[0] == "slave-priority" && pair[1] == "1")),
+            TimeSpan.FromSeconds(25), TimeSpan.FromMilliseconds(100), "the Sentinel to read Asaba's replica-priority 1", null, CancellationToken.None);
+
+        var switchover = await _redis.FailoverToAsync("abuja");
+        var selected = _redis.Sentinels["lagos"].StandardOutputTail.Where(line => line.Contains("+selected-slave", StringComparison.Ordinal)).ToList();
+        var status = await _redis.StatusAsync();
+        TestContext.Out.WriteLine($"{switchover}; {string.Join(" | ", selected)}");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(selected, Has.Count.EqualTo(1), "one promotion, not a wrong one and a second");
+            Assert.That(selected.Single(), Does.Contain("127.0.72.200"), "abuja's link-facing address");
+            Assert.That(status.Select(node => node.Role), Is.EqualTo(new[] { "replica", "master", "replica" }));
+        });
+    }
+
+    [Test]
     public async Task After_losing_lagos_abuja_is_made_master_lagos_rejoins_as_its_replica_and_failback_restores_lagos()
     {
         await _redis.Processes["lagos"].KillAsync();

@@ -82,12 +82,12 @@ internal static class ThroughTopologyBenchmark
             var ours = new List<TopologyStep>();
             foreach (var rate in rates)
             {
-                var before = KernelDropCounters.Read();
-                var cpuBefore = HostCpuTimes.Read();
-                var summary = await OursAsync(balancer, callers.Ours, rate, step);
-                ours.Add(new TopologyStep(rate, summary.Calls, summary.SuccessPercent, summary.AchievedCallsPerSecond,
-                    summary.SetupP50?.TotalMilliseconds, summary.SetupP99?.TotalMilliseconds, KernelDropCounters.DroppedSince(before)?.Total,
-                    HostCpuTimes.SharedSince(cpuBefore)));
+                ours.Add(await WithHostCountersAsync(async () =>
+                {
+                    var summary = await OursAsync(balancer, callers.Ours, rate, step);
+                    return new TopologyStep(rate, summary.Calls, summary.SuccessPercent, summary.AchievedCallsPerSecond,
+                        summary.SetupP50?.TotalMilliseconds, summary.SetupP99?.TotalMilliseconds);
+                }));
                 PrintStep(ours[^1], null);
                 await Task.Delay(Settle);
                 if (!ours[^1].Sustained)
@@ -99,13 +99,7 @@ internal static class ThroughTopologyBenchmark
             var sipp = new List<TopologyStep>();
             foreach (var rate in rates)
             {
-                var before = KernelDropCounters.Read();
-                var cpuBefore = HostCpuTimes.Read();
-                sipp.Add(await SippAsync(topology.Run, balancer, callers.Sipp, rate, step) with
-                {
-                    KernelDrops = KernelDropCounters.DroppedSince(before)?.Total,
-                    Host = HostCpuTimes.SharedSince(cpuBefore),
-                });
+                sipp.Add(await WithHostCountersAsync(() => SippAsync(topology.Run, balancer, callers.Sipp, rate, step)));
                 PrintStep(null, sipp[^1]);
                 await Task.Delay(Settle);
                 if (!sipp[^1].Sustained)
@@ -116,6 +110,15 @@ internal static class ThroughTopologyBenchmark
 
             return new ThroughTopologyResult(ours, sipp);
         }
+    }
+
+    /// <summary>Runs one step and adds what the host did meanwhile: the kernel's drops and its CPU (busy, stolen).</summary>
+    private static async Task<TopologyStep> WithHostCountersAsync(Func<Task<TopologyStep>> runStep)
+    {
+        var drops = KernelDropCounters.Read();
+        var cpu = HostCpuTimes.Read();
+        var measured = await runStep();
+        return measured with { KernelDrops = KernelDropCounters.DroppedSince(drops)?.Total, Host = HostCpuTimes.SharedSince(cpu) };
     }
 
     private static async Task<LoadSummary> OursAsync(IPEndPoint balancer, IPAddress firstSource, int rate, TimeSpan duration)

@@ -51,7 +51,7 @@ public sealed class SipTransactionLayer : ISipMessageSink
     /// up to this much after their time. One timer for all of them instead of one each: an engine completes two per call
     /// (the INVITE's after its ACK, the BYE's), and each timer of its own fired as a thread-pool work item.
     /// </summary>
-    internal static readonly TimeSpan ExpirySweepInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan ExpirySweepInterval = TimeSpan.FromMilliseconds(100);
 
     /// <summary>A layer delivering to <paramref name="user"/>.</summary>
     /// <exception cref="ArgumentException">Invalid options.</exception>

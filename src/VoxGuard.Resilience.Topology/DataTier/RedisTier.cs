@@ -324,7 +324,7 @@ public sealed class RedisTier
             if (former.Name != region)
             {
                 // Before the writes pause: this waits for the Sentinel's next INFO poll (up to 10 s).
-                await WaitUntilSentinelPrefersAsync(_environment.Regions.First(candidate => !_sentinels[candidate.Name].HasExited), target, cancellationToken).ConfigureAwait(false);
+                await WaitUntilSentinelPrefersAsync(AskedSentinel(), target, cancellationToken).ConfigureAwait(false);
             }
 
             var formerRuns = former.Name != region && !_processes[former.Name].HasExited;
@@ -345,10 +345,9 @@ public sealed class RedisTier
                     throw new TimeoutException($"The Sentinels did not make {region}'s Redis the master within {FailoverTimeout.TotalSeconds:F0} s.");
                 }
 
-                var sentinel = _environment.Regions.First(candidate => !_sentinels[candidate.Name].HasExited);
                 try
                 {
-                    await RespClient.CommandAsync(sentinel.Sentinel.EndPoint, cancellationToken, "SENTINEL", "FAILOVER", MasterName).ConfigureAwait(false);
+                    await RespClient.CommandAsync(AskedSentinel().Sentinel.EndPoint, cancellationToken, "SENTINEL", "FAILOVER", MasterName).ConfigureAwait(false);
                 }
                 catch (RespErrorException)
                 {
@@ -511,6 +510,9 @@ public sealed class RedisTier
         var role = (object?[])(await RespClient.CommandAsync(region.Redis.EndPoint, cancellationToken, "ROLE").ConfigureAwait(false))!;
         return (string?)role[0] == "master";
     }
+
+    /// <summary>The Sentinel a switchover asks (the first running one): the one whose view of the replicas decides the pick.</summary>
+    private RegionDefinition AskedSentinel() => _environment.Regions.First(candidate => !_sentinels[candidate.Name].HasExited);
 
     /// <summary>
     /// Waits until <paramref name="sentinel"/> has read the replica priorities just set (it polls its replicas' INFO every

@@ -9,7 +9,7 @@ internal static class SippScenarios
     /// <summary>
     /// A UAC that follows Record-Route (ACK and BYE to <c>[next_url]</c> with <c>[routes]</c>: SIPp's built-in uac
     /// ignores the route set and Kamailio answers its BYE with 404), fails a call whose 200 lacks the region header, and
-    /// logs "&lt;call number&gt; &lt;region&gt;" for every answered call. Holds the call for SIPp's <c>-d</c> (default 0: BYE
+    /// logs "&lt;call number&gt; &lt;region&gt;" and "&lt;call number&gt; answered &lt;timestamp&gt;" for every answered call. Holds the call for SIPp's <c>-d</c> (default 0: BYE
     /// right after the ACK). Every call also logs "&lt;call number&gt; placed &lt;date&gt;\t&lt;time&gt;\t&lt;epoch seconds&gt;" as it
     /// starts (SIPp's <c>[timestamp]</c>): when it was really placed, even when SIPp fell behind its pace.
     /// </summary>
@@ -47,6 +47,7 @@ internal static class SippScenarios
             <action>
               <ereg regexp="[A-Za-z0-9_.-]+" search_in="hdr" header="X-VoxGuard-Region:" check_it="true" assign_to="region"/>
               <log message="[call_number] [$region]"/>
+              <log message="[call_number] answered [timestamp]"/>
             </action>
           </recv>
           <send>

@@ -66,7 +66,7 @@ public sealed class GameDayWithSippTests
         await Task.Delay(KillAfter);
         var kill = await CliProcess.RunAsync("fault", "kill", "lagos", "--json");
         var sippExited = sipp.WaitForExit(TimeSpan.FromSeconds(120));
-        var (placed, answered) = ReadCallLog(callLog);
+        var (placed, answered, answeredAt) = ReadCallLog(callLog);
         Assert.That(kill.ExitCode, Is.Zero, kill.Error);
         Assert.That(sippExited, Is.True, "SIPp finished its bounded run");
         Assert.That(placed, Has.Count.EqualTo(calls), "SIPp placed every call");
@@ -96,8 +96,13 @@ public sealed class GameDayWithSippTests
         var run = Path.GetDirectoryName(Directory.EnumerateFiles(CliProcess.RunRoot, "topology.json", SearchOption.AllDirectories).Single())!;
         var lost = await LostWritesAsync(run);
         TestContext.Out.WriteLine(kill.Output);
-        // Every window from the loss on, answered/placed: where a slow failover spent its time.
+        // Every window, answered/placed: where a slow failover spent its time; before the loss, with its slowest setup
+        // (a busy machine's first calls took seconds, and a call placed just before the loss may still be setting up).
+        TestContext.Out.WriteLine($"answered/placed per 1 s window before the loss: {string.Join(' ', Enumerable.Range(first, -first).Select(window => $"{answeredIn[window]}/{placedIn[window]}"))}");
         TestContext.Out.WriteLine($"answered/placed per 1 s window from the loss: {string.Join(' ', Enumerable.Range(0, last + 1).Select(window => $"{answeredIn[window]}/{placedIn[window]}"))}");
+        TestContext.Out.WriteLine($"slowest setup (ms) per 1 s window before the loss: {string.Join(' ', Enumerable.Range(first, -first).Select(window => SlowestSetupIn(window)))}");
+        string SlowestSetupIn(int window) =>
+            answeredAt.Where(call => windowOf[call.Key] == window).Select(call => (call.Value - placed[call.Key]).TotalMilliseconds).DefaultIfEmpty(double.NaN).Max().ToString("F0", CultureInfo.InvariantCulture);
         TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{answered.Count} of {calls} calls answered ({placed.Count} placed); lagos lost {(lossAt - placed.Values.Min()).TotalSeconds:F1} s in; calls back and staying back {failover?.TotalSeconds:F0} s later; after: abuja {abuja:F1} %, asaba {asaba:F1} % of {after.Count}; lost writes: postgres {lost.Postgres.Count} of {lost.PostgresAcknowledged}, redis {lost.Redis.Count} of {lost.RedisAcknowledged}"));
 
@@ -146,12 +151,12 @@ public sealed class GameDayWithSippTests
     }
 
     /// <summary>
-    /// When each call was placed ("n placed date\ttime\tepoch") and the region that answered it ("n region"), from the
-    /// scenario's log actions.
+    /// When each call was placed ("n placed date\ttime\tepoch"), the region that answered it ("n region") and when
+    /// ("n answered date\ttime\tepoch"), from the scenario's log actions.
     /// </summary>
-    private static (Dictionary<int, DateTimeOffset> Placed, Dictionary<int, string> Answered) ReadCallLog(string callLog)
+    private static (Dictionary<int, DateTimeOffset> Placed, Dictionary<int, string> Answered, Dictionary<int, DateTimeOffset> AnsweredAt) ReadCallLog(string callLog)
     {
-        var (placed, answered) = (new Dictionary<int, DateTimeOffset>(), new Dictionary<int, string>());
+        var (placed, answered, answeredAt) = (new Dictionary<int, DateTimeOffset>(), new Dictionary<int, string>(), new Dictionary<int, DateTimeOffset>());
         foreach (var fields in File.Exists(callLog) ? File.ReadLines(callLog).Select(line => line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)) : [])
         {
             if (fields.Length < 2 || !int.TryParse(fields[0], CultureInfo.InvariantCulture, out var call))
@@ -159,18 +164,25 @@ public sealed class GameDayWithSippTests
                 continue;
             }
 
-            if (fields[1] == "placed")
+            switch (fields[1])
             {
-                var epoch = decimal.Parse(fields[^1], CultureInfo.InvariantCulture);
-                placed[call] = DateTimeOffset.FromUnixTimeMilliseconds((long)(epoch * 1000));
-            }
-            else
-            {
-                answered.TryAdd(call, fields[1]);
+                case "placed":
+                    placed[call] = TimeOf(fields);
+                    break;
+                case "answered":
+                    answeredAt.TryAdd(call, TimeOf(fields));
+                    break;
+                default:
+                    answered.TryAdd(call, fields[1]);
+                    break;
             }
         }
 
-        return (placed, answered);
+        return (placed, answered, answeredAt);
+
+        // SIPp's [timestamp] ends in epoch seconds with microseconds.
+        static DateTimeOffset TimeOf(string[] fields) =>
+            DateTimeOffset.FromUnixTimeMilliseconds((long)(decimal.Parse(fields[^1], CultureInfo.InvariantCulture) * 1000));
     }
 
     /// <summary>When the loss began, as <c>fault kill --json</c> reports it: the start of the operation that loses Lagos.</summary>

@@ -5,6 +5,7 @@ using VoxGuard.Resilience.Benchmarks;
 //   ./resilience bench links [--duration <seconds>] [--round-trips <n>]
 //   ./resilience bench topology [--runs <n>] [--profile <name>] [--env-file <path>] [--engine acm|sipp]
 //   ./resilience bench sip [--step <seconds>]
+//   ./resilience bench parser [--parses <n>]
 const string Usage = """
     Usage: ./resilience bench [<benchmark>] [options]
 
@@ -25,6 +26,9 @@ const string Usage = """
       sip     the load generator against SIPp's own UAC, both calling SIPp's
               UAS over UDP at a rising rate: the highest rate each sustains.
 
+      parser  the SIP parser on one thread: bytes allocated and time to parse each
+              message a call through the topology carries. Seconds.
+
     Options (links):
       --duration <seconds>   length of each throughput run (default 3, 0.5-10)
       --round-trips <n>      ping-pong round trips per latency run (default 5000, 100-50000)
@@ -38,6 +42,9 @@ const string Usage = """
 
     Options (sip):
       --step <seconds>       length of each rate step (default 5, 2-30)
+
+    Options (parser):
+      --parses <n>           parses of each message (default 200000, 1000-10000000)
 
     Options (all):
       --profile <name>       the environment profile (default ci)
@@ -125,6 +132,23 @@ if (args[0] == "sip")
     }
 
     await SipLoadBenchmark.RunAsync(TimeSpan.FromSeconds(step), [100, 300, 1000, 2000, 3000, 3500, 4000, 4500, 5000]).ConfigureAwait(false);
+    return 0;
+}
+
+if (args[0] == "parser")
+{
+    var parses = 200_000;
+    if (args.Length == 3 && args[1] == "--parses" && int.TryParse(args[2], out var count) && count is >= 1000 and <= 10_000_000)
+    {
+        parses = count;
+    }
+    else if (args.Length != 1)
+    {
+        Console.Error.WriteLine("bench parser: the only option is --parses <n> (1000-10000000).");
+        return 2;
+    }
+
+    SipParserBenchmark.Run(parses);
     return 0;
 }
 

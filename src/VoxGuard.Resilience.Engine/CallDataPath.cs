@@ -53,48 +53,6 @@ public sealed class CallDataPath : IDisposable
         return new DataPathResult(await postgres.ConfigureAwait(false), await redis.ConfigureAwait(false));
     }
 
-    /// <summary>
-    /// Readies the data path before its first call: opens <paramref name="connections"/> connections to each store's
-    /// current primary and runs a read on each, retrying every half second until both answer or
-    /// <paramref name="within"/> has passed (the stores start beside the engines). Writes nothing and logs nothing:
-    /// the write log and the stores hold calls only. Without it a fresh engine met its first calls cold — the store clients'
-    /// code compiling, every concurrent call opening a connection of its own — and the first second of 50 calls/s
-    /// took up to 2 s to set up on a quiet host and over 5 s beside other work (calls timed out). The real engine is
-    /// warm long before a drill; ours must be too, or the drill measures our start-up.
-    /// </summary>
-    /// <returns>True once both stores answered; false when <paramref name="within"/> passed first (calls will open
-    /// their connections as they come) or <paramref name="cancellationToken"/> was cancelled.</returns>
-    public async Task<bool> WarmUpAsync(int connections, TimeSpan within, CancellationToken cancellationToken)
-    {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(within);
-        while (true)
-        {
-            try
-            {
-                await Task.WhenAll(Postgres.WarmUpAsync(connections, deadline.Token), Redis.WarmUpAsync(connections, deadline.Token)).ConfigureAwait(false);
-                return true;
-            }
-            catch (Exception exception) when (exception is Npgsql.NpgsqlException or System.Net.Sockets.SocketException or IOException or TimeoutException
-                or Topology.DataTier.RespErrorException or OperationCanceledException)
-            {
-                if (deadline.IsCancellationRequested)
-                {
-                    return false;
-                }
-            }
-
-            try
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(500), deadline.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return false;
-            }
-        }
-    }
-
     /// <inheritdoc/>
     public void Dispose()
     {

@@ -32,9 +32,6 @@ public sealed class PostgresWriter : IDisposable
         _primary = new PrimaryTracker(initialPrimary, FindPrimaryAsync);
     }
 
-    /// <summary>The name this engine's connections show in <c>pg_stat_activity</c> (voxguard-engine-&lt;region&gt;).</summary>
-    public string ApplicationName => $"voxguard-engine-{_routes.Home.Name}";
-
     /// <summary>The region this engine currently writes call events to.</summary>
     public RegionDefinition Primary => _primary.Current;
 
@@ -93,41 +90,6 @@ public sealed class PostgresWriter : IDisposable
         return false;
     }
 
-    /// <summary>
-    /// Opens <paramref name="connections"/> pooled connections to the current primary and binds the insert's three
-    /// text parameters in a read on each, writing nothing: the first calls then find the pool open and Npgsql's path
-    /// compiled. Throws as a write's connection or command would.
-    /// </summary>
-    public async Task WarmUpAsync(int connections, CancellationToken cancellationToken)
-    {
-        var pool = Pool(_primary.Current);
-        var opened = new List<NpgsqlConnection>(connections);
-        try
-        {
-            // All held open at once, so the pool keeps that many (one taken and returned would be reused each time).
-            for (var i = 0; i < connections; i++)
-            {
-                opened.Add(await pool.OpenConnectionAsync(cancellationToken).ConfigureAwait(false));
-            }
-
-            foreach (var connection in opened)
-            {
-                await using var command = new NpgsqlCommand("SELECT $1::text, $2::text, $3::text", connection);
-                command.Parameters.Add(new NpgsqlParameter { Value = "warm-up" });
-                command.Parameters.Add(new NpgsqlParameter { Value = _routes.Home.Name });
-                command.Parameters.Add(new NpgsqlParameter { Value = "warm-up" });
-                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-        }
-        finally
-        {
-            foreach (var connection in opened)
-            {
-                await connection.DisposeAsync().ConfigureAwait(false);
-            }
-        }
-    }
-
     /// <inheritdoc/>
     public void Dispose()
     {
@@ -174,7 +136,7 @@ public sealed class PostgresWriter : IDisposable
         // 20 per target: three engines stay well under a node's 100 connections however they are spread. A pooled
         // connection runs nothing but the insert, so it needs no DISCARD ALL on its return to the pool, and the insert
         // is prepared once per connection (the server plans it once, not per call).
-        return $"Host={endpoint.Address};Port={endpoint.Port};Username={User};Database=postgres;Timeout=2;Command Timeout=2;Application Name={ApplicationName};" +
+        return $"Host={endpoint.Address};Port={endpoint.Port};Username={User};Database=postgres;Timeout=2;Command Timeout=2;" +
             (pooled ? "Pooling=true;Maximum Pool Size=20;No Reset On Close=true;Max Auto Prepare=4;Auto Prepare Min Usages=2" : "Pooling=false");
     }
 }

@@ -62,7 +62,6 @@ using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop
 await using (engine)
 {
     Console.WriteLine($"voxguard-engine: {region} answering; writes logged to {writeLog}");
-    var warming = WarmUpAsync(engine.DataPath);
     try
     {
         await Task.Delay(Timeout.Infinite, stopping.Token);
@@ -71,28 +70,6 @@ await using (engine)
     {
         Console.WriteLine($"voxguard-engine: {region} stopping ({engine.Counters})");
     }
-
-    await warming;
 }
 
 return 0;
-
-// In the background, as calls may already come: connections open to both primaries before the first calls need them.
-async Task WarmUpAsync(CallDataPath dataPath)
-{
-    var started = System.Diagnostics.Stopwatch.GetTimestamp();
-    var warm = await dataPath.WarmUpAsync(WarmConnections, WarmUpWithin, stopping.Token);
-    var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-    Console.WriteLine(warm
-        ? $"voxguard-engine: {region} data path warm in {elapsed:F0} ms ({WarmConnections} connections each to postgres at {dataPath.Postgres.Primary.Name}, redis at {dataPath.Redis.Master.Name})"
-        : $"voxguard-engine: {region} data path not warmed in {elapsed:F0} ms (stores unreachable or stopping); calls open their connections as they come");
-}
-
-internal static partial class Program
-{
-    // A few connections each: at 50-1000 calls/s a write holds one for a few milliseconds, and the pool opens more on demand.
-    private const int WarmConnections = 4;
-
-    // The stores start beside the engines (up to ~30 s with Patroni's bootstrap), or a restarted engine's may be cut off.
-    private static readonly TimeSpan WarmUpWithin = TimeSpan.FromMinutes(2);
-}

@@ -75,18 +75,6 @@ public sealed class RedisWriter : IAsyncDisposable
         return false;
     }
 
-    /// <summary>
-    /// Opens <paramref name="connections"/> connections to the current master (PINGs sent together, so none is reused
-    /// before the others are open) and keeps them for the first calls; writes nothing. Throws as a write would.
-    /// </summary>
-    public async Task WarmUpAsync(int connections, CancellationToken cancellationToken)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(CommandTimeout);
-        var master = _routes.To(_master.Current, RegionService.Redis);
-        await Task.WhenAll(Enumerable.Range(0, connections).Select(_ => _connections.CommandAsync(master, timeout.Token, "PING"))).ConfigureAwait(false);
-    }
-
     /// <inheritdoc/>
     public ValueTask DisposeAsync() => _connections.DisposeAsync();
 

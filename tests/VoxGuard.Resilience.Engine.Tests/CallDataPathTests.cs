@@ -143,39 +143,5 @@ public sealed class CallDataPathTests
         });
     }
 
-    [Test]
-    public async Task Warming_up_opens_connections_to_both_primaries_once_they_answer_and_writes_nothing()
-    {
-        using var asaba = new CallDataPath(Environment, "asaba", LogOf("asaba"));
-        var redisClientsBefore = await ConnectedRedisClientsAsync();
-        await _links.IsolateAsync("asaba");
-        var whileCutOff = await asaba.WarmUpAsync(3, TimeSpan.FromSeconds(3), CancellationToken.None);
-        await _links.HealAsync("asaba");
-        var onceReachable = await asaba.WarmUpAsync(3, TimeSpan.FromSeconds(20), CancellationToken.None);
-
-        var backends = Convert.ToInt64(await _postgres.ScalarAsync("lagos", $"SELECT count(*) FROM pg_stat_activity WHERE application_name = '{asaba.Postgres.ApplicationName}'"));
-        var redisClientsAfter = await ConnectedRedisClientsAsync();
-        var rows = Convert.ToInt64(await _postgres.ScalarAsync("lagos", "SELECT count(*) FROM voxguard_writes"));
-        var keys = (object?[])(await RespClient.CommandAsync(_redis.EndPointOf("lagos"), CancellationToken.None, "KEYS", RedisWriter.KeyPrefix + "*"))!;
-
-        Assert.Multiple(() =>
-        {
-            Assert.That(whileCutOff, Is.False, "cut off from both primaries, it gives up when its time is up");
-            Assert.That(onceReachable, Is.True);
-            Assert.That(backends, Is.EqualTo(3), "three pooled connections open and kept at the PostgreSQL primary");
-            Assert.That(redisClientsAfter - redisClientsBefore, Is.GreaterThanOrEqualTo(3), "and three at the Redis master");
-            Assert.That(rows, Is.Zero, "nothing written");
-            Assert.That(keys, Is.Empty);
-            Assert.That(WriteLog.Read(LogOf("asaba")), Is.Empty, "nor logged");
-        });
-    }
-
-    private async Task<long> ConnectedRedisClientsAsync()
-    {
-        var info = (string)(await RespClient.CommandAsync(_redis.EndPointOf("lagos"), CancellationToken.None, "INFO", "clients"))!;
-        var line = info.Split('\n').Single(line => line.StartsWith("connected_clients:", StringComparison.Ordinal));
-        return long.Parse(line["connected_clients:".Length..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
-    }
-
     private string LogOf(string region) => Path.Combine(_logDirectory, $"{region}-writes.tsv");
 }

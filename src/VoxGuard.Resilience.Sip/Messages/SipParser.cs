@@ -108,63 +108,71 @@ public static class SipParser
             throw new SipParseException(SipStatus.BadRequest, Invariant($"control character 0x{head[at]:X2} at byte {start + at} of the header section"));
         }
 
-        // One string for the header section; lines, names and values are cut from it as spans, so a message costs a
-        // string per header value and little else (it is parsed at every hop of every call).
-        var text = Encoding.UTF8.GetString(head).AsSpan();
-        var firstBreak = text.IndexOf('\n');
-        var startLine = (firstBreak < 0 ? text : text[..firstBreak]).TrimEnd('\r').ToString();
-        if (startLine.Length > limits.MaxLineLength)
-        {
-            throw new SipParseException(SipStatus.MessageTooLarge, Invariant($"start line of {startLine.Length} characters exceeds the limit of {limits.MaxLineLength}"));
-        }
-
-        var message = ParseStartLine(startLine);
-        var isRequest = message is SipRequest;
+        // The header section decoded into a pooled buffer; lines, names and values are cut from it as spans, so a
+        // message costs a string per header value and little else (it is parsed at every hop of every call).
+        var buffer = ArrayPool<char>.Shared.Rent(Encoding.UTF8.GetMaxCharCount(head.Length));
         try
         {
-            if (firstBreak >= 0)
+            var text = buffer.AsSpan(0, Encoding.UTF8.GetChars(head, buffer));
+            var firstBreak = text.IndexOf('\n');
+            var startLine = (firstBreak < 0 ? text : text[..firstBreak]).TrimEnd('\r').ToString();
+            if (startLine.Length > limits.MaxLineLength)
             {
-                // At most one header per line: the list is sized once instead of growing four times.
-                message.Headers.EnsureCapacity(text.Count('\n'));
-                ParseHeaders(text[(firstBreak + 1)..], message.Headers, limits);
+                throw new SipParseException(SipStatus.MessageTooLarge, Invariant($"start line of {startLine.Length} characters exceeds the limit of {limits.MaxLineLength}"));
             }
 
-            var contentLength = ContentLength(message.Headers);
-            var available = rest.Length - bodyOffset;
-            if (stream)
+            var message = ParseStartLine(startLine);
+            var isRequest = message is SipRequest;
+            try
             {
-                if (contentLength is null)
+                if (firstBreak >= 0)
                 {
-                    throw new SipParseException(SipStatus.BadRequest, "Content-Length is required on a stream transport (TCP)");
+                    // At most one header per line: the list is sized once instead of growing four times.
+                    message.Headers.EnsureCapacity(text.Count('\n'));
+                    ParseHeaders(text[(firstBreak + 1)..], message.Headers, limits);
                 }
 
-                if (bodyOffset + contentLength.Value > limits.MaxMessageSize)
+                var contentLength = ContentLength(message.Headers);
+                var available = rest.Length - bodyOffset;
+                if (stream)
                 {
-                    throw new SipParseException(SipStatus.MessageTooLarge,
-                        Invariant($"message of {bodyOffset + contentLength.Value} bytes (Content-Length {contentLength.Value}) exceeds the limit of {limits.MaxMessageSize}"));
+                    if (contentLength is null)
+                    {
+                        throw new SipParseException(SipStatus.BadRequest, "Content-Length is required on a stream transport (TCP)");
+                    }
+
+                    if (bodyOffset + contentLength.Value > limits.MaxMessageSize)
+                    {
+                        throw new SipParseException(SipStatus.MessageTooLarge,
+                            Invariant($"message of {bodyOffset + contentLength.Value} bytes (Content-Length {contentLength.Value}) exceeds the limit of {limits.MaxMessageSize}"));
+                    }
+
+                    if (available < contentLength.Value)
+                    {
+                        consumed = start;
+                        return null;
+                    }
+                }
+                else if (contentLength > available)
+                {
+                    throw new SipParseException(SipStatus.BadRequest,
+                        Invariant($"Content-Length {contentLength.Value} exceeds the {available} bytes of body received"));
                 }
 
-                if (available < contentLength.Value)
-                {
-                    consumed = start;
-                    return null;
-                }
+                var length = contentLength ?? available;
+                message.Body = length == 0 ? ReadOnlyMemory<byte>.Empty : rest.Slice(bodyOffset, length).ToArray();
+                Validate(message);
+                consumed = start + bodyOffset + length;
+                return message;
             }
-            else if (contentLength > available)
+            catch (SipParseException exception) when (exception.Headers is null)
             {
-                throw new SipParseException(SipStatus.BadRequest,
-                    Invariant($"Content-Length {contentLength.Value} exceeds the {available} bytes of body received"));
+                throw new SipParseException(exception.StatusCode, exception.Reason, message.Headers) { WasRequest = isRequest };
             }
-
-            var length = contentLength ?? available;
-            message.Body = length == 0 ? ReadOnlyMemory<byte>.Empty : rest.Slice(bodyOffset, length).ToArray();
-            Validate(message);
-            consumed = start + bodyOffset + length;
-            return message;
         }
-        catch (SipParseException exception) when (exception.Headers is null)
+        finally
         {
-            throw new SipParseException(exception.StatusCode, exception.Reason, message.Headers) { WasRequest = isRequest };
+            ArrayPool<char>.Shared.Return(buffer);
         }
     }
 
@@ -371,7 +379,7 @@ public static class SipParser
         foreach (var name in (ReadOnlySpan<string>)[SipHeaderNames.From, SipHeaderNames.To])
         {
             var value = message.Headers.Get(name);
-            if (!SipNameAddress.TryParse(value, out _))
+            if (!SipNameAddress.IsWellFormed(value))
             {
                 throw new SipParseException(SipStatus.BadRequest, $"malformed {name} header '{Excerpt(value ?? string.Empty)}'");
             }

@@ -309,4 +309,31 @@ public class SipParserTests
         Assert.That(trying.To!.Tag, Is.Null);
         Assert.That(trying.Headers.Contains("Record-Route"), Is.False);
     }
+
+    // The parser checks From and To without building them (SipNameAddress.IsWellFormed); it must accept exactly what
+    // TryParse accepts, or a message would pass the check and have no From, or fail it and be wrongly refused.
+    [TestCase("<sip:bob@host>;tag=x", true)]
+    [TestCase("\"Bob, the <first>\" <sip:bob@host> ;tag=x", true)]
+    [TestCase("Bob <sip:bob@host>", true)]
+    [TestCase("sip:bob@host;tag=x", true)]
+    [TestCase("  sip:bob@host  ", true)]
+    [TestCase("<sip:bob@host", false)]
+    [TestCase("<bob@host>", false)]
+    [TestCase("<:bob@host>", false)]
+    [TestCase("<sip:bob@host> tag=x", false)]
+    [TestCase("<>", false)]
+    [TestCase("sip:bob@host extra", false)]
+    [TestCase("bob", false)]
+    [TestCase("\"sip:bob@host\"", false)]
+    [TestCase("", false)]
+    [TestCase("   ", false)]
+    [TestCase(null, false)]
+    public void The_allocation_free_from_and_to_check_accepts_what_parsing_accepts(string? text, bool wellFormed)
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(SipNameAddress.TryParse(text, out _), Is.EqualTo(wellFormed));
+            Assert.That(SipNameAddress.IsWellFormed(text), Is.EqualTo(wellFormed));
+        });
+    }
 }

@@ -120,8 +120,8 @@ part_groups=()
 #    the niced lanes took twice as long); the chain beside these three, even at nice -10, missed its lag target again
 #    (docs/measured-facts.md, "The suite waits more than it computes"). Containers and Cli share a lane because the
 #    CLI's `down` reaps containers of runs outside its own run root.
-lanes=("Scenarios-fresh Drills Engine" "Topology" "Containers Cli Sip-sipp Measurement Reporting")
-lane_nice=(4 10 10)
+lanes=("Scenarios-fresh Containers Cli Sip-sipp Measurement Reporting" "Topology Drills Engine")
+lane_nice=(4 10)
 set -m
 lane_pids=()
 for index in "${!lanes[@]}"; do

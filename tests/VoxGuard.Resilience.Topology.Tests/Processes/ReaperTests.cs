@@ -161,7 +161,8 @@ public sealed class ReaperTests : ScratchFixture
         var runJson = Path.Combine(Scratch.Root, "shell-harness", "run.json");
         Assert.That(await Proc.EventuallyAsync(() => File.Exists(runJson)), Is.True, "the shell harness wrote its run");
         var server = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(Scratch.Root, "shell-harness", "lagos-redis.pid"))).RootElement.GetProperty("pid").GetInt32();
-        Assert.That(Proc.Comm(server), Is.EqualTo("sleep"));
+        // setsid forks and execs sleep: until the exec, the server's name is still setsid (76 ms was not enough on a busy host).
+        Assert.That(await Proc.EventuallyAsync(() => Proc.Comm(server) == "sleep"), Is.True, "the shell harness's server became sleep");
 
         var whileAlive = Scratch.CreateRun();
         harness.Kill(); // kill -9 the harness: its server keeps running

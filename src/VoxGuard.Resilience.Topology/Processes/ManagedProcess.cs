@@ -16,7 +16,9 @@ public sealed class ManagedProcess : IAsyncDisposable
     // Mechanics (how long SIGKILL may take, how often /proc is polled) run on the real clock: a fake TimeProvider
     // must not stall a kill.
     private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(10);
-    private static readonly TimeSpan StateTimeout = TimeSpan.FromSeconds(5);
+    // A state change (stopped, continued, its own group) takes milliseconds; on a starved host a process sat in state D
+    // (uninterruptible) for more than 5 s before SIGSTOP could take it.
+    private static readonly TimeSpan StateTimeout = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(2);
 
     private readonly Process _process;

@@ -118,7 +118,8 @@ part_groups=()
 
 # 2. The projects that start topologies run in two lanes side by side: each binds address blocks of its own (listed in
 #    tests/README.md), and their time is mostly waiting on the servers (Patroni's ttl, Sentinel, etcd), not CPU.
-#    Topology alone (the longest), and Containers with the rest; within a lane, one part after another, at a lower
+#    Topology with Engine and Measurement, Containers with the rest (the two ended 2 min apart with Engine in the
+#    second: Topology 10 min, Containers through Reporting 12); within a lane, one part after another, at a lower
 #    priority (nice, which their servers inherit). Two lanes, not three: with the negative controls as a third, on a
 #    host twice as slow as the one the lanes were sized on, the three reached load average 35 with no CPU idle and 12
 #    tests failed on timeouts in the servers (Patroni's leader lock, compose health, a SIGSTOP waiting on state D);
@@ -126,7 +127,7 @@ part_groups=()
 #    beside lanes, even at nice -10, missed its lag target (docs/measured-facts.md, "The suite waits more than it
 #    computes"). Containers and Cli share a lane because the CLI's `down` reaps containers of runs outside its own run
 #    root.
-lanes=("Topology" "Containers Cli Drills Engine Sip-sipp Measurement Reporting")
+lanes=("Topology Engine Measurement" "Containers Cli Drills Sip-sipp Reporting")
 lane_nice=(10 10)
 set -m
 lane_pids=()

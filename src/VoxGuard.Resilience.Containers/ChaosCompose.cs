@@ -151,19 +151,14 @@ public sealed class ChaosCompose
         var listed = await ContainerEngine.CliAsync(
             ["ps", "--all", "--filter", $"label={ProjectLabel}={Project}", "--format", "{{.Names}}|{{.ExitCode}}|{{index .Labels \"com.docker.compose.service\"}}|{{.Status}}"],
             cancellationToken).ConfigureAwait(false);
-        var containers = Lines(listed.Output).Select(line => line.Split('|', 4)).ToList();
+        var containers = Lines(listed.Output).Select(ListedContainer.Parse).ToList();
         if (containers.Count == 0)
         {
             return ["(no container yet)"];
         }
 
         // What `ps` shows needs no check: a service container not running, the config service not exited 0.
-        var down = containers
-            .Where(fields => fields[2] == ConfigService
-                ? fields[3].StartsWith("Up", StringComparison.OrdinalIgnoreCase) || fields[1] != "0"
-                : !fields[3].StartsWith("Up", StringComparison.OrdinalIgnoreCase))
-            .Select(fields => $"{fields[0]} ({fields[3]})")
-            .ToList();
+        var down = containers.Where(container => !container.IsWhereItShouldBe).Select(container => $"{container.Name} ({container.Status})").ToList();
         if (down.Count > 0)
         {
             return down;
@@ -172,19 +167,35 @@ public sealed class ChaosCompose
         // Then each running container's health check, one at a time, the one that failed last first, stopping at the
         // first that fails: every check is a podman exec (conmon, runc), and seventeen of them at once every 500 ms
         // were a load of their own on a starved host, where the compose start then timed out.
-        foreach (var (name, status) in containers
-            .Where(fields => fields[2] != ConfigService)
-            .Select(fields => (Name: fields[0], Status: fields[3]))
-            .OrderByDescending(container => container.Name == _lastUnhealthy))
+        foreach (var container in containers.Where(container => !container.IsConfig).OrderByDescending(container => container.Name == _lastUnhealthy))
         {
-            if ((await ContainerEngine.CliAsync(["healthcheck", "run", name], cancellationToken).ConfigureAwait(false)).ExitCode != 0)
+            if ((await ContainerEngine.CliAsync(["healthcheck", "run", container.Name], cancellationToken).ConfigureAwait(false)).ExitCode != 0)
             {
-                _lastUnhealthy = name;
-                return [$"{name} ({status}, its health check failing)"];
+                _lastUnhealthy = container.Name;
+                return [$"{container.Name} ({container.Status}, its health check failing)"];
             }
         }
 
         return [];
+    }
+
+    /// <summary>One line of <see cref="UnhealthyAsync"/>'s <c>podman ps</c>: name|exit code|compose service|status.</summary>
+    private sealed record ListedContainer(string Name, string ExitCode, string Service, string Status)
+    {
+        public bool IsConfig => Service == ConfigService;
+
+        /// <summary>The config service has run once and exited 0; every other service is running.</summary>
+        public bool IsWhereItShouldBe => IsConfig ? !IsRunning && ExitCode == "0" : IsRunning;
+
+        private bool IsRunning => Status.StartsWith("Up", StringComparison.OrdinalIgnoreCase);
+
+        public static ListedContainer Parse(string line)
+        {
+            var fields = line.Split('|', 4);
+            return fields.Length == 4
+                ? new ListedContainer(fields[0], fields[1], fields[2], fields[3])
+                : throw new InvalidOperationException($"podman ps printed '{line}', not name|exit code|service|status.");
+        }
     }
 
     private async Task ComposeAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)

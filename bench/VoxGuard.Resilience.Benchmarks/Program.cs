@@ -6,6 +6,7 @@ using VoxGuard.Resilience.Benchmarks;
 //   ./resilience bench topology [--runs <n>] [--profile <name>] [--env-file <path>] [--engine acm|sipp]
 //   ./resilience bench sip [--step <seconds>]
 //   ./resilience bench parser [--parses <n>]
+//   ./resilience bench host
 const string Usage = """
     Usage: ./resilience bench [<benchmark>] [options]
 
@@ -13,7 +14,8 @@ const string Usage = """
       all     (the default) each benchmark below in a short form, then one table side
               by side: our generator's highest sustained CPS against SIPp's, CPS through
               the topology at >= 99.9 % answered driven by each, a link against a direct
-              connection, cold start and teardown. A few minutes.
+              connection, cold start and teardown, and the host's own costs (host, below)
+              so that two runs' tables can be compared. A few minutes.
 
       links   the link server (Toxiproxy-compatible TCP proxy) on loopback:
               pass-through throughput, added round-trip latency, and the accuracy
@@ -28,6 +30,10 @@ const string Usage = """
 
       parser  the SIP parser on one thread: bytes allocated and time to parse each
               message a call through the topology carries. Seconds.
+
+      host    what this host charges for a call's parts: compute on one core, a system
+              call, a page fault, a loopback TCP connection, a process start. Compare
+              two hosts' figures with these first. A few seconds.
 
     Options (links):
       --duration <seconds>   length of each throughput run (default 3, 0.5-10)
@@ -149,6 +155,18 @@ if (args[0] == "parser")
     }
 
     SipParserBenchmark.Run(parses);
+    return 0;
+}
+
+if (args[0] == "host")
+{
+    if (args.Length != 1)
+    {
+        Console.Error.WriteLine("bench host: takes no options.");
+        return 2;
+    }
+
+    HostBenchmark.Run();
     return 0;
 }
 

@@ -7,7 +7,8 @@ namespace VoxGuard.Resilience.Benchmarks;
 /// <summary>
 /// <c>./resilience bench</c>: every benchmark in its short form, one after the other, then one table of ours against
 /// the reference beside it — our generator against SIPp, calls through the topology driven by each, a link against a
-/// direct connection, and the topology's cold start and teardown. A few minutes in all; every part is bounded.
+/// direct connection, and the topology's cold start and teardown; under them what the host itself charges (<see
+/// cref="HostBenchmark"/>), so that tables from two hosts can be told apart. A few minutes in all; every part is bounded.
 /// </summary>
 internal static class SummaryBenchmark
 {
@@ -37,6 +38,8 @@ internal static class SummaryBenchmark
         var loadAtStart = LoadAverage();
         var block = environment.Regions[0].AddressBlock.BaseAddress;
 
+        // First, on a host nothing of ours loads yet: what the host itself charges, to compare two runs' tables by.
+        var host = HostBenchmark.Measure();
         Console.WriteLine("== 1/4 our load generator against SIPp's (UDP to SIPp's UAS, 4 s per rate)");
         var generators = await SipLoadBenchmark.RunAsync(TimeSpan.FromSeconds(4), GeneratorRates, SipLoadBenchmark.Addresses.InBlock(block));
         Console.WriteLine();
@@ -64,6 +67,7 @@ internal static class SummaryBenchmark
             new[] { "topology cold start to verified healthy (median, s)", coldStart is null ? "failed" : F(coldStart.UpMedianMs / 1000, "F2"), "" },
             new[] { "topology teardown to nothing left (median, s)", coldStart is null ? "failed" : F(coldStart.DownMedianMs / 1000, "F2"), "" },
         };
+        rows.AddRange(host.Rows().Select(row => new[] { "host: " + row.What, row.Figure, "" }));
         var widths = Enumerable.Range(0, 3).Select(column => rows.Max(row => row[column].Length)).ToArray();
         foreach (var row in rows)
         {

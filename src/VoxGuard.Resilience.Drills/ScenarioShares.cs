@@ -1,14 +1,15 @@
 namespace VoxGuard.Resilience.Drills;
 
 /// <summary>
-/// How the scenario suite splits into two shares run side by side (<c>./resilience drill</c>, <c>./resilience test</c>):
-/// the fixtures that always start a topology of their own (negative controls, split brain, disaster recovery) on the
-/// environment moved to other loopback blocks, the others — which hand their topology on — on its own addresses.
+/// How the scenario suite splits into two shares (<c>./resilience drill</c>, <c>./resilience test</c>): the fixtures that
+/// always start a topology of their own (negative controls, split brain, disaster recovery) on the environment moved to
+/// other loopback blocks, the others — which hand their topology on — on its own addresses. Both run them one share
+/// after the other.
 /// </summary>
 /// <remarks>
-/// Not three: with the own-topology fixtures split in two, three topologies started at once and the chain's first
-/// window (the steady state) missed replication lag p99 — the harness's load, not the system's (docs/measured-facts.md,
-/// "The suite waits more than it computes").
+/// Side by side they starved each other on a host whose kernel work is dear (docs/measured-facts.md, "A host twice as
+/// slow"); three shares at once already moved the steady state's lag verdict on a faster one ("The suite waits more
+/// than it computes"). A verdict moved by the harness's own load is a false verdict.
 /// </remarks>
 public static class ScenarioShares
 {

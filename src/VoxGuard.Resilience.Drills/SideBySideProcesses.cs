@@ -4,7 +4,8 @@ using VoxGuard.Resilience.Topology.Processes;
 namespace VoxGuard.Resilience.Drills;
 
 /// <summary>
-/// Child processes run side by side (the drill's scenario shares): every line they print goes to one log, a progress
+/// Child processes run side by side (the drill runs its scenario shares through it, one share at a time since they
+/// starved each other side by side on a slow host): every line they print goes to one log, a progress
 /// callback runs while any is alive, and their exit codes come back in the order they were given. On cancellation the
 /// children are not killed: from a terminal they receive the same Ctrl-C and tear their topologies down; this waits for
 /// that. Those still running after a grace heard nothing (only the drill was sent SIGTERM, or SIGINT was ignored): they

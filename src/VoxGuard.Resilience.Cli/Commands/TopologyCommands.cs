@@ -211,10 +211,7 @@ internal static class TopologyCommands
                 }
             }
 
-            var reaped = Reaper.ReapAbandonedRuns(RunDirectory.DefaultRoot);
-            await PostgresTier.RemoveOrphanedSharedMemoryAsync(cancellationToken).ConfigureAwait(false); // killed postmasters' segments
-            // A killed containers run's region containers and networks: their run directory is gone now.
-            var containers = await ContainerEngine.ReapAbandonedAsync(RunDirectory.DefaultRoot, cancellationToken).ConfigureAwait(false);
+            var (reaped, containers) = await ReapAbandonedAsync(cancellationToken).ConfigureAwait(false);
             if (running.Count == 0 && reaped.RunsReaped.Count == 0 && containers == 0)
             {
                 Console.WriteLine("Nothing was up; nothing left behind.");
@@ -251,5 +248,19 @@ internal static class TopologyCommands
         }
 
         return text.ToString();
+    }
+
+    /// <summary>
+    /// Reaps what runs whose harness is gone left under the default run root — their servers (PostgreSQL too, by its
+    /// postmaster.pid), directories and the shared memory of killed postmasters — and a killed containers run's
+    /// containers and networks. Runs of a live harness are left alone.
+    /// </summary>
+    internal static async Task<(ReapReport Runs, int Containers)> ReapAbandonedAsync(CancellationToken cancellationToken)
+    {
+        var reaped = Reaper.ReapAbandonedRuns(RunDirectory.DefaultRoot);
+        await PostgresTier.RemoveOrphanedSharedMemoryAsync(cancellationToken).ConfigureAwait(false); // killed postmasters' segments
+        // A killed containers run's region containers and networks: their run directory is gone now.
+        var containers = await ContainerEngine.ReapAbandonedAsync(RunDirectory.DefaultRoot, cancellationToken).ConfigureAwait(false);
+        return (reaped, containers);
     }
 }

@@ -32,21 +32,37 @@ internal static class SippStatistics
     /// Every response time (ms) in the <c>*_rtt.csv</c> files of <paramref name="directory"/> (SIPp's working directory):
     /// with <c>-rtt_freq 1</c> one line per call, from the INVITE sent to the response marked <c>rtd</c> received.
     /// </summary>
-    public static List<double> ResponseTimes(string directory)
+    public static List<double> ResponseTimes(string directory) => [.. Timings(directory).Select(timing => timing.ResponseMilliseconds)];
+
+    /// <summary>
+    /// The rate at which SIPp started the calls it timed: their INVITEs' span (each line's date less its response time),
+    /// so that neither SIPp's own start nor the last calls' setup counts as if the calls had been started late — as our
+    /// generator's rate is its calls over the time it spent starting them. Null with fewer than two timed calls.
+    /// </summary>
+    public static double? StartingRate(string directory)
     {
-        var times = new List<double>();
+        var starts = Timings(directory).Select(timing => timing.DateMilliseconds - timing.ResponseMilliseconds).Order().ToList();
+        return starts.Count < 2 || starts[^1] <= starts[0] ? null : (starts.Count - 1) * 1000.0 / (starts[^1] - starts[0]);
+    }
+
+    /// <summary>The lines of the <c>*_rtt.csv</c> files: <c>Date_ms;response_time;rtd_no</c>, the date when the response came.</summary>
+    private static List<(double DateMilliseconds, double ResponseMilliseconds)> Timings(string directory)
+    {
+        var timings = new List<(double, double)>();
         foreach (var file in Directory.EnumerateFiles(directory, "*_rtt.csv"))
         {
             foreach (var line in File.ReadLines(file).Skip(1))
             {
                 var fields = line.Split(';');
-                if (fields.Length >= 2 && double.TryParse(fields[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var milliseconds))
+                if (fields.Length >= 2
+                    && double.TryParse(fields[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var date)
+                    && double.TryParse(fields[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var milliseconds))
                 {
-                    times.Add(milliseconds);
+                    timings.Add((date, milliseconds));
                 }
             }
         }
 
-        return times;
+        return timings;
     }
 }

@@ -47,7 +47,9 @@ internal sealed record ThroughTopologyResult(IReadOnlyList<TopologyStep> Ours, I
 /// Calls through the whole local topology (balancer, Kamailio, the ACM engines writing every call to PostgreSQL and
 /// Redis through the links), at a rising rate: first our load generator, then SIPp following the route set, each over
 /// TCP with one connection per call and a 1 s hold, as <c>./resilience load</c> runs. Each caller stops at its first
-/// rate below 99.9 % answered. The same topology serves both, one after the other, after a warm-up at half the first rate.
+/// rate below 99.9 % answered, on a topology of its own started and warmed up the same way (a warm-up at half the first
+/// rate): a caller's last step overloads the miniature, and the data tier does not come back from that by itself within
+/// seconds — on one shared topology, SIPp's 200 CPS after our 700 answered 70 % (session 21).
 /// </summary>
 internal static class ThroughTopologyBenchmark
 {
@@ -56,6 +58,26 @@ internal static class ThroughTopologyBenchmark
     private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(3);
 
     public static async Task<ThroughTopologyResult?> RunAsync(EnvironmentDefinition environment, IReadOnlyList<int> rates, TimeSpan step)
+    {
+        var balancer = environment.Balancer.SipEndPoint;
+        var callers = CallerAddresses(environment);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Through the topology ({environment.Name}, profile {environment.Profile?.Name}, ACM engines, backups {(environment.Backups.Enabled ? "on" : "off")}): TCP to the balancer {balancer}, one connection per call, hold {Hold.TotalSeconds:F0} s, {step.TotalSeconds:F0} s per rate, a fresh topology for each caller"));
+        Console.WriteLine($"  {"rate",6}  {"ours: ok %",11} {"CPS",7} {"p50 ms",7} {"p99 ms",7} {"drops",6} {"busy %",6} {"steal",5}   {"SIPp: ok %",11} {"CPS",7} {"p50 ms",7} {"p99 ms",7} {"drops",6} {"busy %",6} {"steal",5}");
+        var ours = await RisingRatesAsync(environment, rates, callers.Ours, ours: true, async (_, rate) =>
+        {
+            var summary = await OursAsync(balancer, callers.Ours, rate, step);
+            return new TopologyStep(rate, summary.Calls, summary.SuccessPercent, summary.AchievedCallsPerSecond,
+                summary.SetupP50?.TotalMilliseconds, summary.SetupP99?.TotalMilliseconds);
+        });
+        var sipp = ours is null ? null : await RisingRatesAsync(environment, rates, callers.Ours, ours: false,
+            (topology, rate) => SippAsync(topology.Run, balancer, callers.Sipp, rate, step));
+        return ours is null || sipp is null ? null : new ThroughTopologyResult(ours, sipp);
+    }
+
+    /// <summary>One caller's steps on a fresh topology, rate after rate until one is under 99.9 % answered; null when the topology did not start.</summary>
+    private static async Task<List<TopologyStep>?> RisingRatesAsync(EnvironmentDefinition environment, IReadOnlyList<int> rates, IPAddress warmUpSource, bool ours,
+        Func<LocalTopology, int, Task<TopologyStep>> stepAt)
     {
         LocalTopology topology;
         try
@@ -70,45 +92,23 @@ internal static class ThroughTopologyBenchmark
 
         await using (topology)
         {
-            var balancer = environment.Balancer.SipEndPoint;
-            var callers = CallerAddresses(environment);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"Through the topology ({environment.Name}, profile {environment.Profile?.Name}, ACM engines, backups {(environment.Backups.Enabled ? "on" : "off")}): TCP to the balancer {balancer}, one connection per call, hold {Hold.TotalSeconds:F0} s, {step.TotalSeconds:F0} s per rate"));
-            Console.WriteLine($"  {"rate",6}  {"ours: ok %",11} {"CPS",7} {"p50 ms",7} {"p99 ms",7} {"drops",6} {"busy %",6} {"steal",5}   {"SIPp: ok %",11} {"CPS",7} {"p50 ms",7} {"p99 ms",7} {"drops",6} {"busy %",6} {"steal",5}");
             // Not measured: the engines compile their call path (tiered JIT) on their first calls, which would count
-            // against whichever caller went first.
-            await OursAsync(balancer, callers.Ours, rates[0] / 2, WarmUp);
+            // against the first step. Our generator warms up either caller's topology alike.
+            await OursAsync(environment.Balancer.SipEndPoint, warmUpSource, rates[0] / 2, WarmUp);
             await Task.Delay(Settle);
-            var ours = new List<TopologyStep>();
+            var steps = new List<TopologyStep>();
             foreach (var rate in rates)
             {
-                ours.Add(await WithHostCountersAsync(async () =>
-                {
-                    var summary = await OursAsync(balancer, callers.Ours, rate, step);
-                    return new TopologyStep(rate, summary.Calls, summary.SuccessPercent, summary.AchievedCallsPerSecond,
-                        summary.SetupP50?.TotalMilliseconds, summary.SetupP99?.TotalMilliseconds);
-                }));
-                PrintStep(ours[^1], null);
+                steps.Add(await WithHostCountersAsync(() => stepAt(topology, rate)));
+                PrintStep(ours ? steps[^1] : null, ours ? null : steps[^1]);
                 await Task.Delay(Settle);
-                if (!ours[^1].Sustained)
+                if (!steps[^1].Sustained)
                 {
                     break;
                 }
             }
 
-            var sipp = new List<TopologyStep>();
-            foreach (var rate in rates)
-            {
-                sipp.Add(await WithHostCountersAsync(() => SippAsync(topology.Run, balancer, callers.Sipp, rate, step)));
-                PrintStep(null, sipp[^1]);
-                await Task.Delay(Settle);
-                if (!sipp[^1].Sustained)
-                {
-                    break;
-                }
-            }
-
-            return new ThroughTopologyResult(ours, sipp);
+            return steps;
         }
     }
 
@@ -175,7 +175,10 @@ internal static class ThroughTopologyBenchmark
         var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds - Hold.TotalSeconds; // the last call's hold
         var successful = SippStatistics.Last(stat).GetValueOrDefault("SuccessfulCall(C)");
         var setups = SippStatistics.ResponseTimes(directory);
-        return new TopologyStep(rate, calls, 100.0 * successful / calls, calls / Math.Max(elapsed, step.TotalSeconds),
+        // Its INVITEs' span when it timed them (the process's run less the hold also counted SIPp's start and its last
+        // calls' setup: 196 of 200 CPS, below the 98 % a step needs, with a p99 of 1.4 s on this host).
+        var achieved = SippStatistics.StartingRate(directory) ?? calls / Math.Max(elapsed, step.TotalSeconds);
+        return new TopologyStep(rate, calls, 100.0 * successful / calls, achieved,
             Percentile(setups, 50), Percentile(setups, 99));
     }
 

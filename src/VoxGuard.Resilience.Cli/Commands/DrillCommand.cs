@@ -90,9 +90,9 @@ internal static class DrillCommand
             {
                 // Not "target missed" (1), which is what an unhandled cancellation returned: CI must not read a stop as a finding.
                 await Console.Error.WriteLineAsync($"Drill stopped before its end (Ctrl-C or SIGTERM): no verdict. What the finished scenarios wrote is in {reportDirectory}; ./resilience report --run {Path.GetDirectoryName(reportDirectory)} builds its report.").ConfigureAwait(false);
-                // The shares have exited. A test host ended in the middle of its exit cleanup (SIGTERM to its session reaches
-                // its runner too) left what the cleanup had not reached: session 21 found a PostgreSQL that had left
-                // Patroni's group still running, its run directory whole. Reaped here, as down would, not at the next start.
+                // The shares have exited; what their test hosts did not clean up is reaped now, as down would, not at the next
+                // start. Session 21 stopped a drill whose two shares ran side by side and found each share's last run whole,
+                // one PostgreSQL (started by Patroni, outside its group) still running in it; the cause was not pinned down.
                 var (reaped, containers) = await TopologyCommands.ReapAbandonedAsync(CancellationToken.None).ConfigureAwait(false);
                 if (reaped.RunsReaped.Count > 0 || containers > 0)
                 {
@@ -144,8 +144,8 @@ internal static class DrillCommand
     /// cref="LoopbackBlocks"/>), as <c>./resilience test</c> runs them. Side by side they took two thirds of the time on a
     /// host with room to spare, but on one whose kernel work cost more (a system call 1.1 µs, a page fault 12 µs:
     /// <c>./resilience bench host</c>) the two shares' servers starved each other: the steady state missed its success,
-    /// split and lag targets, Patroni's leader lost its key and the chain's region losses found no PostgreSQL primary —
-    /// verdicts about the harness's own load, not the system's.
+    /// split and lag targets and the chain's region losses found no PostgreSQL primary — verdicts about the harness's own
+    /// load, not the system's.
     /// </remarks>
     private static async Task<int> RunScenariosAsync(string filter, EnvironmentDefinition environment, string reportDirectory, CancellationToken cancellationToken)
     {

@@ -31,7 +31,7 @@ internal sealed record HostFigures(double Sha256MegabytesPerSecond, double Syste
 /// found that a host was twice as slow as the one the suite's lanes were sized on only through <c>perf</c>: its compute
 /// was ordinary, but every entry into the kernel cost far more (a hypervisor's paravirtualised interrupts in every
 /// context switch and page fault) — and a call through the miniature is mostly kernel work (a TCP connection, a dozen
-/// sends and receives, thread wake-ups, PostgreSQL's page faults). A second or so; bounded; loopback only.
+/// sends and receives, thread wake-ups, PostgreSQL's page faults). A few seconds; bounded; loopback only.
 /// </summary>
 internal static partial class HostBenchmark
 {

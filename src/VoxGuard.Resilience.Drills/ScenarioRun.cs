@@ -63,8 +63,9 @@ public sealed class ScenarioRun : IAsyncDisposable
         StartedAt = startedAt;
         StartedAtUtc = DateTimeOffset.UtcNow;
         ContinuesFrom = continuesFrom;
-        // A topology another scenario left holds that scenario's writes: they are not this run's to account for.
-        _earlierWrites = continuesFrom is null ? [] : [.. WriteLogsOf(topology).SelectMany(WriteLog.Read).Select(entry => entry.Id)];
+        // Writes logged before this run began are not its to account for: those of the scenario that left the topology,
+        // or the engines' readiness calls on a fresh one.
+        _earlierWrites = [.. WriteLogsOf(topology).SelectMany(WriteLog.Read).Select(entry => entry.Id)];
         _pollers = Task.WhenAll(PollBalancerAsync(_stopping.Token), PollLagAsync(_stopping.Token), PollRolesAsync(_stopping.Token));
     }
 

@@ -35,6 +35,11 @@ public sealed class AcmEngineTopologyTests
     [Test]
     public async Task Open_loop_calls_through_the_balancer_are_answered_by_the_engines_which_write_every_call_to_both_primaries()
     {
+        // The engines' readiness calls wrote before the load: the counts below are the load's own.
+        var writesBefore = AcknowledgedWrites();
+        var rowsBefore = await RowsAsync();
+        Assert.That(writesBefore, Has.Count.EqualTo(2 * Environment.Regions.Count * EngineLauncher.ReadyRounds * EngineLauncher.ReadyCallsPerRound),
+            "every engine answered its readiness calls, both writes acknowledged, before the topology was declared healthy");
         var load = await OpenLoopLoad.RunAsync(new LoadProfile
         {
             Target = Environment.Balancer.SipEndPoint,
@@ -46,13 +51,8 @@ public sealed class AcmEngineTopologyTests
             SourceCount = 20,
         });
         var records = load.Calls;
-        var acknowledged = Environment.Regions
-            .Select(region => EngineLauncher.WriteLogPath(_topology.Run, region.Name))
-            .Where(File.Exists)
-            .SelectMany(WriteLog.Read)
-            .Where(entry => entry.Outcome == WriteOutcome.Acknowledged)
-            .ToList();
-        var rows = Convert.ToInt64(await _topology.Postgres.ScalarAsync("lagos", "SELECT count(*) FROM voxguard_writes"));
+        var acknowledged = AcknowledgedWrites().ExceptBy(writesBefore.Select(entry => (entry.Store, entry.Id)), entry => (entry.Store, entry.Id)).ToList();
+        var rows = await RowsAsync() - rowsBefore;
         var byRegion = records.Where(record => record.Succeeded).GroupBy(record => record.Region ?? "none").ToDictionary(group => group.Key, group => group.Count());
         TestContext.Out.WriteLine(string.Join(", ", byRegion.Select(pair => $"{pair.Key} {pair.Value}")));
         TestContext.Out.WriteLine(string.Join(" | ", records.Where(record => !record.Succeeded).Select(record => $"{record.Outcome} {record.StatusCode} {record.FailureReason}").Distinct()));
@@ -67,4 +67,13 @@ public sealed class AcmEngineTopologyTests
             Assert.That(rows, Is.EqualTo(100));
         });
     }
+
+    private List<WriteLogEntry> AcknowledgedWrites() =>
+        [.. Environment.Regions
+            .Select(region => EngineLauncher.WriteLogPath(_topology.Run, region.Name))
+            .Where(File.Exists)
+            .SelectMany(WriteLog.Read)
+            .Where(entry => entry.Outcome == WriteOutcome.Acknowledged)];
+
+    private async Task<long> RowsAsync() => Convert.ToInt64(await _topology.Postgres.ScalarAsync("lagos", "SELECT count(*) FROM voxguard_writes"));
 }

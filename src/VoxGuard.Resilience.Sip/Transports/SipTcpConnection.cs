@@ -46,8 +46,9 @@ public sealed class SipTcpConnection : SipChannel, IAsyncDisposable
     public Task Completion => _closed.Task;
 
     /// <summary>
-    /// Connects from <paramref name="localAddress"/> (an ephemeral port; 127.0.0.1 when null) to <paramref name="remote"/>
-    /// and starts reading.
+    /// Connects from <paramref name="localAddress"/> (an ephemeral port) to <paramref name="remote"/> and starts reading.
+    /// Null: 127.0.0.1 towards loopback; towards a network the harness made (a containers region's), the address the
+    /// kernel's route gives (the region bridge's), as no loopback source can reach it.
     /// </summary>
     /// <exception cref="ArgumentException">An address outside 127.0.0.0/8.</exception>
     /// <exception cref="SipTransportException">Refused, timed out, or the source address cannot be bound.</exception>
@@ -57,18 +58,30 @@ public sealed class SipTcpConnection : SipChannel, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(remote);
         ArgumentNullException.ThrowIfNull(sink);
         SipLoopback.Ensure(remote, "TCP destination");
-        localAddress ??= IPAddress.Loopback;
-        SipLoopback.Ensure(localAddress, "TCP source address");
+        if (localAddress is null && IPAddress.IsLoopback(remote.Address))
+        {
+            localAddress = IPAddress.Loopback;
+        }
+
+        if (localAddress is not null)
+        {
+            SipLoopback.Ensure(localAddress, "TCP source address");
+        }
+
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            socket.Bind(new IPEndPoint(localAddress, 0));
+            if (localAddress is not null)
+            {
+                socket.Bind(new IPEndPoint(localAddress, 0));
+            }
+
             await socket.ConnectAsync(remote, cancellationToken).ConfigureAwait(false);
         }
         catch (SocketException exception)
         {
             socket.Dispose();
-            throw new SipTransportException($"TCP connect {localAddress} -> {remote} failed: {exception.SocketErrorCode}.", exception);
+            throw new SipTransportException($"TCP connect {localAddress?.ToString() ?? "(the route's address)"} -> {remote} failed: {exception.SocketErrorCode}.", exception);
         }
         catch
         {

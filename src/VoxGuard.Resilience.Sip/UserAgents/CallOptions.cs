@@ -18,7 +18,7 @@ public sealed record CallOptions
     /// <summary>
     /// The source address (127.0.0.0/8). TCP: the connection binds it (ephemeral port), so a balancer hashing on source
     /// sees a distinct client. UDP: a socket of the call's own is bound to it when it differs from the shared one's.
-    /// Null: 127.0.0.1 for TCP, the shared socket for UDP.
+    /// Null: for TCP 127.0.0.1 (towards a containers region's network, the route's address); for UDP the shared socket.
     /// </summary>
     public IPAddress? LocalAddress { get; init; }
 

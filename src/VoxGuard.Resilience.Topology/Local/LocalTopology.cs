@@ -219,7 +219,8 @@ public sealed class LocalTopology : IAsyncDisposable
             }
 
             // The data tiers and the SIP tier start side by side: the tiers share nothing but the links, and no engine
-            // touches a store before its first call, which comes only after the whole topology is verified healthy.
+            // touches a store before its first call, which comes only once the whole topology is verified healthy (the
+            // engines' readiness calls below).
             using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             step = Stopwatch.GetTimestamp();
             var postgresStart = CancelOthersOnFailure(PostgresTier.StartAsync(environment, run, archiving, phases, failed.Token), failed);
@@ -282,6 +283,16 @@ public sealed class LocalTopology : IAsyncDisposable
             steps.Add(TopologyOperation.Since($"balancer still reporting {environment.Regions.Count} regions UP", step));
             phases.Record(steps[^1].What, step);
             options.Progress?.Invoke(steps[^1]);
+
+            // Only now may calls touch the stores: the engines prove they serve calls, and are warm for the first load.
+            step = Stopwatch.GetTimestamp();
+            var ready = await Task.WhenAll(environment.Regions.Select(region => options.Engines.ReadyForLoadAsync(region, sip.Engines[region.Name], cancellationToken))).ConfigureAwait(false);
+            if (ready.OfType<string>().ToList() is { Count: > 0 } engines)
+            {
+                steps.Add(TopologyOperation.Since($"engines ready for load: {string.Join("; ", engines)}", step));
+                phases.Record("engines ready for load", step);
+                options.Progress?.Invoke(steps[^1]);
+            }
 
             new TopologyRecord(environment.Name, environment.Profile?.Name, environment.Source, linkServer.ApiAddress.ToString())
             {

@@ -108,6 +108,8 @@ public sealed class LocalTopologyStartFailureTests
 
         public ProcessSpec SpecFor(EnvironmentDefinition environment, RunDirectory run, RegionDefinition region) =>
             new(EngineStandIn.ProcessName(region), "false", "coreutils");
+
+        public Task<string?> ReadyForLoadAsync(RegionDefinition region, ManagedProcess engine, CancellationToken cancellationToken) => Task.FromResult<string?>(null);
     }
 
     // The run root itself goes when its last run does.

@@ -81,8 +81,8 @@ public sealed class EngineLauncher : IEngineLauncher
     /// <remarks>
     /// <see cref="ReadyRounds"/> rounds of <see cref="ReadyCallsPerRound"/> calls at once through the region's proxy
     /// (TCP), each answered 200 by its engine, which answers only once both writes were acknowledged. The topology asks
-    /// once every store and the balancer are verified healthy, never while the stores bootstrap (engines that opened
-    /// connections as they started kept Patroni's leader check from passing in restored starts). It proves the data path
+    /// once every store and the balancer are verified healthy, never while the stores bootstrap (its start relies on no
+    /// engine touching a store before then; session 19's warm-up as the engines started broke that rule). It proves the data path
     /// end to end, and it is the engine's warm-up, as a production engine is warm long before a drill: a fresh engine met
     /// its first calls with the store clients' code still to compile and no connection open, and the first second of 50
     /// calls/s took up to 2.5 s to set up on a quiet host, 4–5 s in CI, where SIPp gave up on calls at 5 s. Calls at

@@ -64,19 +64,22 @@ internal static class ThroughTopologyBenchmark
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Through the topology ({environment.Name}, profile {environment.Profile?.Name}, ACM engines, backups {(environment.Backups.Enabled ? "on" : "off")}): TCP to the balancer {balancer}, one connection per call, hold {Hold.TotalSeconds:F0} s, {step.TotalSeconds:F0} s per rate, a fresh topology for each caller"));
         Console.WriteLine($"  {"rate",6}  {"ours: ok %",11} {"CPS",7} {"p50 ms",7} {"p99 ms",7} {"drops",6} {"busy %",6} {"steal",5}   {"SIPp: ok %",11} {"CPS",7} {"p50 ms",7} {"p99 ms",7} {"drops",6} {"busy %",6} {"steal",5}");
-        var ours = await RisingRatesAsync(environment, rates, callers.Ours, ours: true, async (_, rate) =>
+        var ours = await RisingRatesAsync(environment, rates, step => PrintStep(step, null), async (_, rate) =>
         {
             var summary = await OursAsync(balancer, callers.Ours, rate, step);
             return new TopologyStep(rate, summary.Calls, summary.SuccessPercent, summary.AchievedCallsPerSecond,
                 summary.SetupP50?.TotalMilliseconds, summary.SetupP99?.TotalMilliseconds);
         });
-        var sipp = ours is null ? null : await RisingRatesAsync(environment, rates, callers.Ours, ours: false,
+        var sipp = ours is null ? null : await RisingRatesAsync(environment, rates, step => PrintStep(null, step),
             (topology, rate) => SippAsync(topology.Run, balancer, callers.Sipp, rate, step));
         return ours is null || sipp is null ? null : new ThroughTopologyResult(ours, sipp);
     }
 
-    /// <summary>One caller's steps on a fresh topology, rate after rate until one is under 99.9 % answered; null when the topology did not start.</summary>
-    private static async Task<List<TopologyStep>?> RisingRatesAsync(EnvironmentDefinition environment, IReadOnlyList<int> rates, IPAddress warmUpSource, bool ours,
+    /// <summary>
+    /// One caller's steps on a fresh topology, rate after rate until one is under 99.9 % answered, each printed in its
+    /// caller's columns; null when the topology did not start.
+    /// </summary>
+    private static async Task<List<TopologyStep>?> RisingRatesAsync(EnvironmentDefinition environment, IReadOnlyList<int> rates, Action<TopologyStep> print,
         Func<LocalTopology, int, Task<TopologyStep>> stepAt)
     {
         LocalTopology topology;
@@ -94,13 +97,13 @@ internal static class ThroughTopologyBenchmark
         {
             // Not measured: the engines compile their call path (tiered JIT) on their first calls, which would count
             // against the first step. Our generator warms up either caller's topology alike.
-            await OursAsync(environment.Balancer.SipEndPoint, warmUpSource, rates[0] / 2, WarmUp);
+            await OursAsync(environment.Balancer.SipEndPoint, CallerAddresses(environment).Ours, rates[0] / 2, WarmUp);
             await Task.Delay(Settle);
             var steps = new List<TopologyStep>();
             foreach (var rate in rates)
             {
                 steps.Add(await WithHostCountersAsync(() => stepAt(topology, rate)));
-                PrintStep(ours ? steps[^1] : null, ours ? null : steps[^1]);
+                print(steps[^1]);
                 await Task.Delay(Settle);
                 if (!steps[^1].Sustained)
                 {

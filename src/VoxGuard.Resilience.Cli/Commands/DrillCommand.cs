@@ -162,6 +162,7 @@ internal static class DrillCommand
             var codes = new List<int>();
             foreach (var share in shares)
             {
+                cancellationToken.ThrowIfCancellationRequested(); // a stop between two shares starts no other
                 codes.AddRange(await SideBySideProcesses.RunAsync([TestProcess(share.Filter, share.LoopbackBlock, environment, reportDirectory)],
                     log, () => progress.Print(Console.Out), ProgressInterval, cancellationToken).ConfigureAwait(false));
             }

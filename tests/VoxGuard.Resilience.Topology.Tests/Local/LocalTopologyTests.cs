@@ -74,14 +74,28 @@ public sealed class LocalTopologyTests
     [Order(2)]
     public async Task Isolating_lagos_stops_both_stores_replicating_while_lagos_clients_still_write_and_healing_catches_up()
     {
-        await _topology.IsolateRegionAsync("lagos");
-        await _topology.Postgres.ExecuteAsync("lagos", "INSERT INTO voxguard_markers (id) VALUES ('isolated-write')");
-        await RespClient.CommandAsync(_topology.Redis.EndPointOf("lagos"), CancellationToken.None, "SET", "isolated-write", "1");
-        await Task.Delay(300);
-        var pgSeen = await _topology.Postgres.HasMarkerAsync("abuja", "isolated-write");
-        var redisSeen = await RespClient.CommandAsync(_topology.Redis.EndPointOf("abuja"), CancellationToken.None, "GET", "isolated-write");
+        // This test is about the links, not Sentinel: with its 1 s down-after, a slow host (CI once) let Sentinel
+        // promote a replica before the heal, and Lagos's isolated write was then rightly discarded. The Sentinels are
+        // made patient for this isolation only; the failover test below runs with the documented setting.
+        await SetSentinelDownAfterAsync(TimeSpan.FromMinutes(1));
+        object? redisSeen;
+        bool pgSeen;
+        try
+        {
+            await _topology.IsolateRegionAsync("lagos");
+            await _topology.Postgres.ExecuteAsync("lagos", "INSERT INTO voxguard_markers (id) VALUES ('isolated-write')");
+            await RespClient.CommandAsync(_topology.Redis.EndPointOf("lagos"), CancellationToken.None, "SET", "isolated-write", "1");
+            await Task.Delay(300);
+            pgSeen = await _topology.Postgres.HasMarkerAsync("abuja", "isolated-write");
+            redisSeen = await RespClient.CommandAsync(_topology.Redis.EndPointOf("abuja"), CancellationToken.None, "GET", "isolated-write");
 
-        await _topology.HealRegionAsync("lagos");
+            await _topology.HealRegionAsync("lagos");
+        }
+        finally
+        {
+            await SetSentinelDownAfterAsync(RedisTier.DownAfter);
+        }
+
         await _topology.Postgres.WaitUntilReplicatedAsync("after-heal", TimeSpan.FromSeconds(15));
         await _topology.Redis.WaitUntilReplicatedAsync("after-heal", TimeSpan.FromSeconds(15));
 
@@ -168,6 +182,15 @@ public sealed class LocalTopologyTests
                 "balancer: UP (L7OK), weight 70", "balancer: UP (L7OK), weight 15", "balancer: UP (L7OK), weight 15",
             }));
         });
+    }
+
+    private static async Task SetSentinelDownAfterAsync(TimeSpan downAfter)
+    {
+        foreach (var region in Environment.Regions)
+        {
+            await RespClient.CommandAsync(region.Sentinel.EndPoint, CancellationToken.None, "SENTINEL", "SET", RedisTier.MasterName,
+                "down-after-milliseconds", ((int)downAfter.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
     }
 
     private static IEnumerable<NodeStatusRow> Rows(TopologyStatus status, string node) => status.Nodes.Where(row => row.Node == node);

@@ -135,11 +135,14 @@ public sealed class PostgresWriter : IDisposable
         var endpoint = _routes.To(target, RegionService.Postgres);
         // 20 per target: three engines stay well under a node's 100 connections however they are spread. A pooled
         // connection runs nothing but the insert, so it needs no DISCARD ALL on its return to the pool, and the insert
-        // is prepared once per connection (the server plans it once, not per call). Npgsql's default cancellation of a
-        // timed-out insert stays: closing its connection at once instead (Cancellation Timeout=-1) ended a collapse at
-        // 300 calls/s, but the next suite's compose test then found timed-out inserts committed beside their retries
-        // (docs/measured-facts.md, "A slow primary, and the cancellations that held the pool").
-        return $"Host={endpoint.Address};Port={endpoint.Port};Username={User};Database=postgres;Timeout=2;Command Timeout=2;" +
+        // is prepared once per connection (the server plans it once, not per call). A timed-out insert's connection is
+        // closed at once (Cancellation Timeout=-1): the write has failed either way, and waiting up to 2 s more for a
+        // cancellation (Npgsql's default) held the pool's connections exactly when the primary was slow — at 300
+        // calls/s, 4 of 5 loads collapsed to 13–25 % answered, every later write "pool exhausted"; without the wait 4
+        // of 5 answered 100 %. The uncancelled insert may still commit beside its retry: a failed write's fate is
+        // unknown, so counts of stored calls go by call id (docs/measured-facts.md, "A slow primary, and the
+        // cancellations that held the pool").
+        return $"Host={endpoint.Address};Port={endpoint.Port};Username={User};Database=postgres;Timeout=2;Command Timeout=2;Cancellation Timeout=-1;" +
             (pooled ? "Pooling=true;Maximum Pool Size=20;No Reset On Close=true;Max Auto Prepare=4;Auto Prepare Min Usages=2" : "Pooling=false");
     }
 }

@@ -75,5 +75,5 @@ public sealed class AcmEngineTopologyTests
             .SelectMany(WriteLog.Read)
             .Where(entry => entry.Outcome == WriteOutcome.Acknowledged)];
 
-    private async Task<long> RowsAsync() => Convert.ToInt64(await _topology.Postgres.ScalarAsync("lagos", "SELECT count(*) FROM voxguard_writes"));
+    private async Task<long> RowsAsync() => Convert.ToInt64(await _topology.Postgres.ScalarAsync("lagos", "SELECT count(DISTINCT call_id) FROM voxguard_writes"));
 }

@@ -66,8 +66,16 @@ public sealed class RedisWriter : IAsyncDisposable
             }
             catch (Exception exception) when (exception is RespErrorException or SocketException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
-                _log.Record(WriteOutcome.Failed, writeId, WriteStore.Redis, target.Name, exception is OperationCanceledException ? "timed out" : exception.Message);
-                await _connections.ForgetAsync(_routes.To(target, RegionService.Redis)).ConfigureAwait(false);
+                var timedOut = exception is OperationCanceledException;
+                _log.Record(WriteOutcome.Failed, writeId, WriteStore.Redis, target.Name, timedOut ? "timed out" : exception.Message);
+                if (!timedOut)
+                {
+                    // Its idle connections are likely dead too. Not after a mere timeout (the timed-out connection
+                    // itself is dropped as broken): emptying a busy server's pool turns overload into a storm of new
+                    // connections, each through a link for another region's master — as PostgresWriter learned.
+                    await _connections.ForgetAsync(_routes.To(target, RegionService.Redis)).ConfigureAwait(false);
+                }
+
                 target = await _master.ReconsiderAsync(target, cancellationToken).ConfigureAwait(false);
             }
         }

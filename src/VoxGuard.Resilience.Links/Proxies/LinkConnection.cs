@@ -53,9 +53,11 @@ internal sealed class LinkConnection : ILinkConnectionControl
             return;
         }
 
+        // The end first, then the stages: stopping a stage releases the chunks it delays, which must find the
+        // connection already ended rather than be sent.
+        _ended.Cancel();
         Upstream.StopStages();
         Downstream.StopStages();
-        _ended.Cancel();
         foreach (var socket in new[] { _client, _server })
         {
             try

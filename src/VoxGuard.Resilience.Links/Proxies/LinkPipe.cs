@@ -36,6 +36,9 @@ internal sealed class LinkPipe
     // sizes in this pipe's own flow. System.Random is not thread-safe, so each has its own.
     private readonly Random _toxicityDraws;
 
+    // The connection's end: once it has come, nothing more is sent (see SendAsync).
+    private CancellationToken _ended;
+
     public LinkPipe(Socket source, Socket destination, StageContext stageContext, Random toxicityDraws)
     {
         _source = source;
@@ -86,7 +89,11 @@ internal sealed class LinkPipe
     }
 
     /// <summary>Runs until the source closes (then half-closes the destination) or the connection ends.</summary>
-    public Task RunAsync(CancellationToken cancel) => Task.WhenAll(ReadAsync(cancel), WriteAsync(cancel));
+    public Task RunAsync(CancellationToken cancel)
+    {
+        _ended = cancel;
+        return Task.WhenAll(ReadAsync(cancel), WriteAsync(cancel));
+    }
 
     private ToxicStage CreateStage(ToxicDefinition toxic, object? carriedState)
     {
@@ -200,6 +207,10 @@ internal sealed class LinkPipe
         _ = arrivalTimestamp;
         while (!data.IsEmpty)
         {
+            // A closed link delivers nothing it still held: stopping the stages releases every chunk a latency toxic was
+            // delaying, and they could go out before the sockets were shut — a lost region's delayed WAL reaching a
+            // replica after the loss (docs/measured-facts.md, "A link closed with delayed data queued").
+            _ended.ThrowIfCancellationRequested();
             var sent = await _destination.SendAsync(data, SocketFlags.None).ConfigureAwait(false);
             data = data[sent..];
         }

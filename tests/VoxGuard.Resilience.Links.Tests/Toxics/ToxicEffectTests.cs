@@ -362,6 +362,27 @@ public sealed class ToxicEffectTests
     }
 
     [Test]
+    public async Task Disabling_a_proxy_drops_what_its_latency_still_held_instead_of_delivering_it()
+    {
+        // A lost region's network delivers nothing more: before, stopping the latency stage released its queued
+        // chunks, and they went out before the sockets closed (a replica got WAL from after its region was lost).
+        var listen = await _links.ProxyAsync("lagos-abuja", _echo.Address);
+        await _links.Client.AddToxicAsync("lagos-abuja", ToxicSpec.Latency(TimeSpan.FromSeconds(2)));
+        using var connection = await LoopbackConnection.OpenAsync(listen);
+        await connection.Socket.SendAsync(new byte[4096], System.Net.Sockets.SocketFlags.None);
+        await Task.Delay(300); // echoed back by now, and held in the link's downstream delay
+
+        await _links.Client.DisableProxyAsync("lagos-abuja");
+        var end = await connection.ReadToEndAsync(Patience);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(end.Kind, Is.Not.EqualTo(ConnectionEndKind.StillOpen));
+            Assert.That(end.BytesReceived, Is.Zero, "bytes the link was still delaying when it was disabled");
+        });
+    }
+
+    [Test]
     public async Task Toxicity_decides_per_connection_whether_a_toxic_applies()
     {
         var listen = await _links.ProxyAsync("lagos-abuja", _echo.Address);

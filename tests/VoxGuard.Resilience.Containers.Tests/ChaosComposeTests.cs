@@ -101,7 +101,7 @@ public sealed class ChaosComposeTests
                 // The assertion below says what was there.
             }
 
-            TestContext.Out.WriteLine($"writes: {string.Join(", ", stored.Select(each => $"{each.Key} {each.Value.Rows} rows {each.Value.Keys} keys"))}");
+            TestContext.Out.WriteLine($"writes: {string.Join(", ", stored.Select(each => $"{each.Key} {each.Value.Rows} call ids in rows, {each.Value.Keys} keys"))}");
             Assert.That(stored, Is.EquivalentTo(compose.Regions.ToDictionary(region => region.Name, _ => ((long)summary.Succeeded, (long)summary.Succeeded))),
                 "every answered call's event (counted by call id: a timed-out insert may commit beside its retry) and one key per answered call, on the primary and master and on every replica");
 

@@ -364,8 +364,8 @@ public sealed class ToxicEffectTests
     [Test]
     public async Task Disabling_a_proxy_drops_what_its_latency_still_held_instead_of_delivering_it()
     {
-        // A lost region's network delivers nothing more: before, stopping the latency stage released its queued
-        // chunks, and they went out before the sockets closed (a replica got WAL from after its region was lost).
+        // A lost region's network delivers nothing more. Stopping the latency stage releases its queued chunks, which
+        // could go out before the sockets closed; this passed before that race was closed too (it is narrow here).
         var listen = await _links.ProxyAsync("lagos-abuja", _echo.Address);
         await _links.Client.AddToxicAsync("lagos-abuja", ToxicSpec.Latency(TimeSpan.FromSeconds(2)));
         using var connection = await LoopbackConnection.OpenAsync(listen);

@@ -62,10 +62,14 @@ public sealed class GameDayWithSippTests
         var callLog = Path.Combine(_workDirectory, "calls.log");
         var calls = (int)(LoadFor.TotalSeconds * CallsPerSecond);
         using var sipp = StartSipp(scenario, callLog, calls);
+        using var stopWatching = new CancellationTokenSource();
+        var patroni = WatchSurvivorsPatroniAsync(stopWatching.Token);
 
         await Task.Delay(KillAfter);
         var kill = await CliProcess.RunAsync("fault", "kill", "lagos", "--json");
         var sippExited = sipp.WaitForExit(TimeSpan.FromSeconds(120));
+        await stopWatching.CancelAsync();
+        var patroniChanges = await patroni;
         var (placed, answered, answeredAt) = ReadCallLog(callLog);
         Assert.That(kill.ExitCode, Is.Zero, kill.Error);
         Assert.That(sippExited, Is.True, "SIPp finished its bounded run");
@@ -103,6 +107,9 @@ public sealed class GameDayWithSippTests
         TestContext.Out.WriteLine($"slowest setup (ms) per 1 s window before the loss: {string.Join(' ', Enumerable.Range(first, -first).Select(window => SlowestSetupIn(window)))}");
         string SlowestSetupIn(int window) =>
             answeredAt.Where(call => windowOf[call.Key] == window).Select(call => (call.Value - placed[call.Key]).TotalMilliseconds).DefaultIfEmpty(double.NaN).Max().ToString("F0", CultureInfo.InvariantCulture);
+        // Where a failover's time went: what the survivors' Patroni said they were, and their engines' PostgreSQL writes.
+        TestContext.Out.WriteLine($"survivors' Patroni (s from the loss: role state timeline [standbys]): {string.Join("; ", patroniChanges.Select(change => string.Create(CultureInfo.InvariantCulture, $"{(change.At - lossAt).TotalSeconds:F1} {change.Region} {change.Said}")))}");
+        TestContext.Out.WriteLine($"survivors' PostgreSQL writes per 1 s window from the loss (acknowledged/failed, first failure): {SurvivorsPostgresWrites(run, lossAt, last)}");
         TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{answered.Count} of {calls} calls answered ({placed.Count} placed); lagos lost {(lossAt - placed.Values.Min()).TotalSeconds:F1} s in; calls back and staying back {failover?.TotalSeconds:F0} s later; after: abuja {abuja:F1} %, asaba {asaba:F1} % of {after.Count}; lost writes: postgres {lost.Postgres.Count} of {lost.PostgresAcknowledged}, redis {lost.Redis.Count} of {lost.RedisAcknowledged}"));
 
@@ -183,6 +190,101 @@ public sealed class GameDayWithSippTests
         // SIPp's [timestamp] ends in epoch seconds with microseconds.
         static DateTimeOffset TimeOf(string[] fields) =>
             DateTimeOffset.FromUnixTimeMilliseconds((long)(decimal.Parse(fields[^1], CultureInfo.InvariantCulture) * 1000));
+    }
+
+    /// <summary>
+    /// Every change in what Abuja's and Asaba's Patroni say they are (<c>GET /patroni</c> every 0.5 s: role, state,
+    /// timeline, and on a primary its standbys with their sync state) until cancelled — only read, never acted on.
+    /// </summary>
+    private static async Task<List<(DateTimeOffset At, string Region, string Said)>> WatchSurvivorsPatroniAsync(CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(1) };
+        var changes = new List<(DateTimeOffset At, string Region, string Said)>();
+        var last = new Dictionary<string, string>(StringComparer.Ordinal);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            foreach (var (region, block) in new[] { ("abuja", FirstBlock + 1), ("asaba", FirstBlock + 2) })
+            {
+                string said;
+                try
+                {
+                    using var document = JsonDocument.Parse(await http.GetStringAsync(new Uri($"http://127.0.{block}.4:8008/patroni"), cancellationToken));
+                    var node = document.RootElement;
+                    string Field(string name) => node.TryGetProperty(name, out var value) ? value.ToString() : "-";
+                    var standbys = node.TryGetProperty("replication", out var replication)
+                        ? $" [{string.Join(' ', replication.EnumerateArray().Select(standby => $"{standby.GetProperty("application_name")}:{standby.GetProperty("sync_state")}"))}]"
+                        : string.Empty;
+                    said = $"{Field("role")} {Field("state")} {Field("timeline")}{standbys}";
+                }
+                catch (Exception exception) when (exception is HttpRequestException or JsonException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+                {
+                    said = "no answer";
+                }
+                catch (OperationCanceledException)
+                {
+                    return changes;
+                }
+
+                if (!last.TryGetValue(region, out var previous) || previous != said)
+                {
+                    last[region] = said;
+                    changes.Add((DateTimeOffset.UtcNow, region, said));
+                }
+            }
+
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+
+        return changes;
+    }
+
+    /// <summary>
+    /// Abuja's and Asaba's engines' PostgreSQL writes per 1 s window from the loss, up to <paramref name="lastWindow"/>:
+    /// acknowledged/failed and the first failure's target and reason, a run of alike windows as one, e.g.
+    /// "1–20: 0/2003 lagos 'Failed to connect to …'; 22–43: 1154/0". Write logs time their lines on the monotonic
+    /// clock, which this process shares.
+    /// </summary>
+    private static string SurvivorsPostgresWrites(string run, DateTimeOffset lossAt, int lastWindow)
+    {
+        var (monotonicNow, wallNow) = (Stopwatch.GetTimestamp(), DateTimeOffset.UtcNow);
+        var windows = Directory.EnumerateFiles(run, "*-writes.tsv")
+            .Where(file => !Path.GetFileName(file).StartsWith("lagos", StringComparison.Ordinal))
+            .SelectMany(WriteLog.Read)
+            .Where(entry => entry.Store == WriteStore.Postgres && entry.Outcome != WriteOutcome.Attempted)
+            .GroupBy(entry => (int)Math.Floor((wallNow - Stopwatch.GetElapsedTime(entry.Timestamp, monotonicNow) - lossAt).TotalSeconds))
+            .Where(window => window.Key >= 0 && window.Key <= lastWindow)
+            .OrderBy(window => window.Key)
+            .Select(window =>
+            {
+                var failed = window.Where(entry => entry.Outcome == WriteOutcome.Failed).ToList();
+                var detail = failed.Count == 0 ? string.Empty : failed[0].Detail ?? string.Empty;
+                var why = failed.Count == 0 ? string.Empty : $" {failed[0].Target} '{detail[..Math.Min(60, detail.Length)]}'";
+                return (Window: window.Key, Acknowledged: window.Count() - failed.Count, Failed: failed.Count, Kind: (window.Count() > failed.Count, why));
+            })
+            .ToList();
+        var runs = new List<string>();
+        for (var start = 0; start < windows.Count;)
+        {
+            var end = start;
+            while (end + 1 < windows.Count && windows[end + 1].Window == windows[end].Window + 1 && windows[end + 1].Kind == windows[start].Kind)
+            {
+                end++;
+            }
+
+            var span = windows.GetRange(start, end - start + 1);
+            var range = start == end ? $"{windows[start].Window}" : $"{windows[start].Window}–{windows[end].Window}";
+            runs.Add($"{range}: {span.Sum(window => window.Acknowledged)}/{span.Sum(window => window.Failed)}{windows[start].Kind.why}");
+            start = end + 1;
+        }
+
+        return string.Join("; ", runs);
     }
 
     /// <summary>When the loss began, as <c>fault kill --json</c> reports it: the start of the operation that loses Lagos.</summary>

@@ -32,8 +32,9 @@ public enum CommitRule
     Async,
 
     /// <summary>
-    /// Once a standby in another region has it too (Patroni <c>synchronous_mode</c>, strict): with three regions a
-    /// majority, the rule YugabyteDB's Raft gives. A primary that cannot reach a standby acknowledges nothing.
+    /// Once every standby it can reach, in the other regions, has it too — at least one (Patroni <c>synchronous_mode</c>,
+    /// strict, every standby synchronous): with three regions always a majority, the guarantee YugabyteDB's Raft gives.
+    /// A primary that cannot reach a standby acknowledges nothing; after its loss the most advanced standby is promoted.
     /// </summary>
     Majority,
 }

@@ -21,9 +21,9 @@ namespace VoxGuard.Resilience.Scenarios;
 /// Two configurations, both the environment's own (<c>database.commit</c>). async (PostgreSQL's default, Sentinel
 /// alone): the isolated Lagos acknowledges writes until Patroni demotes it and Redis keeps taking them; the promise
 /// is not kept and the verdict says so (drill suite only — it misses by design of the setup, not of the harness).
-/// majority (the commit rule YugabyteDB's Raft gives: Patroni's strict synchronous mode, a commit waits for every standby
-/// it reaches in the other regions, at least one; Redis min-replicas-to-write 1): the isolated side cannot acknowledge what the majority will not
-/// have; that one gates.
+/// majority (the commit rule YugabyteDB's Raft gives: Patroni's strict synchronous mode, a commit waits for every
+/// standby it reaches in the other regions, at least one; Redis min-replicas-to-write 1): the isolated side cannot
+/// acknowledge what the majority will not have; that one gates.
 /// </remarks>
 [TestFixture]
 [NonParallelizable]

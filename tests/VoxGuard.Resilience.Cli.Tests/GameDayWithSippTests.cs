@@ -27,6 +27,9 @@ public sealed class GameDayWithSippTests
 
     /// <summary>Lagos's block (127.0.211.x); Abuja and Asaba take the next two.</summary>
     private const int FirstBlock = 211;
+
+    /// <summary>The regions left when Lagos is lost, with their blocks.</summary>
+    private static readonly (string Region, int Block)[] Survivors = [("abuja", FirstBlock + 1), ("asaba", FirstBlock + 2)];
     private static readonly TimeSpan KillAfter = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan LoadFor = TimeSpan.FromSeconds(50);
     private static readonly TimeSpan FailoverTarget = TimeSpan.FromSeconds(30);
@@ -203,7 +206,7 @@ public sealed class GameDayWithSippTests
         var last = new Dictionary<string, string>(StringComparer.Ordinal);
         while (!cancellationToken.IsCancellationRequested)
         {
-            foreach (var (region, block) in new[] { ("abuja", FirstBlock + 1), ("asaba", FirstBlock + 2) })
+            foreach (var (region, block) in Survivors)
             {
                 string said;
                 try
@@ -328,7 +331,7 @@ public sealed class GameDayWithSippTests
         }
 
         var redisRead = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var block in new[] { FirstBlock + 1, FirstBlock + 2 })
+        foreach (var (_, block) in Survivors)
         {
             var endpoint = new IPEndPoint(IPAddress.Parse($"127.0.{block}.3"), 6379);
             if (await RespClient.CommandAsync(endpoint, CancellationToken.None, "ROLE") is object?[] { Length: > 0 } role && role[0] is "master")

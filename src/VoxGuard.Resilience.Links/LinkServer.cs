@@ -1,3 +1,4 @@
+using VoxGuard.Resilience.Links.Client;
 using System.Net;
 using System.Reflection;
 using Microsoft.AspNetCore.Builder;
@@ -81,6 +82,26 @@ public sealed class LinkServer : IAsyncDisposable
         var address = web.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         ApiAddress = new Uri(address.EndsWith('/') ? address : address + "/");
         _web = web;
+    }
+
+    /// <summary>
+    /// Disables (or enables) the named proxies in one change, by a call instead of a request (<c>POST /disable</c> does
+    /// the same): the process that embeds the server cuts a region's links at once, without waiting on its own HTTP
+    /// stack — in a busy scenario host that request took 0.8–1.5 s to take effect. Refusals throw
+    /// <see cref="LinkApiException"/>, as the client's would.
+    /// </summary>
+    public async Task SetProxiesEnabledAsync(IEnumerable<string> names, bool enabled)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        try
+        {
+            await _proxies.SetEnabledAsync([.. names], enabled).ConfigureAwait(false);
+        }
+        catch (LinkApiError error)
+        {
+            throw new LinkApiException(error.Status, error.Message, $"{(enabled ? "enable" : "disable")} (in process)");
+        }
     }
 
     /// <summary>Stops the API, every proxy and every connection; nothing keeps listening.</summary>

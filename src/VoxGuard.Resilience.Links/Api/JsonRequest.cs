@@ -55,6 +55,12 @@ internal sealed class JsonRequest
             ? new JsonRequest(item)
             : throw BadBody($"json: cannot unmarshal {KindName(item.ValueKind)} into a value of type object"));
 
+    /// <summary>The strings of an array request (proxy names), each read as Go reads a string.</summary>
+    public IReadOnlyList<string> Strings => [.. _root.EnumerateArray().Select(item =>
+        item.ValueKind == JsonValueKind.String
+            ? TextOf(item)
+            : throw BadBody($"json: cannot unmarshal {KindName(item.ValueKind)} into a value of type string"))];
+
     public string? String(string field) => Field(field) switch
     {
         null => null,

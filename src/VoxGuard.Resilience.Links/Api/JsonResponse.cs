@@ -15,6 +15,18 @@ internal static class JsonResponse
     /// </summary>
     public static JsonWriterOptions WriterOptions { get; } = new();
 
+    /// <summary>Proxies as a JSON array, each as <see cref="WriteProxy"/> writes it.</summary>
+    public static void WriteProxyArray(Utf8JsonWriter json, IEnumerable<ProxyRuntime> proxies)
+    {
+        json.WriteStartArray();
+        foreach (var proxy in proxies)
+        {
+            WriteProxy(json, proxy);
+        }
+
+        json.WriteEndArray();
+    }
+
     public static void WriteProxy(Utf8JsonWriter json, ProxyRuntime proxy)
     {
         json.WriteStartObject();

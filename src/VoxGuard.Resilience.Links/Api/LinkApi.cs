@@ -115,13 +115,13 @@ internal sealed class LinkApi(ProxyCollection proxies, string version)
     private static bool IsAllowed(string method, string[] path) => path switch
     {
         ["version"] => method == "GET",
-        ["reset"] or ["populate"] => method == "POST",
+        ["reset"] or ["populate"] or ["disable"] or ["enable"] => method == "POST",
         ["proxies"] or ["proxies", _, "toxics"] => method is "GET" or "POST",
         _ => method is "GET" or "POST" or "PATCH" or "DELETE",
     };
 
     private static bool IsRoute(string[] path) =>
-        path is ["version"] or ["reset"] or ["proxies"] or ["populate"] or ["proxies", { Length: > 0 }]
+        path is ["version"] or ["reset"] or ["proxies"] or ["populate"] or ["disable"] or ["enable"] or ["proxies", { Length: > 0 }]
             or ["proxies", { Length: > 0 }, "toxics"] or ["proxies", { Length: > 0 }, "toxics", { Length: > 0 }];
 
     private Task RouteAsync(HttpContext context, string method, string[] path, byte[] body) => (method, path) switch
@@ -132,6 +132,8 @@ internal sealed class LinkApi(ProxyCollection proxies, string version)
         ("GET", ["proxies"]) => ListProxiesAsync(context),
         ("POST", ["proxies"]) => CreateProxyAsync(context, body),
         ("POST", ["populate"]) => PopulateAsync(context, body),
+        ("POST", ["disable"]) => SetEnabledAsync(context, body, enabled: false),
+        ("POST", ["enable"]) => SetEnabledAsync(context, body, enabled: true),
         ("GET", ["proxies", var name]) => ShowProxyAsync(context, name),
         ("POST" or "PATCH", ["proxies", var name]) => UpdateProxyAsync(context, name, body),
         ("DELETE", ["proxies", var name]) => DeleteProxyAsync(context, name),
@@ -240,15 +242,25 @@ internal sealed class LinkApi(ProxyCollection proxies, string version)
             }
             else
             {
-                json.WriteStartArray();
-                foreach (var proxy in populated)
-                {
-                    JsonResponse.WriteProxy(json, proxy);
-                }
-
-                json.WriteEndArray();
+                JsonResponse.WriteProxyArray(json, populated);
             }
 
+            json.WriteEndObject();
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// An extension (Toxiproxy has no such route): disables or enables every proxy named in a JSON array of names, in
+    /// one change (<see cref="ProxyCollection.SetEnabledAsync"/>: a region's links cut in one instant, all or nothing).
+    /// </summary>
+    private async Task SetEnabledAsync(HttpContext context, byte[] body, bool enabled)
+    {
+        var switched = await proxies.SetEnabledAsync(JsonRequest.Parse(body, JsonValueKind.Array).Strings, enabled).ConfigureAwait(false);
+        await WriteJsonAsync(context, 200, json =>
+        {
+            json.WriteStartObject();
+            json.WritePropertyName("proxies");
+            JsonResponse.WriteProxyArray(json, switched);
             json.WriteEndObject();
         }).ConfigureAwait(false);
     }

@@ -11,14 +11,14 @@ internal sealed class LinkConnection : ILinkConnectionControl
     private readonly CancellationTokenSource _ended = new();
     private int _closed;
 
-    public LinkConnection(Socket client, Socket server, LinkClock clock, int randomSeed)
+    public LinkConnection(Socket client, Socket server, LinkClock clock, int randomSeed, LinkSilence silence)
     {
         _client = client;
         _server = server;
         Upstream = new LinkPipe(
-            client, server, new StageContext(this, clock, new Random(randomSeed), null), new Random(randomSeed + 2));
+            client, server, new StageContext(this, clock, new Random(randomSeed), null), new Random(randomSeed + 2), silence);
         Downstream = new LinkPipe(
-            server, client, new StageContext(this, clock, new Random(randomSeed + 1), null), new Random(randomSeed + 3));
+            server, client, new StageContext(this, clock, new Random(randomSeed + 1), null), new Random(randomSeed + 3), silence);
     }
 
     /// <summary>Client → server.</summary>

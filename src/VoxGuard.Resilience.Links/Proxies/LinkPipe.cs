@@ -39,12 +39,16 @@ internal sealed class LinkPipe
     // The connection's end: once it has come, nothing more is sent (see SendAsync).
     private CancellationToken _ended;
 
-    public LinkPipe(Socket source, Socket destination, StageContext stageContext, Random toxicityDraws)
+    // The proxy's switch: once set (a cut under way), nothing more is sent either (see SendAsync).
+    private readonly LinkSilence _silence;
+
+    public LinkPipe(Socket source, Socket destination, StageContext stageContext, Random toxicityDraws, LinkSilence silence)
     {
         _source = source;
         _destination = destination;
         _stageContext = stageContext;
         _toxicityDraws = toxicityDraws;
+        _silence = silence;
     }
 
     /// <summary>Adds a stage for a new toxic at the end of the chain (Toxiproxy's order).</summary>
@@ -211,6 +215,11 @@ internal sealed class LinkPipe
             // delaying, and they could go out before the sockets were shut — a lost region's delayed WAL reaching a
             // replica after the loss (docs/measured-facts.md, "A link closed with delayed data queued").
             _ended.ThrowIfCancellationRequested();
+            if (_silence.IsSet)
+            {
+                throw new OperationCanceledException("the link is being cut", _ended);
+            }
+
             var sent = await _destination.SendAsync(data, SocketFlags.None).ConfigureAwait(false);
             data = data[sent..];
         }

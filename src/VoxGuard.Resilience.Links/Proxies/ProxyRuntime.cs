@@ -20,6 +20,7 @@ internal sealed class ProxyRuntime
     private Socket? _listener;
     private Task _acceptLoop = Task.CompletedTask;
     private UdpRelay? _udp;
+    private LinkSilence _silence = new();
 
     // A UDP link reads its stream's toxics per datagram: arrays replaced whole on every change.
     private volatile ToxicDefinition[] _upstreamToxics = [];
@@ -117,48 +118,50 @@ internal sealed class ProxyRuntime
         }
 
         Listen = HostPort.Format((IPEndPoint)listener.LocalEndPoint!);
+        _silence = new LinkSilence(); // a cut before it silenced the connections it closed, not the ones to come
         _listener = listener;
         _acceptLoop = AcceptAsync(listener);
     }
 
     /// <summary>Closes the listener and every live connection, and waits until they are gone.</summary>
-    public async Task StopAsync()
+    public Task StopAsync() => Cut();
+
+    /// <summary>
+    /// Stops every connection through the link delivering bytes, and admits none, from this instant: one write, no lock
+    /// (<see cref="LinkSilence"/>). <see cref="Cut"/> then closes them.
+    /// </summary>
+    public void Silence() => _silence.Set();
+
+    /// <summary>
+    /// Stops the link carrying bytes before it returns: the listener closed, every live connection closed (bytes a
+    /// toxic still delays are dropped) and no connection still being set up admitted. The task it returns ends once
+    /// the accept loop and every relay have ended. Several links are cut together by <see cref="Silence"/> on each
+    /// first (<see cref="ProxyCollection.SetEnabledAsync"/>).
+    /// </summary>
+    public Task Cut()
     {
         Socket? listener;
         UdpRelay? udp;
-        lock (_gate)
-        {
-            listener = _listener;
-            _listener = null;
-            udp = _udp;
-            _udp = null;
-        }
-
-        if (udp is not null)
-        {
-            await udp.DisposeAsync().ConfigureAwait(false);
-        }
-
-        if (listener is null)
-        {
-            return;
-        }
-
-        listener.Dispose();
-        await _acceptLoop.ConfigureAwait(false);
-
+        Task acceptLoop;
         Task[] running;
         lock (_gate)
         {
-            foreach (var connection in _connections.Keys)
+            listener = _listener;
+            _listener = null; // from here RelayAsync admits no connection it is still setting up
+            udp = _udp;
+            _udp = null;
+            acceptLoop = _acceptLoop;
+            foreach (var connection in _connections.Keys.ToArray())
             {
                 connection.Close();
             }
 
-            running = [.. _connections.Values, .. ReleaseHeld()];
+            running = listener is null ? [] : [.. _connections.Values, .. ReleaseHeld()];
         }
 
-        await Task.WhenAll(running).ConfigureAwait(false);
+        listener?.Dispose();
+        var udpStopped = udp?.DisposeAsync().AsTask() ?? Task.CompletedTask;
+        return listener is null ? udpStopped : Task.WhenAll([udpStopped, acceptLoop, .. running]);
     }
 
     /// <summary>Applies a new listen address and upstream; a running proxy restarts on them.</summary>
@@ -340,6 +343,13 @@ internal sealed class ProxyRuntime
         Task? held = null;
         lock (_gate)
         {
+            if (_silence.IsSet)
+            {
+                // Being cut: not even dialled.
+                client.Dispose();
+                return;
+            }
+
             if (_listener == acceptedBy && IsSilent())
             {
                 held = HoldAsync(client);
@@ -380,13 +390,13 @@ internal sealed class ProxyRuntime
             return;
         }
 
-        var connection = new LinkConnection(client, server, _clock, _nextSeed());
+        var connection = new LinkConnection(client, server, _clock, _nextSeed(), _silence);
         var finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_gate)
         {
-            if (_listener != acceptedBy)
+            if (_listener != acceptedBy || _silence.IsSet)
             {
-                // Disabled while this connection was being set up.
+                // Disabled (or being cut) while this connection was being set up.
                 connection.Close();
                 return;
             }

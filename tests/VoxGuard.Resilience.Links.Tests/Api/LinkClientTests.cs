@@ -169,6 +169,41 @@ internal sealed class LinkClientTests : ApiTestBase
     }
 
     [Test]
+    public async Task Several_proxies_are_disabled_and_enabled_in_one_request_each()
+    {
+        var ports = new List<int>();
+        foreach (var name in new[] { "cut-a", "cut-b" })
+        {
+            ports.Add(IPEndPoint.Parse((await Client.CreateProxyAsync(new LinkProxySpec(name, "127.0.0.1:0", NowhereUpstream))).Listen).Port);
+        }
+
+        var disabled = await Client.DisableProxiesAsync(["cut-a", "cut-b"]);
+        Assert.That(disabled.Select(proxy => (proxy.Name, proxy.Enabled)), Is.EqualTo(new[] { ("cut-a", false), ("cut-b", false) }));
+        Assert.That(await AcceptsConnectionsAsync(ports[0]) || await AcceptsConnectionsAsync(ports[1]), Is.False);
+
+        var enabled = await Client.EnableProxiesAsync(["cut-a", "cut-b"]);
+        Assert.That(enabled.All(proxy => proxy.Enabled), Is.True);
+        Assert.That(await AcceptsConnectionsAsync(ports[0]) && await AcceptsConnectionsAsync(ports[1]), Is.True);
+
+        var refusal = Assert.ThrowsAsync<LinkApiException>(() => Client.DisableProxiesAsync(["cut-a", "ghost"]));
+        Assert.That((refusal!.StatusCode, refusal.ApiMessage), Is.EqualTo((404, "proxy not found: ghost")));
+    }
+
+    [Test]
+    public async Task Against_a_server_without_the_disable_route_the_client_disables_one_proxy_after_another()
+    {
+        // A real Toxiproxy: its router answers 404 page not found for /disable; POST /proxies/{name} is the update.
+        var requests = new List<string>();
+        using var toxiproxy = new HttpClient(new RouterWithoutDisable(requests));
+        using var client = new LinkClient(new Uri("http://127.0.0.1:8474/"), toxiproxy);
+
+        var disabled = await client.DisableProxiesAsync(["a", "b"]);
+
+        Assert.That(requests, Is.EqualTo(new[] { "POST /disable [\"a\",\"b\"]", "POST /proxies/a {\"enabled\":false}", "POST /proxies/b {\"enabled\":false}" }));
+        Assert.That(disabled.Select(proxy => (proxy.Name, proxy.Enabled)), Is.EqualTo(new[] { ("a", false), ("b", false) }));
+    }
+
+    [Test]
     public async Task Deleting_a_proxy_removes_it()
     {
         await Client.CreateProxyAsync(new LinkProxySpec("gone", "127.0.0.1:0", NowhereUpstream));
@@ -377,4 +412,25 @@ internal sealed class LinkClientTests : ApiTestBase
         left.Name == right.Name && left.Type == right.Type && left.Stream == right.Stream
         && left.Toxicity.Equals(right.Toxicity)
         && left.Attributes.OrderBy(a => a.Key).SequenceEqual(right.Attributes.OrderBy(a => a.Key));
+
+    /// <summary>Answers as Toxiproxy 2.12's router would: no /disable route; a proxy update echoes the proxy.</summary>
+    private sealed class RouterWithoutDisable(List<string> requests) : HttpMessageHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var body = request.Content is null ? string.Empty : await request.Content.ReadAsStringAsync(cancellationToken);
+            var path = request.RequestUri!.AbsolutePath;
+            requests.Add($"{request.Method} {path} {body}");
+            if (!path.StartsWith("/proxies/", StringComparison.Ordinal))
+            {
+                return new HttpResponseMessage(HttpStatusCode.NotFound) { Content = new StringContent("404 page not found\n") };
+            }
+
+            var name = path["/proxies/".Length..];
+            return new HttpResponseMessage(HttpStatusCode.OK)
+            {
+                Content = new StringContent($$"""{"name":"{{name}}","listen":"127.0.0.1:0","upstream":"127.0.0.1:9","enabled":false,"toxics":[]}"""),
+            };
+        }
+    }
 }

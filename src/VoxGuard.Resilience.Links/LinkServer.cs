@@ -1,4 +1,3 @@
-using VoxGuard.Resilience.Links.Client;
 using System.Net;
 using System.Reflection;
 using Microsoft.AspNetCore.Builder;
@@ -9,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using VoxGuard.Resilience.Links.Api;
+using VoxGuard.Resilience.Links.Client;
 using VoxGuard.Resilience.Links.Proxies;
 
 namespace VoxGuard.Resilience.Links;

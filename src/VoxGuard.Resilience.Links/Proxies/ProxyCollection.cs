@@ -30,7 +30,7 @@ internal sealed class ProxyCollection(LinkClock clock, int? seed, Func<System.Ne
     /// Disables or enables every proxy of <paramref name="names"/> (each once, in the order named) in one change.
     /// Disabled, they all stop carrying bytes in the same instant (<see cref="ProxyRuntime.Silence"/>, before this
     /// returns to its caller), as a region's network fails at once — one request per link spread a region's 36 links
-    /// over 0.1–0.9 s — and are then closed (<see cref="ProxyRuntime.Cut"/>). All or nothing: an unknown name (404)
+    /// over 0.1–0.9 s — and are then closed (<see cref="ProxyRuntime.StopAsync"/>). All or nothing: an unknown name (404)
     /// changes nothing, and when one proxy cannot listen again (500) those this call started are stopped.
     /// </summary>
     public Task<IReadOnlyList<ProxyRuntime>> SetEnabledAsync(IReadOnlyList<string> names, bool enabled)
@@ -55,7 +55,7 @@ internal sealed class ProxyCollection(LinkClock clock, int? seed, Func<System.Ne
                 }
 
                 await Task.Yield();
-                await Task.WhenAll(named.Select(proxy => proxy.Cut()).ToList()).ConfigureAwait(false);
+                await Task.WhenAll(named.Select(proxy => proxy.StopAsync()).ToList()).ConfigureAwait(false);
                 return named;
             }
 

@@ -123,12 +123,9 @@ internal sealed class ProxyRuntime
         _acceptLoop = AcceptAsync(listener);
     }
 
-    /// <summary>Closes the listener and every live connection, and waits until they are gone.</summary>
-    public Task StopAsync() => Cut();
-
     /// <summary>
     /// Stops every connection through the link delivering bytes, and admits none, from this instant: one write, no lock
-    /// (<see cref="LinkSilence"/>). <see cref="Cut"/> then closes them.
+    /// (<see cref="LinkSilence"/>). <see cref="StopAsync"/> then closes them.
     /// </summary>
     public void Silence() => _silence.Set();
 
@@ -138,7 +135,7 @@ internal sealed class ProxyRuntime
     /// the accept loop and every relay have ended. Several links are cut together by <see cref="Silence"/> on each
     /// first (<see cref="ProxyCollection.SetEnabledAsync"/>).
     /// </summary>
-    public Task Cut()
+    public Task StopAsync()
     {
         Socket? listener;
         UdpRelay? udp;

@@ -36,7 +36,7 @@ internal sealed class LinkSilenceTests
                 Assert.That(upstream.AcceptedCount, Is.EqualTo(1), "and never dialled: the upstream saw only the first connection");
             }
 
-            await proxy.Cut();
+            await proxy.StopAsync();
             Assert.That(proxy.Enabled, Is.False);
 
             await proxy.StartAsync();

@@ -12,7 +12,24 @@ if [ -z "${VOXGUARD_REPORT_DIR:-}" ]; then
   rm -rf "$scenario_run"
   export VOXGUARD_REPORT_DIR="$PWD/$scenario_run/scenarios"
 fi
-logs=$(mktemp -d)
+# The suite's own temporary directory (TMPDIR for everything it starts), removed at its end: the SDK leaves two empty
+# directories in it for each dotnet build or test, and a .NET program a test kills leaves its runtime's diagnostic files
+# (docs/measured-facts.md, "What a killed .NET program leaves in /tmp"). A suite that was itself killed leaves its
+# directory; the next one removes it, once the process named in its owner file (PID and start time) is gone.
+# Mode 1777, as /tmp: servers that run as another user (PostgreSQL) must reach what tests put there.
+for stale in /tmp/voxguard-test.*; do
+  [ -d "$stale" ] || continue
+  owner=$(cat "$stale/owner" 2>/dev/null || true)
+  [ -z "$owner" ] && [ -n "$(find "$stale" -maxdepth 0 -mmin -1)" ] && continue # being created right now
+  [ -n "$owner" ] && [ "$owner" = "$(cut -d' ' -f1,22 "/proc/${owner%% *}/stat" 2>/dev/null)" ] && continue # still running
+  rm -rf "$stale"
+done
+scratch=$(mktemp -d /tmp/voxguard-test.XXXXXX)
+cut -d' ' -f1,22 /proc/$$/stat > "$scratch/owner"
+chmod 1777 "$scratch"
+export TMPDIR=$scratch
+logs=$scratch/logs
+mkdir "$logs"
 part_groups=()
 stop_parts() {
   # Each part runs in a process group of its own (set -m below): the terminal's Ctrl-C does not reach it, so pass the
@@ -21,11 +38,11 @@ stop_parts() {
   # do its children, so an INT passed on would stop nothing.
   for group in "${part_groups[@]}"; do kill -TERM -- "-$group" 2>/dev/null; done
   wait
-  rm -rf "$logs"
+  rm -rf "$scratch"
   exit 130
 }
 trap stop_parts INT TERM
-trap 'rm -rf "$logs"' EXIT
+trap 'rm -rf "$scratch"' EXIT
 
 # The build first, on every core: it has no timing to disturb, and inside dotnet test -m:1 it went one project at a time.
 dotnet build VoxGuard.Resilience.sln -c Release --nologo -v quiet 2>&1 | tee "$logs/build.log"

@@ -51,7 +51,10 @@ internal sealed class CliProcess : IDisposable
     /// </summary>
     public static string RunRoot { get; } = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : "/tmp", $"vgr-cli-{Environment.ProcessId}");
 
-    public static CliProcess Start(params string[] arguments)
+    public static CliProcess Start(params string[] arguments) => StartWith(new Dictionary<string, string>(), arguments);
+
+    /// <summary>The CLI with <paramref name="environment"/> added to its environment.</summary>
+    public static CliProcess StartWith(IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -60,6 +63,11 @@ internal sealed class CliProcess : IDisposable
             UseShellExecute = false,
             WorkingDirectory = RepositoryRoot,
         };
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         start.Environment["VOXGUARD_RESILIENCE_RUN_ROOT"] = RunRoot;
         start.ArgumentList.Add(CliAssemblyPath);
         foreach (var argument in arguments)
@@ -169,7 +177,7 @@ internal sealed class CliProcess : IDisposable
     }
 
     /// <summary>The CLI built beside these tests: artifacts/bin/VoxGuard.Resilience.Cli/&lt;configuration&gt;/.</summary>
-    private static string CliAssemblyPath
+    internal static string CliAssemblyPath
     {
         get
         {

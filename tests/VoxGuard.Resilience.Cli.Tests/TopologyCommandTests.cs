@@ -59,25 +59,39 @@ public sealed class TopologyCommandTests
     [Test]
     public async Task Down_reaps_every_server_a_killed_up_left_behind()
     {
-        using var up = StartUp();
-        await up.WaitForOutputAsync("Serving until", StartTimeout);
-        up.SendSignal("KILL");
-        await up.WaitForExitAsync(TimeSpan.FromSeconds(10));
-        var orphanedRedis = Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.131.3"), 6379));
-
-        var down = await CliProcess.RunAsync("down");
-
-        Assert.Multiple(() =>
+        // up (and so its engines) gets a temporary directory of its own, to show what the .NET runtimes of a killed run
+        // leave there and that down removes it; down itself runs with the usual one.
+        var temporary = Directory.CreateTempSubdirectory("vgr-killed-up-").FullName;
+        try
         {
-            Assert.That(orphanedRedis, Is.True, "a killed harness leaves its servers running until something reaps them");
-            Assert.That(down.ExitCode, Is.Zero, down.Error);
-            Assert.That(down.Output, Does.Contain("1 abandoned run(s) reaped"));
-            Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.131.3"), 6379)), Is.False);
-            Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.132.4"), 5432)), Is.False, "PostgreSQL, detached from its Patroni, found by its postmaster.pid");
-            Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.132.4"), 8008)), Is.False, "Patroni's API");
-            Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.131.5"), 2379)), Is.False, "etcd");
-            Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.133.1"), 5060)), Is.False);
-        });
+            using var up = CliProcess.StartWith(new Dictionary<string, string> { ["TMPDIR"] = temporary }, UpArguments);
+            await up.WaitForOutputAsync("Serving until", StartTimeout);
+            up.SendSignal("KILL");
+            await up.WaitForExitAsync(TimeSpan.FromSeconds(10));
+            var orphanedRedis = Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.131.3"), 6379));
+            var runtimeFilesLeft = DotnetRuntimeFilesIn(temporary);
+
+            var down = await CliProcess.RunAsync("down");
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(runtimeFilesLeft, Has.Exactly(4).StartsWith("dotnet-diagnostic-"),
+                    "the killed harness's and its three engines' diagnostic ports, left behind");
+                Assert.That(DotnetRuntimeFilesIn(temporary), Is.Empty, "down removed what the killed runtimes left");
+                Assert.That(orphanedRedis, Is.True, "a killed harness leaves its servers running until something reaps them");
+                Assert.That(down.ExitCode, Is.Zero, down.Error);
+                Assert.That(down.Output, Does.Contain("1 abandoned run(s) reaped"));
+                Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.131.3"), 6379)), Is.False);
+                Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.132.4"), 5432)), Is.False, "PostgreSQL, detached from its Patroni, found by its postmaster.pid");
+                Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.132.4"), 8008)), Is.False, "Patroni's API");
+                Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.131.5"), 2379)), Is.False, "etcd");
+                Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.133.1"), 5060)), Is.False);
+            });
+        }
+        finally
+        {
+            Directory.Delete(temporary, recursive: true);
+        }
     }
 
     [Test]
@@ -102,5 +116,11 @@ public sealed class TopologyCommandTests
         }
     }
 
-    private CliProcess StartUp() => CliProcess.Start("up", "--env", _environmentFile, "--profile", "ci", "--link-api", "127.0.0.1:0");
+    private static string[] DotnetRuntimeFilesIn(string directory) =>
+        [.. Directory.GetFileSystemEntries(directory).Select(path => Path.GetFileName(path))
+            .Where(name => name.StartsWith("dotnet-diagnostic-", StringComparison.Ordinal) || name.StartsWith("clr-debug-pipe-", StringComparison.Ordinal))];
+
+    private string[] UpArguments => ["up", "--env", _environmentFile, "--profile", "ci", "--link-api", "127.0.0.1:0"];
+
+    private CliProcess StartUp() => CliProcess.Start(UpArguments);
 }

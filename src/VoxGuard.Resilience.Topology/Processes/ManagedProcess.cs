@@ -39,6 +39,7 @@ public sealed class ManagedProcess : IAsyncDisposable
     {
         Spec = spec;
         CommandLine = commandLine;
+        TemporaryDirectory = DotnetRuntimeFiles.TemporaryDirectoryOf(spec);
         _time = time;
         _process = new Process { StartInfo = startInfo, EnableRaisingEvents = true };
         _process.OutputDataReceived += (_, line) => OnLine(line.Data, _stdout, _stdoutClosed);
@@ -57,6 +58,9 @@ public sealed class ManagedProcess : IAsyncDisposable
 
     /// <summary>Field 22 of /proc/&lt;pid&gt;/stat: with <see cref="Pid"/>, what identifies this process in its PID file.</summary>
     public ulong StartTime { get; private set; }
+
+    /// <summary>Its temporary directory: where a .NET program's runtime keeps the files removed when it dies (<see cref="DotnetRuntimeFiles"/>).</summary>
+    internal string TemporaryDirectory { get; }
 
     /// <summary>What was executed: setsid, setpriv when it runs as another user, then the server and its arguments.</summary>
     public IReadOnlyList<string> CommandLine { get; }
@@ -281,6 +285,8 @@ public sealed class ManagedProcess : IAsyncDisposable
         {
             MarkSignalled();
             _ = Signals.SendToGroupOrProcess(Pid, Signals.Kill);
+            // Its exit will not be seen (the harness is ending); SIGKILL cannot be caught, so its files can go now.
+            DotnetRuntimeFiles.RemoveOf(Pid, StartTime, TemporaryDirectory);
         }
         catch (Exception exception) when (exception is Win32Exception or ArgumentOutOfRangeException)
         {
@@ -333,6 +339,7 @@ public sealed class ManagedProcess : IAsyncDisposable
             signalledAt = _signalledAt;
         }
 
+        DotnetRuntimeFiles.RemoveOf(_process.Id, StartTime, TemporaryDirectory);
         _exit.TrySetResult(new ProcessExit(Name, _process.Id, code, exitedAt, signalledAt));
         _exited.Cancel();
     }

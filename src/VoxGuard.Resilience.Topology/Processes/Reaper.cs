@@ -6,8 +6,10 @@ namespace VoxGuard.Resilience.Topology.Processes;
 
 /// <summary>
 /// Cleans up after runs whose harness died without disposing its <see cref="RunDirectory"/> (kill -9, a crash, a power
-/// cut of the VM): kills the servers they left running and removes their directories. A process is identified by its
-/// PID and its start time (field 22 of /proc/&lt;pid&gt;/stat), so a PID reused by another process is never touched.
+/// cut of the VM): kills the servers they left running, removes what the dead .NET runtimes among them (the harness, its
+/// engines) left in their temporary directories (<see cref="DotnetRuntimeFiles"/>), and removes the run directories. A
+/// process is identified by its PID and its start time (field 22 of /proc/&lt;pid&gt;/stat), so a PID reused by another
+/// process is never touched.
 /// </summary>
 public static class Reaper
 {
@@ -41,6 +43,7 @@ public static class Reaper
         var notes = new List<string>();
         var dying = new List<PidRecord>();
         var toRemove = new List<string>();
+        var runtimeFiles = new List<(int Pid, ulong StartTime, string? Directory)>();
 
         string[] directories;
         try
@@ -77,6 +80,10 @@ public static class Reaper
                 live.Add(runId);
                 continue;
             }
+            else if (run.BootId == bootId)
+            {
+                runtimeFiles.Add((run.HarnessPid, run.HarnessStartTime, run.TemporaryDirectory));
+            }
 
             var complete = true;
             string[] pidFiles;
@@ -100,6 +107,10 @@ public static class Reaper
 
                 // A process that could not be killed keeps its record, for a reaper with more rights.
                 complete &= outcome != Outcome.CannotKill;
+                if (outcome != Outcome.CannotKill && record is not null && record.BootId == bootId)
+                {
+                    runtimeFiles.Add((record.Pid, record.StartTime, record.TemporaryDirectory));
+                }
             }
 
             if (complete)
@@ -120,6 +131,13 @@ public static class Reaper
         }
 
         WaitUntilDead(dying);
+        // What a killed .NET runtime left (the harness's own, its engines'): named by PID and start time, so only a
+        // process that is no longer running loses them.
+        foreach (var (pid, startTime, temporaryDirectory) in runtimeFiles.Where(process => !ProcFs.IsRunning(process.Pid, process.StartTime)))
+        {
+            DotnetRuntimeFiles.RemoveOf(pid, startTime, DotnetRuntimeFiles.TemporaryDirectory(temporaryDirectory));
+        }
+
         foreach (var directory in toRemove)
         {
             Remove(directory, notes);

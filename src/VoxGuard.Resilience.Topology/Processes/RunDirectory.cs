@@ -121,7 +121,8 @@ public sealed class RunDirectory : IDisposable, IAsyncDisposable
         try
         {
             RunFiles.Write(System.IO.Path.Combine(run.Path, RunFiles.RunFileName),
-                new RunRecord(runId, Environment.ProcessId, harness.StartTime, createdAt, ProcFs.BootId));
+                new RunRecord(runId, Environment.ProcessId, harness.StartTime, createdAt, ProcFs.BootId,
+                    DotnetRuntimeFiles.TemporaryDirectory(Environment.GetEnvironmentVariable(DotnetRuntimeFiles.TemporaryDirectoryVariable))));
         }
         catch
         {
@@ -227,7 +228,7 @@ public sealed class RunDirectory : IDisposable, IAsyncDisposable
                 if (process.StartTime != 0)
                 {
                     RunFiles.Write(RunFiles.PidFile(Path, spec.Name),
-                        new PidRecord(spec.Name, process.Pid, process.StartTime, ProcFs.BootId, launch.CommandLine, spec.RunAsUser));
+                        new PidRecord(spec.Name, process.Pid, process.StartTime, ProcFs.BootId, launch.CommandLine, spec.RunAsUser, process.TemporaryDirectory));
                 }
 
                 await process.WaitUntilLaunchedAsync(launch.Wrappers, cancellationToken).ConfigureAwait(false);

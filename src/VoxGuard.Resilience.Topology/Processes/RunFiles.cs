@@ -9,7 +9,9 @@ namespace VoxGuard.Resilience.Topology.Processes;
 /// reused by another process has another start time.</param>
 /// <param name="CreatedAt">When the run began.</param>
 /// <param name="BootId">The boot the PIDs and start times belong to.</param>
-internal sealed record RunRecord(string RunId, int HarnessPid, ulong HarnessStartTime, DateTimeOffset CreatedAt, string? BootId);
+/// <param name="TemporaryDirectory">The harness's temporary directory, where its .NET runtime keeps the files a kill -9
+/// leaves behind (<see cref="DotnetRuntimeFiles"/>); null in a run.json written before it was recorded.</param>
+internal sealed record RunRecord(string RunId, int HarnessPid, ulong HarnessStartTime, DateTimeOffset CreatedAt, string? BootId, string? TemporaryDirectory = null);
 
 /// <summary>&lt;name&gt;.pid: one server of a run, identified by PID and start time.</summary>
 /// <param name="Name">The process's name in its run.</param>
@@ -18,7 +20,9 @@ internal sealed record RunRecord(string RunId, int HarnessPid, ulong HarnessStar
 /// <param name="BootId">The boot the PID and start time belong to.</param>
 /// <param name="CommandLine">What was executed, wrappers included.</param>
 /// <param name="RunAsUser">The user it runs as, or null for the harness's user.</param>
-internal sealed record PidRecord(string Name, int Pid, ulong StartTime, string? BootId, IReadOnlyList<string> CommandLine, string? RunAsUser);
+/// <param name="TemporaryDirectory">Its temporary directory (<see cref="DotnetRuntimeFiles"/>); null in a PID file
+/// written before it was recorded.</param>
+internal sealed record PidRecord(string Name, int Pid, ulong StartTime, string? BootId, IReadOnlyList<string> CommandLine, string? RunAsUser, string? TemporaryDirectory = null);
 
 /// <summary>Reads and writes the JSON files of a run directory; writes are atomic (temporary file, then rename).</summary>
 internal static class RunFiles

@@ -8,6 +8,7 @@ using VoxGuard.Resilience.Drills;
 using VoxGuard.Resilience.Reporting.Compliance;
 using VoxGuard.Resilience.Reporting.Inputs;
 using VoxGuard.Resilience.Topology.Environments;
+using VoxGuard.Resilience.Topology.Processes;
 
 namespace VoxGuard.Resilience.Cli.Commands;
 
@@ -154,6 +155,12 @@ internal static class DrillCommand
             : [(filter, null)];
         var logPath = Path.Combine(Path.GetDirectoryName(reportDirectory)!, TestLogFile);
         var progress = new ScenarioProgress(reportDirectory);
+        // The shares' temporary directory (TMPDIR), in a run directory of the drill's own: the SDK leaves two empty
+        // directories in it for each dotnet test, and a killed .NET program its runtime's files (docs/measured-facts.md,
+        // "What a killed .NET program leaves in /tmp"). It goes when the drill ends; a killed drill's is reaped by the next run.
+        await using var scratch = RunDirectory.Create();
+        var temporary = scratch.PathOf("tmp");
+        Directory.CreateDirectory(temporary);
         IReadOnlyList<int> exitCodes;
         await using (var log = new StreamWriter(logPath) { AutoFlush = true })
         {
@@ -163,7 +170,7 @@ internal static class DrillCommand
             foreach (var share in shares)
             {
                 cancellationToken.ThrowIfCancellationRequested(); // a stop between two shares starts no other
-                codes.AddRange(await SideBySideProcesses.RunAsync([TestProcess(share.Filter, share.LoopbackBlock, environment, reportDirectory)],
+                codes.AddRange(await SideBySideProcesses.RunAsync([TestProcess(share.Filter, share.LoopbackBlock, environment, reportDirectory, temporary)],
                     log, () => progress.Print(Console.Out), ProgressInterval, cancellationToken).ConfigureAwait(false));
             }
 
@@ -185,7 +192,7 @@ internal static class DrillCommand
         return exitCode;
     }
 
-    private static ProcessStartInfo TestProcess(string filter, int? loopbackBlock, EnvironmentDefinition environment, string reportDirectory)
+    private static ProcessStartInfo TestProcess(string filter, int? loopbackBlock, EnvironmentDefinition environment, string reportDirectory, string temporaryDirectory)
     {
         var start = new ProcessStartInfo("dotnet");
         foreach (var argument in new[] { "test", ScenarioProject, "-c", "Release", "-m:1", "--nologo", "--filter", filter, "--logger", "console;verbosity=normal" })
@@ -197,6 +204,7 @@ internal static class DrillCommand
         start.Environment["VOXGUARD_PROFILE"] = environment.Profile?.Name ?? string.Empty;
         start.Environment["VOXGUARD_REPORT_DIR"] = reportDirectory;
         start.Environment["VOXGUARD_LOOPBACK_BLOCK"] = loopbackBlock?.ToString(CultureInfo.InvariantCulture) ?? string.Empty;
+        start.Environment["TMPDIR"] = temporaryDirectory;
         return start;
     }
 

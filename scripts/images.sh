@@ -81,7 +81,8 @@ runtime_dir() { ls -d /usr/share/dotnet/shared/Microsoft.NETCore.App/10.* 2>/dev
 # The harness programs, framework-dependent (the image carries the host's .NET runtime).
 publish_harness() {
   local out=$1
-  dotnet publish src/VoxGuard.Resilience.Cli -c Release -o "$out" -v quiet -nologo >"$out.log" 2>&1 ||
+  # TMPDIR in the build's work folder: what the SDK leaves there goes with it.
+  TMPDIR=$(dirname "$out") dotnet publish src/VoxGuard.Resilience.Cli -c Release -o "$out" -v quiet -nologo >"$out.log" 2>&1 ||
     { grep -E 'error' "$out.log" | sort -u >&2; die "dotnet publish of the harness failed (errors above)."; }
   # Native libraries for every other platform (SkiaSharp's, HarfBuzz's: about 500 MB) have no use in a Linux image.
   find "$out/runtimes" -mindepth 1 -maxdepth 1 ! -name 'linux-x64' ! -name 'linux' ! -name 'unix' -exec rm -rf {} + 2>/dev/null || true

@@ -18,13 +18,14 @@ internal static class DotnetRuntimeFiles
     /// <summary>The runtime's own rule: <c>TMPDIR</c> when set and not empty, else /tmp.</summary>
     public static string TemporaryDirectory(string? tmpdir) => string.IsNullOrEmpty(tmpdir) ? "/tmp" : tmpdir;
 
+    /// <summary>This process's temporary directory (the harness's), which the processes it starts inherit.</summary>
+    public static string OfThisProcess => TemporaryDirectory(Environment.GetEnvironmentVariable(TemporaryDirectoryVariable));
+
     /// <summary>The temporary directory of a process started with <paramref name="spec"/>: its own TMPDIR, else the harness's.</summary>
     public static string TemporaryDirectoryOf(ProcessSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        return TemporaryDirectory(spec.Environment.TryGetValue(TemporaryDirectoryVariable, out var own)
-            ? own
-            : Environment.GetEnvironmentVariable(TemporaryDirectoryVariable));
+        return spec.Environment.TryGetValue(TemporaryDirectoryVariable, out var own) ? TemporaryDirectory(own) : OfThisProcess;
     }
 
     /// <summary>

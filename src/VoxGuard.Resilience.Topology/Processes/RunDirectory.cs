@@ -121,8 +121,7 @@ public sealed class RunDirectory : IDisposable, IAsyncDisposable
         try
         {
             RunFiles.Write(System.IO.Path.Combine(run.Path, RunFiles.RunFileName),
-                new RunRecord(runId, Environment.ProcessId, harness.StartTime, createdAt, ProcFs.BootId,
-                    DotnetRuntimeFiles.TemporaryDirectory(Environment.GetEnvironmentVariable(DotnetRuntimeFiles.TemporaryDirectoryVariable))));
+                new RunRecord(runId, Environment.ProcessId, harness.StartTime, createdAt, ProcFs.BootId, DotnetRuntimeFiles.OfThisProcess));
         }
         catch
         {

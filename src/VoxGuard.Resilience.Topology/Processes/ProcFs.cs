@@ -114,20 +114,16 @@ internal static class ProcFs
     }
 
     /// <summary>
-    /// Parses a stat line. The command name (field 2) is in parentheses and may itself hold spaces and parentheses,
-    /// so the fields are counted from the last ')'.
-    /// </summary>
-    /// <summary>
     /// Whether SIGSTOP is pending for <paramref name="pid"/> (its SigPnd or ShdPnd in /proc/&lt;pid&gt;/status): sent, not yet
     /// acted on — the process stops the moment it leaves the kernel. False when the process is gone.
     /// </summary>
     public static bool HasStopPending(int pid) =>
         StopPendingIn(TryReadText(string.Create(CultureInfo.InvariantCulture, $"/proc/{pid}/status")));
 
-    /// <summary>Whether a /proc/&lt;pid&gt;/status text shows SIGSTOP (19: mask 0x40000) among the thread's or the process's pending signals.</summary>
+    /// <summary>Whether a /proc/&lt;pid&gt;/status text shows SIGSTOP (mask 0x40000) among the thread's or the process's pending signals.</summary>
     internal static bool StopPendingIn(string? status)
     {
-        const ulong StopMask = 1UL << (19 - 1);
+        const ulong StopMask = 1UL << (Signals.Stop - 1);
         foreach (var line in (status ?? string.Empty).Split('\n'))
         {
             if ((line.StartsWith("SigPnd:", StringComparison.Ordinal) || line.StartsWith("ShdPnd:", StringComparison.Ordinal))
@@ -141,6 +137,10 @@ internal static class ProcFs
         return false;
     }
 
+    /// <summary>
+    /// Parses a stat line. The command name (field 2) is in parentheses and may itself hold spaces and parentheses,
+    /// so the fields are counted from the last ')'.
+    /// </summary>
     internal static bool TryParseStat(string? text, out ProcStat stat)
     {
         stat = default;

@@ -14,6 +14,7 @@ using VoxGuard.Resilience.Topology;
 using VoxGuard.Resilience.Topology.DataTier;
 using VoxGuard.Resilience.Topology.Environments;
 using VoxGuard.Resilience.Topology.Local;
+using VoxGuard.Resilience.Topology.Processes;
 
 namespace VoxGuard.Resilience.Drills;
 
@@ -30,6 +31,10 @@ namespace VoxGuard.Resilience.Drills;
 /// </remarks>
 public sealed class ScenarioRun : IAsyncDisposable
 {
+    // A server's lines in one report, at most: a scenario of minutes logs a few thousand (a replica's "could not connect"
+    // every 110 ms is the most); more means a server in a loop, whose first and last lines tell it.
+    private const int MaxLogLinesPerServer = 20_000;
+
     private static readonly SemaphoreSlim ShelfLock = new(1, 1);
     private static readonly ConcurrentQueue<WrittenReport> Written = new();
     private static LeftTopology? _left;
@@ -49,17 +54,23 @@ public sealed class ScenarioRun : IAsyncDisposable
     private readonly Task _pollers;
     private readonly HashSet<string> _earlierWrites;
     private volatile LocalTopology _topology;
+    // Every line the servers log during the run: from the topology's first line when the run started it, from the run's
+    // start when it took over one a scenario left (whose files hold that scenario's lines too). The lines of a topology
+    // replaced during the run are kept before its directory goes.
+    private ServerLogWindow _logWindow;
+    private readonly List<ServerLogExcerpt> _replacedTopologyLogs = [];
     private TopologyCondition? _leaving;
 
     // The PostgreSQL nodes that answered as primary in the role poller's latest sweep: where the lag poller reads
     // pg_stat_replication (two during a split brain, none during an election).
     private volatile IReadOnlyList<string> _postgresPrimaries = [];
 
-    private ScenarioRun(string name, LocalTopology topology, long startedAt, bool negativeControl, string? continuesFrom)
+    private ScenarioRun(string name, LocalTopology topology, ServerLogWindow logWindow, long startedAt, bool negativeControl, string? continuesFrom)
     {
         Name = name;
         IsNegativeControl = negativeControl;
         _topology = topology;
+        _logWindow = logWindow;
         StartedAt = startedAt;
         StartedAtUtc = DateTimeOffset.UtcNow;
         ContinuesFrom = continuesFrom;
@@ -144,7 +155,8 @@ public sealed class ScenarioRun : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         await DisposeLeftTopologyAsync().ConfigureAwait(false);
         var topology = await LocalTopology.StartAsync(environment, ForScenarios(environment, options), cancellationToken).ConfigureAwait(false);
-        return new ScenarioRun(name, topology, Stopwatch.GetTimestamp(), negativeControl, continuesFrom: null);
+        // A topology of its own: its start (before the scenario's clock) is part of its story.
+        return new ScenarioRun(name, topology, ServerLogWindow.FromFirstLine(topology.Run), Stopwatch.GetTimestamp(), negativeControl, continuesFrom: null);
     }
 
     /// <summary>
@@ -179,7 +191,7 @@ public sealed class ScenarioRun : IAsyncDisposable
         }
 
         var check = Stopwatch.GetElapsedTime(checkedAt);
-        var run = new ScenarioRun(name, left.Topology, Stopwatch.GetTimestamp(), negativeControl, left.Scenario);
+        var run = new ScenarioRun(name, left.Topology, ServerLogWindow.Open(left.Topology.Run), Stopwatch.GetTimestamp(), negativeControl, left.Scenario);
         run._steps.Add(new ScenarioStep(string.Create(CultureInfo.InvariantCulture, $"topology: the one {left.Scenario} left, checked {condition.Name} on the servers in {check.TotalSeconds:F1} s"),
             TimeSpan.Zero, TimeSpan.Zero, "passed"));
         return run;
@@ -273,10 +285,12 @@ public sealed class ScenarioRun : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         var lost = _topology;
-        // The client-side evidence goes before the run directory does.
+        // The client-side evidence and the servers' logs go before the run directory does.
         _keptWrites.AddRange(WriteLogsOf(lost).SelectMany(WriteLog.Read));
+        _replacedTopologyLogs.AddRange(_logWindow.Read(MaxLogLinesPerServer));
         await lost.DisposeAsync().ConfigureAwait(false);
         _topology = await LocalTopology.StartAsync(lost.Environment, ForScenarios(lost.Environment, options), cancellationToken).ConfigureAwait(false);
+        _logWindow = ServerLogWindow.FromFirstLine(_topology.Run);
         return _topology.Startup;
     }
 
@@ -449,7 +463,7 @@ public sealed class ScenarioRun : IAsyncDisposable
     /// <summary>
     /// Writes <c>&lt;name&gt;.json</c> (verdicts, faults, transitions, steps) into <paramref name="directory"/> with its
     /// evidence beside it: the raw call timeline and lag samples (CSV, seconds from the start), the write lists of every
-    /// accounting, the topology's state and every server's last log lines.
+    /// accounting, the topology's state and every line its servers logged.
     /// </summary>
     public async Task WriteReportAsync(string directory, LoadResult? load, CancellationToken cancellationToken = default)
     {
@@ -500,7 +514,7 @@ public sealed class ScenarioRun : IAsyncDisposable
                 JsonSerializer.Serialize(new { unavailable = exception.Message }, ScenarioReport.Json)).ConfigureAwait(false);
         }
 
-        await AttachAsync("server logs (last lines of every process)", "server-logs.txt", "text/plain", ServerLogs()).ConfigureAwait(false);
+        await AttachAsync("server logs (every line of every server during the scenario)", "server-logs.txt", "text/plain", ServerLogs()).ConfigureAwait(false);
 
         var finishedAt = DateTimeOffset.UtcNow;
         var report = new ScenarioReport(Name, Environment.Name, Environment.Profile?.Name, StartedAtUtc, finishedAt, _verdicts, _faults, Transitions,
@@ -558,14 +572,33 @@ public sealed class ScenarioRun : IAsyncDisposable
     private string ServerLogs()
     {
         var text = new StringBuilder();
-        var processes = Environment.Regions.SelectMany(region => Topology.ProcessesOf(region.Name)).Append(Topology.Sip.Balancer);
-        foreach (var process in processes)
+        void Append(ServerLogExcerpt excerpt, string title, ManagedProcess? process)
         {
-            text.Append(CultureInfo.InvariantCulture, $"=== {process.Name} (pid {process.Pid}{(process.HasExited ? ", exited" : string.Empty)})\n");
-            foreach (var line in process.StandardOutputTail.Concat(process.StandardErrorTail))
+            var state = process is null ? string.Empty : $", pid {process.Pid}{(process.HasExited ? " exited" : " running")} at the end";
+            var omitted = excerpt.Omitted > 0 ? $", {excerpt.Omitted} in the middle left out" : string.Empty;
+            var count = excerpt.Lines.Count + excerpt.Omitted;
+            text.Append(CultureInfo.InvariantCulture, $"=== {title} ({count} {(count == 1 ? "line" : "lines")}{omitted}{state})\n");
+            for (var index = 0; index < excerpt.Lines.Count; index++)
             {
-                text.Append(line).Append('\n');
+                if (index == excerpt.OmittedAfter && excerpt.Omitted > 0)
+                {
+                    text.Append(CultureInfo.InvariantCulture, $"... {excerpt.Omitted} lines left out ...\n");
+                }
+
+                var line = excerpt.Lines[index];
+                text.Append(CultureInfo.InvariantCulture, $"{line.At.UtcDateTime:HH:mm:ss.fff} {(line.At - StartedAtUtc).TotalSeconds,9:+0.000;-0.000} s {line.Stream} {line.Text}\n");
             }
+        }
+
+        text.Append("Every line each server wrote during the scenario: the UTC time the harness read it, seconds from the scenario's start, the stream.\n");
+        foreach (var excerpt in _replacedTopologyLogs)
+        {
+            Append(excerpt, $"{excerpt.Server} (the topology replaced during the scenario)", process: null);
+        }
+
+        foreach (var excerpt in _logWindow.Read(MaxLogLinesPerServer))
+        {
+            Append(excerpt, excerpt.Server, Topology.Run.Process(excerpt.Server));
         }
 
         return text.ToString();

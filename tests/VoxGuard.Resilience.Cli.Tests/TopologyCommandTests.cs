@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.RegularExpressions;
 
 namespace VoxGuard.Resilience.Cli.Tests;
 
@@ -29,6 +30,9 @@ public sealed class TopologyCommandTests
         await up.WaitForOutputAsync("Serving until", StartTimeout);
         var status = await CliProcess.RunAsync("status");
         var load = await CliProcess.RunAsync("load", "--target", "127.0.0.131:5060", "--cps", "20", "--duration", "2s", "--hold", "200ms", "--sources", "127.0.134.1/4");
+        var logs = Regex.Match(status.Output, @"Server logs: (/\S+)/<server>\.log").Groups[1].Value;
+        var logFiles = Directory.Exists(logs) ? Directory.GetFiles(logs).Select(Path.GetFileName).ToList() : [];
+        var patroniLog = logFiles.Contains("lagos-patroni.log") ? await File.ReadAllLinesAsync(Path.Combine(logs, "lagos-patroni.log")) : [];
         var down = await CliProcess.RunAsync("down");
         var upExit = await up.WaitForExitAsync(TimeSpan.FromSeconds(30));
         var afterDown = await CliProcess.RunAsync("status");
@@ -37,6 +41,10 @@ public sealed class TopologyCommandTests
         {
             Assert.That(status.ExitCode, Is.Zero, status.Error);
             Assert.That(status.Output, Does.Contain("3/3 regions UP").And.Contain("names lagos master").And.Contain("standby"));
+            // Every server's every line, in the run directory while it is up.
+            Assert.That(up.Output, Does.Contain($"Server logs: {logs}/<server>.log"));
+            Assert.That(logFiles, Is.SupersetOf(new[] { "lagos-patroni.log", "abuja-patroni.log", "lagos-kamailio.log", "lagos-redis.log", "lagos-engine.log" }));
+            Assert.That(patroniLog, Has.Some.Match(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (out|err) .*lagos"), "Patroni's lines, each after the time it was read");
             Assert.That(load.ExitCode, Is.Zero, load.Error);
             Assert.That(load.Output, Does.Contain("succeeded          40 (100.00 %)"));
             // Each region's own setup times, and its first response (the path without the engine's writes).
@@ -51,6 +59,7 @@ public sealed class TopologyCommandTests
             Assert.That(up.Output, Does.Contain("no process, port or directory left"));
             Assert.That(afterDown.ExitCode, Is.EqualTo(2));
             Assert.That(afterDown.Error, Does.Contain("No topology is up"));
+            Assert.That(Directory.Exists(logs), Is.False, "the logs go with the run directory");
             Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.131.4"), 5432)), Is.False);
             Assert.That(Loopback.IsListening(new IPEndPoint(IPAddress.Parse("127.0.0.131"), 5060)), Is.False);
         });

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
 using VoxGuard.Resilience.Engine;
 using VoxGuard.Resilience.Links.Client;
 using VoxGuard.Resilience.Tests.Shared;
@@ -21,10 +23,16 @@ public sealed class LeftTopologyTests
     private ScenarioRun? _run;
     private string? _firstRunDirectory;
     private IReadOnlyList<string> _firstWrites = [];
+    private readonly string _reports = Path.Combine(Path.GetTempPath(), $"voxguard-left-topology-{Guid.NewGuid():N}");
 
     [OneTimeTearDown]
     public async Task StopAsync()
     {
+        if (Directory.Exists(_reports))
+        {
+            Directory.Delete(_reports, recursive: true);
+        }
+
         if (_run is not null)
         {
             await _run.DisposeAsync();
@@ -55,6 +63,7 @@ public sealed class LeftTopologyTests
     public async Task A_topology_left_healthy_is_taken_after_the_check_and_the_earlier_runs_writes_are_not_the_next_ones()
     {
         Assert.That(await TopologyCondition.Healthy.ProblemsAsync(_run!.Topology), Is.Empty, "a fresh topology is healthy");
+        await _run.WriteReportAsync(_reports, load: null);
         _run.LeaveTopology(TopologyCondition.Healthy);
         await _run.DisposeAsync();
         _run = await ScenarioRun.ContinueAsync("left-topology-second", Environment, TopologyCondition.Healthy);
@@ -63,6 +72,9 @@ public sealed class LeftTopologyTests
         await _run.StartLoad(callsPerSecond: 20, duration: TimeSpan.FromSeconds(2));
         var writes = _run.WritesOf(WriteStore.Postgres);
         var readBack = await _run.ReadBackAsync(WriteStore.Postgres);
+        await _run.WriteReportAsync(_reports, load: null);
+        var firstLogs = ServerLogOffsets(await File.ReadAllTextAsync(Path.Combine(_reports, "left-topology-first-server-logs.txt")));
+        var secondLogs = ServerLogOffsets(await File.ReadAllTextAsync(Path.Combine(_reports, "left-topology-second-server-logs.txt")));
 
         Assert.Multiple(() =>
         {
@@ -72,7 +84,23 @@ public sealed class LeftTopologyTests
             Assert.That(before, Is.Empty, "what the first run wrote is not read back as this run's");
             Assert.That(writes.Select(write => write.Id), Has.None.AnyOf(_firstWrites), "nor counted as written by it");
             Assert.That(writes.Where(write => write.Acknowledged is not null).Select(write => write.Id), Is.SubsetOf(readBack), "its own writes are read back");
+            // Every line of the servers, each in the report of the run it was logged in: a run that started its topology
+            // has the start (before its clock, so negative offsets) with the engines' first line; the next run only its own.
+            Assert.That(firstLogs.Lines.Where(line => line.Offset < 0).Select(line => line.Text), Has.Some.Contains("answering; writes logged to"));
+            Assert.That(secondLogs.Servers, Does.Contain("lagos-patroni"), "Patroni logs every loop");
+            Assert.That(secondLogs.Lines.Select(line => line.Offset), Is.All.GreaterThanOrEqualTo(-0.05), "nothing from before the second run");
+            Assert.That(secondLogs.Lines.Select(line => line.Text), Has.None.Contains("answering; writes logged to"));
         });
+    }
+
+    /// <summary>The servers and the lines (offset from the scenario's start, text) of a server-logs attachment.</summary>
+    private static (IReadOnlyList<string> Servers, IReadOnlyList<(double Offset, string Text)> Lines) ServerLogOffsets(string text)
+    {
+        var servers = Regex.Matches(text, @"^=== (\S+) \(", RegexOptions.Multiline).Select(match => match.Groups[1].Value).ToList();
+        var lines = Regex.Matches(text, @"^\d\d:\d\d:\d\d\.\d{3} +([+-]\d+\.\d{3}) s (?:out|err) (.*)$", RegexOptions.Multiline)
+            .Select(match => (double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture), match.Groups[2].Value)).ToList();
+        Assert.That(lines, Is.Not.Empty, text);
+        return (servers, lines);
     }
 
     [Test]

@@ -111,6 +111,7 @@ internal static class TopologyCommands
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Up and verified healthy in {topology.StartupDuration.TotalSeconds:F2} s. Run directory {topology.Run.Path}"));
                 Console.WriteLine(BackupsLine(TopologyRecord.TryRead(topology.Run.Path)?.Repositories, topology.Run.Path));
+                Console.WriteLine(LogsLine(topology.Run.Path));
                 using var snapshots = new StatusSnapshots(topology);
                 var status = await topology.StatusAsync(cancellationToken).ConfigureAwait(false);
                 TopologyRecord.WriteStatus(topology.Run, status);
@@ -170,6 +171,7 @@ internal static class TopologyCommands
             {
                 Console.WriteLine($"Environment {topology.Record.Environment}, profile {topology.Record.Profile ?? "(none)"}, served by pid {topology.HarnessPid}; links API {topology.Record.LinkApi}; control {topology.Record.Control ?? "(none)"}");
                 Console.WriteLine(BackupsLine(topology.Record.Repositories, topology.RunDirectory));
+                Console.WriteLine(LogsLine(topology.RunDirectory));
                 if (topology.LatestStatus is { } status)
                 {
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Snapshot taken {(DateTimeOffset.UtcNow - status.TakenAt).TotalSeconds:F1} s ago:"));
@@ -235,6 +237,10 @@ internal static class TopologyCommands
               (repositories.All(repository => repository.Contains(runDirectory, StringComparison.Ordinal))
                   ? " (inside the run directory: ./resilience down removes them)."
                   : ".") + " ./resilience backup / restore act on them.";
+
+    /// <summary>Where every server's lines go.</summary>
+    private static string LogsLine(string runDirectory) =>
+        $"Server logs: {ServerLogWindow.FolderOf(runDirectory)}/<server>.log (every line, with the time it was read).";
 
     /// <summary>The status table: one row per server.</summary>
     internal static string Render(TopologyStatus status)

@@ -6,8 +6,9 @@ namespace VoxGuard.Resilience.Topology.Processes;
 /// <summary>
 /// One server of a run, started by <see cref="RunDirectory.StartProcessAsync"/> in its own session and process group
 /// (setsid, which execs without forking), so that <see cref="Pid"/> is the server's own PID and every signal reaches the
-/// server and all of its children. Its stdout and stderr are read continuously; the last 50 lines of each are kept for
-/// error messages. Disposing it kills its process group.
+/// server and all of its children. Its stdout and stderr are read continuously: every line goes to its log file in the
+/// run directory (<see cref="ServerLog"/>, unless its spec says not), and the last 50 of each stream are kept in memory
+/// for error messages. Disposing it kills its process group.
 /// </summary>
 public sealed class ManagedProcess : IAsyncDisposable
 {
@@ -31,19 +32,21 @@ public sealed class ManagedProcess : IAsyncDisposable
     private readonly TaskCompletionSource _stderrClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<(string Text, TaskCompletionSource Seen)> _outputWatchers = [];
     private readonly Lock _gate = new();
+    private readonly ServerLog? _log;
     private long? _signalledAt;
     private ulong _exitTicks = ulong.MaxValue;
     private int _disposed;
 
-    private ManagedProcess(ProcessSpec spec, ProcessStartInfo startInfo, IReadOnlyList<string> commandLine, TimeProvider time)
+    private ManagedProcess(ProcessSpec spec, ProcessStartInfo startInfo, IReadOnlyList<string> commandLine, TimeProvider time, ServerLog? log)
     {
         Spec = spec;
+        _log = log;
         CommandLine = commandLine;
         TemporaryDirectory = DotnetRuntimeFiles.TemporaryDirectoryOf(spec);
         _time = time;
         _process = new Process { StartInfo = startInfo, EnableRaisingEvents = true };
-        _process.OutputDataReceived += (_, line) => OnLine(line.Data, _stdout, _stdoutClosed);
-        _process.ErrorDataReceived += (_, line) => OnLine(line.Data, _stderr, _stderrClosed);
+        _process.OutputDataReceived += (_, line) => OnLine(line.Data, "out", _stdout, _stdoutClosed);
+        _process.ErrorDataReceived += (_, line) => OnLine(line.Data, "err", _stderr, _stderrClosed);
         _process.Exited += (_, _) => OnExited();
     }
 
@@ -177,15 +180,19 @@ public sealed class ManagedProcess : IAsyncDisposable
         finally
         {
             _process.Dispose();
+            // Lines still in flight are dropped: a child that left the group (PostgreSQL under Patroni) may hold the
+            // pipes for as long as it lives, and nothing waits on it.
+            _log?.Dispose();
         }
     }
 
     /// <inheritdoc/>
     public override string ToString() => $"{Name} (pid {Pid})";
 
-    internal static ManagedProcess Start(ProcessSpec spec, string executable, ProcessStartInfo startInfo, IReadOnlyList<string> commandLine, TimeProvider time)
+    internal static ManagedProcess Start(ProcessSpec spec, string executable, ProcessStartInfo startInfo, IReadOnlyList<string> commandLine, TimeProvider time,
+        string runDirectory)
     {
-        var managed = new ManagedProcess(spec, startInfo, commandLine, time);
+        var managed = new ManagedProcess(spec, startInfo, commandLine, time, spec.KeepsLogFile ? ServerLog.Open(runDirectory, spec.Name) : null);
         try
         {
             managed._process.Start();
@@ -193,6 +200,7 @@ public sealed class ManagedProcess : IAsyncDisposable
         catch (Exception exception) when (exception is Win32Exception or InvalidOperationException)
         {
             managed._process.Dispose();
+            managed._log?.Dispose();
             throw ServerProcessException.StartFailed(spec, executable, exception);
         }
 
@@ -294,14 +302,20 @@ public sealed class ManagedProcess : IAsyncDisposable
         }
     }
 
-    private void OnLine(string? line, OutputTail tail, TaskCompletionSource closed)
+    private void OnLine(string? line, string stream, OutputTail tail, TaskCompletionSource closed)
     {
         if (line is null)
         {
             closed.TrySetResult();
+            if (_stdoutClosed.Task.IsCompleted && _stderrClosed.Task.IsCompleted)
+            {
+                _log?.Dispose();
+            }
+
             return;
         }
 
+        _log?.Write(DateTimeOffset.UtcNow, stream, line);
         tail.Add(line);
         List<TaskCompletionSource>? seen = null;
         lock (_gate)

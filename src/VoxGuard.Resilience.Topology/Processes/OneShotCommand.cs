@@ -36,6 +36,7 @@ internal static class OneShotCommand
             RunAsUser = spec.RunAsUser,
             HostsFile = spec.HostsFile,
             NetworkNamespace = spec.NetworkNamespace,
+            KeepsLogFile = false,
         };
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         await using var process = await run.StartProcessAsync(numbered, cancellationToken).ConfigureAwait(false);

@@ -82,6 +82,13 @@ public sealed class ProcessSpec
     public string? NetworkNamespace { get; init; }
 
     /// <summary>
+    /// Whether every line it writes also goes to <c>logs/&lt;name&gt;.log</c> in the run directory, for the scenario
+    /// reports (<see cref="ServerLogWindow"/>). True by default; a command run to its end, whose caller reads what it
+    /// said, sets false.
+    /// </summary>
+    public bool KeepsLogFile { get; init; } = true;
+
+    /// <summary>
     /// Checks before anything starts that every executable is installed (and setpriv where a spec runs as another
     /// user); throws one <see cref="ServerProcessException"/> naming every missing one and the packages to install.
     /// </summary>

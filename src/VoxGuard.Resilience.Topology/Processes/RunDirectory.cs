@@ -215,7 +215,7 @@ public sealed class RunDirectory : IDisposable, IAsyncDisposable
                 await previous.DisposeAsync().ConfigureAwait(false);
             }
 
-            var process = ManagedProcess.Start(spec, launch.Executable, launch.StartInfo, launch.CommandLine, _time);
+            var process = ManagedProcess.Start(spec, launch.Executable, launch.StartInfo, launch.CommandLine, _time, Path);
             try
             {
                 lock (_gate)

@@ -121,7 +121,7 @@ internal sealed class FakeRun : IDisposable
             Evidence(name, "Postgres write accounting (lost and unexpected ids)", "writes-postgres.txt", "text/plain", "acknowledged 1020, lost 2, unexpected 0\nlost:\nw-17\nw-18\n"),
             Evidence(name, "topology state at the end (balancer, stores, roles)", "topology-status.json", "application/json",
                 $"{{\n  \"balancer\": {{ \"lagos\": \"DOWN\" }},\n  \"redis\": {{ \"password\": \"{Secret}\" }}\n}}\n"),
-            Evidence(name, "server logs (last lines of every process)", "server-logs.txt", "text/plain",
+            Evidence(name, "server logs (every line of every server during the scenario)", "server-logs.txt", "text/plain",
                 $"=== lagos-redis (pid 4242)\nrequirepass {Secret}\nconnecting with postgres://voxguard:{Secret}@127.0.1.20:5432/voxguard\nPGPASSWORD={Secret} psql -c 'select 1'\n=== sip-balancer (pid 4243)\nServer sip/lagos is DOWN\n"),
         };
         var lags = new[] { "abuja/postgres", "asaba/postgres" }.Select(replica => new LagSummary(replica, (int)(seconds * 4), TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(lost is null ? 20 : 4500), TimeSpan.FromMilliseconds(lost is null ? 25 : 5400), TimeSpan.Zero)).ToList();

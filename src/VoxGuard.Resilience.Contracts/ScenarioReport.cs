@@ -30,6 +30,9 @@ public sealed record ScenarioReport(string Scenario, string Environment, string?
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
+    /// <summary>What the servers said about themselves during the scenario, oldest first (empty in reports written before it was kept).</summary>
+    public IReadOnlyList<ServerEvent> ServerEvents { get; init; } = [];
+
     /// <summary>The file name of a scenario's report in a run's scenarios folder.</summary>
     public static string FileName(string scenario) => scenario + ".json";
 

@@ -39,3 +39,14 @@ public sealed record ScenarioAttachment(string Name, string File, string MediaTy
 /// <param name="Max">Largest lag.</param>
 /// <param name="TimeAboveAlert">How long the lag stayed above the alert threshold (a sample above it counts until the next sample).</param>
 public sealed record LagSummary(string Replica, int Samples, TimeSpan P50, TimeSpan P99, TimeSpan Max, TimeSpan TimeAboveAlert);
+
+/// <summary>
+/// What a server said about itself during a scenario, read from its log (a Patroni promotion, a Sentinel's switch, the
+/// balancer marking a region DOWN): the system's own account, beside what the harness observed. Never judged: the
+/// verdicts come from the pollers' observations.
+/// </summary>
+/// <param name="At">When the harness read the line, as an offset from the scenario's start.</param>
+/// <param name="Server">The server's name in its run, e.g. abuja-patroni.</param>
+/// <param name="Event">What the line means, e.g. "Patroni promoted its node (took the leader lock)".</param>
+/// <param name="Line">The line as the server wrote it.</param>
+public sealed record ServerEvent(TimeSpan At, string Server, string Event, string Line);

@@ -514,11 +514,15 @@ public sealed class ScenarioRun : IAsyncDisposable
                 JsonSerializer.Serialize(new { unavailable = exception.Message }, ScenarioReport.Json)).ConfigureAwait(false);
         }
 
-        await AttachAsync("server logs (every line of every server during the scenario)", "server-logs.txt", "text/plain", ServerLogs()).ConfigureAwait(false);
+        var logs = ServerLogExcerpts();
+        await AttachAsync("server logs (every line of every server during the scenario)", "server-logs.txt", "text/plain", ServerLogsText(logs)).ConfigureAwait(false);
 
         var finishedAt = DateTimeOffset.UtcNow;
         var report = new ScenarioReport(Name, Environment.Name, Environment.Profile?.Name, StartedAtUtc, finishedAt, _verdicts, _faults, Transitions,
-            LagAnalysis.Summarise(LagSamples, Environment.Replication.LagAlert), _steps, attachments);
+            LagAnalysis.Summarise(LagSamples, Environment.Replication.LagAlert), _steps, attachments)
+        {
+            ServerEvents = ServerEventsOf(logs),
+        };
         await File.WriteAllTextAsync(Path.Combine(directory, ScenarioReport.FileName(Name)), JsonSerializer.Serialize(report, ScenarioReport.Json), cancellationToken).ConfigureAwait(false);
         Written.Enqueue(new WrittenReport(Name, finishedAt));
     }
@@ -569,10 +573,17 @@ public sealed class ScenarioRun : IAsyncDisposable
         }
     }
 
-    private string ServerLogs()
+    /// <summary>Every server's lines of the run's window, each with the title of its section and its process (null for a replaced topology's).</summary>
+    private List<(ServerLogExcerpt Excerpt, string Title, ManagedProcess? Process)> ServerLogExcerpts() =>
+    [
+        .. _replacedTopologyLogs.Select(excerpt => (excerpt, $"{excerpt.Server} (the topology replaced during the scenario)", (ManagedProcess?)null)),
+        .. _logWindow.Read(MaxLogLinesPerServer).Select(excerpt => (excerpt, excerpt.Server, Topology.Run.Process(excerpt.Server))),
+    ];
+
+    private string ServerLogsText(IEnumerable<(ServerLogExcerpt Excerpt, string Title, ManagedProcess? Process)> logs)
     {
-        var text = new StringBuilder();
-        void Append(ServerLogExcerpt excerpt, string title, ManagedProcess? process)
+        var text = new StringBuilder("Every line each server wrote during the scenario: the UTC time the harness read it, seconds from the scenario's start, the stream.\n");
+        foreach (var (excerpt, title, process) in logs)
         {
             var state = process is null ? string.Empty : $", pid {process.Pid}{(process.HasExited ? " exited" : " running")} at the end";
             var omitted = excerpt.Omitted > 0 ? $", {excerpt.Omitted} in the middle left out" : string.Empty;
@@ -586,23 +597,23 @@ public sealed class ScenarioRun : IAsyncDisposable
                 }
 
                 var line = excerpt.Lines[index];
-                text.Append(CultureInfo.InvariantCulture, $"{line.At.UtcDateTime:HH:mm:ss.fff} {(line.At - StartedAtUtc).TotalSeconds,9:+0.000;-0.000} s {line.Stream} {line.Text}\n");
+                text.Append(CultureInfo.InvariantCulture, $"{line.At.UtcDateTime:HH:mm:ss.fff} {Offset(line.At).TotalSeconds,9:+0.000;-0.000} s {line.Stream} {line.Text}\n");
             }
-        }
-
-        text.Append("Every line each server wrote during the scenario: the UTC time the harness read it, seconds from the scenario's start, the stream.\n");
-        foreach (var excerpt in _replacedTopologyLogs)
-        {
-            Append(excerpt, $"{excerpt.Server} (the topology replaced during the scenario)", process: null);
-        }
-
-        foreach (var excerpt in _logWindow.Read(MaxLogLinesPerServer))
-        {
-            Append(excerpt, excerpt.Server, Topology.Run.Process(excerpt.Server));
         }
 
         return text.ToString();
     }
+
+    /// <summary>
+    /// What the servers said about themselves from the scenario's start on (lines before it, a fresh topology's start,
+    /// only tell each server's state going in: an event is a change).
+    /// </summary>
+    private IReadOnlyList<ServerEvent> ServerEventsOf(IEnumerable<(ServerLogExcerpt Excerpt, string Title, ManagedProcess? Process)> logs) =>
+        [.. ServerLogEvents.From(logs.SelectMany(log => log.Excerpt.Lines.Select(line => (Offset(line.At), log.Excerpt.Server, line.Text))))
+            .Where(serverEvent => serverEvent.At >= TimeSpan.Zero)];
+
+    /// <summary>A wall-clock time (a log line's) as an offset on the scenario's clock.</summary>
+    private TimeSpan Offset(DateTimeOffset at) => at - StartedAtUtc;
 
     /// <summary>The engines' write logs of <paramref name="topology"/> that exist.</summary>
     private IEnumerable<string> WriteLogsOf(LocalTopology topology) =>

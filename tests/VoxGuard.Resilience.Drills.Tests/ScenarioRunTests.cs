@@ -265,6 +265,35 @@ public sealed class ScenarioRunTests
         Assert.That(SamplesAfter(promoted.At).Select(sample => sample.Replica).Distinct().ToArray(), Is.EqualTo(new[] { $"{replica}/postgres" }));
     }
 
+    [Test]
+    [Order(9)]
+    public async Task The_report_after_the_loss_carries_the_servers_own_account_of_the_failover_each_event_after_the_fault()
+    {
+        var directory = Path.Combine(_reportDirectory, "after-loss");
+        await _run.WriteReportAsync(directory, _load);
+        var report = JsonSerializer.Deserialize<ScenarioReport>(await File.ReadAllTextAsync(Path.Combine(directory, $"{_run.Name}.json")), ScenarioReport.Json)!;
+        var afterFault = report.ServerEvents.Where(said => said.At >= _fault!.Start).ToList();
+        foreach (var said in afterFault)
+        {
+            TestContext.Out.WriteLine($"fault + {(said.At - _fault!.Start).TotalSeconds,6:F2} s  {said.Server,-16} {said.Event}");
+        }
+
+        var promotion = afterFault.FirstOrDefault(said => said.Event.StartsWith("Patroni promoted its node", StringComparison.Ordinal));
+        var promotedSeen = PromotedAfterFault(WriteStore.Postgres);
+        Assert.Multiple(() =>
+        {
+            Assert.That(report.ServerEvents.Select(said => said.At), Is.Ordered, "oldest first");
+            Assert.That(report.ServerEvents.Select(said => said.At), Is.All.GreaterThanOrEqualTo(TimeSpan.Zero), "from the scenario's start on");
+            Assert.That(promotion?.Server, Is.EqualTo("abuja-patroni").Or.EqualTo("asaba-patroni"), "a survivor's Patroni says it promoted its node");
+            Assert.That(promotion?.Line, Does.Contain("promoted self to leader"), "with the line it said it in");
+            // The server's word and the role poller's observation tell the same story: the promotion is logged before the
+            // poller (every 200 ms) sees the new primary answer, give or take the time to read a line.
+            Assert.That(promotion?.At, Is.LessThanOrEqualTo(promotedSeen!.At + TimeSpan.FromSeconds(1)));
+            Assert.That(afterFault.Select(said => said.Event), Has.Some.StartsWith("Sentinel switched the master to"));
+            Assert.That(afterFault.Where(said => said.Server == "sip-balancer").Select(said => said.Event), Has.Some.EqualTo($"balancer marked {Lost} DOWN"));
+        });
+    }
+
     private static IEnumerable<WriteStore> Stores => [WriteStore.Postgres, WriteStore.Redis];
 
     private string? FirstState(string subject) => _run.Transitions.FirstOrDefault(transition => transition.Subject == subject)?.State;

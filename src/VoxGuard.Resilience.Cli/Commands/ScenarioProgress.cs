@@ -51,6 +51,15 @@ internal sealed class ScenarioProgress(string scenariosDirectory)
             {
                 output.WriteLine($"  {DrillCommand.Outcome(verdict),-4}  [{TargetKinds.Label(verdict.Kind)}] {report.Scenario}: {verdict.Target}: {verdict.Measured} (required {verdict.Required})");
             }
+
+            if (report.Verdicts.Any(verdict => !verdict.Passed && !verdict.NegativeControl))
+            {
+                // Where a target missed: the servers' own account of the fault, to place the miss before the report is opened.
+                foreach (var line in ServerAccount.Of(report))
+                {
+                    output.WriteLine("        " + line);
+                }
+            }
         }
 
         var outcomes = Path.Combine(scenariosDirectory, RunLayout.OutcomesFolder);

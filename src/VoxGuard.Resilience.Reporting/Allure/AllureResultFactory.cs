@@ -42,7 +42,7 @@ public static class AllureResultFactory
                 attachments.Add(writer.Attach($"timeline chart: {report.Scenario}", chart, "image/png"));
             }
 
-            attachments.Add(writer.AttachText($"events: faults and balancer transitions ({report.Scenario})", Events(report), "text/plain", "txt"));
+            attachments.Add(writer.AttachText($"events: faults, transitions seen and what the servers said ({report.Scenario})", Events(report), "text/plain", "txt"));
             foreach (var evidence in report.Attachments)
             {
                 var path = Path.Combine(context.ScenariosDirectory, evidence.File);
@@ -260,6 +260,7 @@ public static class AllureResultFactory
             .Concat(report.Faults.Where(fault => fault.End is not null).Select(fault => (At: fault.End!.Value, Text: $"fault removed: {fault.Name}")))
             .Concat(report.Transitions.Select(transition => (transition.At, Text: $"{transition.Subject} {transition.State}")))
             .Concat(report.Steps.Where(step => step.Within is null).Select(step => (At: step.Start, Text: $"phase begins: {step.Name}")))
+            .Concat(report.ServerEvents.Select(said => (said.At, Text: $"{said.Server} said: {said.Event}")))
             .OrderBy(entry => entry.At);
         var text = new StringBuilder();
         text.AppendLine(culture, $"{report.Scenario}: offsets from {report.StartedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss.fff} UTC");

@@ -99,6 +99,7 @@ public sealed record RunInputs(string RunDirectory, IReadOnlyList<ScenarioReport
                 Lag = report.Lag ?? [],
                 Steps = report.Steps ?? [],
                 Attachments = report.Attachments ?? [],
+                ServerEvents = report.ServerEvents ?? [],
             };
             if (report.StartedAt == default)
             {

@@ -86,6 +86,14 @@ public sealed class AllureResultsTests
         Assert.That(verdicts.Steps.Select(step => step.Status), Is.EqualTo(new[] { AllureStatus.Failed, AllureStatus.Passed, AllureStatus.Passed }));
         Assert.That(verdicts.Steps[0].Parameters, Does.Contain(new AllureParameter("required", "< 30.00 s")));
         Assert.That(lagos.Attachments.Select(attachment => attachment.Type), Is.EqualTo(new[] { "image/png", "text/plain", "text/csv", "text/csv", "text/plain", "application/json", "text/plain" }));
+        // One timeline of what was done, what the pollers saw and what the servers said, on the scenario's clock.
+        var events = await File.ReadAllLinesAsync(Path.Combine(summary.ResultsDirectory, lagos.Attachments.Single(attachment => attachment.Name.StartsWith("events:", StringComparison.Ordinal)).Source));
+        Assert.That(events.Where(line => line.StartsWith('+')).Select(line => line[27..]), Is.EqualTo(new[]
+        {
+            "phase begins: steady state: load at 50 calls/s", "balancer/lagos UP", "balancer/abuja UP", "balancer/asaba UP", "fault injected: kill lagos",
+            "phase begins: inject: kill lagos", "phase begins: observe: failover under load", "balancer/lagos DOWN", "sip-balancer said: balancer marked lagos DOWN",
+            "abuja-patroni said: Patroni promoted its node (took the leader lock)", "phase begins: verify: read back every write",
+        }));
         Assert.That(lagos.Labels, Does.Contain(new AllureLabel("epic", "NCC DR compliance")).And.Contain(new AllureLabel("severity", "blocker"))
             .And.Contain(new AllureLabel("feature", "Region loss")).And.Contain(new AllureLabel("framework", "NUnit")));
         Assert.That(lagos.Parameters, Is.EqualTo(new[] { new AllureParameter("environment", "local"), new AllureParameter("profile", "ci") }));

@@ -127,7 +127,14 @@ internal sealed class FakeRun : IDisposable
         var lags = new[] { "abuja/postgres", "asaba/postgres" }.Select(replica => new LagSummary(replica, (int)(seconds * 4), TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(lost is null ? 20 : 4500), TimeSpan.FromMilliseconds(lost is null ? 25 : 5400), TimeSpan.Zero)).ToList();
         // As ScenarioRun.Judge stamps them: the scenario's name, and whether it is a negative control.
         var judged = verdicts.Select(verdict => verdict with { Scenario = name, NegativeControl = name.StartsWith("negative-control", StringComparison.Ordinal) }).ToList();
-        var report = new ScenarioReport(name, "local", "ci", startedAt, startedAt.AddSeconds(seconds), judged, faults, transitions, lags, steps, attachments);
+        var report = new ScenarioReport(name, "local", "ci", startedAt, startedAt.AddSeconds(seconds), judged, faults, transitions, lags, steps, attachments)
+        {
+            ServerEvents = lost is null ? [] :
+            [
+                new(faultAt + TimeSpan.FromSeconds(1.5), "sip-balancer", $"balancer marked {lost} DOWN", $"Server regions/{lost} is DOWN, reason: Layer4 connection problem"),
+                new(faultAt + TimeSpan.FromSeconds(12.04), "abuja-patroni", "Patroni promoted its node (took the leader lock)", "INFO: promoted self to leader by acquiring session lock"),
+            ],
+        };
         File.WriteAllText(System.IO.Path.Combine(ScenariosDirectory, name + ".json"), JsonSerializer.Serialize(report, ScenarioReport.Json));
         return report;
     }

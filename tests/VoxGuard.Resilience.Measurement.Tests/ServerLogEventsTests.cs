@@ -1,0 +1,73 @@
+using VoxGuard.Resilience.Measurement;
+
+namespace VoxGuard.Resilience.Measurement.Tests;
+
+/// <summary>The servers' own account of a failover, read from lines they wrote in a real region loss (ci profile).</summary>
+[TestFixture]
+public sealed class ServerLogEventsTests
+{
+    [TestCase("abuja-patroni", "2026-12-07 12:10:11,983 INFO: promoted self to leader by acquiring session lock", "Patroni promoted its node (took the leader lock)")]
+    [TestCase("lagos-patroni", "2026-12-07 12:09:42,100 INFO: acquired session lock as a leader", "Patroni took the leader lock")]
+    [TestCase("lagos-patroni", "2026-12-07 12:12:00,001 INFO: demoting self because I do not have the lock and I was a leader", "Patroni demoted its node (demoting self because I do not have the lock and I was a leader)")]
+    [TestCase("asaba-patroni", "2026-12-07 12:10:11,904 INFO: following a different leader because i am not the healthiest node", "Patroni stood back: not the healthiest node")]
+    [TestCase("abuja-patroni", "2026-12-07 12:10:11,000 INFO: Member asaba exceeds maximum replication lag", "Patroni: a standby exceeds maximum_lag_on_failover")]
+    [TestCase("abuja-patroni", "2026-12-07 12:09:45,078 INFO: Lock owner: lagos; I am abuja", "leader lock held by lagos")]
+    [TestCase("lagos-patroni", "2026-12-07 12:09:46,001 INFO: no action. I am (lagos), the leader with the lock", "leader lock held by lagos")]
+    [TestCase("lagos-patroni", "2026-12-07 12:09:46,001 INFO: PAUSE: no action. I am (lagos), the leader with the lock", "Patroni paused (maintenance mode): it will not fail over")]
+    [TestCase("abuja-patroni", "2026-12-07 12:10:11.988 UTC [10995] LOG:  received promote request", "PostgreSQL asked to promote")]
+    [TestCase("abuja-patroni", "2026-12-07 12:10:11.989 UTC [10995] LOG:  selected new timeline ID: 2", "PostgreSQL on new timeline 2")]
+    [TestCase("abuja-patroni", "2026-12-07 12:10:12.007 UTC [10991] LOG:  database system is ready to accept connections", "PostgreSQL accepting writes (primary)")]
+    [TestCase("abuja-patroni", "2026-12-07 12:09:45.706 UTC [10991] LOG:  database system is ready to accept read-only connections", "PostgreSQL accepting reads (standby)")]
+    [TestCase("abuja-patroni", "2026-12-07 12:09:45.798 UTC [10996] LOG:  started streaming WAL from primary at 0/5000000 on timeline 1", "PostgreSQL streaming from the primary (timeline 1)")]
+    [TestCase("asaba-patroni", "2026-12-07 12:10:14.182 UTC [12776] LOG:  restarted WAL streaming at 0/5000000 on timeline 2", "PostgreSQL streaming from the primary (timeline 2)")]
+    [TestCase("asaba-patroni", "2026-12-07 12:09:53.001 UTC [12001] FATAL:  could not connect to the primary server: connection to server at \"pg-lagos\" (127.0.3.9), port 5432 failed: Connection refused", "PostgreSQL cannot reach its primary")]
+    [TestCase("abuja-sentinel", "10835:X 07 Dec 2026 12:09:52.821 # +sdown master voxguard 127.0.1.200 6379", "Sentinel sees the master 127.0.1.200 6379 down (sdown)")]
+    [TestCase("abuja-sentinel", "10835:X 07 Dec 2026 12:09:52.899 # +odown master voxguard 127.0.1.200 6379 #quorum 2/2", "Sentinels agree the master 127.0.1.200 6379 is down (odown)")]
+    [TestCase("abuja-sentinel", "10835:X 07 Dec 2026 12:09:52.953 # +elected-leader master voxguard 127.0.1.200 6379", "Sentinel elected to lead the failover")]
+    [TestCase("abuja-sentinel", "10835:X 07 Dec 2026 12:09:53.044 # +selected-slave slave 127.0.2.200:6379 127.0.2.200 6379 @ voxguard 127.0.1.200 6379", "Sentinel chose replica 127.0.2.200:6379")]
+    [TestCase("abuja-sentinel", "10835:X 07 Dec 2026 12:09:53.930 # +promoted-slave slave 127.0.2.200:6379 127.0.2.200 6379 @ voxguard 127.0.1.200 6379", "Sentinel: replica 127.0.2.200:6379 promoted")]
+    [TestCase("asaba-sentinel", "10836:X 07 Dec 2026 12:09:54.015 # +switch-master voxguard 127.0.1.200 6379 127.0.2.200 6379", "Sentinel switched the master to 127.0.2.200:6379")]
+    [TestCase("abuja-redis", "10823:M 07 Dec 2026 12:09:53.098 * MASTER MODE enabled (user request from 'id=6 addr=127.0.0.1:58972')", "Redis became master")]
+    [TestCase("asaba-redis", "10820:S 07 Dec 2026 12:09:54.100 * Connecting to MASTER 127.0.2.200:6379", "Redis replicating from 127.0.2.200:6379")]
+    [TestCase("sip-balancer", "[WARNING]  (10894) : Server regions/lagos is DOWN, reason: Layer4 connection problem, info: \"Connection refused\"", "balancer marked lagos DOWN")]
+    [TestCase("sip-balancer", "[WARNING]  (10894) : Server regions/lagos is UP, reason: Layer7 check passed", "balancer marked lagos UP")]
+    public void A_line_that_tells_the_story_is_named_in_plain_words(string server, string line, string expected) =>
+        Assert.That(ServerLogEvents.Describe(server, line), Is.EqualTo(expected));
+
+    [TestCase("abuja-patroni", "2026-12-07 12:09:51,773 INFO: Selected new etcd server http://etcd-asaba:2379")]
+    [TestCase("abuja-patroni", "2026-12-07 12:09:46,001 INFO: no action. I am (abuja), a secondary, and following a leader (lagos)")]
+    [TestCase("lagos-kamailio", " 0(10871) NOTICE: <core> [core/main.c:2890]: main(): version: kamailio 5.6.3")]
+    [TestCase("abuja-redis", "10835:X 07 Dec 2026 12:09:54.015 # +switch-master voxguard 127.0.1.200 6379 127.0.2.200 6379")]
+    [TestCase("abuja-sentinel", "10823:M 07 Dec 2026 12:09:53.098 * MASTER MODE enabled")]
+    public void A_line_outside_the_story_or_from_another_kind_of_server_is_none(string server, string line) =>
+        Assert.That(ServerLogEvents.Describe(server, line), Is.Null);
+
+    [Test]
+    public void A_server_repeating_itself_gives_one_event_per_change_of_each_topic_and_events_come_oldest_first()
+    {
+        var lines = new List<(TimeSpan At, string Server, string Line)>();
+        for (var tick = 0; tick < 5; tick++)
+        {
+            lines.Add((TimeSpan.FromSeconds(1 + tick), "abuja-patroni", "INFO: Lock owner: lagos; I am abuja"));
+            lines.Add((TimeSpan.FromSeconds(1.1 + tick), "abuja-patroni", "FATAL:  could not connect to the primary server: Connection refused"));
+        }
+
+        lines.Add((TimeSpan.FromSeconds(21), "abuja-patroni", "INFO: promoted self to leader by acquiring session lock"));
+        lines.Add((TimeSpan.FromSeconds(22), "abuja-patroni", "INFO: no action. I am (abuja), the leader with the lock"));
+        lines.Add((TimeSpan.FromSeconds(23), "abuja-patroni", "INFO: no action. I am (abuja), the leader with the lock"));
+        // Another server's lines, given after abuja's (each server's in its own order): merged by time.
+        lines.Add((TimeSpan.FromSeconds(2.5), "sip-balancer", "Server regions/lagos is DOWN, reason: Layer4 connection problem"));
+
+        var events = ServerLogEvents.From(lines);
+
+        Assert.That(events.Select(said => (said.At.TotalSeconds, said.Server, said.Event)), Is.EqualTo(new[]
+        {
+            (1.0, "abuja-patroni", "leader lock held by lagos"),
+            (1.1, "abuja-patroni", "PostgreSQL cannot reach its primary"),
+            (2.5, "sip-balancer", "balancer marked lagos DOWN"),
+            (21.0, "abuja-patroni", "Patroni promoted its node (took the leader lock)"),
+            (22.0, "abuja-patroni", "leader lock held by abuja"),
+        }));
+        Assert.That(events[3].Line, Is.EqualTo("INFO: promoted self to leader by acquiring session lock"), "each event keeps its line");
+    }
+}

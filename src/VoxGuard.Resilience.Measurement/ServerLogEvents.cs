@@ -10,7 +10,7 @@ namespace VoxGuard.Resilience.Measurement;
 /// replica's "could not connect" every 110 ms, Patroni's loop every second) gives one event per change, not one per line.
 /// Which server said it is read from its name in the run (<c>abuja-patroni</c>, <c>lagos-sentinel</c>, <c>sip-balancer</c>).
 /// </summary>
-public static class ServerLogEvents
+public static partial class ServerLogEvents
 {
     // A server's lines about one thing (Patroni's leader lock, its PostgreSQL's state) are one topic: a line is an event
     // when it says something else than the last one on the same topic did. (Per server alone, a replica's alternating
@@ -79,14 +79,23 @@ public static class ServerLogEvents
     /// The events of <paramref name="lines"/> (each server's lines in the order it wrote them), oldest first: a line
     /// becomes an event when it means something other than the same server's last line on the same topic.
     /// </summary>
-    public static IReadOnlyList<ServerEvent> From(IEnumerable<(TimeSpan At, string Server, string Line)> lines)
+    /// <param name="lines">Each server's lines, each server's in the order it wrote them.</param>
+    /// <param name="endpointNames">What an address:port means (e.g. "127.0.3.200:6379" → "asaba's Redis"): a Sentinel
+    /// names servers by address only; an event then says both.</param>
+    public static IReadOnlyList<ServerEvent> From(IEnumerable<(TimeSpan At, string Server, string Line)> lines, IReadOnlyDictionary<string, string>? endpointNames = null)
     {
         ArgumentNullException.ThrowIfNull(lines);
         var last = new Dictionary<(string Server, string Topic), string>();
         var events = new List<ServerEvent>();
         foreach (var (at, server, line) in lines)
         {
-            if (Classify(server, line) is not var (topic, meaning) || (last.TryGetValue((server, topic), out var previous) && previous == meaning))
+            if (Classify(server, line) is not var (topic, said))
+            {
+                continue;
+            }
+
+            var meaning = endpointNames is { Count: > 0 } ? Endpoint().Replace(said, match => Named(match, endpointNames)) : said;
+            if (last.TryGetValue((server, topic), out var previous) && previous == meaning)
             {
                 continue;
             }
@@ -97,6 +106,16 @@ public static class ServerLogEvents
 
         return [.. events.OrderBy(serverEvent => serverEvent.At)];
     }
+
+    private static string Named(Match endpoint, IReadOnlyDictionary<string, string> names)
+    {
+        var address = $"{endpoint.Groups[1].Value}:{endpoint.Groups[2].Value}";
+        return names.TryGetValue(address, out var name) ? $"{name} ({address})" : endpoint.Value;
+    }
+
+    // An IPv4 address and port as Sentinel writes them ("127.0.3.200 6379") or as the events do ("127.0.3.200:6379").
+    [GeneratedRegex(@"\b(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})[: ](\d{1,5})\b", RegexOptions.CultureInvariant)]
+    private static partial Regex Endpoint();
 
     private static Regex Contains(string text) => new(Regex.Escape(text), RegexOptions.CultureInvariant);
 }

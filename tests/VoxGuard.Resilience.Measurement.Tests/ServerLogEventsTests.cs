@@ -70,4 +70,21 @@ public sealed class ServerLogEventsTests
         }));
         Assert.That(events[3].Line, Is.EqualTo("INFO: promoted self to leader by acquiring session lock"), "each event keeps its line");
     }
+
+    [Test]
+    public void An_address_the_harness_can_name_is_named_beside_the_address()
+    {
+        var names = new Dictionary<string, string> { ["127.0.3.200:6379"] = "asaba's Redis" };
+        var events = ServerLogEvents.From(
+        [
+            (TimeSpan.FromSeconds(1), "abuja-sentinel", "10835:X 07 Dec 2026 12:09:52.821 # +sdown master voxguard 127.0.1.200 6379"),
+            (TimeSpan.FromSeconds(3), "abuja-sentinel", "10835:X 07 Dec 2026 12:09:55.084 # +switch-master voxguard 127.0.1.200 6379 127.0.3.200 6379"),
+        ], names);
+
+        Assert.That(events.Select(said => said.Event), Is.EqualTo(new[]
+        {
+            "Sentinel sees the master 127.0.1.200 6379 down (sdown)",
+            "Sentinel switched the master to asaba's Redis (127.0.3.200:6379)",
+        }));
+    }
 }

@@ -610,12 +610,9 @@ public sealed class ScenarioRun : IAsyncDisposable
     /// only tell each server's state going in: an event is a change).
     /// </summary>
     private IReadOnlyList<ServerEvent> ServerEventsOf(IEnumerable<(ServerLogExcerpt Excerpt, string Title, ManagedProcess? Process)> logs) =>
-        [.. ServerLogEvents.From(logs.SelectMany(log => log.Excerpt.Lines.Select(line => (Offset(line.At), log.Excerpt.Server, line.Text))), RedisNames())
+        [.. ServerLogEvents.From(logs.SelectMany(log => log.Excerpt.Lines.Select(line => (Offset(line.At), log.Excerpt.Server, line.Text))), LinkSwitchboard.RedisNames(Environment))
             .Where(serverEvent => serverEvent.At >= TimeSpan.Zero)];
 
-    /// <summary>Each region's Redis by the address the Sentinels know it at (its link-facing one), for the servers' events.</summary>
-    private Dictionary<string, string> RedisNames() => Environment.Regions.ToDictionary(
-        region => LinkSwitchboard.LinkFacingEndPoint(region, RegionService.Redis).ToString(), region => $"{region.Name}'s Redis", StringComparer.Ordinal);
 
     /// <summary>A wall-clock time (a log line's) as an offset on the scenario's clock.</summary>
     private TimeSpan Offset(DateTimeOffset at) => at - StartedAtUtc;

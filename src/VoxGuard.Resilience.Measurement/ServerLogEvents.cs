@@ -26,7 +26,8 @@ public static partial class ServerLogEvents
         new("-patroni", "lock", new Regex(@"[Dd]emot(ed|ing) self\b[^,]*", RegexOptions.CultureInvariant), match => $"Patroni demoted its node ({match.Value.Trim()})"),
         new("-patroni", "lock", Contains("i am not the healthiest node"), _ => "Patroni stood back: not the healthiest node"),
         new("-patroni", "lag", Contains("exceeds maximum replication lag"), _ => "Patroni: a standby exceeds maximum_lag_on_failover"),
-        new("-patroni", "lock", new Regex(@"Lock owner: ([^;]+); I am", RegexOptions.CultureInvariant), match => $"leader lock held by {match.Groups[1].Value}"),
+        new("-patroni", "lock", new Regex(@"Lock owner: ([^;]+); I am", RegexOptions.CultureInvariant),
+            match => match.Groups[1].Value == "None" ? "leader lock held by nobody" : $"leader lock held by {match.Groups[1].Value}"),
         new("-patroni", "lock", new Regex(@"no action\. I am \(([^)]+)\), the leader with the lock", RegexOptions.CultureInvariant), match => $"leader lock held by {match.Groups[1].Value}"),
         new("-patroni", "postgres", Contains("received promote request"), _ => "PostgreSQL asked to promote"),
         new("-patroni", "postgres", new Regex(@"selected new timeline ID: (\d+)", RegexOptions.CultureInvariant), match => $"PostgreSQL on new timeline {match.Groups[1].Value}"),
@@ -36,7 +37,7 @@ public static partial class ServerLogEvents
             match => $"PostgreSQL streaming from the primary (timeline {match.Groups[1].Value}{match.Groups[2].Value})"),
         new("-patroni", "postgres", Contains("could not connect to the primary server"), _ => "PostgreSQL cannot reach its primary"),
         new("-patroni", "postgres", Contains("replication terminated by primary server"), _ => "PostgreSQL: the primary ended replication"),
-        new("-patroni", "lock", Contains("running pg_rewind from"), _ => "Patroni rewinding its node (pg_rewind)"),
+        new("-patroni", "rewind", Contains("running pg_rewind from"), _ => "Patroni rewinding its node (pg_rewind)"),
         new("-patroni", "postgres", Contains("received fast shutdown request"), _ => "PostgreSQL shutting down"),
         // Redis Sentinel
         new("-sentinel", "failover", new Regex(@"\+sdown master \S+ (\S+ \d+)", RegexOptions.CultureInvariant), match => $"Sentinel sees the master {match.Groups[1].Value} down (sdown)"),

@@ -55,9 +55,13 @@ public sealed class FaultCommandTests
         // and Asaba with it (the next test judges Asaba's rows).
         var lagosSettled = await UntilEveryRowRunsAsync("lagos", TimeSpan.FromSeconds(60));
         var asabaSettled = await UntilEveryRowRunsAsync("asaba", TimeSpan.FromSeconds(30));
+        // The servers' own word, read from their logs: the balancer's health check took abuja out (within its
+        // fall × interval, a second or two, long passed by now).
+        var said = await UntilStatusSaysAsync("sip-balancer: balancer marked abuja DOWN", TimeSpan.FromSeconds(15));
 
         Assert.Multiple(() =>
         {
+            Assert.That(said, Does.Match(@"What the servers said \(their latest \d+ of \d+ events, UTC\):\n(  \d\d:\d\d:\d\d\.\d{3}  \S+: .+\n)*  \d\d:\d\d:\d\d\.\d{3}  sip-balancer: balancer marked abuja DOWN\n"));
             Assert.That(crash.ExitCode, Is.Zero, crash.Error);
             Assert.That(crash.Output, Does.StartWith("crash abuja: done and verified."));
             Assert.That(crash.Output, Does.Match(@"\d\d:\d\d:\d\d\.\d{3} → \d\d:\d\d:\d\d\.\d{3} UTC +\d+ ms  crash every process of abuja \(network intact\)"));
@@ -318,6 +322,22 @@ public sealed class FaultCommandTests
             if ((rows.Count > 0 && rows.All(row => row.Contains(" running", StringComparison.Ordinal))) || DateTime.UtcNow > deadline)
             {
                 return rows;
+            }
+
+            await Task.Delay(500);
+        }
+    }
+
+    /// <summary>status's output once it says <paramref name="text"/>, or the last one at <paramref name="timeout"/>.</summary>
+    private static async Task<string> UntilStatusSaysAsync(string text, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var output = (await CliProcess.RunAsync("status")).Output.Replace("\r", string.Empty, StringComparison.Ordinal);
+            if (output.Contains(text, StringComparison.Ordinal) || DateTime.UtcNow > deadline)
+            {
+                return output;
             }
 
             await Task.Delay(500);

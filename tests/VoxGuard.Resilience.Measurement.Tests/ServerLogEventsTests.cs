@@ -12,7 +12,9 @@ public sealed class ServerLogEventsTests
     [TestCase("asaba-patroni", "2026-12-07 12:10:11,904 INFO: following a different leader because i am not the healthiest node", "Patroni stood back: not the healthiest node")]
     [TestCase("abuja-patroni", "2026-12-07 12:10:11,000 INFO: Member asaba exceeds maximum replication lag", "Patroni: a standby exceeds maximum_lag_on_failover")]
     [TestCase("abuja-patroni", "2026-12-07 12:09:45,078 INFO: Lock owner: lagos; I am abuja", "leader lock held by lagos")]
+    [TestCase("lagos-patroni", "2026-12-07 12:23:18,068 INFO: Lock owner: None; I am lagos", "leader lock held by nobody")]
     [TestCase("lagos-patroni", "2026-12-07 12:09:46,001 INFO: no action. I am (lagos), the leader with the lock", "leader lock held by lagos")]
+    [TestCase("lagos-patroni", "2026-12-07 12:24:02,196 INFO: running pg_rewind from asaba", "Patroni rewinding its node (pg_rewind)")]
     [TestCase("lagos-patroni", "2026-12-07 12:09:46,001 INFO: PAUSE: no action. I am (lagos), the leader with the lock", "Patroni paused (maintenance mode): it will not fail over")]
     [TestCase("abuja-patroni", "2026-12-07 12:10:11.988 UTC [10995] LOG:  received promote request", "PostgreSQL asked to promote")]
     [TestCase("abuja-patroni", "2026-12-07 12:10:11.989 UTC [10995] LOG:  selected new timeline ID: 2", "PostgreSQL on new timeline 2")]
@@ -55,6 +57,11 @@ public sealed class ServerLogEventsTests
         lines.Add((TimeSpan.FromSeconds(21), "abuja-patroni", "INFO: promoted self to leader by acquiring session lock"));
         lines.Add((TimeSpan.FromSeconds(22), "abuja-patroni", "INFO: no action. I am (abuja), the leader with the lock"));
         lines.Add((TimeSpan.FromSeconds(23), "abuja-patroni", "INFO: no action. I am (abuja), the leader with the lock"));
+        // A rejoining node's rewind, logged between its lock lines, is a topic of its own: neither repeats.
+        lines.Add((TimeSpan.FromSeconds(24), "lagos-patroni", "INFO: Lock owner: abuja; I am lagos"));
+        lines.Add((TimeSpan.FromSeconds(24.5), "lagos-patroni", "INFO: running pg_rewind from abuja"));
+        lines.Add((TimeSpan.FromSeconds(25), "lagos-patroni", "INFO: Lock owner: abuja; I am lagos"));
+        lines.Add((TimeSpan.FromSeconds(25.5), "lagos-patroni", "INFO: running pg_rewind from abuja"));
         // Another server's lines, given after abuja's (each server's in its own order): merged by time.
         lines.Add((TimeSpan.FromSeconds(2.5), "sip-balancer", "Server regions/lagos is DOWN, reason: Layer4 connection problem"));
 
@@ -67,6 +74,8 @@ public sealed class ServerLogEventsTests
             (2.5, "sip-balancer", "balancer marked lagos DOWN"),
             (21.0, "abuja-patroni", "Patroni promoted its node (took the leader lock)"),
             (22.0, "abuja-patroni", "leader lock held by abuja"),
+            (24.0, "lagos-patroni", "leader lock held by abuja"),
+            (24.5, "lagos-patroni", "Patroni rewinding its node (pg_rewind)"),
         }));
         Assert.That(events[3].Line, Is.EqualTo("INFO: promoted self to leader by acquiring session lock"), "each event keeps its line");
     }

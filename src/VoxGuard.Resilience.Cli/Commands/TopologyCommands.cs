@@ -6,6 +6,7 @@ using System.Text;
 using VoxGuard.Resilience.Containers;
 using VoxGuard.Resilience.Containers.RegionHosts;
 using VoxGuard.Resilience.Engine;
+using VoxGuard.Resilience.Measurement;
 using VoxGuard.Resilience.Topology.DataTier;
 using VoxGuard.Resilience.Topology.Environments;
 using VoxGuard.Resilience.Topology.Local;
@@ -181,6 +182,11 @@ internal static class TopologyCommands
                 {
                     Console.WriteLine("Still starting: no snapshot yet.");
                 }
+
+                foreach (var line in LatestServerEvents(topology))
+                {
+                    Console.WriteLine(line);
+                }
             }
 
             return ExitCodes.Success;
@@ -237,6 +243,27 @@ internal static class TopologyCommands
               (repositories.All(repository => repository.Contains(runDirectory, StringComparison.Ordinal))
                   ? " (inside the run directory: ./resilience down removes them)."
                   : ".") + " ./resilience backup / restore act on them.";
+
+    /// <summary>
+    /// The servers' latest events, read from their logs (<see cref="ServerLogEvents"/>): what a game day's fault set off,
+    /// in the servers' own words — a Sentinel's switch, Patroni's promotion, the balancer's DOWN.
+    /// </summary>
+    private static IEnumerable<string> LatestServerEvents(RunningTopology topology, int count = 15)
+    {
+        var excerpts = ServerLogWindow.FromFirstLine(topology.RunDirectory).Read(maxLinesPerServer: 20_000);
+        if (excerpts.Count == 0)
+        {
+            yield break;
+        }
+
+        var origin = excerpts.Min(excerpt => excerpt.Lines[0].At);
+        var events = ServerLogEvents.From(excerpts.SelectMany(excerpt => excerpt.Lines.Select(line => (line.At - origin, excerpt.Server, line.Text))), topology.Record.EndpointNames);
+        yield return $"What the servers said (their latest {Math.Min(count, events.Count)} of {events.Count} events, UTC):";
+        foreach (var said in events.TakeLast(count))
+        {
+            yield return string.Create(CultureInfo.InvariantCulture, $"  {(origin + said.At).UtcDateTime:HH:mm:ss.fff}  {said.Server}: {said.Event}");
+        }
+    }
 
     /// <summary>Where every server's lines go.</summary>
     private static string LogsLine(string runDirectory) =>

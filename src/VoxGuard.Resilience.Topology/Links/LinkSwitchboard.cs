@@ -45,6 +45,16 @@ public sealed class LinkSwitchboard : IAsyncDisposable
         return new IPEndPoint(new IPAddress(bytes), region.EndPointOf(service).Port);
     }
 
+    /// <summary>
+    /// Each region's Redis by the address:port the Sentinels know it at ("127.0.3.200:6379" → "asaba's Redis"): a
+    /// Sentinel's log names servers by address only, and the servers' events name them for a reader.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> RedisNames(EnvironmentDefinition environment)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        return environment.Regions.ToDictionary(region => LinkFacingEndPoint(region, RegionService.Redis).ToString(), region => $"{region.Name}'s Redis", StringComparer.Ordinal);
+    }
+
     /// <summary>Listens on every link-facing address of the environment. The links of <paramref name="plan"/> must exist.</summary>
     public static LinkSwitchboard Start(EnvironmentDefinition environment, IReadOnlyList<InterRegionLink> plan)
     {

@@ -297,6 +297,7 @@ public sealed class LocalTopology : IAsyncDisposable
             new TopologyRecord(environment.Name, environment.Profile?.Name, environment.Source, linkServer.ApiAddress.ToString())
             {
                 Repositories = backups is null ? null : [.. environment.Backups.Repositories.Select(repository => $"{repository.Name} ({repository.Region}): {backups.StoreOf(repository.Name)}")],
+                EndpointNames = LinkSwitchboard.RedisNames(environment),
             }.WriteTo(run);
             return new LocalTopology(environment, run, linkServer, client, links, switchboard, postgres, redisStart.Result, sip, steps, phases, backups)
             {

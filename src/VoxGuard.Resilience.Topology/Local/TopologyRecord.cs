@@ -16,8 +16,10 @@ namespace VoxGuard.Resilience.Topology.Local;
 /// directory (not a web page, not another user) drives the topology.</param>
 /// <param name="Repositories">With backups on, each backup repository and where it lives ("repo1 (lagos): /dev/shm/…");
 /// null when the topology runs without backups.</param>
+/// <param name="EndpointNames">What the servers' logs mean by an address:port ("127.0.3.200:6379" → "asaba's Redis"),
+/// for the events <c>status</c> reads from them; null in records written before it was kept.</param>
 public sealed record TopologyRecord(string Environment, string? Profile, string Source, string LinkApi, string? Control = null, string? ControlToken = null,
-    IReadOnlyList<string>? Repositories = null)
+    IReadOnlyList<string>? Repositories = null, IReadOnlyDictionary<string, string>? EndpointNames = null)
 {
     /// <summary>The file name inside the run directory.</summary>
     public const string FileName = "topology.json";

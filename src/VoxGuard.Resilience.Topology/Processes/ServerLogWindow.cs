@@ -48,8 +48,12 @@ public sealed class ServerLogWindow
     public static ServerLogWindow FromFirstLine(RunDirectory run)
     {
         ArgumentNullException.ThrowIfNull(run);
-        return new ServerLogWindow(run.Path, new Dictionary<string, long>(StringComparer.Ordinal), DateTimeOffset.UtcNow);
+        return FromFirstLine(run.Path);
     }
+
+    /// <summary>A window on every line the servers of the run directory at <paramref name="runDirectory"/> logged (another process's run: <c>status</c>).</summary>
+    public static ServerLogWindow FromFirstLine(string runDirectory) =>
+        new(runDirectory, new Dictionary<string, long>(StringComparer.Ordinal), DateTimeOffset.UtcNow);
 
     /// <summary>
     /// Every server that logged since the window opened, by name, with its lines. A server with more than

@@ -583,7 +583,8 @@ public sealed class ScenarioRun : IAsyncDisposable
 
     private string ServerLogsText(IEnumerable<(ServerLogExcerpt Excerpt, string Title, ManagedProcess? Process)> logs)
     {
-        var text = new StringBuilder("Every line each server wrote during the scenario: the UTC time the harness read it, seconds from the scenario's start, the stream.\n");
+        var text = new StringBuilder("Every line each server wrote during the scenario (and, when the scenario started its topology, during that start:\n" +
+            "negative offsets): the UTC time the harness read it, seconds from the scenario's start, the stream.\n");
         foreach (var (excerpt, title, process) in logs)
         {
             var state = process is null ? string.Empty : $", pid {process.Pid}{(process.HasExited ? " exited" : " running")} at the end";

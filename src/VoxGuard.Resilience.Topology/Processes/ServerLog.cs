@@ -15,7 +15,8 @@ public readonly record struct ServerLogLine(DateTimeOffset At, string Stream, st
 /// messages); a scenario's report needs all of its window (<see cref="ServerLogWindow"/>): one repeated complaint can push
 /// a failover's few lines out of 50. A server started again under the same name appends to the same file, so one file
 /// tells a region's story across a loss and a rejoin. Lines are flushed as they come (a server logs a few lines a
-/// second), so what a reader finds is what the server said up to then. A file stops at 32 MiB (run directories live
+/// second), so what a reader finds is what the server said up to then. Each stream's lines keep their order; between
+/// the two streams, the order is the one in which the harness read them (each pipe has its own reader). A file stops at 32 MiB (run directories live
 /// in memory, in /dev/shm): a server that says that much is in a loop its first lines show, and a last line says so.
 /// </summary>
 internal sealed class ServerLog : IDisposable
@@ -46,9 +47,25 @@ internal sealed class ServerLog : IDisposable
     /// <param name="maxBytes">Where the file stops (32 MiB; smaller in tests).</param>
     public static ServerLog Open(string runDirectory, string name, long maxBytes = DefaultMaxBytes)
     {
-        var folder = Path.Combine(runDirectory, FolderName);
-        Directory.CreateDirectory(folder);
-        var stream = new FileStream(Path.Combine(folder, name + Extension), FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+        FileStream stream;
+        try
+        {
+            // Owner only: a server may log what its configuration holds (a connection string, a password).
+            var folder = Path.Combine(runDirectory, FolderName);
+            Directory.CreateDirectory(folder);
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+
+            stream = new FileStream(Path.Combine(folder, name + Extension), FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            // A log is evidence, not what the server needs: it starts without one (its tails still hold its last lines).
+            return new ServerLog(null, 0, maxBytes);
+        }
+
         if (stream.Length >= maxBytes)
         {
             stream.Dispose(); // full before this start: its closing line is already there

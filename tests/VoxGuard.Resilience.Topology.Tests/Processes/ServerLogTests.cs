@@ -7,6 +7,7 @@ namespace VoxGuard.Resilience.Topology.Tests.Processes;
 public sealed class ServerLogTests : RunFixture
 {
     [Test]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public async Task Every_line_of_both_streams_is_logged_with_the_time_it_was_read_though_memory_keeps_fifty()
     {
         var before = DateTimeOffset.UtcNow;
@@ -23,7 +24,9 @@ public sealed class ServerLogTests : RunFixture
             Assert.That(excerpt.Lines.Where(line => line.Stream == "err").Select(line => line.Text), Is.EqualTo(new[] { "oops" }));
             Assert.That(excerpt.Lines.Select(line => line.At), Is.All.InRange(before.AddMilliseconds(-1), DateTimeOffset.UtcNow), "the time the harness read each line");
             Assert.That(talker.StandardOutputTail, Has.Count.EqualTo(50), "memory keeps the last 50 lines of a stream");
-            Assert.That(File.ReadAllLines(Path.Combine(Run.Path, "logs", "talker.log"))[0], Does.Match(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z out line 1$"));
+            Assert.That(File.ReadAllLines(Path.Combine(Run.Path, "logs", "talker.log")).First(line => line.Contains(" out ", StringComparison.Ordinal)), Does.Match(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z out line 1$"));
+            Assert.That(File.GetUnixFileMode(Path.Combine(Run.Path, "logs")), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute),
+                "the logs are the harness user's alone");
         });
     }
 
@@ -78,6 +81,23 @@ public sealed class ServerLogTests : RunFixture
         {
             Assert.That(ServerLogWindow.FromFirstLine(Run).Read(1000), Is.Empty);
             Assert.That(File.Exists(Path.Combine(Run.Path, "logs", "check.log")), Is.False);
+        });
+    }
+
+    [Test]
+    public async Task A_server_whose_log_cannot_be_opened_still_starts_and_keeps_its_last_lines_in_memory()
+    {
+        await File.WriteAllTextAsync(Path.Combine(Run.Path, "logs"), "a file where the logs folder would be");
+
+        var talker = await Run.StartProcessAsync(Specs.Shell("talker", "echo still here"));
+        await talker.WaitForExitAsync();
+        var kept = await Proc.EventuallyAsync(() => talker.StandardOutputTail.Contains("still here"));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(talker.ExitCode, Is.Zero);
+            Assert.That(kept, Is.True, "the last lines in memory");
+            Assert.That(ServerLogWindow.FromFirstLine(Run).Read(1000), Is.Empty);
         });
     }
 

@@ -12,8 +12,9 @@ public sealed record ServerLogExcerpt(string Server, IReadOnlyList<ServerLogLine
 /// <summary>
 /// Every line the servers of a run log from the moment the window opens (a scenario's start) on, read from their log
 /// files (<c>logs/&lt;name&gt;.log</c>): where each file ended at the opening is remembered, and reading starts there.
-/// Servers started after the opening (a rejoined region's) are read from their first line. A topology handed from
-/// scenario to scenario keeps its files, so each scenario's window holds its own lines only.
+/// A server restarted under its name (a rejoined region's) appends to its file, read from there; a server whose file did
+/// not exist at the opening (a restored one's) is read from its first line. A topology handed from scenario to scenario
+/// keeps its files, so each scenario's window holds its own lines only.
 /// </summary>
 public sealed class ServerLogWindow
 {

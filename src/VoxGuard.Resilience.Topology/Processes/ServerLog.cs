@@ -21,8 +21,7 @@ public readonly record struct ServerLogLine(DateTimeOffset At, string Stream, st
 /// </summary>
 internal sealed class ServerLog : IDisposable
 {
-    /// <summary>The folder of a run directory that holds the logs.</summary>
-    public const string FolderName = "logs";
+    private const string FolderName = "logs";
 
     private const string Extension = ".log";
     private const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
@@ -41,6 +40,9 @@ internal sealed class ServerLog : IDisposable
         _maxBytes = maxBytes;
     }
 
+    /// <summary>The folder of <paramref name="runDirectory"/> that holds its servers' logs, one <c>&lt;server&gt;.log</c> each.</summary>
+    public static string FolderOf(string runDirectory) => Path.Combine(runDirectory, FolderName);
+
     /// <summary>Opens (appending) the log of server <paramref name="name"/> in <paramref name="runDirectory"/>.</summary>
     /// <param name="runDirectory">The run directory.</param>
     /// <param name="name">The server's name in its run.</param>
@@ -51,7 +53,7 @@ internal sealed class ServerLog : IDisposable
         try
         {
             // Owner only: a server may log what its configuration holds (a connection string, a password).
-            var folder = Path.Combine(runDirectory, FolderName);
+            var folder = FolderOf(runDirectory);
             Directory.CreateDirectory(folder);
             if (!OperatingSystem.IsWindows())
             {
@@ -78,7 +80,7 @@ internal sealed class ServerLog : IDisposable
     /// <summary>The server each log file of <paramref name="runDirectory"/> belongs to, with its path.</summary>
     public static IEnumerable<(string Server, string Path)> FilesOf(string runDirectory)
     {
-        var folder = Path.Combine(runDirectory, FolderName);
+        var folder = FolderOf(runDirectory);
         return Directory.Exists(folder)
             ? Directory.EnumerateFiles(folder, "*" + Extension).Select(path => (Path.GetFileNameWithoutExtension(path), path))
             : [];

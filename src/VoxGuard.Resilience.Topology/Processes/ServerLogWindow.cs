@@ -30,7 +30,7 @@ public sealed class ServerLogWindow
     }
 
     /// <summary>The folder of <paramref name="runDirectory"/> that holds its servers' logs, one <c>&lt;server&gt;.log</c> each.</summary>
-    public static string FolderOf(string runDirectory) => Path.Combine(runDirectory, ServerLog.FolderName);
+    public static string FolderOf(string runDirectory) => ServerLog.FolderOf(runDirectory);
 
     /// <summary>Opens a window on the logs of <paramref name="run"/> from now on.</summary>
     public static ServerLogWindow Open(RunDirectory run)

@@ -170,12 +170,13 @@ public sealed class PostgresTierTests
     public async Task Every_node_runs_as_the_postgres_user_and_disposing_the_run_stops_them_all()
     {
         var patroni = _postgres.Processes.Values.Select(process => process.Pid).ToList();
-        var postmasters = Environment.Regions.Select(region => int.Parse(File.ReadLines(_run.PathOf($"{region.Name}-pg/postmaster.pid")).First(), System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        var pidFiles = Environment.Regions.Select(region => _run.PathOf($"{region.Name}-pg/postmaster.pid")).ToList();
+        var postmasters = pidFiles.Select(pidFile => int.Parse(File.ReadLines(pidFile).First(), System.Globalization.CultureInfo.InvariantCulture)).ToList();
         var etcd = _postgres.Etcd.Members.Values.Select(process => process.Pid).ToList();
         var owners = patroni.Concat(postmasters).Select(Proc.Uid).ToList();
         // This run's segments only: a lane beside this one may crash a region of its own topology at any moment,
         // leaving its postmaster's segment orphaned until its rejoin (seen in a fresh-clone suite: a Cli crash 3 s in).
-        var segments = Environment.Regions.Select(region => PostgresTier.SharedMemoryIdOf(_run.PathOf($"{region.Name}-pg/postmaster.pid"))).OfType<string>().ToList();
+        var segments = pidFiles.Select(PostgresTier.SharedMemoryIdOf).OfType<string>().ToList();
 
         await _postgres.DisposeAsync();
         await _run.DisposeAsync();

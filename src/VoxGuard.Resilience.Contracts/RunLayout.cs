@@ -12,4 +12,10 @@ public static class RunLayout
 
     /// <summary>The folder of test outcomes, inside the scenarios folder.</summary>
     public const string OutcomesFolder = "outcomes";
+
+    /// <summary>The end of the name of a scenario's evidence file with every line its servers wrote.</summary>
+    public const string ServerLogsSuffix = "server-logs.txt";
+
+    /// <summary>The name of <paramref name="scenario"/>'s file with every line its servers wrote, in the scenarios folder.</summary>
+    public static string ServerLogsFileOf(string scenario) => $"{scenario}-{ServerLogsSuffix}";
 }

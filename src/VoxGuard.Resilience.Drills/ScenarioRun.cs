@@ -516,7 +516,7 @@ public sealed class ScenarioRun : IAsyncDisposable
         }
 
         var logs = ServerLogExcerpts();
-        await AttachAsync("server logs (every line of every server during the scenario)", "server-logs.txt", "text/plain", ServerLogsText(logs)).ConfigureAwait(false);
+        await AttachAsync("server logs (every line of every server during the scenario)", RunLayout.ServerLogsSuffix, "text/plain", ServerLogsText(logs)).ConfigureAwait(false);
 
         var finishedAt = DateTimeOffset.UtcNow;
         var report = new ScenarioReport(Name, Environment.Name, Environment.Profile?.Name, StartedAtUtc, finishedAt, _verdicts, _faults, Transitions,

@@ -6,7 +6,7 @@ namespace VoxGuard.Resilience.Measurement;
 /// <summary>
 /// The lines of the servers' logs that tell a failover's story in the servers' own words — Patroni taking or losing the
 /// leader lock, PostgreSQL promoting or following, a Sentinel judging the master down and switching it, Redis changing
-/// role, the balancer marking a region DOWN or UP — each named in plain words. A server that repeats itself (a
+/// role, etcd's quorum electing a leader, the balancer marking a region DOWN or UP — each named in plain words. A server that repeats itself (a
 /// replica's "could not connect" every 110 ms, Patroni's loop every second) gives one event per change, not one per line.
 /// Which server said it is read from its name in the run (<c>abuja-patroni</c>, <c>lagos-sentinel</c>, <c>sip-balancer</c>).
 /// </summary>
@@ -53,6 +53,15 @@ public static partial class ServerLogEvents
         new("-redis", "role", new Regex(@"Connecting to MASTER (\S+)", RegexOptions.CultureInvariant), match => $"Redis replicating from {match.Groups[1].Value}"),
         new("-redis", "role", Contains("MASTER <-> REPLICA sync: Finished with success"), _ => "Redis synced from its master"),
         new("-redis", "role", Contains("Connection with master lost"), _ => "Redis lost its master"),
+        // etcd, Patroni's quorum (zap JSON lines; a member names itself and others by hex ID, so its own log says who).
+        new("-etcd", "raft", new Regex(@"became leader at term (\d+)", RegexOptions.CultureInvariant), match => $"etcd became the quorum's leader (term {match.Groups[1].Value})"),
+        new("-etcd", "raft", new Regex(@"raft\.node: (\S+) elected leader (\S+) at term (\d+)", RegexOptions.CultureInvariant),
+            match => match.Groups[1].Value == match.Groups[2].Value
+                ? $"etcd became the quorum's leader (term {match.Groups[3].Value})"
+                : $"etcd follows the leader elected at term {match.Groups[3].Value}"),
+        new("-etcd", "raft", new Regex(@"lost leader \S+ at term (\d+)", RegexOptions.CultureInvariant), match => $"etcd lost its leader (term {match.Groups[1].Value})"),
+        // With --pre-vote a member cut off from the others asks again every election timeout at the same term.
+        new("-etcd", "raft", new Regex(@"is starting a new election at term (\d+)", RegexOptions.CultureInvariant), match => $"etcd calling an election (term {match.Groups[1].Value})"),
         // The balancer (HAProxy)
         new("sip-balancer", "servers", new Regex(@"Server \S+/(\S+) is (DOWN|UP)", RegexOptions.CultureInvariant), match => $"balancer marked {match.Groups[1].Value} {match.Groups[2].Value}"),
         new("sip-balancer", "servers", new Regex(@"backend (\S+) has no server available", RegexOptions.CultureInvariant), match => $"balancer: no server left in {match.Groups[1].Value}"),

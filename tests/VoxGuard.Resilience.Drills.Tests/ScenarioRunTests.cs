@@ -280,6 +280,11 @@ public sealed class ScenarioRunTests
 
         var promotion = afterFault.FirstOrDefault(said => said.Event.StartsWith("Patroni promoted its node", StringComparison.Ordinal));
         var promotedSeen = PromotedAfterFault(WriteStore.Postgres);
+        // etcd's quorum: when the lost region's member led it, a survivor's says it lost its leader and then another
+        // says it leads; when a survivor's led, the quorum needed no election. Either way Patroni promotes under a leader.
+        var etcdLostLeader = afterFault.FirstOrDefault(said => said.Server != $"{Lost}-etcd" && said.Event.StartsWith("etcd lost its leader", StringComparison.Ordinal));
+        var etcdNewLeader = afterFault.FirstOrDefault(said => said.Server != $"{Lost}-etcd" && said.Event.StartsWith("etcd became the quorum's leader", StringComparison.Ordinal));
+        TestContext.Out.WriteLine(etcdLostLeader is null ? $"{Lost}'s etcd member did not lead the quorum: no election" : $"etcd: {etcdLostLeader.Server} lost its leader, {etcdNewLeader?.Server} leads");
         Assert.Multiple(() =>
         {
             Assert.That(report.ServerEvents.Select(said => said.At), Is.Ordered, "oldest first");
@@ -292,6 +297,11 @@ public sealed class ScenarioRunTests
             Assert.That(afterFault.Select(said => said.Event), Has.Some.Match(@"^Sentinel switched the master to (abuja|asaba)'s Redis \(127\.0\.18[23]\.200:6379\)$"),
                 "named by the region the address belongs to");
             Assert.That(afterFault.Where(said => said.Server == "sip-balancer").Select(said => said.Event), Has.Some.EqualTo($"balancer marked {Lost} DOWN"));
+            if (etcdLostLeader is not null)
+            {
+                Assert.That(etcdNewLeader?.At, Is.GreaterThanOrEqualTo(etcdLostLeader.At), "a survivor's etcd member leads the quorum after the loss");
+                Assert.That(promotion?.At, Is.GreaterThan(etcdNewLeader?.At ?? TimeSpan.MaxValue), "Patroni promotes once the quorum has a leader again");
+            }
         });
     }
 

@@ -33,6 +33,12 @@ public sealed class ServerLogEventsTests
     [TestCase("asaba-redis", "10820:S 07 Dec 2026 12:09:54.100 * Connecting to MASTER 127.0.2.200:6379", "Redis replicating from 127.0.2.200:6379")]
     [TestCase("sip-balancer", "[WARNING]  (10894) : Server regions/lagos is DOWN, reason: Layer4 connection problem, info: \"Connection refused\"", "balancer marked lagos DOWN")]
     [TestCase("sip-balancer", "[WARNING]  (10894) : Server regions/lagos is UP, reason: Layer7 check passed", "balancer marked lagos UP")]
+    // etcd 3.4's own lines (zap JSON), from a three-member cluster whose leader was killed.
+    [TestCase("abuja-etcd", "{\"level\":\"info\",\"ts\":\"2026-12-07T14:23:28.488Z\",\"caller\":\"raft/node.go:333\",\"msg\":\"raft.node: 6a234e98abc304ec lost leader 2efe5ae6ddd71c72 at term 2\"}", "etcd lost its leader (term 2)")]
+    [TestCase("abuja-etcd", "{\"level\":\"info\",\"ts\":\"2026-12-07T14:23:28.488Z\",\"caller\":\"raft/raft.go:929\",\"msg\":\"6a234e98abc304ec is starting a new election at term 2\"}", "etcd calling an election (term 2)")]
+    [TestCase("abuja-etcd", "{\"level\":\"info\",\"ts\":\"2026-12-07T14:23:28.490Z\",\"caller\":\"raft/raft.go:771\",\"msg\":\"6a234e98abc304ec became leader at term 3\"}", "etcd became the quorum's leader (term 3)")]
+    [TestCase("abuja-etcd", "{\"level\":\"info\",\"ts\":\"2026-12-07T14:23:28.490Z\",\"caller\":\"raft/node.go:327\",\"msg\":\"raft.node: 6a234e98abc304ec elected leader 6a234e98abc304ec at term 3\"}", "etcd became the quorum's leader (term 3)")]
+    [TestCase("asaba-etcd", "{\"level\":\"info\",\"ts\":\"2026-12-07T14:23:28.491Z\",\"caller\":\"raft/node.go:327\",\"msg\":\"raft.node: d1186191bab6f0fc elected leader 6a234e98abc304ec at term 3\"}", "etcd follows the leader elected at term 3")]
     public void A_line_that_tells_the_story_is_named_in_plain_words(string server, string line, string expected) =>
         Assert.That(ServerLogEvents.Describe(server, line), Is.EqualTo(expected));
 
@@ -41,6 +47,8 @@ public sealed class ServerLogEventsTests
     [TestCase("lagos-kamailio", " 0(10871) NOTICE: <core> [core/main.c:2890]: main(): version: kamailio 5.6.3")]
     [TestCase("abuja-redis", "10835:X 07 Dec 2026 12:09:54.015 # +switch-master voxguard 127.0.1.200 6379 127.0.2.200 6379")]
     [TestCase("abuja-sentinel", "10823:M 07 Dec 2026 12:09:53.098 * MASTER MODE enabled")]
+    [TestCase("abuja-etcd", "{\"level\":\"info\",\"ts\":\"2026-12-07T14:23:28.488Z\",\"caller\":\"raft/raft.go:735\",\"msg\":\"6a234e98abc304ec became pre-candidate at term 2\"}")]
+    [TestCase("abuja-patroni", "{\"msg\":\"6a234e98abc304ec became leader at term 3\"}")]
     public void A_line_outside_the_story_or_from_another_kind_of_server_is_none(string server, string line) =>
         Assert.That(ServerLogEvents.Describe(server, line), Is.Null);
 
@@ -78,6 +86,34 @@ public sealed class ServerLogEventsTests
             (24.5, "lagos-patroni", "Patroni rewinding its node (pg_rewind)"),
         }));
         Assert.That(events[3].Line, Is.EqualTo("INFO: promoted self to leader by acquiring session lock"), "each event keeps its line");
+    }
+
+    [Test]
+    public void An_etcd_member_cut_off_says_once_that_it_calls_elections_and_a_new_leader_says_once_that_it_leads()
+    {
+        static string Raft(string message) => $"{{\"level\":\"info\",\"caller\":\"raft/raft.go:929\",\"msg\":\"{message}\"}}";
+        var lines = new List<(TimeSpan At, string Server, string Line)>();
+        for (var round = 0; round < 4; round++)
+        {
+            // Each pre-vote round, at the same term: the member never wins one without a quorum.
+            lines.Add((TimeSpan.FromSeconds(1 + round), "lagos-etcd", Raft("2efe5ae6ddd71c72 is starting a new election at term 2")));
+            lines.Add((TimeSpan.FromSeconds(1.01 + round), "lagos-etcd", Raft("2efe5ae6ddd71c72 became pre-candidate at term 2")));
+            if (round == 0)
+            {
+                lines.Add((TimeSpan.FromSeconds(1.02), "lagos-etcd", Raft("raft.node: 2efe5ae6ddd71c72 lost leader 6a234e98abc304ec at term 2")));
+            }
+        }
+
+        lines.Add((TimeSpan.FromSeconds(1.5), "abuja-etcd", Raft("6a234e98abc304ec became leader at term 3")));
+        lines.Add((TimeSpan.FromSeconds(1.51), "abuja-etcd", Raft("raft.node: 6a234e98abc304ec elected leader 6a234e98abc304ec at term 3")));
+
+        Assert.That(ServerLogEvents.From(lines).Select(said => (said.At.TotalSeconds, said.Server, said.Event)), Is.EqualTo(new[]
+        {
+            (1.0, "lagos-etcd", "etcd calling an election (term 2)"),
+            (1.02, "lagos-etcd", "etcd lost its leader (term 2)"),
+            (1.5, "abuja-etcd", "etcd became the quorum's leader (term 3)"),
+            (2.0, "lagos-etcd", "etcd calling an election (term 2)"),
+        }));
     }
 
     [Test]

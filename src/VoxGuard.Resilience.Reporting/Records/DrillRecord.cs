@@ -92,11 +92,37 @@ public sealed record DrillTestEntry(string Test, string Status, bool NegativeCon
 /// <param name="NccItems">The NCC checklist items this target is evidence for.</param>
 public sealed record DrillTargetEntry(string Scenario, string Target, TargetKind Kind, bool NegativeControl, string Measured, string Required, string Verdict, string? Detail, IReadOnlyList<string> NccItems);
 
-/// <summary>A scenario's phases, timed.</summary>
+/// <summary>A scenario's phases, timed; its faults; and what the servers said from its first fault on.</summary>
 /// <param name="Scenario">The scenario.</param>
 /// <param name="NegativeControl">Whether it ran as a negative control.</param>
 /// <param name="Steps">Its phases and the steps within them, in order.</param>
-public sealed record DrillScenarioEntry(string Scenario, bool NegativeControl, IReadOnlyList<DrillStepEntry> Steps);
+public sealed record DrillScenarioEntry(string Scenario, bool NegativeControl, IReadOnlyList<DrillStepEntry> Steps)
+{
+    /// <summary>The faults it injected, in order (none in a record written before they were kept).</summary>
+    public IReadOnlyList<DrillFaultEntry> Faults { get; init; } = [];
+
+    /// <summary>
+    /// What the servers said about themselves from a second before the first fault on (Patroni's promotion, a
+    /// Sentinel's switch, the balancer's DOWN…), oldest first: the servers' own account of the failover its verdicts
+    /// measured. Every line they wrote is in the evidence file named by <see cref="ServerLogs"/>.
+    /// </summary>
+    public IReadOnlyList<DrillServerEventEntry> ServerEvents { get; init; } = [];
+
+    /// <summary>The evidence file with every line the servers wrote during the scenario, relative to the run directory.</summary>
+    public string? ServerLogs { get; init; }
+}
+
+/// <summary>A fault a scenario injected.</summary>
+/// <param name="Name">What it did, e.g. "lose lagos".</param>
+/// <param name="StartSeconds">When it began, seconds from the scenario's start.</param>
+/// <param name="EndSeconds">When it was removed; null when it lasted to the end (a region lost until its rejoin).</param>
+public sealed record DrillFaultEntry(string Name, double StartSeconds, double? EndSeconds);
+
+/// <summary>A server's account of itself, read from its log.</summary>
+/// <param name="AtSeconds">When the harness read the line, seconds from the scenario's start.</param>
+/// <param name="Server">The server, e.g. abuja-patroni.</param>
+/// <param name="Event">What the line means, in plain words.</param>
+public sealed record DrillServerEventEntry(double AtSeconds, string Server, string Event);
 
 /// <summary>A phase of a scenario, or a step within one.</summary>
 /// <param name="Name">What it did.</param>

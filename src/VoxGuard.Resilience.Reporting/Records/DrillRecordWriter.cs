@@ -18,6 +18,9 @@ public static class DrillRecordWriter
     /// <summary>The record's Markdown file name in the run directory.</summary>
     public const string MarkdownFile = "drill-record.md";
 
+    // A region's loss gives some 30 events in its first minute; the Markdown is for reading, the JSON keeps them all.
+    private const int MaxServerEventsShown = 40;
+
     /// <summary>The record of a run: its tests as judged, its targets, the NCC items they evidence, the evidence files' hashes.</summary>
     public static DrillRecord Build(ReportContext context, IReadOnlyList<ScenarioTest> tests, string harnessCommit, DateTimeOffset recordedAt, IReadOnlyList<DrillEvidenceEntry> evidence)
     {
@@ -74,11 +77,64 @@ public static class DrillRecordWriter
             RecordedAt = recordedAt,
             Tests = entries,
             Targets = targets,
-            Scenarios = [.. reports.Select(report => new DrillScenarioEntry(report.Scenario, report.NegativeControl,
-                [.. report.Steps.OrderBy(step => step.Start).Select(step => new DrillStepEntry(step.Name, step.Within, Round(step.Start), Round(step.Duration), step.Status))]))],
+            Scenarios = [.. reports.Select(ScenarioEntry)],
             Ncc = ncc,
             Evidence = evidence,
         };
+    }
+
+    private static DrillScenarioEntry ScenarioEntry(ScenarioReport report) =>
+        new(report.Scenario, report.NegativeControl,
+            [.. report.Steps.OrderBy(step => step.Start).Select(step => new DrillStepEntry(step.Name, step.Within, Round(step.Start), Round(step.Duration), step.Status))])
+        {
+            Faults = [.. report.Faults.OrderBy(fault => fault.Start).Select(fault => new DrillFaultEntry(fault.Name, Round(fault.Start), fault.End is { } end ? Round(end) : null))],
+            ServerEvents = report.Faults.Count == 0 ? []
+                : [.. ServerAccount.AroundTheFaults(report).Select(said => new DrillServerEventEntry(Round(said.At), said.Server, SecretScrubber.Scrub(said.Event)))],
+            ServerLogs = report.Attachments.Any(attachment => attachment.File == RunLayout.ServerLogsFileOf(report.Scenario))
+                ? $"{RunLayout.ScenariosFolder}/{RunLayout.ServerLogsFileOf(report.Scenario)}"
+                : null,
+        };
+
+    /// <summary>
+    /// Each scenario that injected a fault: its faults, then what the servers said from a second before the first
+    /// (at most <see cref="MaxServerEventsShown"/> rows; the JSON has them all) — the failover its verdicts measured,
+    /// in the servers' own words, beside the measurement.
+    /// </summary>
+    private static void AppendServerAccounts(StringBuilder text, DrillRecord record)
+    {
+        var culture = CultureInfo.InvariantCulture;
+        var faulted = record.Scenarios.Where(scenario => scenario.Faults.Count > 0).ToList();
+        if (faulted.Count == 0)
+        {
+            return;
+        }
+
+        text.AppendLine().AppendLine("## The faults in the servers' own words").AppendLine();
+        text.AppendLine("What each server said about itself from a second before a scenario's first fault: Patroni taking the leader lock and promoting, PostgreSQL's new timeline, each Sentinel's vote and switch, Redis's role, etcd's quorum leader, the balancer marking a region DOWN or UP. The verdicts above come from the harness's own measurements; these lines explain them. Times are seconds from the scenario's start, when the harness read the line.").AppendLine();
+        foreach (var scenario in faulted)
+        {
+            text.AppendLine(culture, $"### {Cell(scenario.Scenario)}{(scenario.NegativeControl ? " (negative control)" : string.Empty)}").AppendLine();
+            var faults = scenario.Faults.Select(fault => string.Create(culture, $"{Cell(fault.Name)} at {fault.StartSeconds:F1} s{(fault.EndSeconds is { } end ? string.Create(culture, $" (removed at {end:F1} s)") : string.Empty)}"));
+            text.AppendLine(culture, $"Faults: {string.Join("; ", faults)}.{(scenario.ServerLogs is null ? string.Empty : $" Every line the servers wrote: `{Cell(scenario.ServerLogs)}`.")}").AppendLine();
+            if (scenario.ServerEvents.Count == 0)
+            {
+                text.AppendLine("The servers said nothing about a role, a lock or a region from then on.").AppendLine();
+                continue;
+            }
+
+            text.AppendLine("| at (s) | server | what it said |").AppendLine("|---|---|---|");
+            foreach (var said in scenario.ServerEvents.Take(MaxServerEventsShown))
+            {
+                text.AppendLine(culture, $"| {said.AtSeconds:F3} | {Cell(said.Server)} | {Cell(said.Event)} |");
+            }
+
+            if (scenario.ServerEvents.Count > MaxServerEventsShown)
+            {
+                text.AppendLine(culture, $"| | | … and {scenario.ServerEvents.Count - MaxServerEventsShown} more in {JsonFile} |");
+            }
+
+            text.AppendLine();
+        }
     }
 
     /// <summary>
@@ -157,6 +213,7 @@ public static class DrillRecordWriter
         text.AppendLine().AppendLine("Negative controls (scenarios `negative-control-…`) run a configuration broken on purpose: their target is expected to miss (\"missed as designed\"), which shows the check can fail. They are not evidence about the deployment and are not counted as missed targets.").AppendLine();
 
         AppendDisasterRecovery(text, record);
+        AppendServerAccounts(text, record);
         text.AppendLine("## Tests").AppendLine();
         text.AppendLine("| test | status | scenarios | why |").AppendLine("|---|---|---|---|");
         foreach (var test in record.Tests)

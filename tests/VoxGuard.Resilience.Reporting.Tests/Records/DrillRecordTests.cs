@@ -41,6 +41,66 @@ public sealed class DrillRecordTests
     }
 
     [Test]
+    public async Task Each_scenario_with_a_fault_keeps_its_faults_and_what_the_servers_said_from_then_on_with_the_file_of_every_line()
+    {
+        using var run = FakeRun.Default();
+        var summary = await ReportBuilder.BuildAsync(run.RunDirectory, new ReportOptions { HarnessCommit = "d363ee7", User = "oncall", Host = "drill-host" });
+
+        var record = JsonSerializer.Deserialize<DrillRecord>(File.ReadAllText(summary.RecordJsonPath), DrillRecord.Json)!;
+        var lagos = record.Scenarios.Single(scenario => scenario.Scenario == "lagos-region-loss");
+        var steady = record.Scenarios.Single(scenario => scenario.Scenario == "steady-state");
+        var markdown = File.ReadAllText(summary.RecordMarkdownPath);
+        Assert.Multiple(() =>
+        {
+            Assert.That(lagos.Faults, Is.EqualTo(new[] { new DrillFaultEntry("kill lagos", 5, null) }));
+            Assert.That(lagos.ServerEvents, Is.EqualTo(new[]
+            {
+                new DrillServerEventEntry(6.5, "sip-balancer", "balancer marked lagos DOWN"),
+                new DrillServerEventEntry(17.04, "abuja-patroni", "Patroni promoted its node (took the leader lock)"),
+            }));
+            Assert.That(lagos.ServerLogs, Is.EqualTo("scenarios/lagos-region-loss-server-logs.txt"));
+            Assert.That(record.Evidence.Select(file => file.Path), Has.Member(lagos.ServerLogs), "the file of every line is hashed with the evidence");
+            Assert.That((steady.Faults, steady.ServerEvents), Is.EqualTo((Array.Empty<DrillFaultEntry>(), Array.Empty<DrillServerEventEntry>())));
+
+            Assert.That(markdown, Does.Contain("## The faults in the servers' own words"));
+            Assert.That(markdown, Does.Contain("### lagos-region-loss\n\nFaults: kill lagos at 5.0 s. Every line the servers wrote: `scenarios/lagos-region-loss-server-logs.txt`."));
+            Assert.That(markdown, Does.Contain("| 17.040 | abuja-patroni | Patroni promoted its node (took the leader lock) |"));
+            Assert.That(markdown, Does.Contain("### negative-control-no-failover (negative control)"));
+            Assert.That(markdown, Does.Not.Contain("### steady-state"), "a scenario without a fault has no account");
+        });
+    }
+
+    [Test]
+    public void The_record_shows_at_most_forty_events_of_a_scenario_and_counts_the_rest_which_its_json_keeps()
+    {
+        var at = new DateTimeOffset(2026, 12, 7, 15, 0, 0, TimeSpan.Zero);
+        var record = new DrillRecord
+        {
+            RunId = "20261207T150000Z-gate-local-ci", Conclusion = "every target met (1)", Environment = "local", Profile = "ci", User = "oncall", Host = "drill-host",
+            HarnessCommit = "fdabbf2", StartedAt = at, FinishedAt = at.AddMinutes(1), RecordedAt = at.AddMinutes(2), Tests = [], Targets = [], Ncc = [], Evidence = [],
+            Scenarios =
+            [
+                new("link-flapping", false, [])
+                {
+                    Faults = [new("cut lagos-abuja", 5, 6), new("cut lagos-abuja", 8, 9)],
+                    ServerEvents = [.. Enumerable.Range(0, 45).Select(i => new DrillServerEventEntry(5 + (i / 10.0), "abuja-redis", i % 2 == 0 ? "Redis lost its master" : "Redis synced from its master"))],
+                },
+                new("asaba-isolation", false, []) { Faults = [new("isolate asaba", 5, 20)] },
+            ],
+        };
+
+        var markdown = DrillRecordWriter.Markdown(record);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(markdown, Does.Contain("Faults: cut lagos-abuja at 5.0 s (removed at 6.0 s); cut lagos-abuja at 8.0 s (removed at 9.0 s)."));
+            Assert.That(markdown.Split('\n').Count(line => line.Contains("| abuja-redis |", StringComparison.Ordinal)), Is.EqualTo(40));
+            Assert.That(markdown, Does.Contain("| | | … and 5 more in drill-record.json |"));
+            Assert.That(markdown, Does.Contain("### asaba-isolation\n\nFaults: isolate asaba at 5.0 s (removed at 20.0 s).\n\nThe servers said nothing about a role, a lock or a region from then on."));
+        });
+    }
+
+    [Test]
     public void A_recovery_from_backups_has_a_section_of_its_own_with_its_dr_verdicts_and_every_step_timed()
     {
         const string recover = "recover: a topology rebuilt from repo1";

@@ -22,12 +22,14 @@ public sealed class NegativeControls
     [Test]
     public async Task A_balancer_that_never_marks_lagos_down_and_never_redispatches_misses_the_failover_target()
     {
-        var broken = ScenarioSettings.EnvironmentWith(("rise: 2, fall: 3 }", "rise: 2, fall: 1000 }"), ("redispatch: true", "redispatch: false"));
+        // The circuit breaker off too: it would mark lagos down after 5 refused connections, whatever the checks say.
+        var broken = ScenarioSettings.EnvironmentWith(("rise: 2, fall: 3 }", "rise: 2, fall: 1000 }"), ("redispatch: true", "redispatch: false"),
+            ("circuit_breaker: { failures_to_open", "circuit_breaker: { enabled: false, failures_to_open"));
         // 17 s after the fault is plenty to show no recovery; the profile's detection time (500 s here) is not.
         await using var run = await RegionLoss.RunAsync("negative-control-no-failover", broken, lost: "lagos", observeFor: TimeSpan.FromSeconds(17), negativeControl: true);
 
         AssertMissed(run, TargetKind.Failover, "failover", "with these timings Lagos keeps its 70 % share while dead");
-        AssertMissed(run, TargetKind.Failover, "detection", "a balancer that needs 1000 failed checks never marks lagos down within the observation");
+        AssertMissed(run, TargetKind.Failover, "detection", "a balancer that needs 1000 failed checks and has no circuit breaker never marks lagos down within the observation");
     }
 
     [Test]

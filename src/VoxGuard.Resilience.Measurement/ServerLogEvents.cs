@@ -63,7 +63,12 @@ public static partial class ServerLogEvents
         // With --pre-vote a member cut off from the others asks again every election timeout at the same term.
         new("-etcd", "raft", new Regex(@"is starting a new election at term (\d+)", RegexOptions.CultureInvariant), match => $"etcd calling an election (term {match.Groups[1].Value})"),
         // The balancer (HAProxy)
-        new("sip-balancer", "servers", new Regex(@"Server \S+/(\S+) is (DOWN|UP)", RegexOptions.CultureInvariant), match => $"balancer marked {match.Groups[1].Value} {match.Groups[2].Value}"),
+        // HAProxy's reason "Health analyze" is its circuit breaker (observe layer4): calls' connections, not its checks.
+        new("sip-balancer", "servers", new Regex(@"Server \S+/(\S+) is (DOWN|UP)(?:, reason: Health analyze, info: ""Detected (\d+) consecutive errors)?", RegexOptions.CultureInvariant),
+            match => $"balancer marked {match.Groups[1].Value} {match.Groups[2].Value}{(match.Groups[3].Success ? $": its circuit breaker tripped ({match.Groups[3].Value} calls in a row failed to connect)" : string.Empty)}"),
+        // The dispatcher's circuit breaker names the region by its SIP address (KamailioConfig.BalancerFor).
+        new("sip-balancer", "servers", new Regex(@"circuit breaker: (\S+) \(\S+\) marked down after (\d+) calls", RegexOptions.CultureInvariant),
+            match => $"balancer marked {match.Groups[1].Value} DOWN: its circuit breaker tripped ({match.Groups[2].Value} calls in a row got no reply)"),
         new("sip-balancer", "servers", new Regex(@"backend (\S+) has no server available", RegexOptions.CultureInvariant), match => $"balancer: no server left in {match.Groups[1].Value}"),
     ];
 

@@ -100,7 +100,8 @@ public sealed class EnvironmentCommandTests
         {
             Assert.That(exitCode, Is.Zero, error);
             Assert.That(output, Does.Contain("lagos    primary      70"));
-            Assert.That(output, Does.Contain("FINDING: detection alone takes up to 50 s").And.Contain("beyond the 30 s failover target"));
+            Assert.That(output, Does.Contain("FINDING: detection alone takes up to 50 s").And.Contain("beyond the 30 s failover target: these timings cannot meet it without calls to trip the circuit breaker."));
+            Assert.That(output, Does.Contain("Circuit breaker: while calls flow, a region to which 5 in a row fail to connect (TCP) or get no reply (UDP) is marked down at once; it comes back after 2 good checks."));
         });
     }
 

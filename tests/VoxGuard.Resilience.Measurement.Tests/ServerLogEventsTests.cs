@@ -33,6 +33,10 @@ public sealed class ServerLogEventsTests
     [TestCase("asaba-redis", "10820:S 07 Dec 2026 12:09:54.100 * Connecting to MASTER 127.0.2.200:6379", "Redis replicating from 127.0.2.200:6379")]
     [TestCase("sip-balancer", "[WARNING]  (10894) : Server regions/lagos is DOWN, reason: Layer4 connection problem, info: \"Connection refused\"", "balancer marked lagos DOWN")]
     [TestCase("sip-balancer", "[WARNING]  (10894) : Server regions/lagos is UP, reason: Layer7 check passed", "balancer marked lagos UP")]
+    [TestCase("sip-balancer", "[WARNING]  (2430) : Server regions/lagos is DOWN, reason: Health analyze, info: \"Detected 5 consecutive errors, last one was: L4 unsuccessful connection\". 2 active and 0 backup servers left.",
+        "balancer marked lagos DOWN: its circuit breaker tripped (5 calls in a row failed to connect)")]
+    [TestCase("sip-balancer", " 3(2844) WARNING: <script>: circuit breaker: lagos (127.0.94.1:5060) marked down after 5 calls in a row without a reply",
+        "balancer marked lagos DOWN: its circuit breaker tripped (5 calls in a row got no reply)")]
     // etcd 3.4's own lines (zap JSON), from a three-member cluster whose leader was killed.
     [TestCase("abuja-etcd", "{\"level\":\"info\",\"ts\":\"2026-12-07T14:23:28.488Z\",\"caller\":\"raft/node.go:333\",\"msg\":\"raft.node: 6a234e98abc304ec lost leader 2efe5ae6ddd71c72 at term 2\"}", "etcd lost its leader (term 2)")]
     [TestCase("abuja-etcd", "{\"level\":\"info\",\"ts\":\"2026-12-07T14:23:28.488Z\",\"caller\":\"raft/raft.go:929\",\"msg\":\"6a234e98abc304ec is starting a new election at term 2\"}", "etcd calling an election (term 2)")]

@@ -76,7 +76,7 @@ internal static class DrillCommand
             Console.WriteLine($"Drill: suite {suiteName}, environment {environment.Name}, profile {environment.Profile?.Name}; reports in {reportDirectory}");
             if (!environment.DetectionMeetsFailoverTarget())
             {
-                Console.WriteLine($"  FINDING: detection alone takes up to {environment.DetectionTime.TotalSeconds:F0} s with these health checks, beyond the {environment.Targets.Failover.TotalSeconds:F0} s failover target.");
+                Console.WriteLine($"  FINDING: detection alone takes up to {environment.DetectionTime.TotalSeconds:F0} s with these health checks, beyond the {environment.Targets.Failover.TotalSeconds:F0} s failover target{(environment.Balancer.CircuitBreaker.Enabled ? "; while calls flow, the circuit breaker marks a dead region down first" : string.Empty)}.");
             }
 
             var database = environment.Database;

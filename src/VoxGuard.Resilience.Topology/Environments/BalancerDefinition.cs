@@ -48,8 +48,17 @@ public sealed record HealthCheck(TimeSpan Interval, TimeSpan Timeout, int Rise, 
 /// <summary>Keeps a caller on the region that served it (the guide: source IP, 30 minutes).</summary>
 public sealed record SessionAffinity(TimeSpan Timeout);
 
-/// <summary>The guide's circuit breaker: open after N consecutive failures, close after M successes.</summary>
-public sealed record CircuitBreaker(int FailuresToOpen, int SuccessesToClose);
+/// <summary>
+/// The guide's circuit breaker ("5 consecutive failures: mark server down, redirect to backup; recovery automatic"): a
+/// region to which <see cref="FailuresToOpen"/> calls in a row fail at the transport — HAProxy: a connection refused or
+/// timed out; the dispatcher: no reply at all — is marked down at once, without waiting for its health checks to fall.
+/// It comes back through its health checks, after <see cref="SuccessesToClose"/> good ones (which must be the checks'
+/// rise: neither balancer has a separate count). While calls flow, this is what detects a dead region first.
+/// </summary>
+/// <param name="FailuresToOpen">Consecutive failed calls that mark a region down.</param>
+/// <param name="SuccessesToClose">Consecutive good health checks that bring it back (the checks' rise).</param>
+/// <param name="Enabled">Off: only the health checks mark a region down (a negative control's balancer).</param>
+public sealed record CircuitBreaker(int FailuresToOpen, int SuccessesToClose, bool Enabled = true);
 
 /// <summary>
 /// The carrier/WAN access legs from the global balancer to each region's SIP proxy, as links of the link server (one per

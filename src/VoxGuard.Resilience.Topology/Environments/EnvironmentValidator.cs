@@ -328,8 +328,14 @@ internal static partial class EnvironmentValidator
         AtLeastOne(problems, "balancer.health_check.rise", health.Rise);
         AtLeastOne(problems, "balancer.health_check.fall", health.Fall);
         Positive(problems, "balancer.session_affinity.timeout", balancer.SessionAffinity.Timeout);
-        AtLeastOne(problems, "balancer.circuit_breaker.failures_to_open", balancer.CircuitBreaker.FailuresToOpen);
-        AtLeastOne(problems, "balancer.circuit_breaker.successes_to_close", balancer.CircuitBreaker.SuccessesToClose);
+        var breaker = balancer.CircuitBreaker;
+        AtLeastOne(problems, "balancer.circuit_breaker.failures_to_open", breaker.FailuresToOpen);
+        if (AtLeastOne(problems, "balancer.circuit_breaker.successes_to_close", breaker.SuccessesToClose)
+            && breaker.Enabled && health.Rise >= 1 && problems.IsReadable("balancer.health_check.rise") && breaker.SuccessesToClose != health.Rise)
+        {
+            problems.Add("balancer.circuit_breaker.successes_to_close",
+                $"{breaker.SuccessesToClose} differs from the health check's rise {health.Rise}: a region the circuit breaker marked down comes back through its health checks (HAProxy and the dispatcher have no count of their own); make them equal");
+        }
         CheckAccessLinks(environment, problems);
     }
 
@@ -605,12 +611,20 @@ internal static partial class EnvironmentValidator
         return true;
     }
 
-    private static void AtLeastOne(ProblemList problems, string path, int value)
+    private static bool AtLeastOne(ProblemList problems, string path, int value)
     {
-        if (problems.IsReadable(path) && value < 1)
+        if (!problems.IsReadable(path))
+        {
+            return false;
+        }
+
+        if (value < 1)
         {
             problems.Add(path, "must be 1 or more");
+            return false;
         }
+
+        return true;
     }
 
     private static bool Inside(IPNetwork inner, IPNetwork outer) =>

@@ -28,7 +28,7 @@ internal static class EnvironmentYamlReader
 
     private static readonly string[] HealthCheckKeys = ["interval", "timeout", "rise", "fall"];
     private static readonly string[] SessionAffinityKeys = ["timeout"];
-    private static readonly string[] CircuitBreakerKeys = ["failures_to_open", "successes_to_close"];
+    private static readonly string[] CircuitBreakerKeys = ["failures_to_open", "successes_to_close", "enabled"];
     private static readonly string[] LinkKeys = ["from", "to", "latency"];
     private static readonly string[] ReplicationKeys = ["lag_target", "lag_alert"];
 
@@ -175,7 +175,8 @@ internal static class EnvironmentYamlReader
             SessionAffinity: new SessionAffinity(affinity?.Duration("timeout", required: true) ?? TimeSpan.Zero),
             CircuitBreaker: new CircuitBreaker(
                 breaker?.Int("failures_to_open", required: true) ?? 0,
-                breaker?.Int("successes_to_close", required: true) ?? 0))
+                breaker?.Int("successes_to_close", required: true) ?? 0,
+                breaker?.Bool("enabled", required: false) ?? true))
         {
             // An access_links section turns them on unless it says otherwise; its latency is 0 unless given.
             AccessLinks = access is null

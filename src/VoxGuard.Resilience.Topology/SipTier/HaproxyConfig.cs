@@ -107,7 +107,7 @@ public static class HaproxyConfig
         Line(text, $"    tcp-check send \"{Escape(HealthCheckRequest(environment))}\"");
         Line(text, "    tcp-check expect string \"SIP/2.0 200\"");
         var interval = Milliseconds(check.Interval);
-        Line(text, Invariant($"    default-server inter {interval}ms fastinter {interval}ms downinter {interval}ms rise {check.Rise} fall {check.Fall}"));
+        Line(text, Invariant($"    default-server inter {interval}ms fastinter {interval}ms downinter {interval}ms rise {check.Rise} fall {check.Fall}{CircuitBreaker(balancer)}"));
         if (balancer.Mode == BalancerMode.Priority)
         {
             // Active/standby: priority 1 is the one active server; the others are backups in priority order, and
@@ -128,6 +128,16 @@ public static class HaproxyConfig
 
         return text.ToString();
     }
+
+    /// <summary>
+    /// The guide's circuit breaker as HAProxy's passive health observation: every connection of a call to a region is
+    /// watched (<c>observe layer4</c>), and <see cref="Environments.CircuitBreaker.FailuresToOpen"/> failures in a row
+    /// (refused, timed out) mark it down at once; the health checks bring it back after their rise.
+    /// </summary>
+    private static string CircuitBreaker(BalancerDefinition balancer) =>
+        balancer.CircuitBreaker is { Enabled: true } breaker
+            ? Invariant($" observe layer4 error-limit {breaker.FailuresToOpen} on-error mark-down")
+            : string.Empty;
 
     /// <summary>
     /// The SIP OPTIONS request of the health check: complete (Via, From/To with tag, Call-ID, CSeq, Max-Forwards,

@@ -223,8 +223,15 @@ public static class KamailioConfig
             Line(text, "mhomed=1");
         }
 
-        Modules(text, "tm", "sl", "rr", "pv", "maxfwd", "textops", "siputils", "ctl", "dispatcher");
+        var breaker = balancer.CircuitBreaker;
+        Modules(text, ["tm", "sl", "rr", "pv", "maxfwd", "textops", "siputils", "ctl", "dispatcher", .. breaker.Enabled ? new[] { "htable", "xlog" } : []]);
         Line(text, Invariant($"modparam(\"ctl\", \"binrpc\", \"unix:{SipProxyTier.ControlSocketPath(run)}\")"));
+        if (breaker.Enabled)
+        {
+            // The circuit breaker's count of calls in a row each region (address:port) left without any reply.
+            Line(text, "modparam(\"htable\", \"htable\", \"breaker=>size=4;\")");
+        }
+
         // The ping's own timeout is tm's fr_timer (no 100 Trying comes for OPTIONS).
         Line(text, Invariant($"modparam(\"tm\", \"fr_timer\", {Milliseconds(check.Timeout)})"));
         Line(text, "modparam(\"tm\", \"fr_inv_timer\", 10000)");
@@ -238,6 +245,38 @@ public static class KamailioConfig
         Line(text, Invariant($"modparam(\"dispatcher\", \"ds_inactive_threshold\", {check.Rise})"));
         Line(text, "modparam(\"dispatcher\", \"ds_ping_reply_codes\", \"class=2\")");
         Line(text, Invariant($"modparam(\"dispatcher\", \"ds_ping_from\", \"sip:healthcheck@{balancer.Address}\")"));
+        // The guide's circuit breaker: a region that left FailuresToOpen calls in a row without any reply (tm's timer
+        // fired; a live region's proxy answers 100 Trying at once) is marked inactive and probing at once; its pings bring
+        // it back after their rise (ds_inactive_threshold). Any reply from it starts the count again.
+        // Its log line names the region, for the servers' events (ServerLogEvents).
+        var regionNames = string.Concat(environment.Regions.Select(region =>
+        {
+            var entry = BalancerAccessLinkPlan.EntryFor(environment, region);
+            return Invariant($"            if ($var(region) == \"{entry.Address}:{entry.Port}\") {{ $var(name) = \"{region.Name}\"; }}\n");
+        }));
+        var openBreaker = breaker.Enabled
+            ? Invariant($$"""
+                  if (t_branch_timeout() && !t_branch_replied()) {
+                      $var(region) = $(du{uri.host}) + ":" + $(du{uri.port});
+                      if ($shtinc(breaker=>$var(region)) >= {{breaker.FailuresToOpen}}) {
+                          $sht(breaker=>$var(region)) = 0;
+                          ds_mark_dst("ip");
+                          $var(name) = "a region";
+              {{regionNames}}            xlog("L_WARN", "circuit breaker: $var(name) ($var(region)) marked down after {{breaker.FailuresToOpen}} calls in a row without a reply\n");
+                      }
+                  }
+
+              """)
+            : string.Empty;
+        var closeCount = breaker.Enabled
+            ? """
+
+              onreply_route[region_reply] {
+                  $sht(breaker=>$si:$sp) = 0;
+              }
+              """
+            : string.Empty;
+        var onReply = breaker.Enabled ? "t_on_reply(\"region_reply\");" : string.Empty;
         var failover = balancer.Redispatch
             ? """
                   if (t_is_canceled()) {
@@ -308,6 +347,7 @@ public static class KamailioConfig
                 }
 
                 t_on_failure("redispatch");
+                {{onReply}}
                 if (!t_relay()) {
                     sl_reply_error();
                 }
@@ -316,9 +356,9 @@ public static class KamailioConfig
             }
 
             failure_route[redispatch] {
-            {{failover}}
+            {{openBreaker}}{{failover}}
             }
-
+            {{closeCount}}
             """);
         return text.ToString();
     }

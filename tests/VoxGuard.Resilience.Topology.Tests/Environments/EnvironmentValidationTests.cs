@@ -82,6 +82,19 @@ public sealed class EnvironmentValidationTests
     }
 
     [Test]
+    public void A_circuit_breaker_closing_after_other_than_the_checks_rise_is_refused_and_one_turned_off_may()
+    {
+        var error = TinyEnvironment.Refuse(TinyEnvironment.With("successes_to_close: 2", "successes_to_close: 3"));
+        var off = TinyEnvironment.Parse(TinyEnvironment.With("circuit_breaker: { failures_to_open: 5, successes_to_close: 2 }", "circuit_breaker: { enabled: false, failures_to_open: 5, successes_to_close: 3 }"));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(error.Problems.Single(), Does.StartWith("balancer.circuit_breaker.successes_to_close 3 differs from the health check's rise 2").And.Contain("make them equal"));
+            Assert.That(off.Balancer.CircuitBreaker, Is.EqualTo(new CircuitBreaker(5, 3, Enabled: false)));
+        });
+    }
+
+    [Test]
     public void A_tab_used_as_indentation_is_located_on_its_own_line()
     {
         var yaml = TinyEnvironment.With("  sip_port: 5060", "\tsip_port: 5060");

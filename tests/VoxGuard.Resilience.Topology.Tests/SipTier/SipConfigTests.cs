@@ -1,5 +1,6 @@
 using System.Net;
 using VoxGuard.Resilience.Topology.Environments;
+using VoxGuard.Resilience.Topology.Links;
 using VoxGuard.Resilience.Topology.Processes;
 using VoxGuard.Resilience.Topology.SipTier;
 using VoxGuard.Resilience.Topology.Tests.Support;
@@ -39,8 +40,8 @@ public sealed class SipConfigTests
         });
     }
 
-    [TestCase("ci", "inter 500ms fastinter 500ms downinter 500ms rise 2 fall 3", "timeout check 500ms")]
-    [TestCase("documented", "inter 10000ms fastinter 10000ms downinter 10000ms rise 2 fall 5", "timeout check 5000ms")]
+    [TestCase("ci", "inter 500ms fastinter 500ms downinter 500ms rise 2 fall 3 observe layer4 error-limit 5 on-error mark-down", "timeout check 500ms")]
+    [TestCase("documented", "inter 10000ms fastinter 10000ms downinter 10000ms rise 2 fall 5 observe layer4 error-limit 5 on-error mark-down", "timeout check 5000ms")]
     public void Haproxy_health_check_timings_come_from_the_profile(string profile, string checks, string timeout)
     {
         var config = HaproxyConfig.For(SipEnvironments.InBlocks(41, profile), _run);
@@ -114,6 +115,31 @@ public sealed class SipConfigTests
         {
             Assert.That(with, Does.Contain("    option redispatch 1\n").And.Contain($"    retries {HaproxyConfig.Retries}\n"));
             Assert.That(without, Does.Contain("    no option redispatch\n").And.Contain("    retries 0\n").And.Not.Contain("    option redispatch"));
+        });
+    }
+
+    [Test]
+    public void The_circuit_breaker_marks_a_region_down_after_its_failures_in_a_row_in_both_balancers_and_is_absent_when_off()
+    {
+        const string Off = "circuit_breaker: { enabled: false, failures_to_open: 5, successes_to_close: 2 }";
+        var seven = TinyEnvironment.Yaml.Replace("failures_to_open: 5", "failures_to_open: 7", StringComparison.Ordinal);
+        var off = TinyEnvironment.Yaml.Replace("circuit_breaker: { failures_to_open: 5, successes_to_close: 2 }", Off, StringComparison.Ordinal);
+        Assert.That(off, Does.Contain(Off), "TinyEnvironment's circuit_breaker line changed: update this test");
+        var haproxy = HaproxyConfig.For(SipEnvironments.InBlocks(41, yaml: seven), _run);
+        var haproxyOff = HaproxyConfig.For(SipEnvironments.InBlocks(41, yaml: off), _run);
+        var dispatcher = KamailioConfig.BalancerFor(SipEnvironments.InBlocks(41, transport: "udp", yaml: seven), _run);
+        var dispatcherOff = KamailioConfig.BalancerFor(SipEnvironments.InBlocks(41, transport: "udp", yaml: off), _run);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(haproxy, Does.Contain(" rise 2 fall 3 observe layer4 error-limit 7 on-error mark-down\n"), "HAProxy watches every call's connection");
+            Assert.That(haproxyOff, Does.Not.Contain("observe"));
+            Assert.That(dispatcher, Does.Contain("if ($shtinc(breaker=>$var(region)) >= 7) {").And.Contain("ds_mark_dst(\"ip\");"),
+                "the dispatcher counts calls a region left without a reply and marks it inactive and probing");
+            var lagos = BalancerAccessLinkPlan.EntryFor(SipEnvironments.InBlocks(41, transport: "udp"), SipEnvironments.InBlocks(41, transport: "udp").Region("lagos"));
+            Assert.That(dispatcher, Does.Contain($"if ($var(region) == \"{lagos}\") {{ $var(name) = \"lagos\"; }}"), "its log line names the region");
+            Assert.That(dispatcher, Does.Contain("t_on_reply(\"region_reply\");").And.Contain("$sht(breaker=>$si:$sp) = 0;"), "any reply starts the count again");
+            Assert.That(dispatcherOff, Does.Not.Contain("breaker").And.Not.Contain("htable"));
         });
     }
 

@@ -102,7 +102,7 @@ public sealed class SipDispatcherTierTests
     }
 
     [Test]
-    public async Task Calls_sent_to_lagos_after_its_proxy_died_are_redispatched_before_the_pings_notice()
+    public async Task Calls_sent_to_lagos_after_its_proxy_died_are_redispatched_and_trip_the_circuit_breaker_before_the_pings_notice()
     {
         var caller = await SippCaller.StartAsync(_run, _tier, calls: 250, rate: 50);
         await Task.Delay(TimeSpan.FromSeconds(1));
@@ -112,13 +112,20 @@ public sealed class SipDispatcherTierTests
         var killedAt = caller.CallNumberAt(killed.ExitedAt);
         var downAt = caller.CallNumberAt(down);
         var window = result.RegionByCall.Where(pair => pair.Key > killedAt + 5 && pair.Key < downAt).Select(pair => pair.Value).ToList();
+        var detection = TimeProvider.System.GetElapsedTime(killed.ExitedAt, down);
+        var lagos = Environment.Region("lagos").Sip;
+        var breaker = Environment.Balancer.CircuitBreaker.FailuresToOpen;
+        var said = _tier.Balancer.StandardErrorTail.LastOrDefault(line => line.Contains("circuit breaker:", StringComparison.Ordinal)) ?? "(no circuit breaker line)";
+        var pings = TimeSpan.FromSeconds(KamailioConfig.PingSeconds(Environment.Balancer.HealthCheck.Interval)) * Environment.Balancer.HealthCheck.Fall;
         TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"UDP, lagos killed at call ~{killedAt}, marked inactive at call ~{downAt}: {result.Successful} completed, {result.Failed} failed; "
-            + $"{window.Count} calls answered in between, none by lagos: {!window.Contains("lagos")}"));
+            $"UDP, lagos killed at call ~{killedAt}, marked inactive at call ~{downAt}, {detection.TotalMilliseconds:F0} ms later (the pings alone: {pings.TotalMilliseconds:F0} ms or more): "
+            + $"{result.Successful} completed, {result.Failed} failed; {window.Count} calls answered in between, none by lagos: {!window.Contains("lagos")}; the dispatcher said: {said}"));
 
         Assert.Multiple(() =>
         {
-            Assert.That(downAt - killedAt, Is.GreaterThan(25), "the pings take seconds to notice: calls keep arriving for lagos meanwhile");
+            Assert.That(said, Does.Contain($"circuit breaker: lagos ({lagos.Address}:{lagos.UdpPort}) marked down after {breaker} calls in a row without a reply"),
+                "the calls lagos left unanswered tripped the circuit breaker");
+            Assert.That(detection, Is.LessThan(pings), "before the pings could have noticed");
             Assert.That(window, Has.None.EqualTo("lagos"));
             Assert.That(result.Successful + result.Failed, Is.EqualTo(250));
             Assert.That(result.Failed, Is.LessThanOrEqualTo(5), "redispatch (failure route, ds_next_dst) loses only calls in progress on lagos at the kill");

@@ -40,4 +40,9 @@ public sealed record BalancerServerState(string Region, BalancerServerStatus Sta
 {
     /// <summary>True when it takes new calls.</summary>
     public bool IsUp => Status == BalancerServerStatus.Up;
+
+    /// <summary>
+    /// <see cref="CheckStatus"/> for a reader: HAProxy's "HANA" (health analyze) is its circuit breaker, not a check.
+    /// </summary>
+    public string CheckStatusInWords => CheckStatus == "HANA" ? "HANA: its circuit breaker, calls' connections failing" : CheckStatus;
 }

@@ -81,7 +81,7 @@ public sealed class PriorityFailoverPolicy
             if (next is not null)
             {
                 var since = _lastUp.GetValueOrDefault(Serving, now);
-                _history.Add(new FailoverRecord(Serving, next.Name, $"{Serving} {serving.RawStatus} ({serving.CheckStatus})", true, wallClock, now, now - since));
+                _history.Add(new FailoverRecord(Serving, next.Name, $"{Serving} {serving.RawStatus} ({serving.CheckStatusInWords})", true, wallClock, now, now - since));
                 if (Serving == Home)
                 {
                     _homeHeld = true;

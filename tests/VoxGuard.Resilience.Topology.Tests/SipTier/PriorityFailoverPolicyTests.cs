@@ -29,6 +29,17 @@ public sealed class PriorityFailoverPolicyTests
     }
 
     [Test]
+    public void A_region_the_circuit_breaker_marked_down_is_named_so_in_the_history()
+    {
+        var policy = new PriorityFailoverPolicy(Environment());
+        policy.Observe(States(lagos: true), S(0), Wall);
+
+        policy.Observe([State("lagos", false, 70) with { CheckStatus = "HANA" }, State("abuja", true, 15), State("asaba", true, 15)], S(0.1), Wall);
+
+        Assert.That(policy.History.Single().Reason, Is.EqualTo("lagos DOWN (HANA: its circuit breaker, calls' connections failing)"));
+    }
+
+    [Test]
     public void Failback_waits_for_the_delay_then_restores_lagos_weight()
     {
         var policy = FailedOver();

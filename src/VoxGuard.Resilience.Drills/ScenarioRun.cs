@@ -614,7 +614,6 @@ public sealed class ScenarioRun : IAsyncDisposable
         [.. ServerLogEvents.From(logs.SelectMany(log => log.Excerpt.Lines.Select(line => (Offset(line.At), log.Excerpt.Server, line.Text))), LinkSwitchboard.RedisNames(Environment))
             .Where(serverEvent => serverEvent.At >= TimeSpan.Zero)];
 
-
     /// <summary>A wall-clock time (a log line's) as an offset on the scenario's clock.</summary>
     private TimeSpan Offset(DateTimeOffset at) => at - StartedAtUtc;
 

@@ -325,13 +325,13 @@ internal static partial class EnvironmentValidator
             problems.Add("balancer.health_check.timeout", $"{DurationText.Format(health.Timeout)} must not exceed the interval {DurationText.Format(health.Interval)}");
         }
 
-        AtLeastOne(problems, "balancer.health_check.rise", health.Rise);
+        var riseOk = AtLeastOne(problems, "balancer.health_check.rise", health.Rise);
         AtLeastOne(problems, "balancer.health_check.fall", health.Fall);
         Positive(problems, "balancer.session_affinity.timeout", balancer.SessionAffinity.Timeout);
         var breaker = balancer.CircuitBreaker;
         AtLeastOne(problems, "balancer.circuit_breaker.failures_to_open", breaker.FailuresToOpen);
         if (AtLeastOne(problems, "balancer.circuit_breaker.successes_to_close", breaker.SuccessesToClose)
-            && breaker.Enabled && health.Rise >= 1 && problems.IsReadable("balancer.health_check.rise") && breaker.SuccessesToClose != health.Rise)
+            && breaker.Enabled && riseOk && breaker.SuccessesToClose != health.Rise)
         {
             problems.Add("balancer.circuit_breaker.successes_to_close",
                 $"{breaker.SuccessesToClose} differs from the health check's rise {health.Rise}: a region the circuit breaker marked down comes back through its health checks (HAProxy and the dispatcher have no count of their own); make them equal");

@@ -73,23 +73,15 @@ public sealed class DrillRecordTests
     [Test]
     public void The_record_shows_at_most_forty_events_of_a_scenario_and_counts_the_rest_which_its_json_keeps()
     {
-        var at = new DateTimeOffset(2026, 12, 7, 15, 0, 0, TimeSpan.Zero);
-        var record = new DrillRecord
-        {
-            RunId = "20261207T150000Z-gate-local-ci", Conclusion = "every target met (1)", Environment = "local", Profile = "ci", User = "oncall", Host = "drill-host",
-            HarnessCommit = "fdabbf2", StartedAt = at, FinishedAt = at.AddMinutes(1), RecordedAt = at.AddMinutes(2), Tests = [], Targets = [], Ncc = [], Evidence = [],
-            Scenarios =
-            [
-                new("link-flapping", false, [])
-                {
-                    Faults = [new("cut lagos-abuja", 5, 6), new("cut lagos-abuja", 8, 9)],
-                    ServerEvents = [.. Enumerable.Range(0, 45).Select(i => new DrillServerEventEntry(5 + (i / 10.0), "abuja-redis", i % 2 == 0 ? "Redis lost its master" : "Redis synced from its master"))],
-                },
-                new("asaba-isolation", false, []) { Faults = [new("isolate asaba", 5, 20)] },
-            ],
-        };
-
-        var markdown = DrillRecordWriter.Markdown(record);
+        var markdown = DrillRecordWriter.Markdown(RecordOf([],
+        [
+            new("link-flapping", false, [])
+            {
+                Faults = [new("cut lagos-abuja", 5, 6), new("cut lagos-abuja", 8, 9)],
+                ServerEvents = [.. Enumerable.Range(0, 45).Select(i => new DrillServerEventEntry(5 + (i / 10.0), "abuja-redis", i % 2 == 0 ? "Redis lost its master" : "Redis synced from its master"))],
+            },
+            new("asaba-isolation", false, []) { Faults = [new("isolate asaba", 5, 20)] },
+        ]));
 
         Assert.Multiple(() =>
         {
@@ -104,25 +96,16 @@ public sealed class DrillRecordTests
     public void A_recovery_from_backups_has_a_section_of_its_own_with_its_dr_verdicts_and_every_step_timed()
     {
         const string recover = "recover: a topology rebuilt from repo1";
-        var at = new DateTimeOffset(2026, 12, 4, 13, 0, 0, TimeSpan.Zero);
-        var record = new DrillRecord
-        {
-            RunId = "20261204T130000Z-dr-local-ci", Conclusion = "every target met (3)", Environment = "local", Profile = "ci", User = "oncall", Host = "drill-host",
-            HarnessCommit = "37421dc", StartedAt = at, FinishedAt = at.AddMinutes(2), RecordedAt = at.AddMinutes(3), Tests = [], Ncc = [], Evidence = [],
-            Targets =
-            [
-                new("all-regions-down", "DR RTO (service back and staying back)", TargetKind.DisasterRecoveryTime, false, "9.40 s", "< 900.00 s", "met", null, ["disaster-recovery"]),
-                new("all-regions-down", "backup retention as configured", TargetKind.Retention, false, "online repo1 30 d", "online ≥ 30 d", "met", null, ["retention-7y"]),
-                new("lagos-region-loss", "failover (service back and staying back)", TargetKind.Failover, false, "8.10 s", "< 30.00 s", "met", null, ["high-availability"]),
-            ],
-            Scenarios =
-            [
-                new("all-regions-down", false, [new(recover, null, 14.6, 9.41, "passed"), new("restore from repo1: PostgreSQL backup and archived WAL", recover, 15.0, 0.29, "passed")]),
-                new("lagos-region-loss", false, [new("inject: kill lagos", null, 5, 0.08, "passed")]),
-            ],
-        };
-
-        var markdown = DrillRecordWriter.Markdown(record);
+        var markdown = DrillRecordWriter.Markdown(RecordOf(
+        [
+            new("all-regions-down", "DR RTO (service back and staying back)", TargetKind.DisasterRecoveryTime, false, "9.40 s", "< 900.00 s", "met", null, ["disaster-recovery"]),
+            new("all-regions-down", "backup retention as configured", TargetKind.Retention, false, "online repo1 30 d", "online ≥ 30 d", "met", null, ["retention-7y"]),
+            new("lagos-region-loss", "failover (service back and staying back)", TargetKind.Failover, false, "8.10 s", "< 30.00 s", "met", null, ["high-availability"]),
+        ],
+        [
+            new("all-regions-down", false, [new(recover, null, 14.6, 9.41, "passed"), new("restore from repo1: PostgreSQL backup and archived WAL", recover, 15.0, 0.29, "passed")]),
+            new("lagos-region-loss", false, [new("inject: kill lagos", null, 5, 0.08, "passed")]),
+        ]));
 
         Assert.Multiple(() =>
         {
@@ -178,5 +161,18 @@ public sealed class DrillRecordTests
 
         Assert.That(() => DrillRecordVerifier.Verify(run.RunDirectory),
             Throws.TypeOf<ReportException>().With.Message.Contains("has no drill record").And.Message.Contains("./resilience report --run"));
+    }
+
+    /// <summary>A record of these targets and scenarios, its other fields fixed (what the Markdown tests do not look at).</summary>
+    private static DrillRecord RecordOf(IReadOnlyList<DrillTargetEntry> targets, IReadOnlyList<DrillScenarioEntry> scenarios)
+    {
+        var at = new DateTimeOffset(2026, 12, 4, 13, 0, 0, TimeSpan.Zero);
+        return new DrillRecord
+        {
+            RunId = "20261204T130000Z-drill-local-ci", Conclusion = "every target met", Environment = "local", Profile = "ci", User = "oncall", Host = "drill-host",
+            HarnessCommit = "37421dc", StartedAt = at, FinishedAt = at.AddMinutes(2), RecordedAt = at.AddMinutes(3), Tests = [], Ncc = [], Evidence = [],
+            Targets = targets,
+            Scenarios = scenarios,
+        };
     }
 }

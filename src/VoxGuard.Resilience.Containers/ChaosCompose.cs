@@ -102,18 +102,28 @@ public sealed class ChaosCompose
     /// </summary>
     public async Task<string> ExecAsync(string service, IReadOnlyList<string> command, CancellationToken cancellationToken = default)
     {
+        var name = await RunningContainerOfAsync(service, cancellationToken).ConfigureAwait(false);
+        var (exitCode, output) = await ContainerEngine.CliAsync(["exec", name, .. command], cancellationToken).ConfigureAwait(false);
+        return exitCode == 0
+            ? output.Trim()
+            : throw new InvalidOperationException($"{string.Join(' ', command)} in {name} exited {exitCode}: {output.Trim()}");
+    }
+
+    /// <summary>What the running container of <paramref name="service"/> has written so far (<c>podman logs</c>), one entry per line.</summary>
+    public async Task<IReadOnlyList<string>> LogsAsync(string service, CancellationToken cancellationToken = default)
+    {
+        var name = await RunningContainerOfAsync(service, cancellationToken).ConfigureAwait(false);
+        return Lines((await ContainerEngine.CliAsync(["logs", name], cancellationToken).ConfigureAwait(false)).Output);
+    }
+
+    private async Task<string> RunningContainerOfAsync(string service, CancellationToken cancellationToken)
+    {
         var names = Lines((await ContainerEngine.CliAsync(
             ["ps", "--filter", $"label={ProjectLabel}={Project}", "--filter", $"label=com.docker.compose.service={service}", "--format", "{{.Names}}"],
             cancellationToken).ConfigureAwait(false)).Output).ToList();
-        if (names.Count != 1)
-        {
-            throw new InvalidOperationException($"Compose project {Project} has {names.Count} running containers of service {service}; expected one.");
-        }
-
-        var (exitCode, output) = await ContainerEngine.CliAsync(["exec", names[0], .. command], cancellationToken).ConfigureAwait(false);
-        return exitCode == 0
-            ? output.Trim()
-            : throw new InvalidOperationException($"{string.Join(' ', command)} in {names[0]} exited {exitCode}: {output.Trim()}");
+        return names.Count == 1
+            ? names[0]
+            : throw new InvalidOperationException($"Compose project {Project} has {names.Count} running containers of service {service}; expected one.");
     }
 
     /// <summary>The containers, networks and volumes of this project still present (for checking that down removed them).</summary>

@@ -119,6 +119,11 @@ public sealed class ComposeFileTests
                 Assert.That(await File.ReadAllTextAsync(Path.Combine(directory, "etcd-asaba.sh")),
                     Does.Contain("'--listen-peer-urls' 'http://10.241.3.15:2384'").And.Contain("'--advertise-client-urls' 'http://etcd-asaba:2383'")
                         .And.Contain("'lagos=http://etcd-lagos:2380,abuja=http://etcd-abuja:2382,asaba=http://etcd-asaba:2384'"));
+                Assert.That(await File.ReadAllTextAsync(Path.Combine(directory, "sentinel-abuja.sh")),
+                    Does.Contain("timeout 2 redis-cli -h redis-lagos -p 6379 ping").And.Contain("exec redis-server /config/sentinel-abuja.conf --sentinel"),
+                    "a Sentinel starts once the master answers it (through the link from Abuja), not beside it");
+                Assert.That(((YamlSequenceNode)((YamlMappingNode)Services["sentinel-abuja"])["command"]).Select(node => node.ToString()),
+                    Is.EqualTo(new[] { "bash", "/config/sentinel-abuja.sh" }), "the compose file runs the rendered script");
                 Assert.That(await File.ReadAllTextAsync(Path.Combine(directory, "patroni-abuja.yml")),
                     Does.Contain("connect_address: pg-abuja:5433").And.Contain("etcd-lagos:2379").And.Contain("10.241.1.0/24 trust").And.Not.Contain("fsync"),
                     "durable, reached by name through the links, trusting the regions' networks");

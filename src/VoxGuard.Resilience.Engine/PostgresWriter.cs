@@ -39,7 +39,7 @@ public sealed class PostgresWriter : IDisposable
     public async Task<bool> WriteAsync(string id, string callId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(id);
-        var target = _primary.Current;
+        var target = await _primary.CurrentAsync(cancellationToken).ConfigureAwait(false);
         for (var attempt = 0; attempt < 2; attempt++)
         {
             var writeId = attempt == 0 ? id : $"{id}-retry";

@@ -5,13 +5,17 @@ namespace VoxGuard.Resilience.Engine;
 /// <summary>
 /// Which region holds a store's primary, as far as this engine knows, and the one search for a new one after a write
 /// fails: every caller that fails meanwhile waits for the same search instead of starting its own (hundreds of
-/// calls per second fail together when a primary dies).
+/// calls per second fail together when a primary dies). Before its first write an engine looks too, as a real client
+/// asks Sentinel (or finds the primary) when it starts: the environment's primary is only where the topology began.
+/// An engine started after a failover that wrote to the old master first could have it acknowledge writes until
+/// Sentinel demoted it, which drops them.
 /// </summary>
 internal sealed class PrimaryTracker
 {
     private readonly Func<CancellationToken, Task<RegionDefinition?>> _search;
     private readonly Lock _gate = new();
     private Task<RegionDefinition?>? _searching;
+    private volatile bool _looked;
 
     public PrimaryTracker(RegionDefinition initial, Func<CancellationToken, Task<RegionDefinition?>> search)
     {
@@ -22,8 +26,15 @@ internal sealed class PrimaryTracker
     /// <summary>Where writes go now.</summary>
     public RegionDefinition Current { get; private set; }
 
-    /// <summary>How many searches ran (each a failover the engine followed, or a failed look).</summary>
+    /// <summary>How many searches ran (the first look, then each failover the engine followed, or a failed look).</summary>
     public int Searches { get; private set; }
+
+    /// <summary>
+    /// Where the next write goes: <see cref="Current"/> once any search has finished; before that, the first caller
+    /// starts the first look and every caller meanwhile waits for it. A look that finds nothing keeps the initial region.
+    /// </summary>
+    public ValueTask<RegionDefinition> CurrentAsync(CancellationToken cancellationToken) =>
+        _looked ? new ValueTask<RegionDefinition>(Current) : FirstLookAsync(cancellationToken);
 
     /// <summary>
     /// After a write to <paramref name="failedAt"/> failed: joins the running search or starts one (unless another
@@ -49,6 +60,24 @@ internal sealed class PrimaryTracker
         return found ?? Current;
     }
 
+    private async ValueTask<RegionDefinition> FirstLookAsync(CancellationToken cancellationToken)
+    {
+        Task<RegionDefinition?> search;
+        lock (_gate)
+        {
+            if (_looked)
+            {
+                return Current;
+            }
+
+            _searching ??= Task.Run(RunSearchAsync, CancellationToken.None);
+            search = _searching;
+        }
+
+        await search.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return Current;
+    }
+
     private async Task<RegionDefinition?> RunSearchAsync()
     {
         try
@@ -57,6 +86,7 @@ internal sealed class PrimaryTracker
             lock (_gate)
             {
                 Searches++;
+                _looked = true;
                 if (found is not null)
                 {
                     Current = found;

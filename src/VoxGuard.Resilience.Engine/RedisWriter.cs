@@ -5,8 +5,8 @@ using VoxGuard.Resilience.Topology.Environments;
 namespace VoxGuard.Resilience.Engine;
 
 /// <summary>
-/// Updates session state in the current Redis master, which it learns from its own region's Sentinel (as the real
-/// engine's client does), acknowledging a write only after the master's reply. On a refused write (READONLY after a
+/// Updates session state in the current Redis master, which it learns from its own region's Sentinel before its first
+/// write and after a refused one (as the real engine's client does), acknowledging a write only after the master's reply. On a refused write (READONLY after a
 /// failover, connection refused, timeout) it asks the Sentinel again and retries once under a new id. With the
 /// environment's <c>commit: majority</c> a write counts only once a replica has it too (<c>WAIT 1</c>): the same rule
 /// as PostgreSQL's synchronous standby, so a master lost with its region takes no acknowledged write with it.
@@ -44,7 +44,7 @@ public sealed class RedisWriter : IAsyncDisposable
     public async Task<bool> WriteAsync(string id, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(id);
-        var target = _master.Current;
+        var target = await _master.CurrentAsync(cancellationToken).ConfigureAwait(false);
         for (var attempt = 0; attempt < 2; attempt++)
         {
             var writeId = attempt == 0 ? id : $"{id}-retry";

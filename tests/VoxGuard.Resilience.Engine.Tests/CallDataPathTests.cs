@@ -143,5 +143,26 @@ public sealed class CallDataPathTests
         });
     }
 
+    [Test]
+    public async Task An_engine_started_after_the_primaries_moved_writes_to_them_from_its_first_call()
+    {
+        // The operators' switchover and Sentinel failover, before the engine exists: Lagos is a replica of both now.
+        await _postgres.SwitchoverToAsync("abuja");
+        await _redis.FailoverToAsync("abuja");
+
+        using var path = new CallDataPath(Environment, "asaba", LogOf("asaba"));
+        var first = await path.RecordCallAsync("first");
+        var log = WriteLog.Read(LogOf("asaba"));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(first.Succeeded, Is.True);
+            Assert.That(log.Where(entry => entry.Outcome == WriteOutcome.Attempted).Select(entry => (entry.Store, entry.Target)),
+                Is.EquivalentTo(new[] { (WriteStore.Postgres, "abuja"), (WriteStore.Redis, "abuja") }),
+                "its first writes go where Patroni and Sentinel say the primaries are, not to Lagos where the environment began");
+            Assert.That(log.Where(entry => entry.Outcome == WriteOutcome.Failed), Is.Empty, "no write was refused first by the old primaries");
+        });
+    }
+
     private string LogOf(string region) => Path.Combine(_logDirectory, $"{region}-writes.tsv");
 }

@@ -10,14 +10,7 @@ public sealed class PrimaryTrackerTests
     [Test]
     public async Task Many_callers_failing_together_share_one_search()
     {
-        var searches = 0;
-        var release = new TaskCompletionSource();
-        var tracker = new PrimaryTracker(Environment.Region("lagos"), async _ =>
-        {
-            Interlocked.Increment(ref searches);
-            await release.Task;
-            return Environment.Region("abuja");
-        });
+        var (tracker, release, searches) = SearchHeldUntilReleased(found: "abuja");
 
         var callers = Enumerable.Range(0, 50).Select(_ => tracker.ReconsiderAsync(Environment.Region("lagos"), CancellationToken.None)).ToList();
         release.SetResult();
@@ -25,7 +18,7 @@ public sealed class PrimaryTrackerTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(searches, Is.EqualTo(1));
+            Assert.That(searches(), Is.EqualTo(1));
             Assert.That(found.Select(region => region.Name), Is.All.EqualTo("abuja"));
             Assert.That(tracker.Current.Name, Is.EqualTo("abuja"));
         });
@@ -72,6 +65,59 @@ public sealed class PrimaryTrackerTests
             Assert.That(searches, Is.EqualTo(3));
             Assert.That(third.Name, Is.EqualTo("abuja"));
         });
+    }
+
+    [Test]
+    public async Task Before_the_first_write_every_caller_waits_for_one_look_and_later_writes_do_not_look_again()
+    {
+        var (tracker, release, searches) = SearchHeldUntilReleased(found: "abuja");
+
+        var firstWrites = Enumerable.Range(0, 50).Select(_ => tracker.CurrentAsync(CancellationToken.None).AsTask()).ToList();
+        Assert.That(firstWrites.Any(write => write.IsCompleted), Is.False, "no write goes anywhere before the look answers");
+        release.SetResult();
+        var targets = await Task.WhenAll(firstWrites);
+        var later = await tracker.CurrentAsync(CancellationToken.None);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(targets.Select(region => region.Name), Is.All.EqualTo("abuja"), "where the look says the primary is, not where the topology began");
+            Assert.That(later.Name, Is.EqualTo("abuja"));
+            Assert.That(searches(), Is.EqualTo(1));
+        });
+    }
+
+    [Test]
+    public async Task A_first_look_that_finds_nothing_keeps_the_initial_region_and_is_not_repeated()
+    {
+        var searches = 0;
+        var tracker = new PrimaryTracker(Environment.Region("lagos"), _ =>
+        {
+            searches++;
+            return Task.FromResult<RegionDefinition?>(null);
+        });
+
+        var first = await tracker.CurrentAsync(CancellationToken.None);
+        var second = await tracker.CurrentAsync(CancellationToken.None);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(new[] { first.Name, second.Name }, Is.All.EqualTo("lagos"));
+            Assert.That(searches, Is.EqualTo(1), "a Sentinel that cannot answer yet is asked again only after a write fails");
+        });
+    }
+
+    /// <summary>A tracker starting at Lagos whose search finds <paramref name="found"/> once released; how many searches ran.</summary>
+    private static (PrimaryTracker Tracker, TaskCompletionSource Release, Func<int> Searches) SearchHeldUntilReleased(string found)
+    {
+        var searches = 0;
+        var release = new TaskCompletionSource();
+        var tracker = new PrimaryTracker(Environment.Region("lagos"), async _ =>
+        {
+            Interlocked.Increment(ref searches);
+            await release.Task;
+            return Environment.Region(found);
+        });
+        return (tracker, release, () => Volatile.Read(ref searches));
     }
 
     [Test]

@@ -74,9 +74,9 @@ internal static class DrillCommand
                 $"{DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}-{suiteName}-{environment.Name}-{environment.Profile?.Name}"), "scenarios"));
             Directory.CreateDirectory(reportDirectory);
             Console.WriteLine($"Drill: suite {suiteName}, environment {environment.Name}, profile {environment.Profile?.Name}; reports in {reportDirectory}");
-            if (!environment.DetectionMeetsFailoverTarget())
+            if (environment.DetectionFinding() is { } finding)
             {
-                Console.WriteLine($"  FINDING: detection alone takes up to {environment.DetectionTime.TotalSeconds:F0} s with these health checks, beyond the {environment.Targets.Failover.TotalSeconds:F0} s failover target{(environment.Balancer.CircuitBreaker.Enabled ? "; while calls flow, the circuit breaker marks a dead region down first" : string.Empty)}.");
+                Console.WriteLine($"  FINDING: {finding}");
             }
 
             var database = environment.Database;

@@ -92,9 +92,9 @@ internal static class EnvironmentCommand
         text.AppendLine(culture, $"  targets: failover < {Seconds(targets.Failover)}, RPO < {Seconds(targets.Rpo)}, RTO < {Seconds(targets.Rto)}; replication lag < {Milliseconds(environment.Replication.LagTarget)} (alert > {Milliseconds(environment.Replication.LagAlert)})");
         text.AppendLine();
         var breaker = environment.Balancer.CircuitBreaker;
-        text.AppendLine(environment.DetectionMeetsFailoverTarget()
-            ? $"  Detection: a dead region is marked down within {Seconds(environment.DetectionTime)} (interval × fall), inside the {Seconds(targets.Failover)} failover target."
-            : $"  FINDING: detection alone takes up to {Seconds(environment.DetectionTime)} (interval {Seconds(check.Interval)} × fall {check.Fall}), beyond the {Seconds(targets.Failover)} failover target: these timings cannot meet it{(breaker.Enabled ? " without calls to trip the circuit breaker" : string.Empty)}.");
+        text.AppendLine(environment.DetectionFinding() is { } finding
+            ? $"  FINDING: {finding}"
+            : $"  Detection: a dead region is marked down within {Seconds(environment.DetectionTime)} (interval × fall), inside the {Seconds(targets.Failover)} failover target.");
         text.AppendLine(breaker.Enabled
             ? $"  Circuit breaker: while calls flow, a region to which {breaker.FailuresToOpen} in a row fail to connect (TCP) or get no reply (UDP) is marked down at once; it comes back after {breaker.SuccessesToClose} good checks."
             : "  Circuit breaker: off; only the health checks mark a region down.");

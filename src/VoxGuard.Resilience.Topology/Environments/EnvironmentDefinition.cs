@@ -78,6 +78,23 @@ public sealed record EnvironmentDefinition(
     /// </summary>
     public bool DetectionMeetsFailoverTarget() => Balancer.HealthCheck.CanDetectWithin(Targets.Failover);
 
+    /// <summary>
+    /// The finding <c>env</c> and <c>drill</c> print when <see cref="DetectionMeetsFailoverTarget"/> is false (null when
+    /// it holds): how long the checks alone take, and that only the circuit breaker, while calls flow, can do better.
+    /// </summary>
+    public string? DetectionFinding()
+    {
+        if (DetectionMeetsFailoverTarget())
+        {
+            return null;
+        }
+
+        var check = Balancer.HealthCheck;
+        static string Seconds(TimeSpan value) => value.TotalSeconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) + " s";
+        return $"detection alone takes up to {Seconds(DetectionTime)} (interval {Seconds(check.Interval)} × fall {check.Fall}), beyond the {Seconds(Targets.Failover)} failover target: " +
+            $"these timings cannot meet it{(Balancer.CircuitBreaker.Enabled ? " without calls to trip the circuit breaker" : string.Empty)}.";
+    }
+
     /// <summary>The region of that name, or an <see cref="EnvironmentException"/> listing the known ones.</summary>
     public RegionDefinition Region(string name) =>
         Regions.FirstOrDefault(region => string.Equals(region.Name, name, StringComparison.Ordinal))

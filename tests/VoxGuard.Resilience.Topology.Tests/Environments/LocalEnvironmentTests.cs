@@ -94,6 +94,9 @@ public sealed class LocalEnvironmentTests
             Assert.That(local.DetectionTime, Is.EqualTo(TimeSpan.FromSeconds(50)));
             Assert.That(local.Targets.Failover, Is.EqualTo(TimeSpan.FromSeconds(30)));
             Assert.That(local.DetectionMeetsFailoverTarget(), Is.False, "10 s × fall 5 = 50 s of detection alone exceeds the 30 s failover target");
+            Assert.That(local.DetectionFinding(), Is.EqualTo("detection alone takes up to 50 s (interval 10 s × fall 5), beyond the 30 s failover target: these timings cannot meet it without calls to trip the circuit breaker."));
+            Assert.That((local with { Balancer = local.Balancer with { CircuitBreaker = local.Balancer.CircuitBreaker with { Enabled = false } } }).DetectionFinding(),
+                Does.EndWith("cannot meet it."), "with the breaker off, nothing else can");
             Assert.That(local.Failback.Delay, Is.EqualTo(TimeSpan.FromSeconds(300)));
         });
     }
@@ -110,6 +113,7 @@ public sealed class LocalEnvironmentTests
             Assert.That(health, Is.EqualTo(new HealthCheck(TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(500), Rise: 2, Fall: 3)));
             Assert.That(health.DetectionTime, Is.EqualTo(TimeSpan.FromMilliseconds(1500)));
             Assert.That(local.DetectionMeetsFailoverTarget(), Is.True);
+            Assert.That(local.DetectionFinding(), Is.Null, "nothing to report");
             Assert.That(local.Failback.Delay, Is.EqualTo(TimeSpan.FromSeconds(5)));
         });
     }

@@ -6,8 +6,9 @@ namespace VoxGuard.Resilience.Engine;
 
 /// <summary>
 /// Updates session state in the current Redis master, which it learns from its own region's Sentinel before its first
-/// write and after a refused one (as the real engine's client does), acknowledging a write only after the master's reply. On a refused write (READONLY after a
-/// failover, connection refused, timeout) it asks the Sentinel again and retries once under a new id. With the
+/// write and after a refused one (as the real engine's client does), acknowledging a write only after the master's
+/// reply. On a refused write (READONLY after a failover, connection refused, timeout) it asks the Sentinel again and
+/// retries once under a new id. With the
 /// environment's <c>commit: majority</c> a write counts only once a replica has it too (<c>WAIT 1</c>): the same rule
 /// as PostgreSQL's synchronous standby, so a master lost with its region takes no acknowledged write with it.
 /// </summary>

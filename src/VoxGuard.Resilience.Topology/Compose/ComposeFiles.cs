@@ -29,6 +29,9 @@ public static class ComposeFiles
     /// <summary>A node's PGDATA in its container (the postgres user's, under its home).</summary>
     public const string PostgresDataDirectory = "/var/lib/postgresql/voxguard";
 
+    /// <summary>How long a Sentinel waits for the master to answer before it starts anyway (<see cref="SentinelScript"/>).</summary>
+    public static readonly TimeSpan SentinelWaitsForMaster = TimeSpan.FromSeconds(60);
+
     private const string GeneratedFor = "docker-compose.chaos.yml";
 
     /// <summary>
@@ -130,15 +133,13 @@ public static class ComposeFiles
         return string.Join('\n', lines) + "\n";
     }
 
-    /// <summary>How long a Sentinel waits for the master to answer before it starts anyway (<see cref="SentinelScript"/>).</summary>
-    public static readonly TimeSpan SentinelWaitsForMaster = TimeSpan.FromSeconds(60);
-
     /// <summary>
     /// A region's Sentinel, run as <c>bash sentinel-lagos.sh</c>: it starts once the master answers PING (from this
     /// region: through the link), as the local topology starts Sentinels only after every Redis is ready. Started with
-    /// the rest, a Sentinel counted the master's own start as down: two that did so failed over a master that had never
-    /// failed, and the old master, up by then and still configured as one, acknowledged writes until Sentinel made it a
-    /// replica, which dropped them (a compose test lost 18 of 40 keys on every node in CI). After
+    /// the rest, a Sentinel counted the master's own start as down (two at once are the quorum). Two that did so would
+    /// fail over a master that never failed, and the old master, up by then and still configured as one, acknowledges
+    /// writes until Sentinel makes it a replica, which drops them: the likely cause of a compose test losing 18 of 40
+    /// keys on every node in CI (docs/measured-facts.md, "Sentinels started beside their master"). After
     /// <see cref="SentinelWaitsForMaster"/> it starts anyway: a master that never answers is Sentinel's to handle.
     /// </summary>
     public static string SentinelScript(EnvironmentDefinition compose, RegionDefinition region)

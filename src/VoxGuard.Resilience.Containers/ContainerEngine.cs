@@ -123,8 +123,8 @@ public sealed class ContainerEngine : IAsyncDisposable
     }
 
     /// <summary>
-    /// Removes the containers, then the networks, of runs whose run directory is gone (their harness died and the run
-    /// directory's reaper removed the rest): what Ryuk would have done. Returns how many it removed.
+    /// Removes the containers, then the networks and volumes, of runs whose run directory is gone (their harness died and
+    /// the run directory's reaper removed the rest): what Ryuk would have done. Returns how many it removed.
     /// </summary>
     public static async Task<int> ReapAbandonedAsync(string runRoot, CancellationToken cancellationToken = default)
     {
@@ -133,9 +133,10 @@ public sealed class ContainerEngine : IAsyncDisposable
             return 0;
         }
 
-        // A container's labels are a map; a network's (Podman 4.3) one "k=v,k=v" string.
+        // A container's and a volume's labels are a map; a network's (Podman 4.3) one "k=v,k=v" string.
         var reaped = await ReapAsync(["ps", "--all"], "{{.ID}} {{index .Labels \"" + RunLabel + "\"}}", ["rm", "--force", "--volumes"], runRoot, cancellationToken).ConfigureAwait(false)
-            + await ReapAsync(["network", "ls"], "{{.Name}} {{.Labels}}", ["network", "rm", "--force"], runRoot, cancellationToken).ConfigureAwait(false);
+            + await ReapAsync(["network", "ls"], "{{.Name}} {{.Labels}}", ["network", "rm", "--force"], runRoot, cancellationToken).ConfigureAwait(false)
+            + await ReapAsync(["volume", "ls"], "{{.Name}} {{index .Labels \"" + RunLabel + "\"}}", ["volume", "rm", "--force"], runRoot, cancellationToken).ConfigureAwait(false);
         return reaped + await ReapLostRegionRoutesAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -171,7 +172,8 @@ public sealed class ContainerEngine : IAsyncDisposable
         var (_, output) = await CliAsync([.. list, "--filter", $"label={RunLabel}", "--format", format], cancellationToken).ConfigureAwait(false);
         var abandoned = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(line => line.Split(' ', 2))
-            .Where(fields => fields.Length == 2 && !Directory.Exists(Path.Combine(runRoot, RunIdIn(fields[1]))))
+            // An empty id is docker-compose.chaos.yml started by a person, not by a run: never reaped.
+            .Where(fields => fields.Length == 2 && RunIdIn(fields[1]) is { Length: > 0 } runId && !Directory.Exists(Path.Combine(runRoot, runId)))
             .Select(fields => fields[0])
             .ToList();
         foreach (var name in abandoned)

@@ -55,6 +55,7 @@ public sealed class ChaosComposeTests
                 ["VOXGUARD_PROFILE"] = "ci",
                 ["VOXGUARD_BALANCER_ADDRESS"] = Balancer.Address.ToString(),
                 ["VOXGUARD_LINK_API_ADDRESS"] = LinkApi.ToString(),
+                ["VOXGUARD_RUN_ID"] = engine.RunId, // if this test is killed, the next run reaps the project
             });
         try
         {

@@ -74,6 +74,7 @@ public sealed class ComposeFileTests
             {
                 Assert.That(node.Children.ContainsKey("healthcheck"), Is.EqualTo(name != ChaosCompose.ConfigService), $"{name}: health check");
                 Assert.That(((YamlMappingNode)node["labels"]).Children.ContainsKey(ChaosCompose.Label), $"{name}: label");
+                Assert.That(((YamlMappingNode)node["labels"])[ContainerEngine.RunLabel].ToString(), Is.EqualTo("${VOXGUARD_RUN_ID:-}"), $"{name}: the run that started it, to reap after a kill");
             }
 
             foreach (var section in new[] { "networks", "volumes" })
@@ -81,6 +82,7 @@ public sealed class ComposeFileTests
                 foreach (var (name, node) in ((YamlMappingNode)_file[section]).Children.Select(pair => (pair.Key.ToString(), (YamlMappingNode)pair.Value)))
                 {
                     Assert.That(((YamlMappingNode)node["labels"]).Children.ContainsKey(ChaosCompose.Label), $"{section}.{name}: label");
+                    Assert.That(((YamlMappingNode)node["labels"]).Children.ContainsKey(ContainerEngine.RunLabel), $"{section}.{name}: run label");
                 }
             }
         });

@@ -95,7 +95,7 @@ public sealed class TestcontainersOnPodmanTests
     }
 
     [Test]
-    public async Task The_containers_and_networks_of_a_run_that_died_are_reaped_by_the_next()
+    public async Task The_containers_networks_and_volumes_of_a_run_that_died_are_reaped_by_the_next()
     {
         // A container labelled with a run whose directory no longer exists: what a kill -9 leaves once the run
         // directory's reaper has removed the rest.
@@ -114,13 +114,30 @@ public sealed class TestcontainersOnPodmanTests
             orphan = container.Id;
             // And a region's network of that run (RegionHostContainers labels them the same way).
             await PodmanAsync("network", "create", "--internal", "--label", $"{ContainerEngine.RunLabel}=20260101T000000Z-1-1", "voxguard-20260101T000000Z-1-1-lagos");
+            // And docker-compose.chaos.yml's volume of that run; beside it one with the label empty, as the compose file
+            // labels a project a person started: that one is never the harness's to remove.
+            await PodmanAsync("volume", "create", "--label", $"{ContainerEngine.RunLabel}=20260101T000000Z-1-1", "voxguard-20260101T000000Z-1-1-config");
+            await PodmanAsync("volume", "create", "--label", $"{ContainerEngine.RunLabel}=", "voxguard-reaper-test-peoples-config");
         }
 
-        var reaped = await ContainerEngine.ReapAbandonedAsync(RunDirectory.DefaultRoot);
+        try
+        {
+            var reaped = await ContainerEngine.ReapAbandonedAsync(RunDirectory.DefaultRoot);
+            var volumes = await PodmanAsync("volume", "ls", "--format", "{{.Name}}");
 
-        Assert.That(reaped, Is.GreaterThanOrEqualTo(2));
-        Assert.That(await PodmanAsync("ps", "--all", "--quiet", "--filter", $"id={orphan}"), Is.Empty);
-        Assert.That(await PodmanAsync("network", "ls", "--format", "{{.Name}}"), Does.Not.Contain("voxguard-20260101T000000Z-1-1-lagos"));
+            Assert.Multiple(async () =>
+            {
+                Assert.That(reaped, Is.GreaterThanOrEqualTo(3));
+                Assert.That(await PodmanAsync("ps", "--all", "--quiet", "--filter", $"id={orphan}"), Is.Empty);
+                Assert.That(await PodmanAsync("network", "ls", "--format", "{{.Name}}"), Does.Not.Contain("voxguard-20260101T000000Z-1-1-lagos"));
+                Assert.That(volumes, Does.Not.Contain("voxguard-20260101T000000Z-1-1-config"));
+                Assert.That(volumes, Does.Contain("voxguard-reaper-test-peoples-config"), "a project with no run is left alone");
+            });
+        }
+        finally
+        {
+            await PodmanAsync("volume", "rm", "--force", "voxguard-reaper-test-peoples-config");
+        }
     }
 
     private async Task<PostgreSqlContainer> StartedPostgresAsync(ContainerEngine engine, bool overrideCommand)

@@ -50,10 +50,7 @@ internal sealed class PrimaryTracker
                 return Current; // someone already found the new primary
             }
 
-            // On the thread pool: a search that completed synchronously inside this lock would clear _searching
-            // before being stored in it, leaving a finished search that every later failure would join forever.
-            _searching ??= Task.Run(RunSearchAsync, CancellationToken.None);
-            search = _searching;
+            search = RunningSearch();
         }
 
         var found = await search.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -70,12 +67,20 @@ internal sealed class PrimaryTracker
                 return Current;
             }
 
-            _searching ??= Task.Run(RunSearchAsync, CancellationToken.None);
-            search = _searching;
+            search = RunningSearch();
         }
 
         await search.WaitAsync(cancellationToken).ConfigureAwait(false);
         return Current;
+    }
+
+    /// <summary>The search under way, or a new one; called holding <see cref="_gate"/>.</summary>
+    private Task<RegionDefinition?> RunningSearch()
+    {
+        // On the thread pool: a search that completed synchronously inside the lock would clear _searching before
+        // being stored in it, leaving a finished search that every later caller would join forever.
+        _searching ??= Task.Run(RunSearchAsync, CancellationToken.None);
+        return _searching;
     }
 
     private async Task<RegionDefinition?> RunSearchAsync()

@@ -46,7 +46,7 @@ public sealed class ChaosComposeTests
         await using var run = RunDirectory.Create();
         await using var engine = await ContainerEngine.StartAsync(run);
         var project = new ChaosCompose(
-            Path.Combine(LocalEnvironmentInBlocks.RepositoryRoot, "docker-compose.chaos.yml"),
+            ComposeFileTests.ComposeFilePath,
             $"voxguard-chaos-test-{Environment.ProcessId}",
             engine,
             new Dictionary<string, string>

@@ -19,14 +19,20 @@ public sealed class ComposeFileTests
 
     private YamlMappingNode Services => (YamlMappingNode)_file["services"];
 
-    [OneTimeSetUp]
-    public void ReadComposeFile()
+    /// <summary>The repository's docker-compose.chaos.yml.</summary>
+    internal static string ComposeFilePath => Path.Combine(LocalEnvironmentInBlocks.RepositoryRoot, "docker-compose.chaos.yml");
+
+    /// <summary>docker-compose.chaos.yml as YAML: its top-level mapping.</summary>
+    internal static YamlMappingNode Read()
     {
         var stream = new YamlStream();
-        using var reader = new StreamReader(Path.Combine(LocalEnvironmentInBlocks.RepositoryRoot, "docker-compose.chaos.yml"));
+        using var reader = new StreamReader(ComposeFilePath);
         stream.Load(reader);
-        _file = (YamlMappingNode)stream.Documents[0].RootNode;
+        return (YamlMappingNode)stream.Documents[0].RootNode;
     }
+
+    [OneTimeSetUp]
+    public void ReadComposeFile() => _file = Read();
 
     [Test]
     public void Has_no_top_level_name_which_docker_compose_1_29_refuses() =>

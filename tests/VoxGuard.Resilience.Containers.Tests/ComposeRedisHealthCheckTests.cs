@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using VoxGuard.Resilience.Tests.Shared;
 using VoxGuard.Resilience.Topology.Processes;
 using YamlDotNet.RepresentationModel;
 
@@ -49,13 +48,7 @@ public sealed class ComposeRedisHealthCheckTests
     /// <summary>The service's health check command from the compose file, pointed at <paramref name="server"/> instead of the container's own port.</summary>
     private static string HealthCheckOf(string service, IPEndPoint server)
     {
-        var stream = new YamlStream();
-        using (var reader = new StreamReader(Path.Combine(LocalEnvironmentInBlocks.RepositoryRoot, "docker-compose.chaos.yml")))
-        {
-            stream.Load(reader);
-        }
-
-        var test = (YamlSequenceNode)((YamlMappingNode)((YamlMappingNode)((YamlMappingNode)((YamlMappingNode)stream.Documents[0].RootNode)["services"])[service])["healthcheck"])["test"];
+        var test = (YamlSequenceNode)((YamlMappingNode)((YamlMappingNode)((YamlMappingNode)ComposeFileTests.Read()["services"])[service])["healthcheck"])["test"];
         Assert.That(test[0].ToString(), Is.EqualTo("CMD-SHELL"), $"{service}: a shell command");
         var command = test[1].ToString();
         var portOption = System.Text.RegularExpressions.Regex.Match(command, @"redis-cli -p \d+");

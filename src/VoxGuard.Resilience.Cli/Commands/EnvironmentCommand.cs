@@ -82,26 +82,24 @@ internal static class EnvironmentCommand
         text.AppendLine();
         text.AppendLine(culture, $"  links: {string.Join(", ", environment.Links.Select(link => $"{link.Name} {Milliseconds(link.Latency)}"))}");
         var check = environment.Balancer.HealthCheck;
-        text.AppendLine(culture, $"  balancer {environment.Balancer.SipEndPoint} ({environment.Balancer.Transport.ToString().ToLowerInvariant()}, {environment.Balancer.Mode.ToString().ToLowerInvariant()}): health check every {Seconds(check.Interval)}, timeout {Seconds(check.Timeout)}, rise {check.Rise}, fall {check.Fall}");
+        text.AppendLine(culture, $"  balancer {environment.Balancer.SipEndPoint} ({environment.Balancer.Transport.ToString().ToLowerInvariant()}, {environment.Balancer.Mode.ToString().ToLowerInvariant()}): health check every {DurationText.InSeconds(check.Interval)}, timeout {DurationText.InSeconds(check.Timeout)}, rise {check.Rise}, fall {check.Fall}");
         if (environment.Balancer.AccessLinks.Enabled)
         {
             text.AppendLine(culture, $"  access links: balancer-<region>-sip, {Milliseconds(environment.Balancer.AccessLinks.Latency)} round trip, at host .199 of each region's block (every SIP message between the balancer and a region)");
         }
 
         var targets = environment.Targets;
-        text.AppendLine(culture, $"  targets: failover < {Seconds(targets.Failover)}, RPO < {Seconds(targets.Rpo)}, RTO < {Seconds(targets.Rto)}; replication lag < {Milliseconds(environment.Replication.LagTarget)} (alert > {Milliseconds(environment.Replication.LagAlert)})");
+        text.AppendLine(culture, $"  targets: failover < {DurationText.InSeconds(targets.Failover)}, RPO < {DurationText.InSeconds(targets.Rpo)}, RTO < {DurationText.InSeconds(targets.Rto)}; replication lag < {Milliseconds(environment.Replication.LagTarget)} (alert > {Milliseconds(environment.Replication.LagAlert)})");
         text.AppendLine();
         var breaker = environment.Balancer.CircuitBreaker;
         text.AppendLine(environment.DetectionFinding() is { } finding
             ? $"  FINDING: {finding}"
-            : $"  Detection: a dead region is marked down within {Seconds(environment.DetectionTime)} (interval × fall), inside the {Seconds(targets.Failover)} failover target.");
+            : $"  Detection: a dead region is marked down within {DurationText.InSeconds(environment.DetectionTime)} (interval × fall), inside the {DurationText.InSeconds(targets.Failover)} failover target.");
         text.AppendLine(breaker.Enabled
             ? $"  Circuit breaker: while calls flow, a region to which {breaker.FailuresToOpen} in a row fail to connect (TCP) or get no reply (UDP) is marked down at once; it comes back after {breaker.SuccessesToClose} good checks."
             : "  Circuit breaker: off; only the health checks mark a region down.");
         return text.ToString();
     }
-
-    private static string Seconds(TimeSpan value) => value.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s";
 
     private static string Milliseconds(TimeSpan value) => value.TotalMilliseconds.ToString("0.###", CultureInfo.InvariantCulture) + " ms";
 }

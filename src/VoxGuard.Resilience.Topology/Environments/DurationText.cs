@@ -77,6 +77,9 @@ public static partial class DurationText
         return string.Create(CultureInfo.InvariantCulture, $"{sign}{ticks / TimeSpan.TicksPerMillisecond}ms");
     }
 
+    /// <summary>A duration for people, in seconds with up to three decimals: "50 s", "1.5 s", "0.5 s".</summary>
+    public static string InSeconds(TimeSpan duration) => duration.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s";
+
     [GeneratedRegex(@"^(?<sign>-?)(?<number>[0-9]+(\.[0-9]+)?)(?<unit>ms|s|min|h)$", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 }

@@ -90,8 +90,7 @@ public sealed record EnvironmentDefinition(
         }
 
         var check = Balancer.HealthCheck;
-        static string Seconds(TimeSpan value) => value.TotalSeconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) + " s";
-        return $"detection alone takes up to {Seconds(DetectionTime)} (interval {Seconds(check.Interval)} × fall {check.Fall}), beyond the {Seconds(Targets.Failover)} failover target: " +
+        return $"detection alone takes up to {DurationText.InSeconds(DetectionTime)} (interval {DurationText.InSeconds(check.Interval)} × fall {check.Fall}), beyond the {DurationText.InSeconds(Targets.Failover)} failover target: " +
             $"these timings cannot meet it{(Balancer.CircuitBreaker.Enabled ? " without calls to trip the circuit breaker" : string.Empty)}.";
     }
 

@@ -725,13 +725,11 @@ public sealed class ScenarioRun : IAsyncDisposable
                 {
                     // The primary's view: time from flushing WAL until the standby reported it replayed, so the
                     // link's delay counts (a standby's own view says 0 once it has replayed what it received).
-                    await using var connection = new NpgsqlConnection(Topology.Postgres.ConnectionStringOf(primary));
-                    await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-                    await using var command = new NpgsqlCommand("SELECT application_name, extract(epoch FROM replay_lag)::float8 FROM pg_stat_replication WHERE replay_lag IS NOT NULL", connection);
-                    await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    var replicas = await Topology.Postgres.ObserveAsync(primary, "SELECT application_name, extract(epoch FROM replay_lag)::float8 FROM pg_stat_replication WHERE replay_lag IS NOT NULL", cancellationToken).ConfigureAwait(false);
+                    var sampledAt = Now;
+                    foreach (var replica in replicas)
                     {
-                        _lag.Enqueue(new LagSample(Now, $"{reader.GetString(0)}/postgres", TimeSpan.FromSeconds(reader.GetDouble(1))));
+                        _lag.Enqueue(new LagSample(sampledAt, $"{(string)replica[0]!}/postgres", TimeSpan.FromSeconds((double)replica[1]!)));
                     }
                 }
                 catch (Exception exception) when (exception is NpgsqlException or InvalidOperationException or TimeoutException)

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -38,6 +39,13 @@ public sealed class PostgresTier : IAsyncDisposable
     private readonly RunDirectory _run;
     private readonly Dictionary<string, ManagedProcess> _patroni;
     private readonly SemaphoreSlim _operations = new(1, 1);
+
+    // Observation queries (roles, replication state, markers, lag) run several times a second for as long as a
+    // scenario, a wait or `up` watches, so each node has a small pool of sessions for them (ObserveAsync). A new
+    // PostgreSQL session is a fork of the postmaster: 20 ms of the server's CPU each on this kind of host (process
+    // accounting of 300 connects), and fresh sessions for these polls were a fifth of all CPU in the suite's lanes
+    // (5 769 backends in 9.5 min; docs/measured-facts.md, "The observers' own PostgreSQL sessions").
+    private readonly ConcurrentDictionary<string, NpgsqlDataSource> _observers = new(StringComparer.Ordinal);
 
     private PostgresTier(EnvironmentDefinition environment, RunDirectory run, EtcdCluster etcd, Dictionary<string, ManagedProcess> patroni)
     {
@@ -153,6 +161,11 @@ public sealed class PostgresTier : IAsyncDisposable
     /// </summary>
     public async ValueTask DisposeAsync()
     {
+        foreach (var observer in _observers.Values)
+        {
+            await observer.DisposeAsync().ConfigureAwait(false);
+        }
+
         var segments = _environment.Regions.Select(region => SharedMemoryIdOf(PidFileOf(region.Name))).OfType<string>().ToList();
         await Task.WhenAll(_environment.Regions.Select(region => KillNodeAsync(region.Name, CancellationToken.None)).Append(Etcd.DisposeAsync().AsTask())).ConfigureAwait(false);
         await RemoveOrphanedSharedMemoryAsync(segments, CancellationToken.None).ConfigureAwait(false);
@@ -294,6 +307,107 @@ public sealed class PostgresTier : IAsyncDisposable
     }
 
     /// <summary>
+    /// Runs a read-only query on a region's node through the node's observation pool and returns its rows (DBNull as
+    /// null). A pooled session the server has ended since its last use (a restart, a demotion, a node killed and started
+    /// again) fails without reaching the server; the query is then asked once more on a new session, so a failure is
+    /// the server's own (down, refusing, not answering) and an answer is what it says now, as with a new session each
+    /// time. <paramref name="cancellationToken"/> ends the wait for the answer, not the query (see <see cref="QueryAsync"/>).
+    /// </summary>
+    public async Task<IReadOnlyList<object?[]>> ObserveAsync(string region, string sql, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await QueryAsync(token => Observer(region).OpenConnectionAsync(token), sql, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NpgsqlException exception) when (MayBeAnEndedSession(exception) && !cancellationToken.IsCancellationRequested)
+        {
+            Observer(region).Clear();
+            return await QueryAsync(async token =>
+                {
+                    var fresh = new NpgsqlConnection(ConnectionStringOf(region));
+                    try
+                    {
+                        await fresh.OpenAsync(token).ConfigureAwait(false);
+                        return fresh;
+                    }
+                    catch
+                    {
+                        await fresh.DisposeAsync().ConfigureAwait(false);
+                        throw;
+                    }
+                }, sql, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The first column of the first row of <see cref="ObserveAsync"/>, or null when there is none.</summary>
+    public async Task<object?> ObserveScalarAsync(string region, string sql, CancellationToken cancellationToken = default) =>
+        (await ObserveAsync(region, sql, cancellationToken).ConfigureAwait(false)) is [var first, ..] && first.Length > 0 ? first[0] : null;
+
+    /// <summary>
+    /// Whether a failed query may have failed on a session the server ended, not on the server as it is now: any
+    /// failure but a timeout (a node that does not answer would not answer a new session either) and the server's own
+    /// errors other than the ends of sessions (57P01 terminated by a shutdown, 57P02 by a crash).
+    /// </summary>
+    private static bool MayBeAnEndedSession(NpgsqlException exception) =>
+        exception.InnerException is not TimeoutException
+        && exception is not PostgresException { SqlState: not ("57P01" or "57P02") };
+
+    private NpgsqlDataSource Observer(string region) =>
+        _observers.GetOrAdd(region, name => NpgsqlDataSource.Create(ObserverConnectionStringOf(name)));
+
+    /// <summary>
+    /// An observation pool's sessions: at most 8 a node (the pollers of a scenario, a status and a wait at once, and
+    /// queries a frozen node has not answered yet), kept without a reset (they only read); a query the server does not
+    /// answer within 5 s (Command Timeout) ends and its session is broken, without waiting for the server to confirm a
+    /// cancellation (Cancellation Timeout=-1).
+    /// </summary>
+    private string ObserverConnectionStringOf(string region)
+    {
+        var endpoint = _environment.Region(region).Postgres.EndPoint;
+        return $"Host={endpoint.Address};Port={endpoint.Port};Username={User};Database=postgres;Pooling=true;Maximum Pool Size=8;No Reset On Close=true;Timeout=5;Command Timeout=5;Cancellation Timeout=-1";
+    }
+
+    /// <summary>
+    /// Opens a session (the caller's token can end that) and runs the query on it without the token: a cancelled Npgsql
+    /// query sends PostgreSQL a cancel request and waits for the server to take it, which a frozen node never does (a
+    /// 1 s answer timeout held the poller 6 s: the cancel request's connect Timeout). The caller stops waiting when its
+    /// token fires; the abandoned query ends by itself within Command Timeout and gives its session back or breaks it.
+    /// </summary>
+    private static async Task<IReadOnlyList<object?[]>> QueryAsync(Func<CancellationToken, ValueTask<NpgsqlConnection>> open, string sql, CancellationToken cancellationToken)
+    {
+        var query = RunAsync();
+        try
+        {
+            return await query.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            _ = query.ContinueWith(static abandoned => _ = abandoned.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            throw;
+        }
+
+        async Task<IReadOnlyList<object?[]>> RunAsync()
+        {
+            await using var connection = await open(cancellationToken).ConfigureAwait(false);
+            await using var command = new NpgsqlCommand(sql, connection);
+            await using var reader = await command.ExecuteReaderAsync(CancellationToken.None).ConfigureAwait(false);
+            var rows = new List<object?[]>();
+            while (await reader.ReadAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                var row = new object?[reader.FieldCount];
+                for (var column = 0; column < row.Length; column++)
+                {
+                    row[column] = reader.IsDBNull(column) ? null : reader.GetValue(column);
+                }
+
+                rows.Add(row);
+            }
+
+            return rows;
+        }
+    }
+
+    /// <summary>
     /// The tables every topology's primary holds, created once it leads: the harness's markers, and the engines' call
     /// events (one row per acknowledged write, read back to account for every write: RPO).
     /// </summary>
@@ -309,7 +423,7 @@ public sealed class PostgresTier : IAsyncDisposable
 
     /// <summary>Whether <paramref name="marker"/> is readable on a region's node.</summary>
     public async Task<bool> HasMarkerAsync(string region, string marker, CancellationToken cancellationToken = default) =>
-        Convert.ToInt64(await ScalarAsync(region, $"SELECT count(*) FROM voxguard_markers WHERE id = '{marker.Replace("'", "''", StringComparison.Ordinal)}'", cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture) == 1;
+        Convert.ToInt64(await ObserveScalarAsync(region, $"SELECT count(*) FROM voxguard_markers WHERE id = '{marker.Replace("'", "''", StringComparison.Ordinal)}'", cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture) == 1;
 
     /// <summary>
     /// The regions whose node, asked now, runs as a primary (not in recovery). Two during a split brain; none while an
@@ -382,7 +496,7 @@ public sealed class PostgresTier : IAsyncDisposable
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(answerTimeout);
-            var inRecovery = await ScalarAsync(region, "SELECT pg_is_in_recovery()", timeout.Token).ConfigureAwait(false);
+            var inRecovery = await ObserveScalarAsync(region, "SELECT pg_is_in_recovery()", timeout.Token).ConfigureAwait(false);
             return inRecovery is true ? "standby" : "primary";
         }
         catch (Exception exception) when (exception is NpgsqlException or OperationCanceledException or TimeoutException && !cancellationToken.IsCancellationRequested)
@@ -564,14 +678,10 @@ public sealed class PostgresTier : IAsyncDisposable
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 timeout.CancelAfter(TimeSpan.FromSeconds(2));
-                await using var connection = new NpgsqlConnection(ConnectionStringOf(region.Name));
-                await connection.OpenAsync(timeout.Token).ConfigureAwait(false);
-                await using var command = new NpgsqlCommand(
+                var row = (await ObserveAsync(region.Name,
                     "SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END::text, " +
-                    "(SELECT sender_host || ':' || sender_port || ' ' || status FROM pg_stat_wal_receiver)", connection);
-                await using var reader = await command.ExecuteReaderAsync(timeout.Token).ConfigureAwait(false);
-                await reader.ReadAsync(timeout.Token).ConfigureAwait(false);
-                positions.Add((region, reader.GetBoolean(0) ? "standby" : "primary", reader.IsDBNull(1) ? null : reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2)));
+                    "(SELECT sender_host || ':' || sender_port || ' ' || status FROM pg_stat_wal_receiver)", timeout.Token).ConfigureAwait(false))[0];
+                positions.Add((region, row[0] is true ? "standby" : "primary", (string?)row[1], (string?)row[2]));
             }
             catch (Exception exception) when (exception is NpgsqlException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
@@ -657,7 +767,7 @@ public sealed class PostgresTier : IAsyncDisposable
     {
         try
         {
-            var status = await ScalarAsync(region.Name, "SELECT pg_is_in_recovery() AND coalesce((SELECT status = 'streaming' FROM pg_stat_wal_receiver), false)", cancellationToken).ConfigureAwait(false);
+            var status = await ObserveScalarAsync(region.Name, "SELECT pg_is_in_recovery() AND coalesce((SELECT status = 'streaming' FROM pg_stat_wal_receiver), false)", cancellationToken).ConfigureAwait(false);
             return status is true;
         }
         catch (NpgsqlException)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using VoxGuard.Resilience.Topology.DataTier;
 using VoxGuard.Resilience.Topology.Environments;
 using VoxGuard.Resilience.Topology.Local;
@@ -110,23 +111,56 @@ public sealed class LocalTopologyTests
 
     [Test]
     [Order(3)]
-    public async Task A_paused_node_shows_as_paused_and_resuming_brings_it_back()
+    public async Task An_observation_session_the_server_ended_is_replaced_within_the_same_observation()
     {
-        await _topology.PauseNodeAsync("asaba", RegionNode.Postgres);
-        var paused = await _topology.StatusAsync();
-        await _topology.ResumeNodeAsync("asaba", RegionNode.Postgres);
-        await _topology.Postgres.WaitUntilReplicatedAsync("after-resume", TimeSpan.FromSeconds(10));
-        var resumed = await _topology.StatusAsync();
+        const string BackendPid = "SELECT pg_backend_pid()";
+        var first = Convert.ToInt32(await _topology.Postgres.ObserveScalarAsync("abuja", BackendPid), CultureInfo.InvariantCulture);
+        var second = Convert.ToInt32(await _topology.Postgres.ObserveScalarAsync("abuja", BackendPid), CultureInfo.InvariantCulture);
+
+        // The server ends the pooled session (as a restart or a demotion would); the next observation must not read
+        // that as the node being down.
+        await _topology.Postgres.ExecuteAsync("abuja", $"SELECT pg_terminate_backend({first})");
+        await Topology.Processes.WaitStrategy.UntilAsync(
+            async cancel => Convert.ToInt64(await _topology.Postgres.ScalarAsync("abuja", $"SELECT count(*) FROM pg_stat_activity WHERE pid = {first}", cancel), CultureInfo.InvariantCulture) == 0,
+            TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(50), $"abuja's backend {first} to exit");
+        var role = await _topology.Postgres.RoleOfAsync("abuja");
+        var replaced = Convert.ToInt32(await _topology.Postgres.ObserveScalarAsync("abuja", BackendPid), CultureInfo.InvariantCulture);
 
         Assert.Multiple(() =>
         {
-            Assert.That(Row(paused, "asaba", "postgres").Health, Is.EqualTo("paused"));
-            Assert.That(Row(resumed, "asaba", "postgres").Role, Is.EqualTo("standby"));
+            Assert.That(second, Is.EqualTo(first), "observations reuse one session: no new backend (a fork of the postmaster) per poll");
+            Assert.That(role, Is.EqualTo("standby"), "the ended session is replaced within the observation, which reads the node as it is");
+            Assert.That(replaced, Is.Not.EqualTo(first), "by a new session");
         });
     }
 
     [Test]
     [Order(4)]
+    public async Task A_paused_node_shows_as_paused_and_resuming_brings_it_back()
+    {
+        Assert.That(await _topology.Postgres.RoleOfAsync("asaba"), Is.EqualTo("standby"), "an observation session to asaba open before the pause");
+        await _topology.PauseNodeAsync("asaba", RegionNode.Postgres);
+        var paused = await _topology.StatusAsync();
+        var asked = Stopwatch.GetTimestamp();
+        var roleWhilePaused = await _topology.Postgres.RoleOfAsync("asaba", TimeSpan.FromSeconds(1));
+        var answeredAfter = Stopwatch.GetElapsedTime(asked);
+        await _topology.ResumeNodeAsync("asaba", RegionNode.Postgres);
+        await _topology.Postgres.WaitUntilReplicatedAsync("after-resume", TimeSpan.FromSeconds(10));
+        var resumed = await _topology.StatusAsync();
+        TestContext.Out.WriteLine($"asaba's role asked while it was frozen: {roleWhilePaused ?? "no answer"} after {answeredAfter.TotalMilliseconds:F0} ms");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Row(paused, "asaba", "postgres").Health, Is.EqualTo("paused"));
+            Assert.That(roleWhilePaused, Is.Null, "a frozen node answers nothing, on a session opened before it froze too");
+            Assert.That(answeredAfter, Is.LessThan(TimeSpan.FromSeconds(2.5)),
+                "the answer timeout (1 s) holds the poller, not Npgsql's wait for a cancellation the frozen server never confirms (2 s more by default)");
+            Assert.That(Row(resumed, "asaba", "postgres").Role, Is.EqualTo("standby"));
+        });
+    }
+
+    [Test]
+    [Order(5)]
     public async Task Losing_lagos_fails_both_stores_over_by_themselves_and_failback_restores_lagos_with_no_acknowledged_write_lost()
     {
         var killed = await _topology.KillRegionAsync("lagos");

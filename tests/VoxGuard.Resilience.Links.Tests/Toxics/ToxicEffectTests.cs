@@ -62,7 +62,10 @@ public sealed class ToxicEffectTests
         Assert.Multiple(() =>
         {
             Assert.That(delayed.Min(), Is.GreaterThanOrEqualTo(20.0), "a chunk must never arrive sooner than the set latency");
-            Assert.That(Percentile(added, 0.5), Is.InRange(19.8, 21.0 + noise), "p50 added latency");
+            // Both bounds allow the baseline's own spread: its fastest round trip, the floor subtracted, is a woken
+            // thread's (~0.3 ms) and came out 0.27 ms above a delayed trip's path once (added p50 19.77 ms in a
+            // fresh-clone suite). Arriving early is what the assertion above forbids, whatever the baseline.
+            Assert.That(Percentile(added, 0.5), Is.InRange(19.8 - noise, 21.0 + noise), "p50 added latency");
         });
     }
 

@@ -45,9 +45,9 @@ trap stop_parts INT TERM
 trap 'rm -rf "$scratch"' EXIT
 
 # The build first, on every core: it has no timing to disturb, and inside dotnet test -m:1 it went one project at a time.
-# Beside it, the servers image the Containers tests run (a fresh machine's mmdebstrap: 91 s alone, 181 s beside the
-# build; cached: under a second). Built later, by the first Containers test, it held the timing tests' solo phase
-# 2 min 10 s; side by side the two end 32 s sooner. A build that fails here is left to that test, which builds again and
+# Beside it, the servers image the Containers tests run (a fresh machine's mmdebstrap: 91 s alone, 147-181 s beside
+# the build; cached: under a second). Built later, by the first Containers test, it held the timing tests' solo phase
+# 2 min 10 s; side by side the two end 32-65 s sooner. A build that fails here is left to that test, which builds again and
 # fails with the image script's own message.
 set -m
 (scripts/images.sh build --servers-only > "$logs/images.log" 2>&1) &

@@ -359,13 +359,10 @@ public sealed class PostgresTier : IAsyncDisposable
     /// An observation pool's sessions: at most 8 a node (the pollers of a scenario, a status and a wait at once, and
     /// queries a frozen node has not answered yet), kept without a reset (they only read); a query the server does not
     /// answer within 5 s (Command Timeout) ends and its session is broken, without waiting for the server to confirm a
-    /// cancellation (Cancellation Timeout=-1).
+    /// cancellation (Cancellation Timeout=-1). Otherwise the node's own <see cref="ConnectionStringOf"/>.
     /// </summary>
-    private string ObserverConnectionStringOf(string region)
-    {
-        var endpoint = _environment.Region(region).Postgres.EndPoint;
-        return $"Host={endpoint.Address};Port={endpoint.Port};Username={User};Database=postgres;Pooling=true;Maximum Pool Size=8;No Reset On Close=true;Timeout=5;Command Timeout=5;Cancellation Timeout=-1";
-    }
+    private string ObserverConnectionStringOf(string region) =>
+        new NpgsqlConnectionStringBuilder(ConnectionStringOf(region)) { Pooling = true, MaxPoolSize = 8, NoResetOnClose = true, CancellationTimeout = -1 }.ConnectionString;
 
     /// <summary>
     /// Opens a session (the caller's token can end that) and runs the query on it without the token: a cancelled Npgsql
